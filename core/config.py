@@ -1,0 +1,150 @@
+"""Hall configuration: services, windows, devices and warning thresholds, read from TOML.
+
+The shipped ``config/hall-demo.toml`` is the embedded default the demo runs on.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConfigError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "hall-demo.toml"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A business type (业务类型) citizens take tickets for."""
+
+    code: str
+    name: str
+    prefix: str
+    #: Average handling time in seconds, used for the wait estimate until history exists.
+    aht_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class Window:
+    no: int
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Level:
+    yellow: float
+    red: float
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Peak and valley thresholds per metric (seed 000 row 41: 等候时长, 办事耗时).
+
+    ``wait_s`` is the longest wait among tickets waiting or called in the window;
+    ``time_in_hall_s`` is issued→finished; ``waiting_count`` is people waiting.
+    ``valley_wait_s`` and ``valley_idle_windows`` describe an idle hall.
+    """
+
+    wait_s: Level = Level(900, 1800)
+    time_in_hall_s: Level = Level(1800, 3600)
+    waiting_count: Level = Level(10, 20)
+    #: A warning fires only after its condition held this long (hall clock), and clears
+    #: only after the value stayed below the yellow level this long: no flapping.
+    pending_s: float = 120.0
+    clear_after_s: float = 600.0
+    valley_wait_s: float = 60.0
+    valley_for_s: float = 1800.0
+
+
+@dataclass(frozen=True)
+class HallConfig:
+    hall_id: str
+    name: str
+    services: tuple[Service, ...]
+    windows: tuple[Window, ...]
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    devices: dict[str, Any] = field(default_factory=dict)
+
+    def service(self, code: str) -> Service:
+        for s in self.services:
+            if s.code == code:
+                return s
+        from core.errors import UnknownService
+
+        raise UnknownService(f"no service {code!r}", service=code)
+
+    def window(self, no: int) -> Window:
+        for w in self.windows:
+            if w.no == no:
+                return w
+        from core.errors import UnknownWindow
+
+        raise UnknownWindow(f"no window {no}", window=no)
+
+
+def load_hall_config(path: Path | str = DEFAULT_CONFIG) -> HallConfig:
+    """Read and validate a hall configuration file.
+
+    Raises:
+        ConfigError (100): the file is missing, not TOML, or inconsistent.
+    """
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"cannot read {path}: {err}", path=str(path)) from err
+    return parse_hall_config(raw)
+
+
+def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
+    try:
+        hall = raw["hall"]
+        services = tuple(
+            Service(s["code"], s["name"], s["prefix"], float(s.get("aht_s", 300)))
+            for s in raw["services"]
+        )
+        windows = tuple(Window(int(w["no"]), tuple(w["services"])) for w in raw["windows"])
+        thresholds = _thresholds(raw.get("thresholds", {}))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigError(f"invalid hall config: {err!r}") from err
+    codes = {s.code for s in services}
+    prefixes = [s.prefix for s in services]
+    if len(prefixes) != len(set(prefixes)):
+        raise ConfigError("two services share a ticket prefix")
+    for w in windows:
+        unknown = set(w.services) - codes
+        if unknown:
+            raise ConfigError(f"window {w.no} serves unknown services {sorted(unknown)}")
+    return HallConfig(
+        hall_id=str(hall["id"]),
+        name=str(hall["name"]),
+        services=services,
+        windows=windows,
+        thresholds=thresholds,
+        devices=dict(raw.get("devices", {})),
+    )
+
+
+def _thresholds(raw: dict[str, Any]) -> Thresholds:
+    base = Thresholds()
+
+    def level(name: str) -> Level:
+        given = raw.get(name)
+        default: Level = getattr(base, name)
+        if given is None:
+            return default
+        lv = Level(float(given["yellow"]), float(given["red"]))
+        if lv.red < lv.yellow:
+            raise ValueError(f"{name}: red below yellow")
+        return lv
+
+    return Thresholds(
+        wait_s=level("wait_s"),
+        time_in_hall_s=level("time_in_hall_s"),
+        waiting_count=level("waiting_count"),
+        pending_s=float(raw.get("pending_s", base.pending_s)),
+        clear_after_s=float(raw.get("clear_after_s", base.clear_after_s)),
+        valley_wait_s=float(raw.get("valley_wait_s", base.valley_wait_s)),
+        valley_for_s=float(raw.get("valley_for_s", base.valley_for_s)),
+    )

@@ -1,0 +1,38 @@
+"""Simplified Chinese sentences shown to citizens and staff, keyed by error key.
+
+Code never builds user text inline: it raises an error with a key, and the screen looks the
+sentence up here. A missing key falls back to the generic sentence rather than showing a key.
+"""
+
+from __future__ import annotations
+
+from core.errors import HallEdgeError
+
+ERROR_TEXT: dict[str, str] = {
+    "internal_error": "系统繁忙，请稍后再试或联系工作人员",
+    "config_invalid": "设备配置有误，请联系工作人员",
+    "queue_error": "排队系统暂时无法处理，请联系工作人员",
+    "unknown_service": "该业务暂不可办理，请选择其他业务",
+    "unknown_window": "窗口号不存在，请检查设置",
+    "window_not_open": "本窗口尚未签到，请先签到",
+    "no_current_ticket": "当前没有正在办理的号码",
+    "ticket_in_service": "请先办结或过号当前号码",
+    "device_error": "设备故障，请联系工作人员",
+    "device_not_found": "未找到设备，请联系工作人员",
+    "device_unplugged": "设备已断开，请联系工作人员",
+    "device_timeout": "设备无响应，请联系工作人员",
+    "bad_response": "设备通信异常，请联系工作人员",
+    "paper_out": "打印机缺纸，请联系工作人员",
+    "cover_open": "打印机仓盖未关闭，请联系工作人员",
+    "printer_offline": "打印机离线，请联系工作人员",
+    "journal_error": "本地存储异常，请联系工作人员",
+    "broker_unavailable": "网络中断，数据将在恢复后自动上传",
+    "ingest_error": "数据接收异常",
+    "malformed_message": "收到格式错误的数据",
+}
+
+
+def error_text(err: HallEdgeError | str) -> str:
+    """The Chinese sentence for an error or an error key."""
+    key = err if isinstance(err, str) else err.key
+    return ERROR_TEXT.get(key, ERROR_TEXT["internal_error"])

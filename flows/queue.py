@@ -1,0 +1,405 @@
+"""The hall queue: a UI-free state machine over SQLite.
+
+A ticket moves ``waiting → called → finished`` or ``waiting → called → skipped`` (no-show).
+Every transition commits together with its event in one transaction on the hall database
+(see :mod:`agent.journal`), so the journal can never disagree with the queue.
+
+All devices of a hall (kiosks, PADs) use the same hall database, and each write starts with
+``BEGIN IMMEDIATE``. Two kiosks issuing at the same instant therefore serialise on the
+database lock, and a ticket number is never issued twice, even across processes.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+from agent import journal
+from core.clock import Clock, business_day
+from core.config import HallConfig
+from core.errors import NoCurrentTicket, TicketInService, WindowNotOpen
+from core.events import Event, Kind
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    ticket_id   TEXT PRIMARY KEY,
+    day         TEXT NOT NULL,
+    service     TEXT NOT NULL,
+    ticket_no   TEXT NOT NULL,
+    issued_at   REAL NOT NULL,
+    issued_by   TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('waiting','called','finished','skipped')),
+    window_no   INTEGER,
+    called_at   REAL,
+    finished_at REAL,
+    call_count  INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (day, ticket_no)
+);
+CREATE INDEX IF NOT EXISTS tickets_waiting ON tickets(state, service, issued_at);
+CREATE TABLE IF NOT EXISTS ticket_counter (
+    day    TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    last   INTEGER NOT NULL,
+    PRIMARY KEY (day, prefix)
+);
+CREATE TABLE IF NOT EXISTS open_windows (
+    window_no INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    staff_id  TEXT NOT NULL,
+    opened_at REAL NOT NULL
+);
+"""
+
+#: Columns in the order of :class:`Ticket`'s fields.
+TICKET_COLS = (
+    "ticket_id, ticket_no, service, issued_at, state, window_no, called_at, finished_at, call_count"
+)
+
+#: How many recent services feed the handling-time average behind the wait estimate.
+AHT_SAMPLE = 20
+
+
+@dataclass(frozen=True)
+class Ticket:
+    ticket_id: str
+    ticket_no: str
+    service: str
+    issued_at: float
+    state: str
+    window_no: int | None = None
+    called_at: float | None = None
+    finished_at: float | None = None
+    call_count: int = 0
+
+
+@dataclass(frozen=True)
+class IssuedTicket:
+    """What the citizen is told when the ticket comes out."""
+
+    ticket: Ticket
+    people_ahead: int
+    est_wait_s: float
+
+
+@dataclass(frozen=True)
+class WindowView:
+    """What a window PAD shows."""
+
+    window_no: int
+    is_open: bool
+    current: Ticket | None
+    waiting: tuple[Ticket, ...]
+
+
+class HallQueue:
+    """Issue, call, recall, skip and finish tickets for one hall.
+
+    Args:
+        conn: the hall database, opened with :func:`agent.journal.connect`.
+        hall: services and windows of this hall.
+        clock: the hall clock (a :class:`core.clock.SimClock` in simulations).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, hall: HallConfig, clock: Clock) -> None:
+        self.conn = conn
+        self.hall = hall
+        self.clock = clock
+        conn.executescript(SCHEMA)
+
+    # --- citizen side -----------------------------------------------------------------
+
+    def issue(self, service_code: str, device_id: str) -> IssuedTicket:
+        """Take a ticket (取号) for a service.
+
+        Raises:
+            UnknownService (201): the hall has no such service.
+        """
+        service = self.hall.service(service_code)
+        now = self.clock.now()
+        day = business_day(now)
+        with self._write() as conn:
+            number = conn.execute(
+                "INSERT INTO ticket_counter(day, prefix, last) VALUES (?, ?, 1) "
+                "ON CONFLICT(day, prefix) DO UPDATE SET last = last + 1 RETURNING last",
+                (day, service.prefix),
+            ).fetchone()[0]
+            ticket = Ticket(
+                ticket_id=uuid.uuid4().hex,
+                ticket_no=f"{service.prefix}{number:03d}",
+                service=service.code,
+                issued_at=now,
+                state="waiting",
+            )
+            people_ahead = conn.execute(
+                "SELECT COUNT(*) FROM tickets WHERE state='waiting' AND service=? AND day=?",
+                (service.code, day),
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO tickets(ticket_id, day, service, ticket_no, issued_at, issued_by, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'waiting')",
+                (ticket.ticket_id, day, ticket.service, ticket.ticket_no, now, device_id),
+            )
+            est = self._estimate_wait(conn, service.code, people_ahead)
+            self._emit(
+                conn,
+                Kind.TICKET_ISSUED,
+                device_id,
+                now,
+                _ticket_data(ticket) | {"people_ahead": people_ahead, "est_wait_s": est},
+            )
+        return IssuedTicket(ticket, people_ahead, est)
+
+    # --- window side ------------------------------------------------------------------
+
+    def open_window(self, window_no: int, device_id: str, staff_id: str) -> None:
+        """Sign a window in (签到): it starts taking calls for its services."""
+        window = self.hall.window(window_no)
+        now = self.clock.now()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO open_windows(window_no, device_id, staff_id, opened_at) VALUES (?,?,?,?)"
+                " ON CONFLICT(window_no) DO UPDATE SET device_id=excluded.device_id,"
+                " staff_id=excluded.staff_id, opened_at=excluded.opened_at",
+                (window_no, device_id, staff_id, now),
+            )
+            self._emit(
+                conn,
+                Kind.WINDOW_OPENED,
+                device_id,
+                now,
+                {"window": window_no, "staff_id": staff_id, "services": list(window.services)},
+            )
+
+    def close_window(self, window_no: int, device_id: str) -> None:
+        """Sign a window out (签退)."""
+        self.hall.window(window_no)
+        now = self.clock.now()
+        with self._write() as conn:
+            if self._current(conn, window_no) is not None:
+                raise TicketInService("finish or skip the current ticket first", window=window_no)
+            conn.execute("DELETE FROM open_windows WHERE window_no=?", (window_no,))
+            self._emit(conn, Kind.WINDOW_CLOSED, device_id, now, {"window": window_no})
+
+    def call_next(self, window_no: int, device_id: str) -> Ticket | None:
+        """Call the longest-waiting ticket this window serves (叫号). None if nobody waits.
+
+        Raises:
+            WindowNotOpen (203): the window has not signed in.
+            TicketInService (205): the window still serves a ticket.
+        """
+        window = self.hall.window(window_no)
+        now = self.clock.now()
+        with self._write() as conn:
+            self._require_open(conn, window_no)
+            if self._current(conn, window_no) is not None:
+                raise TicketInService("finish or skip the current ticket first", window=window_no)
+            marks = ",".join("?" * len(window.services))
+            row = conn.execute(
+                f"SELECT {TICKET_COLS} FROM tickets WHERE state='waiting' AND service IN ({marks})"
+                " ORDER BY issued_at, ticket_no LIMIT 1",
+                window.services,
+            ).fetchone()
+            if row is None:
+                return None
+            ticket = _row_ticket(row)
+            conn.execute(
+                "UPDATE tickets SET state='called', window_no=?, called_at=?, call_count=1"
+                " WHERE ticket_id=?",
+                (window_no, now, ticket.ticket_id),
+            )
+            called = replace(ticket, state="called", window_no=window_no, called_at=now, call_count=1)
+            self._emit(
+                conn,
+                Kind.TICKET_CALLED,
+                device_id,
+                now,
+                _ticket_data(called) | {"wait_s": now - called.issued_at},
+            )
+        return called
+
+    def recall(self, window_no: int, device_id: str) -> Ticket:
+        """Call the current ticket again (重呼).
+
+        Raises:
+            NoCurrentTicket (204): the window serves nobody.
+        """
+        now = self.clock.now()
+        with self._write() as conn:
+            ticket = self._require_current(conn, window_no)
+            conn.execute(
+                "UPDATE tickets SET call_count = call_count + 1 WHERE ticket_id=?",
+                (ticket.ticket_id,),
+            )
+            recalled = replace(ticket, call_count=ticket.call_count + 1)
+            self._emit(conn, Kind.TICKET_RECALLED, device_id, now, _ticket_data(recalled))
+        return recalled
+
+    def skip(self, window_no: int, device_id: str) -> Ticket:
+        """Mark the current ticket as a no-show (过号)."""
+        return self._close_ticket(window_no, device_id, "skipped", Kind.TICKET_SKIPPED)
+
+    def finish(self, window_no: int, device_id: str) -> Ticket:
+        """Finish the current ticket (办结)."""
+        return self._close_ticket(window_no, device_id, "finished", Kind.TICKET_FINISHED)
+
+    def record_rating(self, ticket: Ticket, level: int, device_id: str) -> None:
+        """Store a 好差评 rating (5 非常满意 … 1 非常不满意) for a finished ticket."""
+        if level not in RATING_LABELS:
+            raise ValueError(f"rating level {level} outside 1..5")
+        now = self.clock.now()
+        with self._write() as conn:
+            self._emit(
+                conn,
+                Kind.RATING_SUBMITTED,
+                device_id,
+                now,
+                {
+                    "ticket_id": ticket.ticket_id,
+                    "ticket_no": ticket.ticket_no,
+                    "service": ticket.service,
+                    "window": ticket.window_no,
+                    "level": level,
+                    "label": RATING_LABELS[level],
+                },
+            )
+
+    # --- views ------------------------------------------------------------------------
+
+    def window_view(self, window_no: int) -> WindowView:
+        window = self.hall.window(window_no)
+        conn = self.conn
+        marks = ",".join("?" * len(window.services))
+        rows = conn.execute(
+            f"SELECT {TICKET_COLS} FROM tickets WHERE state='waiting' AND service IN ({marks})"
+            " ORDER BY issued_at, ticket_no",
+            window.services,
+        ).fetchall()
+        is_open = (
+            conn.execute("SELECT 1 FROM open_windows WHERE window_no=?", (window_no,)).fetchone()
+            is not None
+        )
+        return WindowView(
+            window_no=window_no,
+            is_open=is_open,
+            current=self._current(conn, window_no),
+            waiting=tuple(_row_ticket(r) for r in rows),
+        )
+
+    def waiting_count(self, service_code: str | None = None) -> int:
+        if service_code is None:
+            sql, args = "SELECT COUNT(*) FROM tickets WHERE state='waiting'", ()
+        else:
+            sql, args = "SELECT COUNT(*) FROM tickets WHERE state='waiting' AND service=?", (
+                service_code,
+            )
+        return int(self.conn.execute(sql, args).fetchone()[0])
+
+    def open_windows(self) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT window_no FROM open_windows ORDER BY 1")]
+
+    # --- internals --------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _emit(
+        self, conn: sqlite3.Connection, kind: str, device_id: str, at: float, data: dict[str, Any]
+    ) -> None:
+        event = Event(
+            kind=kind,
+            hall_id=self.hall.hall_id,
+            device_id=device_id,
+            seq=journal.next_seq(conn, device_id),
+            at=at,
+            data=data,
+        )
+        journal.append(conn, event)
+
+    def _close_ticket(self, window_no: int, device_id: str, state: str, kind: str) -> Ticket:
+        now = self.clock.now()
+        with self._write() as conn:
+            ticket = self._require_current(conn, window_no)
+            conn.execute(
+                "UPDATE tickets SET state=?, finished_at=? WHERE ticket_id=?",
+                (state, now, ticket.ticket_id),
+            )
+            done = replace(ticket, state=state, finished_at=now)
+            data = _ticket_data(done)
+            if state == "finished":
+                data |= {
+                    "service_s": now - (done.called_at or now),
+                    "time_in_hall_s": now - done.issued_at,
+                }
+            self._emit(conn, kind, device_id, now, data)
+        return done
+
+    def _require_open(self, conn: sqlite3.Connection, window_no: int) -> None:
+        if conn.execute("SELECT 1 FROM open_windows WHERE window_no=?", (window_no,)).fetchone() is None:
+            raise WindowNotOpen(f"window {window_no} is not signed in", window=window_no)
+
+    def _require_current(self, conn: sqlite3.Connection, window_no: int) -> Ticket:
+        self.hall.window(window_no)
+        ticket = self._current(conn, window_no)
+        if ticket is None:
+            raise NoCurrentTicket(f"window {window_no} serves nobody", window=window_no)
+        return ticket
+
+    def _current(self, conn: sqlite3.Connection, window_no: int) -> Ticket | None:
+        row = conn.execute(
+            f"SELECT {TICKET_COLS} FROM tickets WHERE state='called' AND window_no=?", (window_no,)
+        ).fetchone()
+        return None if row is None else _row_ticket(row)
+
+    def _estimate_wait(self, conn: sqlite3.Connection, service: str, people_ahead: int) -> float:
+        """People ahead × average handling time ÷ windows serving the service.
+
+        The fluid approximation halls display (reference B1); the handling time is the mean of
+        the last services of this type, or the configured value before there is history.
+        Windows that are signed in count; before any has signed in, all configured ones do.
+        """
+        rows = conn.execute(
+            "SELECT finished_at - called_at FROM tickets WHERE service=? AND state='finished'"
+            " ORDER BY finished_at DESC LIMIT ?",
+            (service, AHT_SAMPLE),
+        ).fetchall()
+        aht = (
+            sum(r[0] for r in rows) / len(rows) if rows else self.hall.service(service).aht_s
+        )
+        serving = [w.no for w in self.hall.windows if service in w.services]
+        open_now = {r[0] for r in conn.execute("SELECT window_no FROM open_windows")}
+        windows = len([w for w in serving if w in open_now]) or len(serving)
+        return math.ceil(people_ahead * aht / max(windows, 1))
+
+
+RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+
+
+def _row_ticket(row: tuple[Any, ...]) -> Ticket:
+    return Ticket(*row)
+
+
+def _ticket_data(t: Ticket) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "ticket_id": t.ticket_id,
+        "ticket_no": t.ticket_no,
+        "service": t.service,
+        "issued_at": t.issued_at,
+    }
+    if t.window_no is not None:
+        data |= {"window": t.window_no, "called_at": t.called_at, "call_count": t.call_count}
+    if t.finished_at is not None:
+        data["finished_at"] = t.finished_at
+    return data
