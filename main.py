@@ -1,0 +1,98 @@
+"""Hall Edge: the single entry point.
+
+    python main.py demo                      a whole hall on simulated hardware, in windows
+    python main.py simulate --scenario morning-peak --json
+    python main.py bench [queue] --json      benchmarks, each with a same-run baseline
+    python main.py kiosk|pad|display|rating-pad ...   one hall app (see kiosk/launch.py)
+    python main.py collector ...             the central collector with its dashboard
+    python main.py agent ...                 the hall's journal publisher
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+APP_COMMANDS = ("kiosk", "pad", "display", "rating-pad")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in APP_COMMANDS:
+        from kiosk.launch import main as launch
+
+        return int(launch(argv) or 0)
+
+    parser = argparse.ArgumentParser(prog="main.py", description="Hall Edge runtime")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run a whole hall on simulated hardware, with windows")
+    demo.add_argument("--workdir", help="where the demo keeps its databases (default: var/demo)")
+    demo.add_argument("--headless", action="store_true", help="no windows: hall + collector only")
+    demo.add_argument("--dashboard-port", type=int, default=8780)
+    demo.add_argument("--citizens", type=float, default=20.0,
+                      help="simulated walk-in citizens per hour besides your own taps (0: none)")
+
+    sim = sub.add_parser("simulate", help="run a scenario headless on an accelerated clock")
+    sim.add_argument("--scenario", default="morning-peak")
+    sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--speed", type=float, default=2000.0, help="hall seconds per wall second")
+    sim.add_argument("--json", action="store_true", help="print one JSON object")
+    sim.add_argument("--broker", choices=("auto", "mosquitto", "embedded"), default="auto")
+
+    bench = sub.add_parser("bench", help="benchmarks with same-run baselines (JSON)")
+    bench.add_argument("suite", nargs="?", default="all", choices=("all", "queue"))
+    bench.add_argument("--json", action="store_true", help="JSON only (the default output)")
+
+    col = sub.add_parser("collector", help="run the central collector and its dashboard")
+    col.add_argument("--mqtt", default="127.0.0.1:1883", help="broker host:port")
+    col.add_argument("--store", default="var/collector/events.db")
+    col.add_argument("--config", action="append", help="hall config TOML (repeatable)")
+    col.add_argument("--dashboard-port", type=int, default=8780)
+
+    agent = sub.add_parser("agent", help="publish a hall's journal to the collector")
+    agent.add_argument("--mqtt", default="127.0.0.1:1883", help="broker host:port")
+    agent.add_argument("--hall-db", required=True)
+    agent.add_argument("--config", help="hall config TOML")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "demo":
+        from simulation.demo import run_demo
+
+        return run_demo(args)
+    if args.command == "simulate":
+        from simulation.run import run_scenario
+
+        report = run_scenario(args.scenario, seed=args.seed, speed=args.speed, broker=args.broker)
+        if args.json:
+            print(json.dumps(report, ensure_ascii=False))
+        else:
+            print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    if args.command == "bench":
+        from benchmarks import run_bench
+
+        print(json.dumps(run_bench(args.suite), ensure_ascii=False, indent=2))
+        return 0
+    if args.command == "collector":
+        from collector.cli import run_collector
+
+        return run_collector(args)
+    if args.command == "agent":
+        from agent.cli import run_agent
+
+        return run_agent(args)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

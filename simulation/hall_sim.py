@@ -1,0 +1,190 @@
+"""Simulated citizens and window staff driving a real hall queue on an accelerated clock.
+
+A discrete-event simulation: citizens arrive as a Poisson process per service and take tickets
+at the kiosks; each staffed window calls the next ticket when it is free, serves it for a
+log-normally distributed time around the service's handling time, sometimes meets a no-show
+(recall, then 过号), and asks for a rating after 办结. Every action goes through
+:class:`flows.queue.HallQueue`, so the journal, the publisher and the collector see exactly
+what a real hall would produce.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.clock import SimClock, at_hall_time
+from flows.queue import HallQueue, Ticket
+from simulation.scenarios import Scenario
+
+#: How often an idle window looks for a new ticket (hall seconds).
+IDLE_POLL_S = 30.0
+#: A no-show is recalled after this long and skipped after twice this long.
+NO_SHOW_RECALL_S = 30.0
+#: After arrivals stop, windows keep serving everyone holding a ticket, up to this long.
+OVERTIME_LIMIT_S = 4 * 3600.0
+#: Spread of handling times: sigma of the underlying normal of the log-normal.
+SERVICE_SIGMA = 0.35
+RATING_SHARE = 0.8
+
+
+@dataclass
+class SimStats:
+    tickets_issued: int = 0
+    tickets_served: int = 0
+    tickets_skipped: int = 0
+    ratings: int = 0
+    max_wait_s: float = 0.0
+    total_wait_s: float = 0.0
+    calls: int = 0
+    sim_start: float = 0.0
+    sim_end: float = 0.0
+
+    @property
+    def mean_wait_s(self) -> float:
+        return self.total_wait_s / self.calls if self.calls else 0.0
+
+
+class HallSimulation:
+    """Runs one scenario against a hall queue.
+
+    Args:
+        queue: the hall queue (its clock must be ``clock``).
+        clock: the simulated hall clock this simulation advances.
+        scenario: who arrives when and which windows are staffed.
+        seed: random seed; the same seed gives the same morning.
+        kiosks: how many kiosks citizens spread over.
+    """
+
+    def __init__(
+        self,
+        queue: HallQueue,
+        clock: SimClock,
+        scenario: Scenario,
+        seed: int = 7,
+        kiosks: int = 2,
+    ) -> None:
+        self.queue = queue
+        self.clock = clock
+        self.scenario = scenario
+        self.rng = random.Random(seed)
+        self.kiosks = [f"kiosk-{i}" for i in range(1, kiosks + 1)]
+        self.stats = SimStats()
+        self._heap: list[tuple[float, int, str, object]] = []
+        self._order = 0
+
+    def run(self, pace: Callable[[float], None] | None = None) -> SimStats:
+        """Run the scenario to its end and return what happened.
+
+        Args:
+            pace: called with each next hall time before it happens; lets the caller slow the
+                simulation to an accelerated-but-real pace so telemetry flows as it would.
+        """
+        sc = self.scenario
+        start = at_hall_time(sc.day, sc.start)
+        self.arrivals_end = at_hall_time(sc.day, sc.end)
+        self.clock.set(start)
+        self.stats.sim_start = start
+        for w in sc.open_windows:
+            self.queue.open_window(w, f"pad-{w}", f"staff-{w}")
+            self._at(start, "window_free", w)
+        for service, rate in sc.arrivals_per_hour.items():
+            if rate > 0:
+                self._at(start + self._interarrival(rate), "arrive", service)
+        while self._heap:
+            when, _, action, arg = heapq.heappop(self._heap)
+            if when > self.arrivals_end + OVERTIME_LIMIT_S:
+                break
+            if pace is not None:
+                pace(when)
+            self.clock.set(when)
+            getattr(self, f"_on_{action}")(arg)
+        for w in sc.open_windows:
+            if w in self.queue.open_windows() and self.queue.window_view(w).current is None:
+                self.queue.close_window(w, f"pad-{w}")
+        self.stats.sim_end = self.clock.now()
+        return self.stats
+
+    # --- actions ---------------------------------------------------------------------
+
+    def _on_arrive(self, service: str) -> None:
+        kiosk = self.rng.choice(self.kiosks)
+        self.queue.issue(service, kiosk)
+        self.stats.tickets_issued += 1
+        nxt = self.clock.now() + self._interarrival(self.scenario.arrivals_per_hour[service])
+        if nxt < self.arrivals_end:
+            self._at(nxt, "arrive", service)
+
+    def _on_window_free(self, window: int) -> None:
+        pad = f"pad-{window}"
+        ticket = self.queue.call_next(window, pad)
+        now = self.clock.now()
+        if ticket is None:
+            if now < self.arrivals_end or self.queue.waiting_count() > 0:
+                self._at(now + IDLE_POLL_S, "window_free", window)
+            return
+        wait = now - ticket.issued_at
+        self.stats.calls += 1
+        self.stats.total_wait_s += wait
+        self.stats.max_wait_s = max(self.stats.max_wait_s, wait)
+        if self.rng.random() < self.scenario.no_show:
+            self._at(now + NO_SHOW_RECALL_S, "recall", window)
+            self._at(now + 2 * NO_SHOW_RECALL_S, "skip", window)
+        else:
+            aht = self.queue.hall.service(ticket.service).aht_s
+            self._at(now + self._service_time(aht), "finish", window)
+
+    def _on_recall(self, window: int) -> None:
+        self.queue.recall(window, f"pad-{window}")
+
+    def _on_skip(self, window: int) -> None:
+        self.queue.skip(window, f"pad-{window}")
+        self.stats.tickets_skipped += 1
+        self._at(self.clock.now(), "window_free", window)
+
+    def _on_finish(self, window: int) -> None:
+        done = self.queue.finish(window, f"pad-{window}")
+        self.stats.tickets_served += 1
+        if self.rng.random() < RATING_SHARE:
+            self._rate(done, window)
+        self._at(self.clock.now(), "window_free", window)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _rate(self, ticket: Ticket, window: int) -> None:
+        weights = self.scenario.rating_weights
+        level = self.rng.choices(list(weights), weights=list(weights.values()))[0]
+        self.queue.record_rating(ticket, level, f"rating-{window}")
+        self.stats.ratings += 1
+
+    def _at(self, when: float, action: str, arg: object) -> None:
+        self._order += 1
+        heapq.heappush(self._heap, (when, self._order, action, arg))
+
+    def _interarrival(self, per_hour: float) -> float:
+        return self.rng.expovariate(per_hour / 3600.0)
+
+    def _service_time(self, mean: float) -> float:
+        # Log-normal with the given mean: handling times are skewed, never negative.
+        mu = math.log(mean) - SERVICE_SIGMA**2 / 2
+        return self.rng.lognormvariate(mu, SERVICE_SIGMA)
+
+
+def paced(speed: float) -> Callable[[float], None]:
+    """A pacing function that maps hall time to wall time at ``speed``× real time."""
+    origin: list[float] = []
+
+    def pace(hall_t: float) -> None:
+        if not origin:
+            origin.extend((hall_t, time.monotonic()))
+            return
+        due = origin[1] + (hall_t - origin[0]) / speed
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    return pace
