@@ -111,6 +111,14 @@ class BadResponse(DeviceError):
     key = "bad_response"
 
 
+class DeviceRejected(DeviceError):
+    """The device answered a command with an error (``ERR``), or the host refused to send a
+    command the device's grammar forbids. A host or configuration bug, not a hardware fault."""
+
+    code = 305
+    key = "device_rejected"
+
+
 class PaperOut(DeviceError):
     code = 310
     key = "paper_out"

@@ -22,6 +22,7 @@ ERROR_TEXT: dict[str, str] = {
     "device_unplugged": "设备已断开，请联系工作人员",
     "device_timeout": "设备无响应，请联系工作人员",
     "bad_response": "设备通信异常，请联系工作人员",
+    "device_rejected": "设备拒绝了指令，请联系工作人员",
     "paper_out": "打印机缺纸，请联系工作人员",
     "cover_open": "打印机仓盖未关闭，请联系工作人员",
     "printer_offline": "打印机离线，请联系工作人员",
