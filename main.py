@@ -6,6 +6,7 @@
     python main.py kiosk|pad|display|rating-pad ...   one hall app (see kiosk/launch.py)
     python main.py collector ...             the central collector with its dashboard
     python main.py agent ...                 the hall's journal publisher
+    python main.py errors [--write]          the error-code table for technicians
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     agent.add_argument("--hall-db", required=True)
     agent.add_argument("--config", help="hall config TOML")
 
+    errs = sub.add_parser("errors", help="print the error-code table (Markdown)")
+    errs.add_argument("--write", action="store_true", help="update docs/error-codes.md")
+
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -90,6 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agent.cli import run_agent
 
         return run_agent(args)
+    if args.command == "errors":
+        from core import error_table
+
+        if args.write:
+            error_table.write_doc()
+        print(error_table.markdown_table())
+        return 0
     parser.error(f"unknown command {args.command}")
     return 2
 
