@@ -1,0 +1,389 @@
+"""Per-hall, per-service queue metrics rebuilt from the event stream.
+
+The collector sees a hall only through its events, and those arrive late, twice, and out of
+order across devices (a PAD that was offline uploads its ``ticket.called`` after the kiosk's
+``ticket.issued`` of a later ticket, or even before the ``ticket.issued`` of the same ticket).
+Every ticket event carries the ticket's own timestamps, so each event is folded into one
+record per ticket whose fields are only ever filled in, never taken back: state moves forward
+only, and a duplicate changes nothing.
+
+A snapshot is then a pure function of those records and a time ``now``: a ticket counts as
+waiting at ``now`` if it was issued at or before ``now`` and not called by then. The collector
+passes the hall's event-time watermark as ``now`` so a simulated morning behaves like a real one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.clock import business_day
+from core.config import HallConfig
+from core.events import Event, Kind
+
+#: Tickets called this recently still count towards the peak wait (reference B4: W_wait).
+CALLED_LOOKBACK_S = 15 * 60
+#: Lookback for arrivals and for finished tickets' time in hall.
+RECENT_S = 30 * 60
+#: How many recent services feed the average handling time (same sample as the kiosk estimate).
+AHT_SAMPLE = 20
+#: Handling time used when neither history nor the hall config knows the service.
+DEFAULT_AHT_S = 300.0
+
+_RANK = {"waiting": 0, "called": 1, "skipped": 2, "finished": 2}
+_KIND_STATE = {
+    Kind.TICKET_ISSUED: "waiting",
+    Kind.TICKET_CALLED: "called",
+    Kind.TICKET_RECALLED: "called",
+    Kind.TICKET_SKIPPED: "skipped",
+    Kind.TICKET_FINISHED: "finished",
+}
+
+
+@dataclass
+class _Ticket:
+    ticket_id: str
+    ticket_no: str
+    service: str
+    issued_at: float
+    state: str = "waiting"
+    window: int | None = None
+    called_at: float | None = None
+    finished_at: float | None = None
+
+    def fold(self, state: str, data: dict[str, Any]) -> None:
+        """Merge one event's facts; fields fill in once, state only moves forward."""
+        if _RANK[state] > _RANK[self.state]:
+            self.state = state
+        if self.called_at is None and data.get("called_at") is not None:
+            self.called_at = float(data["called_at"])
+            self.window = _int_or_none(data.get("window"))
+        if self.finished_at is None and data.get("finished_at") is not None:
+            self.finished_at = float(data["finished_at"])
+
+
+@dataclass
+class _Window:
+    is_open: bool
+    services: tuple[str, ...]
+    #: (at, seq) of the event that set this state, so a late event cannot undo a newer one.
+    stamp: tuple[float, int]
+
+
+@dataclass(frozen=True)
+class ServiceSnapshot:
+    """The queue of one business type at one moment on the hall clock.
+
+    Attributes:
+        wait_s: the peak waiting metric: the longest of the oldest waiting ticket's age and the
+            waits of tickets called in the last 15 minutes.
+        avg_wait_s: mean over the same tickets as ``wait_s``.
+        time_in_hall_s: the peak time-in-hall metric: the longest of finished tickets' time in
+            hall (last 30 minutes) and the age of the oldest ticket still in the hall, which is
+            a lower bound on its own time in hall.
+        time_in_hall_avg_s: mean time in hall of tickets finished in the last 30 minutes.
+        arrivals_30m: tickets issued in the last 30 minutes.
+        served_count: tickets finished this business day up to ``at``.
+        aht_s: average handling time (call → finish) of the last services, or the configured one.
+        open_windows: numbers of the signed-in windows that serve this service.
+    """
+
+    hall: str
+    service: str
+    at: float
+    waiting_count: int
+    oldest_wait_s: float
+    wait_s: float
+    avg_wait_s: float
+    time_in_hall_s: float
+    time_in_hall_avg_s: float
+    arrivals_30m: int
+    served_count: int
+    skipped_count: int
+    aht_s: float
+    open_windows: tuple[int, ...]
+
+    def value(self, metric: str) -> float:
+        """The value of a warning metric (``wait_s``, ``time_in_hall_s``, ``waiting_count``)."""
+        return float(getattr(self, metric))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hall": self.hall,
+            "service": self.service,
+            "at": self.at,
+            "waiting_count": self.waiting_count,
+            "oldest_wait_s": self.oldest_wait_s,
+            "wait_s": self.wait_s,
+            "avg_wait_s": self.avg_wait_s,
+            "time_in_hall_s": self.time_in_hall_s,
+            "time_in_hall_avg_s": self.time_in_hall_avg_s,
+            "arrivals_30m": self.arrivals_30m,
+            "served_count": self.served_count,
+            "skipped_count": self.skipped_count,
+            "aht_s": self.aht_s,
+            "open_windows": list(self.open_windows),
+        }
+
+
+@dataclass(frozen=True)
+class HallSnapshot:
+    """All services of one hall plus hall-wide totals."""
+
+    hall: str
+    at: float
+    waiting_count: int
+    wait_s: float
+    time_in_hall_s: float
+    arrivals_30m: int
+    served_count: int
+    open_windows: tuple[int, ...]
+    services: tuple[ServiceSnapshot, ...]
+    rating_avg: float | None
+    rating_count: int
+    device_health: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hall": self.hall,
+            "at": self.at,
+            "waiting_count": self.waiting_count,
+            "wait_s": self.wait_s,
+            "time_in_hall_s": self.time_in_hall_s,
+            "arrivals_30m": self.arrivals_30m,
+            "served_count": self.served_count,
+            "open_windows": list(self.open_windows),
+            "rating_avg": self.rating_avg,
+            "rating_count": self.rating_count,
+            "device_health": dict(self.device_health),
+            "services": [s.to_dict() for s in self.services],
+        }
+
+
+class _HallState:
+    def __init__(self) -> None:
+        self.day: str | None = None
+        self.watermark: float | None = None
+        self.tickets: dict[str, _Ticket] = {}
+        self.windows: dict[int, _Window] = {}
+        self.ratings: dict[str, int] = {}  # ticket_id -> level: one rating per ticket
+        self.health: dict[str, tuple[float, str]] = {}
+
+
+class HallMetrics:
+    """Folds events into per-hall queue state and answers snapshots.
+
+    Not thread-safe: the caller serialises access (see :class:`collector.monitor.HallMonitor`).
+
+    Args:
+        halls: hall configurations by hall id, for window→services and configured handling
+            times. A hall not listed still gets metrics, from what its events say.
+    """
+
+    def __init__(self, halls: dict[str, HallConfig] | None = None) -> None:
+        self._configs = dict(halls or {})
+        self._halls: dict[str, _HallState] = {}
+
+    # --- feeding ----------------------------------------------------------------------
+
+    def observe(self, event: Event) -> None:
+        """Fold one event in. Duplicates and late arrivals are harmless."""
+        hall = self._halls.setdefault(event.hall_id, _HallState())
+        if hall.watermark is None or event.at > hall.watermark:
+            hall.watermark = event.at
+            self._roll_day(hall)
+        if event.kind in _KIND_STATE:
+            self._observe_ticket(hall, event)
+        elif event.kind in (Kind.WINDOW_OPENED, Kind.WINDOW_CLOSED):
+            self._observe_window(event.hall_id, hall, event)
+        elif event.kind == Kind.RATING_SUBMITTED:
+            self._observe_rating(hall, event)
+        elif event.kind == Kind.DEVICE_HEALTH:
+            device = str(event.data.get("device", event.device_id))
+            seen = hall.health.get(device)
+            if seen is None or event.at >= seen[0]:
+                hall.health[device] = (event.at, str(event.data.get("state", "unknown")))
+
+    def observe_all(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.observe(event)
+
+    # --- reading ----------------------------------------------------------------------
+
+    def halls(self) -> list[str]:
+        return sorted(self._halls)
+
+    def watermark(self, hall: str) -> float | None:
+        """The hall clock as the events tell it: the latest event time seen, or None."""
+        state = self._halls.get(hall)
+        return None if state is None else state.watermark
+
+    def services(self, hall: str) -> list[str]:
+        """Configured services first (in config order), then any others seen in events."""
+        config = self._configs.get(hall)
+        codes = [s.code for s in config.services] if config else []
+        state = self._halls.get(hall)
+        if state is not None:
+            seen = sorted({t.service for t in state.tickets.values()} - set(codes))
+            codes.extend(seen)
+        return codes
+
+    def snapshot(self, hall: str, service: str, now: float) -> ServiceSnapshot:
+        """The queue of one service at ``now`` (hall clock)."""
+        state = self._halls.get(hall) or _HallState()
+        tickets = [t for t in state.tickets.values() if t.service == service and t.issued_at <= now]
+        waiting = [t for t in tickets if _waiting_at(t, now)]
+        ages = [now - t.issued_at for t in waiting]
+        recent_called = [
+            t.called_at - t.issued_at
+            for t in tickets
+            if t.called_at is not None and now - CALLED_LOOKBACK_S <= t.called_at <= now
+        ]
+        waits = ages + recent_called
+        finished = [t for t in tickets if t.finished_at is not None and t.finished_at <= now]
+        served = [t for t in finished if t.state == "finished"]
+        recent_hall = [
+            t.finished_at - t.issued_at  # type: ignore[operator]
+            for t in served
+            if now - RECENT_S <= t.finished_at <= now  # type: ignore[operator]
+        ]
+        in_hall = [now - t.issued_at for t in tickets if _in_hall_at(t, now)]
+        return ServiceSnapshot(
+            hall=hall,
+            service=service,
+            at=now,
+            waiting_count=len(waiting),
+            oldest_wait_s=max(ages, default=0.0),
+            wait_s=max(waits, default=0.0),
+            avg_wait_s=_mean(waits),
+            time_in_hall_s=max(recent_hall + in_hall, default=0.0),
+            time_in_hall_avg_s=_mean(recent_hall),
+            arrivals_30m=sum(1 for t in tickets if now - RECENT_S < t.issued_at <= now),
+            served_count=len(served),
+            skipped_count=len(finished) - len(served),
+            aht_s=self._aht(hall, service, served),
+            open_windows=self._open_windows(hall, state, service),
+        )
+
+    def hall_snapshot(self, hall: str, now: float) -> HallSnapshot:
+        """Every service of a hall at ``now`` plus hall-wide totals."""
+        services = tuple(self.snapshot(hall, code, now) for code in self.services(hall))
+        state = self._halls.get(hall) or _HallState()
+        levels = list(state.ratings.values())
+        return HallSnapshot(
+            hall=hall,
+            at=now,
+            waiting_count=sum(s.waiting_count for s in services),
+            wait_s=max((s.wait_s for s in services), default=0.0),
+            time_in_hall_s=max((s.time_in_hall_s for s in services), default=0.0),
+            arrivals_30m=sum(s.arrivals_30m for s in services),
+            served_count=sum(s.served_count for s in services),
+            open_windows=tuple(sorted(n for n, w in state.windows.items() if w.is_open)),
+            services=services,
+            rating_avg=round(sum(levels) / len(levels), 2) if levels else None,
+            rating_count=len(levels),
+            device_health={d: s for d, (_, s) in sorted(state.health.items())},
+        )
+
+    # --- internals --------------------------------------------------------------------
+
+    def _roll_day(self, hall: _HallState) -> None:
+        """Drop yesterday's tickets: numbers restart at local midnight and nobody waits overnight."""
+        assert hall.watermark is not None
+        day = business_day(hall.watermark)
+        if day == hall.day:
+            return
+        hall.day = day
+        hall.tickets = {k: t for k, t in hall.tickets.items() if business_day(t.issued_at) == day}
+        hall.ratings.clear()
+
+    def _observe_ticket(self, hall: _HallState, event: Event) -> None:
+        data = event.data
+        try:
+            ticket_id = str(data["ticket_id"])
+            issued_at = float(data["issued_at"])
+            service = str(data["service"])
+        except (KeyError, TypeError, ValueError):
+            return  # the ingestor validated the envelope; a ticket without identity tells nothing
+        if hall.day is not None and business_day(issued_at) != hall.day:
+            return  # a late event from a day already closed
+        ticket = hall.tickets.get(ticket_id)
+        if ticket is None:
+            ticket = _Ticket(ticket_id, str(data.get("ticket_no", "")), service, issued_at)
+            hall.tickets[ticket_id] = ticket
+        ticket.fold(_KIND_STATE[event.kind], data)
+
+    def _observe_window(self, hall_id: str, hall: _HallState, event: Event) -> None:
+        number = _int_or_none(event.data.get("window"))
+        if number is None:
+            return
+        stamp = (event.at, event.seq)
+        known = hall.windows.get(number)
+        if known is not None and stamp < known.stamp:
+            return
+        services = self._window_services(hall_id, number, event.data.get("services"))
+        if not services and known is not None:
+            services = known.services
+        hall.windows[number] = _Window(event.kind == Kind.WINDOW_OPENED, services, stamp)
+
+    def _observe_rating(self, hall: _HallState, event: Event) -> None:
+        level = event.data.get("level")
+        ticket_id = event.data.get("ticket_id")
+        if isinstance(level, int) and not isinstance(level, bool) and 1 <= level <= 5 and ticket_id:
+            hall.ratings[str(ticket_id)] = level
+
+    def _window_services(self, hall_id: str, number: int, announced: Any) -> tuple[str, ...]:
+        # The hall config is the authority on what a window serves; the event's list is only
+        # used for halls the collector has no config for.
+        config = self._configs.get(hall_id)
+        if config is not None:
+            for w in config.windows:
+                if w.no == number:
+                    return w.services
+        if isinstance(announced, list):
+            return tuple(str(s) for s in announced)
+        return ()
+
+    def _open_windows(self, hall: str, state: _HallState, service: str) -> tuple[int, ...]:
+        return tuple(
+            sorted(n for n, w in state.windows.items() if w.is_open and service in w.services)
+        )
+
+    def _aht(self, hall: str, service: str, served: list[_Ticket]) -> float:
+        handled = sorted(
+            (t for t in served if t.called_at is not None), key=lambda t: t.finished_at or 0.0
+        )[-AHT_SAMPLE:]
+        if handled:
+            return _mean([t.finished_at - t.called_at for t in handled])  # type: ignore[operator]
+        config = self._configs.get(hall)
+        if config is not None:
+            for s in config.services:
+                if s.code == service:
+                    return s.aht_s
+        return DEFAULT_AHT_S
+
+
+def _waiting_at(ticket: _Ticket, now: float) -> bool:
+    if ticket.called_at is not None:
+        return ticket.called_at > now
+    return ticket.state == "waiting"
+
+
+def _in_hall_at(ticket: _Ticket, now: float) -> bool:
+    if ticket.finished_at is not None:
+        return ticket.finished_at > now
+    return _RANK[ticket.state] < _RANK["finished"]
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
