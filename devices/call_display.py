@@ -1,0 +1,98 @@
+"""The hall call display (叫号显示屏): shows and announces which ticket goes to which window.
+
+The display renders and speaks the call itself from the numbers it is sent; the host builds
+the same sentences (``devices.speech``) so the window PAD and the journal can show exactly what
+citizens saw and heard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import DeviceError
+from devices.health import Health
+from devices.speech import call_speech, call_text
+from drivers.hall_line_codec import KIND_CALL_DISPLAY, encode_call, expect_ok, expect_pong
+from drivers.line_socket import LineDriver
+
+
+@dataclass(frozen=True)
+class CallAnnouncement:
+    """A call the display accepted.
+
+    Attributes:
+        ticket_no: the ticket called, e.g. ``A001``.
+        window_no: the window it was called to.
+        recall: True for a repeated call (重呼).
+        text: what the board shows, ``请A001号到3号窗口办理``.
+        speech: what the announcer says, ``请A零零一号到3号窗口办理``.
+    """
+
+    ticket_no: str
+    window_no: int
+    recall: bool
+    text: str
+    speech: str
+
+
+class CallDisplay:
+    """A call display reached through a line driver.
+
+    Args:
+        driver: the transport (a :class:`drivers.line_socket.LineSocket` today).
+        device_id: the display's id in events and health reports.
+
+    Attributes:
+        sim: the in-process simulator behind a ``sim://`` URL, else None (for tests and the
+            demo; code that works with the display never needs it).
+    """
+
+    def __init__(self, driver: LineDriver, device_id: str) -> None:
+        self.driver = driver
+        self.device_id = device_id
+        self.sim: Any = None
+
+    def announce(self, ticket_no: str, window_no: int, recall: bool = False) -> CallAnnouncement:
+        """Show a call on the board and queue its announcement.
+
+        Returns as soon as the display accepted the call; the display speaks calls one after
+        the other, so two windows calling at once are both heard.
+
+        Args:
+            ticket_no: e.g. ``A001``.
+            window_no: 1–999.
+            recall: True for 重呼.
+
+        Returns:
+            What the display shows and says.
+
+        Raises:
+            DeviceRejected (305): a number outside the protocol, or the display refused it.
+            DeviceUnplugged (302): the display is not reachable.
+            DeviceTimeout (303): the display did not answer in time.
+            BadResponse (304): the display answered something else than OK or ERR.
+        """
+        line = encode_call(window_no, ticket_no, recall)
+        expect_ok(self.driver.request(line))
+        return CallAnnouncement(
+            ticket_no=ticket_no,
+            window_no=window_no,
+            recall=recall,
+            text=call_text(ticket_no, window_no, recall),
+            speech=call_speech(ticket_no, window_no, recall),
+        )
+
+    def health(self) -> Health:
+        """Ask the display whether it is there (``PING``); never raises for device faults."""
+        try:
+            expect_pong(self.driver.request("PING"), KIND_CALL_DISPLAY)
+        except DeviceError as err:
+            return Health.from_error(self.device_id, err)
+        return Health.ok(self.device_id)
+
+    def close(self) -> None:
+        """Close the connection, and stop the in-process simulator if this display owns one."""
+        self.driver.close()
+        if self.sim is not None:
+            self.sim.stop()

@@ -1,0 +1,158 @@
+"""The 好差评 rating pad (评价器) at a window: one rating per finished ticket (一次一评).
+
+The window asks the pad to rate a ticket; the citizen answers whenever they like, so the
+result arrives later, on the driver's reader thread. Only an answer to the ticket asked for is
+passed on: a stray or repeated result must never be stored against the wrong citizen.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import BadResponse, DeviceError, HallEdgeError
+from devices.health import Health
+from drivers.hall_line_codec import (
+    EVENT_WORDS,
+    KIND_RATING_PAD,
+    encode_cancel,
+    encode_rate,
+    expect_ok,
+    expect_pong,
+    parse_result,
+)
+from drivers.line_socket import LineDriver
+
+#: The five levels of 好差评 (reference §5.5), best first.
+LEVEL_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+
+ResultHandler = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class RatingRequest:
+    """A rating the pad was asked for and has not answered yet."""
+
+    ticket_no: str
+    window_no: int
+    on_result: ResultHandler
+
+
+class RatingPad:
+    """A rating pad reached through a line driver.
+
+    Args:
+        driver: the transport; this pad registers for its unsolicited ``RESULT`` lines.
+        device_id: the pad's id in events and health reports.
+        on_error: told about each rejected result and a lost connection, on the reader thread.
+
+    Attributes:
+        rejected: the most recent rejected results (BadResponse), oldest first.
+        sim: the in-process simulator behind a ``sim://`` URL, else None.
+    """
+
+    def __init__(
+        self,
+        driver: LineDriver,
+        device_id: str,
+        on_error: Callable[[HallEdgeError], None] | None = None,
+    ) -> None:
+        self.driver = driver
+        self.device_id = device_id
+        self.on_error = on_error
+        self.rejected: deque[HallEdgeError] = deque(maxlen=50)
+        self.sim: Any = None
+        self._pending: RatingRequest | None = None
+        self._lock = threading.Lock()
+        driver.listen(EVENT_WORDS, self.handle_result, self._report)
+
+    @property
+    def pending(self) -> RatingRequest | None:
+        """The request waiting for the citizen, or None."""
+        with self._lock:
+            return self._pending
+
+    def request(self, ticket_no: str, window_no: int, on_result: ResultHandler) -> None:
+        """Ask the citizen of a ticket to rate the service; returns at once.
+
+        A new request replaces one still unanswered: the window serves one citizen at a time.
+
+        Args:
+            ticket_no: the ticket just finished, e.g. ``A001``.
+            window_no: the window that served it.
+            on_result: called once with the level 1–5 (5 非常满意 … 1 非常不满意), on the
+                driver's reader thread; a UI must hop to its own thread from there.
+
+        Raises:
+            DeviceRejected (305): a number outside the protocol, or the pad refused it.
+            DeviceUnplugged (302), DeviceTimeout (303), BadResponse (304): the pad did not
+                take the request; no result will come.
+        """
+        line = encode_rate(ticket_no, window_no)
+        request = RatingRequest(ticket_no, window_no, on_result)
+        with self._lock:
+            # Before sending: a quick citizen's RESULT may overtake the OK.
+            self._pending = request
+        try:
+            expect_ok(self.driver.request(line))
+        except DeviceError:
+            with self._lock:
+                if self._pending is request:
+                    self._pending = None
+            raise
+
+    def cancel(self, ticket_no: str) -> None:
+        """Withdraw a request (the citizen left); a later result for it is rejected.
+
+        Raises:
+            DeviceRejected (305), DeviceUnplugged (302), DeviceTimeout (303),
+            BadResponse (304): the pad did not confirm; it may still show the request.
+        """
+        line = encode_cancel(ticket_no)
+        with self._lock:
+            if self._pending is not None and self._pending.ticket_no == ticket_no:
+                self._pending = None
+        expect_ok(self.driver.request(line))
+
+    def handle_result(self, line: str) -> None:
+        """Take a ``RESULT`` line from the pad and pass its level to the requester.
+
+        Raises:
+            BadResponse (304): malformed, a level outside 1–5, or a ticket not requested
+                (or already rated); nothing is passed on.
+        """
+        ticket_no, level = parse_result(line)
+        with self._lock:
+            request = self._pending
+            if request is None or request.ticket_no != ticket_no:
+                raise BadResponse(
+                    f"rating for {ticket_no}, which was not requested",
+                    device=self.device_id,
+                    line=line,
+                    reason="not_requested",
+                )
+            self._pending = None
+        request.on_result(level)
+
+    def health(self) -> Health:
+        """Ask the pad whether it is there (``PING``); never raises for device faults."""
+        try:
+            expect_pong(self.driver.request("PING"), KIND_RATING_PAD)
+        except DeviceError as err:
+            return Health.from_error(self.device_id, err)
+        return Health.ok(self.device_id)
+
+    def close(self) -> None:
+        """Close the connection, and stop the in-process simulator if this pad owns one."""
+        self.driver.close()
+        if self.sim is not None:
+            self.sim.stop()
+
+    def _report(self, err: HallEdgeError) -> None:
+        if isinstance(err, BadResponse):
+            self.rejected.append(err)
+        if self.on_error is not None:
+            self.on_error(err)
