@@ -1,0 +1,266 @@
+"""Tidal-window (潮汐窗口) warnings: red/yellow peaks and idle valleys per service.
+
+Each (hall, service, metric) has a small state machine on the hall clock, in the manner of
+Prometheus/Grafana alert rules (reference B3)::
+
+    normal ──value above yellow──▶ pending ──held pending_s──▶ firing(yellow)
+    firing(yellow) ──above red, held pending_s──▶ firing(red)
+    firing ──below yellow──▶ recovering ──held clear_after_s──▶ normal (clear)
+    recovering ──above yellow again──▶ firing (no message)
+
+A red that stays between the two levels for ``clear_after_s`` steps down to yellow. The
+engine reports a :class:`Transition` only when the firing level changes, so a warning is
+pushed once, not on every evaluation.
+
+The valley warning is separate: a service with at least two windows open whose citizens are
+all called at once (nobody has waited ``valley_wait_s``) for ``valley_for_s`` is told it
+can merge windows. It clears as soon as fewer than two windows serve it, or when citizens
+have waited ``valley_wait_s`` or more for ``pending_s``.
+
+Levels come from a :class:`LevelSource`; :class:`FixedLevels` reads the hall's configured
+thresholds. A seasonal baseline can supply levels per time slot through the same interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from collector.metrics import ServiceSnapshot
+from collector.staffing import Recommendation, merge_recommendation, open_recommendation
+from core.config import Level, Thresholds
+
+#: The peak metrics, as named in warnings and on the wire.
+METRICS = ("wait_s", "time_in_hall_s", "waiting_count")
+#: The pseudo-metric key under which the valley state of a service is kept.
+VALLEY = "valley"
+_SEVERITY = {"red": 0, "yellow": 1, "valley": 2}
+
+
+class LevelSource(Protocol):
+    """Where the yellow and red levels for a metric come from."""
+
+    def levels(self, hall: str, service: str, metric: str, at: float) -> Level:
+        """The levels in force for ``metric`` of a service at hall time ``at``."""
+        ...
+
+
+class FixedLevels:
+    """The hall's configured absolute thresholds, the same at every hour."""
+
+    def __init__(self, thresholds: Thresholds) -> None:
+        self._thresholds = thresholds
+
+    def levels(self, hall: str, service: str, metric: str, at: float) -> Level:
+        return getattr(self._thresholds, metric)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A warning started, changed level, or cleared.
+
+    Attributes:
+        level: ``yellow``, ``red``, ``valley`` or ``clear``.
+        metric: ``wait_s``, ``time_in_hall_s`` or ``waiting_count``; ``wait_s`` for valleys.
+        value: the metric's value when the level changed.
+        threshold: the level crossed (for ``clear``: the yellow level, or the valley wait).
+        at: hall time of the change.
+        recommendation: what to do, for ``yellow``, ``red`` and ``valley``.
+        previous: the level before (None when a warning starts).
+    """
+
+    hall: str
+    service: str
+    level: str
+    metric: str
+    value: float
+    threshold: float
+    at: float
+    recommendation: Recommendation | None = None
+    previous: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "hall": self.hall,
+            "service": self.service,
+            "level": self.level,
+            "metric": self.metric,
+            "value": self.value,
+            "threshold": self.threshold,
+            "at": self.at,
+        }
+        if self.recommendation is not None:
+            body["recommendation"] = self.recommendation.to_dict()
+        if self.previous is not None:
+            body["previous"] = self.previous
+        return body
+
+
+@dataclass
+class _Track:
+    """Where one (hall, service, metric) stands. ``*_since`` are hall times, None = not now."""
+
+    level: str | None = None
+    raised: Transition | None = None
+    above_yellow_since: float | None = None
+    above_red_since: float | None = None
+    below_yellow_since: float | None = None
+    below_red_since: float | None = None
+
+    def state(self) -> str:
+        if self.level is None:
+            return "pending" if self.above_yellow_since is not None else "normal"
+        if self.below_yellow_since is not None:
+            return "recovering"
+        return f"firing:{self.level}"
+
+
+@dataclass
+class _ValleyTrack:
+    firing: bool = False
+    raised: Transition | None = None
+    idle_since: float | None = None
+    busy_since: float | None = None
+
+
+class TidalWarningEngine:
+    """Turns service snapshots into warning transitions.
+
+    Not thread-safe: the caller serialises access.
+
+    Args:
+        thresholds: hold times, valley rule, and the levels unless ``levels`` is given.
+        levels: where yellow/red levels come from (a seasonal baseline, later).
+    """
+
+    def __init__(self, thresholds: Thresholds, levels: LevelSource | None = None) -> None:
+        self.thresholds = thresholds
+        self._levels = levels or FixedLevels(thresholds)
+        self._tracks: dict[tuple[str, str, str], _Track] = {}
+        self._valleys: dict[tuple[str, str], _ValleyTrack] = {}
+        self._last_at: dict[tuple[str, str], float] = {}
+
+    def evaluate(self, snap: ServiceSnapshot) -> list[Transition]:
+        """Advance every state machine of the snapshot's service to ``snap.at``.
+
+        Returns:
+            The transitions this evaluation caused; empty when nothing changed level. A
+            snapshot older than one already evaluated for the service is ignored.
+        """
+        key = (snap.hall, snap.service)
+        if snap.at < self._last_at.get(key, float("-inf")):
+            return []
+        self._last_at[key] = snap.at
+        changes = [c for m in METRICS if (c := self._step_peak(snap, m)) is not None]
+        valley = self._step_valley(snap)
+        if valley is not None:
+            changes.append(valley)
+        return changes
+
+    def active(self, hall: str | None = None) -> list[Transition]:
+        """The warnings firing now, red first, each as the transition that raised its level."""
+        raised = [t.raised for t in self._tracks.values() if t.level is not None and t.raised]
+        raised += [v.raised for v in self._valleys.values() if v.firing and v.raised]
+        if hall is not None:
+            raised = [t for t in raised if t.hall == hall]
+        return sorted(raised, key=lambda t: (_SEVERITY[t.level], t.hall, t.service, t.metric))
+
+    def states(self, hall: str, service: str) -> dict[str, str]:
+        """Each metric's state (``normal``, ``pending``, ``firing:red`` …) for the dashboard."""
+        found = {m: self._tracks.get((hall, service, m), _Track()).state() for m in METRICS}
+        valley = self._valleys.get((hall, service), _ValleyTrack())
+        found[VALLEY] = "firing" if valley.firing else ("pending" if valley.idle_since else "normal")
+        return found
+
+    # --- peaks ------------------------------------------------------------------------
+
+    def _step_peak(self, snap: ServiceSnapshot, metric: str) -> Transition | None:
+        track = self._tracks.setdefault((snap.hall, snap.service, metric), _Track())
+        value = snap.value(metric)
+        lv = self._levels.levels(snap.hall, snap.service, metric, snap.at)
+        t = snap.at
+        above_yellow, above_red = value > lv.yellow, value > lv.red
+        track.above_yellow_since = _since(track.above_yellow_since, above_yellow, t)
+        track.above_red_since = _since(track.above_red_since, above_red, t)
+        track.below_yellow_since = _since(track.below_yellow_since, not above_yellow, t)
+        track.below_red_since = _since(track.below_red_since, not above_red, t)
+
+        target = self._peak_target(track, t, above_yellow)
+        if target == track.level:
+            return None
+        threshold = lv.red if target == "red" else lv.yellow
+        advice = self._open_advice(snap) if target is not None else None
+        change = Transition(
+            snap.hall, snap.service, target or "clear", metric, value, threshold, t, advice,
+            track.level,
+        )
+        track.level = target
+        track.raised = change if target is not None else None
+        return change
+
+    def _peak_target(self, track: _Track, t: float, above_yellow: bool) -> str | None:
+        pending, clear = self.thresholds.pending_s, self.thresholds.clear_after_s
+        if _held(track.above_red_since, t, pending):
+            return "red"
+        if track.level is None:
+            return "yellow" if _held(track.above_yellow_since, t, pending) else None
+        if _held(track.below_yellow_since, t, clear):
+            return None
+        if track.level == "red" and above_yellow and _held(track.below_red_since, t, clear):
+            return "yellow"
+        return track.level
+
+    def _open_advice(self, snap: ServiceSnapshot) -> Recommendation:
+        target_wait = self._levels.levels(snap.hall, snap.service, "wait_s", snap.at).yellow
+        return open_recommendation(
+            arrivals_per_h=snap.arrivals_30m * 2.0,
+            aht_s=snap.aht_s,
+            target_wait_s=target_wait,
+            open_windows=len(snap.open_windows),
+            waiting_count=snap.waiting_count,
+        )
+
+    # --- valleys ----------------------------------------------------------------------
+
+    def _step_valley(self, snap: ServiceSnapshot) -> Transition | None:
+        th = self.thresholds
+        track = self._valleys.setdefault((snap.hall, snap.service), _ValleyTrack())
+        t, windows = snap.at, len(snap.open_windows)
+        # A walk-in called within the valley wait does not end the valley: with idle windows
+        # nobody is really queueing, and a strict "nobody waiting" would reset on every ticket.
+        idle = windows >= 2 and snap.wait_s < th.valley_wait_s and snap.waiting_count < windows
+        busy = snap.wait_s >= th.valley_wait_s
+        track.idle_since = _since(track.idle_since, idle, t)
+        track.busy_since = _since(track.busy_since, busy, t)
+        if not track.firing:
+            if not _held(track.idle_since, t, th.valley_for_s):
+                return None
+            advice = merge_recommendation(
+                snap.arrivals_30m * 2.0,
+                snap.aht_s,
+                self._levels.levels(snap.hall, snap.service, "wait_s", t).yellow,
+                windows,
+            )
+            change = Transition(
+                snap.hall, snap.service, "valley", "wait_s", snap.wait_s, th.valley_wait_s, t,
+                advice,
+            )
+            track.firing, track.raised = True, change
+            return change
+        if windows >= 2 and not _held(track.busy_since, t, th.pending_s):
+            return None
+        track.firing, track.raised = False, None
+        return Transition(
+            snap.hall, snap.service, "clear", "wait_s", snap.wait_s, th.valley_wait_s, t,
+            previous="valley",
+        )
+
+
+def _since(since: float | None, condition: bool, t: float) -> float | None:
+    if not condition:
+        return None
+    return t if since is None else since
+
+
+def _held(since: float | None, t: float, duration: float) -> bool:
+    return since is not None and t - since >= duration
