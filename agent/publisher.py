@@ -1,0 +1,292 @@
+"""Send the hall journal to the broker: at least once, in journal order, surviving outages.
+
+The journal (``outbox`` in the hall database) is the only record of what still has to go.
+A background thread reads the oldest unacknowledged rows, publishes them in batches with QoS 1
+and deletes the rows of a batch only when the broker's PUBACK for that batch arrives. If the
+connection drops, nothing in memory is trusted: the next connection starts again from the
+oldest row still in the journal, so batches whose PUBACK was lost are sent again. That is
+harmless, because the collector stores each ``event_id`` once.
+
+Why ``clean_session=True``: paho keeps its unacknowledged messages only in memory, so a
+persistent MQTT session would not survive a restart of the agent anyway; the journal does.
+A fresh paho client per connection also means no stale in-flight copies are re-sent beside
+the ones re-read from the journal.
+
+Every paho callback runs on the publisher's own thread (it drives ``client.loop()`` itself),
+so the thread's SQLite connection is never shared.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent import journal
+from core.errors import BrokerUnavailable
+from core.events import encode_batch
+
+log = logging.getLogger(__name__)
+
+
+def events_topic(hall_id: str) -> str:
+    """The topic a hall's event batches go to (docs/topics.md)."""
+    return f"halledge/v1/{hall_id}/events"
+
+
+@dataclass
+class _Session:
+    """What one connection knows; thrown away when the connection ends."""
+
+    connected: bool = False
+    lost: bool = False
+    #: paho message id → journal rows carried by that message.
+    inflight: dict[int, list[int]] = field(default_factory=dict)
+    #: Highest journal row already sent on this connection.
+    sent_to_row: int = 0
+    #: The last journal read of this cycle found nothing more to send.
+    caught_up: bool = False
+
+
+class Publisher:
+    """Drain the hall journal to MQTT in a background thread.
+
+    Args:
+        db_path: the hall database (the journal lives in it).
+        hall_id: the hall; names the topic ``halledge/v1/<hall_id>/events``.
+        host: broker address.
+        port: broker port.
+        client_id: MQTT client id; unique per hall box (the broker drops the older of two
+            clients with the same id).
+        batch_size: most events per MQTT message.
+        max_inflight: most messages sent and not yet acknowledged.
+        poll_interval: seconds between looks at the journal for new rows.
+        backoff_min: first reconnect delay in seconds; doubles per failed attempt.
+        backoff_max: longest reconnect delay in seconds.
+        keepalive: MQTT keepalive in seconds.
+
+    Attributes:
+        events_published: events whose batch the broker acknowledged (rows deleted).
+        messages_sent: batches handed to the socket, including re-sends.
+        reconnects: connections established after the first one.
+        connect_failures: connection attempts that failed.
+    """
+
+    def __init__(
+        self,
+        db_path: Path | str,
+        hall_id: str,
+        host: str,
+        port: int,
+        client_id: str,
+        batch_size: int = 100,
+        max_inflight: int = 20,
+        poll_interval: float = 0.05,
+        backoff_min: float = 0.1,
+        backoff_max: float = 5.0,
+        keepalive: int = 30,
+    ) -> None:
+        if batch_size < 1 or max_inflight < 1:
+            raise ValueError("batch_size and max_inflight must be at least 1")
+        self.db_path = str(db_path)
+        self.hall_id = hall_id
+        self.topic = events_topic(hall_id)
+        self.host = host
+        self.port = port
+        self.client_id = client_id
+        self.batch_size = batch_size
+        self.max_inflight = max_inflight
+        self.poll_interval = poll_interval
+        self.backoff_min = backoff_min
+        self.backoff_max = backoff_max
+        self.keepalive = keepalive
+        self.events_published = 0
+        self.messages_sent = 0
+        self.reconnects = 0
+        self.connect_failures = 0
+        self._connections = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cond = threading.Condition()
+        self._cycles = 0
+        self._idle = False
+        self._connected = False
+
+    # --- public -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the publishing thread. It connects, and reconnects, on its own."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"publisher-{self.hall_id}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Disconnect and end the thread. Unacknowledged rows stay in the journal."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._stop.set()
+        thread.join(timeout)
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the broker accepted the current connection."""
+        return self._connected
+
+    def wait_drained(self, timeout: float) -> bool:
+        """Block until every row committed before this call is acknowledged.
+
+        Returns:
+            True when the journal was empty and nothing was in flight on a full pass of the
+            publishing thread that began after the call; False on timeout or when stopped.
+        """
+        with self._cond:
+            start = self._cycles
+            # Cycle start+1 may have read the journal before the caller's last commit;
+            # cycle start+2 began after this call.
+            return self._cond.wait_for(
+                lambda: self._thread is None or (self._cycles > start + 1 and self._idle),
+                timeout,
+            ) and self._thread is not None
+
+    def counters(self) -> dict[str, int]:
+        """A snapshot of the counters, for logs and health reports."""
+        return {
+            "events_published": self.events_published,
+            "messages_sent": self.messages_sent,
+            "reconnects": self.reconnects,
+            "connect_failures": self.connect_failures,
+        }
+
+    # --- thread -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        conn = journal.connect(self.db_path)
+        attempt = 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    if self._session(conn):
+                        attempt = 0
+                except Exception:
+                    # A journal or socket error ends this connection only; the journal still
+                    # holds everything unacknowledged, so the next connection resumes.
+                    log.exception("publisher connection failed")
+                self._connected = False
+                if self._stop.is_set():
+                    break
+                self._cycle_done(idle=journal.backlog(conn) == 0)
+                self._stop.wait(self._backoff(attempt))
+                attempt += 1
+        finally:
+            conn.close()
+            with self._cond:
+                self._cond.notify_all()
+
+    def _backoff(self, attempt: int) -> float:
+        # Jitter keeps a hall's kiosks and PADs (or many halls after a WAN outage) from
+        # reconnecting in lockstep.
+        ceiling = min(self.backoff_max, self.backoff_min * 2**min(attempt, 30))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _session(self, conn: Any) -> bool:
+        """One connection, from connect to loss or stop. Returns True if CONNACK came."""
+        import paho.mqtt.client as mqtt
+
+        session = _Session()
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            clean_session=True,
+            protocol=mqtt.MQTTv311,
+        )
+        client.max_inflight_messages_set(self.max_inflight)
+        client.on_connect = lambda c, u, f, rc, p: self._on_connect(session, rc)
+        client.on_disconnect = lambda c, u, f, rc, p: self._on_disconnect(session, rc)
+        client.on_publish = lambda c, u, mid, rc, p: self._on_publish(conn, session, mid)
+        try:
+            client.connect(self.host, self.port, keepalive=self.keepalive)
+        except OSError as err:
+            self._connect_failed(BrokerUnavailable(str(err), host=self.host, port=self.port))
+            return False
+        deadline = time.monotonic() + max(10.0, 2 * self.keepalive)
+        try:
+            while not self._stop.is_set():
+                rc = client.loop(timeout=self.poll_interval)
+                if rc != mqtt.MQTT_ERR_SUCCESS or session.lost:
+                    break
+                session.caught_up = False
+                if session.connected:
+                    self._fill(client, conn, session)
+                elif time.monotonic() > deadline:
+                    self._connect_failed(BrokerUnavailable("no CONNACK", port=self.port))
+                    break
+                self._cycle_done(
+                    idle=session.connected and session.caught_up and not session.inflight
+                )
+        finally:
+            if not session.lost:
+                # Sends DISCONNECT (a clean goodbye) and closes the socket; after a loss
+                # paho has closed it already.
+                client.disconnect()
+        return session.connected
+
+    def _fill(self, client: Any, conn: Any, session: _Session) -> None:
+        """Publish journal rows after the last one sent until the in-flight window is full."""
+        while len(session.inflight) < self.max_inflight:
+            batch = journal.pending(conn, self.batch_size, after_row=session.sent_to_row)
+            if not batch:
+                session.caught_up = True
+                return
+            info = client.publish(self.topic, encode_batch([p.event for p in batch]), qos=1)
+            if info.rc != 0:
+                session.lost = True
+                return
+            session.inflight[info.mid] = [p.row for p in batch]
+            session.sent_to_row = batch[-1].row
+            self.messages_sent += 1
+
+    def _cycle_done(self, idle: bool) -> None:
+        with self._cond:
+            self._cycles += 1
+            self._idle = idle
+            self._cond.notify_all()
+
+    def _connect_failed(self, err: BrokerUnavailable) -> None:
+        self.connect_failures += 1
+        level = logging.WARNING if self.connect_failures == 1 else logging.DEBUG
+        log.log(level, "broker %s:%d unavailable: code=%d %s", self.host, self.port, err.code, err)
+
+    # --- paho callbacks (publisher thread) ----------------------------------------------
+
+    def _on_connect(self, session: _Session, reason_code: Any) -> None:
+        if reason_code.is_failure:
+            session.lost = True
+            self._connect_failed(BrokerUnavailable(f"refused: {reason_code}", port=self.port))
+            return
+        session.connected = True
+        self._connected = True
+        if self._connections:
+            self.reconnects += 1
+        self._connections += 1
+        log.info("publisher connected to %s:%d", self.host, self.port)
+
+    def _on_disconnect(self, session: _Session, reason_code: Any) -> None:
+        session.lost = True
+        self._connected = False
+        log.info("publisher disconnected: %s (%d batches unacknowledged)", reason_code, len(session.inflight))
+
+    def _on_publish(self, conn: Any, session: _Session, mid: int) -> None:
+        rows = session.inflight.pop(mid, None)
+        if rows is None:
+            return
+        journal.acknowledge(conn, rows)
+        self.events_published += len(rows)

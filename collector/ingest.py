@@ -1,0 +1,197 @@
+"""Idempotent ingestion of hall event batches from MQTT into the :class:`EventStore`.
+
+The collector subscribes with QoS 1 and a persistent session (``clean_session=False`` under a
+fixed client id), so the broker keeps queuing batches while the collector is down. Each
+message is acknowledged (PUBACK) only after its batch committed to the store; a crash in
+between makes the broker redeliver, and the store's ``event_id`` key turns that into a
+counted duplicate. A malformed message is logged with code 501, counted and acknowledged
+(it will never become valid), and ingestion goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from collector.store import EventStore
+from core.errors import IngestError, MalformedMessage
+from core.events import Event, decode_batch
+
+log = logging.getLogger(__name__)
+
+#: Every hall's event batches (see docs/topics.md).
+EVENTS_TOPIC = "halledge/v1/+/events"
+
+
+def hall_of_topic(topic: str) -> str:
+    """The hall id in ``halledge/v1/<hall_id>/events``.
+
+    Raises:
+        MalformedMessage (501): the topic does not have that shape.
+    """
+    parts = topic.split("/")
+    if len(parts) != 4 or parts[:2] != ["halledge", "v1"] or parts[3] != "events" or not parts[2]:
+        raise MalformedMessage(f"not an events topic: {topic!r}", reason="topic")
+    return parts[2]
+
+
+def parse_message(topic: str, payload: bytes) -> list[Event]:
+    """Decode a batch and check that every event belongs to the hall named in the topic.
+
+    Raises:
+        MalformedMessage (501): bad topic, not JSON, wrong version, an invalid event, or an
+            event of another hall.
+    """
+    hall = hall_of_topic(topic)
+    events = decode_batch(payload)
+    for e in events:
+        if e.hall_id != hall:
+            raise MalformedMessage(
+                f"event of hall {e.hall_id!r} on topic of hall {hall!r}", reason="wrong_hall"
+            )
+    return events
+
+
+class Ingestor:
+    """Subscribe to every hall's events and store them once each.
+
+    Args:
+        store: an :class:`EventStore`, or a path to open one at.
+        host: broker address.
+        port: broker port.
+        on_events: called after a batch is stored, with only the events that were new; not
+            called when the whole batch was a duplicate. It runs on the MQTT network thread;
+            an exception in it is logged, not fatal.
+        client_id: the persistent session name; two collectors must not share it.
+
+    Attributes:
+        events_ingested: distinct events stored.
+        duplicates: events received again after they were stored.
+        rejected: malformed messages refused.
+        rejected_reasons: refused messages per reason (``not_json``, ``version``,
+            ``wrong_hall`` ...).
+        store_failures: batches that could not be committed (left unacknowledged).
+    """
+
+    def __init__(
+        self,
+        store: EventStore | Path | str,
+        host: str,
+        port: int,
+        on_events: Callable[[list[Event]], None] | None = None,
+        client_id: str = "halledge-collector",
+    ) -> None:
+        self.store = store if isinstance(store, EventStore) else EventStore(store)
+        self.host = host
+        self.port = port
+        self.on_events = on_events
+        self.client_id = client_id
+        self.events_ingested = 0
+        self.duplicates = 0
+        self.rejected = 0
+        self.rejected_reasons: Counter[str] = Counter()
+        self.store_failures = 0
+        self._subscribed = threading.Event()
+        self._client: Any = None
+
+    def start(self) -> None:
+        """Connect in the background; reconnects on its own until :meth:`stop`."""
+        import paho.mqtt.client as mqtt
+
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
+        )
+        client.reconnect_delay_set(min_delay=1, max_delay=5)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        self._client = client
+        client.connect_async(self.host, self.port, keepalive=30)
+        client.loop_start()
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        """Block until the subscription is confirmed. Returns False on timeout."""
+        return self._subscribed.wait(timeout)
+
+    def stop(self) -> None:
+        """Disconnect and stop the network thread. The store stays open."""
+        if self._client is None:
+            return
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._client = None
+
+    def counters(self) -> dict[str, Any]:
+        """A snapshot of the counters, for logs and the dashboard."""
+        return {
+            "events_ingested": self.events_ingested,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "rejected_reasons": dict(self.rejected_reasons),
+            "store_failures": self.store_failures,
+        }
+
+    def ingest(self, topic: str, payload: bytes) -> bool:
+        """Validate and store one message; the MQTT path calls this, tests may too.
+
+        Returns:
+            True if the message is settled (stored or rejected) and may be acknowledged;
+            False if storing failed and the broker should redeliver it.
+        """
+        try:
+            events = parse_message(topic, payload)
+        except MalformedMessage as err:
+            self.rejected += 1
+            reason = str(err.details.get("reason", "unknown"))
+            self.rejected_reasons[reason] += 1
+            log.warning(
+                "rejected message on %s: code=%d reason=%s %s", topic, err.code, reason, err
+            )
+            return True
+        try:
+            new = self.store.add(events)
+        except sqlite3.Error as err:
+            self.store_failures += 1
+            failure = IngestError(f"cannot store batch: {err}", topic=topic)
+            log.error("code=%d %s", failure.code, failure)
+            return False
+        self.events_ingested += len(new)
+        self.duplicates += len(events) - len(new)
+        if new and self.on_events is not None:
+            try:
+                self.on_events(new)
+            except Exception:
+                # A metrics bug must not stop ingestion; the events are stored already.
+                log.exception("on_events hook failed")
+        return True
+
+    # --- paho callbacks (network thread) -----------------------------------------------
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any) -> None:
+        if reason_code.is_failure:
+            log.warning("collector connect refused: %s", reason_code)
+            return
+        client.subscribe(EVENTS_TOPIC, qos=1)
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, codes: Any, props: Any) -> None:
+        if all(not c.is_failure for c in codes):
+            self._subscribed.set()
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any) -> None:
+        self._subscribed.clear()
+        log.info("collector disconnected: %s", reason_code)
+
+    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        # The PUBACK goes out only after the commit: manual_ack is on.
+        if self.ingest(msg.topic, msg.payload):
+            client.ack(msg.mid, msg.qos)

@@ -1,0 +1,159 @@
+"""The collector's event store: each event once, however often it arrives.
+
+The store is keyed by ``event_id``, so a batch the agent re-sends after a lost acknowledgement
+(or the broker redelivers after a collector restart) changes nothing. Per device, events carry
+a strictly increasing ``seq``; a hole in it means an event is still on its way (or was lost),
+which :meth:`EventStore.gaps` reports.
+
+Durability: the ingest acknowledges a message to the broker only after :meth:`EventStore.add`
+committed, so the store uses WAL with ``synchronous=FULL`` like the hall journal; an
+acknowledged event must survive a power cut of the collector.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.events import Event
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    event_id  TEXT PRIMARY KEY,
+    hall_id   TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    at        REAL NOT NULL,
+    payload   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_device_seq ON events(hall_id, device_id, seq);
+"""
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A run of sequence numbers of one device that the store has not seen.
+
+    Attributes:
+        hall_id: the hall of the device.
+        device_id: the device whose events are missing.
+        first: first missing seq.
+        last: last missing seq (inclusive).
+    """
+
+    hall_id: str
+    device_id: str
+    first: int
+    last: int
+
+
+class EventStore:
+    """SQLite store of ingested events, safe to share between the ingest thread and readers.
+
+    Args:
+        path: database file; created if missing. ``":memory:"`` works for tests.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        # One connection behind a lock: the ingest thread writes, metrics and tests read, and
+        # SQLite connections must not be used by two threads at once.
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._conn.executescript(SCHEMA)
+
+    def add(self, events: list[Event]) -> list[Event]:
+        """Store events in one transaction, skipping any ``event_id`` already stored.
+
+        Args:
+            events: a decoded batch, possibly containing events stored before.
+
+        Returns:
+            The events that were new, in the order given. A duplicate inside the same batch
+            counts once.
+        """
+        new: list[Event] = []
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for e in events:
+                    cur = conn.execute(
+                        "INSERT OR IGNORE INTO events(event_id, hall_id, device_id, seq, kind, at,"
+                        " payload) VALUES (?,?,?,?,?,?,?)",
+                        (e.event_id, e.hall_id, e.device_id, e.seq, e.kind, e.at, e.to_json()),
+                    )
+                    if cur.rowcount == 1:
+                        new.append(e)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return new
+
+    def count(self, hall_id: str | None = None) -> int:
+        """Number of distinct events stored, for one hall or all."""
+        sql, args = "SELECT COUNT(*) FROM events", ()
+        if hall_id is not None:
+            sql, args = "SELECT COUNT(*) FROM events WHERE hall_id=?", (hall_id,)
+        with self._lock:
+            return int(self._conn.execute(sql, args).fetchone()[0])
+
+    def count_by_kind(self, hall_id: str) -> dict[str, int]:
+        """Events of a hall per kind, e.g. ``{"ticket.issued": 12, ...}``."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT kind, COUNT(*) FROM events WHERE hall_id=? GROUP BY kind", (hall_id,)
+            ).fetchall()
+        return {k: int(n) for k, n in rows}
+
+    def all_events(self, hall_id: str) -> list[Event]:
+        """Every stored event of a hall, ordered by (device, seq)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT payload FROM events WHERE hall_id=? ORDER BY device_id, seq", (hall_id,)
+            ).fetchall()
+        return [Event.from_dict(json.loads(p)) for (p,) in rows]
+
+    def contiguous_seq(self, hall_id: str, device_id: str) -> int:
+        """The highest seq n such that seqs 1..n of the device are all stored (0 if none)."""
+        first_gap = [g.first for g in self.gaps() if (g.hall_id, g.device_id) == (hall_id, device_id)]
+        if first_gap:
+            return min(first_gap) - 1
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT MAX(seq) FROM events WHERE hall_id=? AND device_id=?", (hall_id, device_id)
+            ).fetchone()
+        return int(row[0] or 0)
+
+    def gaps(self) -> list[Gap]:
+        """Missing seq runs per device, below each device's highest stored seq.
+
+        Events after the highest stored seq are invisible to the store, so a gap here means
+        "a later event arrived, an earlier one did not (yet)".
+        """
+        with self._lock:
+            rows = self._conn.execute(
+                """
+                SELECT hall_id, device_id, prev + 1, seq - 1 FROM (
+                    SELECT hall_id, device_id, seq,
+                           COALESCE(LAG(seq) OVER (PARTITION BY hall_id, device_id ORDER BY seq), 0)
+                               AS prev
+                    FROM events
+                ) WHERE seq - prev > 1
+                ORDER BY hall_id, device_id, seq
+                """
+            ).fetchall()
+        return [Gap(h, d, int(a), int(b)) for h, d, a, b in rows]
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
