@@ -83,12 +83,13 @@ class Health:
 
         Args:
             device_id: the device that raised ``err``.
-            err: a device error; its ``details["reason"]`` overrides the default reason.
+            err: a device error; its ``details["reason"]`` overrides the default reason, and an
+                error without a mapping reports ``error`` with the error's key as reason.
 
         Returns:
             The matching health, carrying ``err.code``.
         """
-        state, reason = _ERROR_HEALTH.get(type(err), (HealthState.ERROR, Reason.OFFLINE))
+        state, reason = _ERROR_HEALTH.get(type(err), (HealthState.ERROR, err.key))
         reason = str(err.details.get("reason", reason))
         return cls(device_id, state, (reason,), err.code)
 

@@ -190,9 +190,16 @@ class UsbBulk:
     # --- helpers ---------------------------------------------------------------------------
 
     def _find(self) -> Any:
-        found = usb.core.find(
-            find_all=True, idVendor=self.vid, idProduct=self.pid, backend=self.backend
-        )
+        try:
+            found = list(
+                usb.core.find(
+                    find_all=True, idVendor=self.vid, idProduct=self.pid, backend=self.backend
+                )
+            )
+        except usb.core.NoBackendError as err:
+            raise DeviceNotFound(
+                f"{self.name}: no USB backend (is libusb-1.0 installed?)", **self._facts()
+            ) from err
         for dev in found:
             if self.serial is None or _serial_of(dev) == self.serial:
                 return dev
