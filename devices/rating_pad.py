@@ -18,6 +18,7 @@ from devices.health import Health
 from drivers.hall_line_codec import (
     EVENT_WORDS,
     KIND_RATING_PAD,
+    encode_ack,
     encode_cancel,
     encode_rate,
     expect_ok,
@@ -120,11 +121,20 @@ class RatingPad:
     def handle_result(self, line: str) -> None:
         """Take a ``RESULT`` line from the pad and pass its level to the requester.
 
+        Every well-formed result is acknowledged (``ACK``), a rejected one too, so the pad
+        stops resending it.
+
         Raises:
             BadResponse (304): malformed, a level outside 1–5, or a ticket not requested
                 (or already rated); nothing is passed on.
         """
         ticket_no, level = parse_result(line)
+        try:
+            self._take(ticket_no, level, line)
+        finally:
+            self.driver.send_line(encode_ack(ticket_no))
+
+    def _take(self, ticket_no: str, level: int, line: str) -> None:
         with self._lock:
             request = self._pending
             if request is None or request.ticket_no != ticket_no:

@@ -103,6 +103,15 @@ def encode_cancel(ticket_no: str) -> str:
     return f"CANCEL {check_ticket_no(ticket_no)}"
 
 
+def encode_ack(ticket_no: str) -> str:
+    """``ACK <ticket_no>``: the host has a RESULT for this ticket; the pad stops resending it.
+
+    Raises:
+        DeviceRejected (305): a ticket number the protocol cannot carry.
+    """
+    return f"ACK {check_ticket_no(ticket_no)}"
+
+
 def encode_result(ticket_no: str, level: int) -> str:
     """``RESULT <ticket_no> <level>``, the line a rating pad sends when a key is pressed."""
     return f"RESULT {ticket_no} {level}"

@@ -34,6 +34,10 @@ class LineDriver(Protocol):
         """Send one command line and return the device's one reply line."""
         ...
 
+    def send_line(self, line: str) -> None:
+        """Send one line that has no reply (an acknowledgement)."""
+        ...
+
     def listen(
         self, words: Iterable[str], on_line: LineHandler, on_error: ErrorHandler | None = None
     ) -> None:
@@ -144,15 +148,8 @@ class LineSocket:
                 the device would reject it anyway).
             DeviceUnplugged (302), DeviceTimeout (303): as for :meth:`connect`.
         """
-        data = line.encode("utf-8")
-        if b"\n" in data or len(data) > self.max_line:
-            raise BadResponse("line not sendable: LF inside or too long", **self._facts(line=line))
-        conn = self._ensure()
-        try:
-            conn.sock.sendall(data + b"\n")
-        except OSError as err:
-            self._drop(conn)
-            raise self._mapped(err, "send") from err
+        data = self._encode(line)
+        self._send(self._ensure(), data)
 
     def read_line(self, timeout: float | None = None) -> str:
         """Wait for the next reply line.
@@ -165,8 +162,47 @@ class LineSocket:
             DeviceUnplugged (302): the device closed or reset the connection.
             BadResponse (304): a line over the length limit or not UTF-8.
         """
-        wait = self.timeout if timeout is None else timeout
-        conn = self._ensure()
+        return self._read(self._ensure(), self.timeout if timeout is None else timeout)
+
+    def request(self, line: str) -> str:
+        """Send a command line and return its reply line.
+
+        Raises:
+            DeviceUnplugged (302), DeviceTimeout (303), BadResponse (304): as for
+                :meth:`send_line` and :meth:`read_line`.
+        """
+        data = self._encode(line)
+        with self._request_lock:
+            self._discard_stray_replies()
+            # The reply must come on the connection the command went out on, even if the
+            # reader has meanwhile dropped it: a fresh connection would never answer.
+            conn = self._ensure()
+            self._send(conn, data)
+            return self._read(conn, self.timeout)
+
+    def close(self) -> None:
+        """Close the connection; the next use opens a new one."""
+        with self._state_lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.kill()
+
+    # --- internals --------------------------------------------------------------------
+
+    def _encode(self, line: str) -> bytes:
+        data = line.encode("utf-8")
+        if b"\n" in data or len(data) > self.max_line:
+            raise BadResponse("line not sendable: LF inside or too long", **self._facts(line=line))
+        return data + b"\n"
+
+    def _send(self, conn: _Connection, data: bytes) -> None:
+        try:
+            conn.sock.sendall(data)
+        except OSError as err:
+            self._drop(conn)
+            raise self._mapped(err, "send") from err
+
+    def _read(self, conn: _Connection, wait: float) -> str:
         if self._on_line is None:
             try:
                 return self._recv_line(conn, wait)
@@ -182,27 +218,6 @@ class LineSocket:
             self._drop(conn)
             raise item
         return item
-
-    def request(self, line: str) -> str:
-        """Send a command line and return its reply line.
-
-        Raises:
-            DeviceUnplugged (302), DeviceTimeout (303), BadResponse (304): as for
-                :meth:`send_line` and :meth:`read_line`.
-        """
-        with self._request_lock:
-            self._discard_stray_replies()
-            self.send_line(line)
-            return self.read_line()
-
-    def close(self) -> None:
-        """Close the connection; the next use opens a new one."""
-        with self._state_lock:
-            conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.kill()
-
-    # --- internals --------------------------------------------------------------------
 
     def _ensure(self) -> _Connection:
         with self._state_lock:

@@ -139,9 +139,9 @@ class LineServer:
 
     # --- for subclasses ---------------------------------------------------------------
 
-    def handle(self, client: SimClient, words: list[str]) -> str:
-        """Answer one vetted command line split on single spaces. Override; call super for
-        commands the subclass does not know."""
+    def handle(self, client: SimClient, words: list[str]) -> str | None:
+        """Answer one vetted command line split on single spaces (None: no reply). Override;
+        call super for commands the subclass does not know."""
         if words[0] == "PING":
             if len(words) != 1:
                 return err_line(ErrCode.BAD_ARGUMENT, "bad_arguments")

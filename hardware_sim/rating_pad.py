@@ -25,6 +25,9 @@ from drivers.hall_line_codec import (
 )
 from hardware_sim.line_server import LineServer, SimClient
 
+#: Unacknowledged results the pad remembers; a morning's worth at one window.
+MAX_UNACKED = 32
+
 
 @dataclass(frozen=True)
 class PendingRating:
@@ -49,6 +52,8 @@ class RatingPadSim(LineServer):
 
     Attributes:
         results: every ``(ticket_no, level)`` the pad sent, in order.
+        unacked: RESULT lines the host has not acknowledged yet; resent on each new
+            connection, at most :data:`MAX_UNACKED` (oldest dropped).
 
     Raises:
         ValueError: auto_level outside 1–5.
@@ -71,10 +76,9 @@ class RatingPadSim(LineServer):
         self.on_request = on_request
         self.on_clear = on_clear
         self.results: list[tuple[str, int]] = []
+        self.unacked: list[str] = []
         self._pending: PendingRating | None = None
         self._requester: SimClient | None = None
-        #: RESULT lines sent while no host was connected; delivered on the next connection.
-        self._held: list[str] = []
 
     @property
     def pending(self) -> PendingRating | None:
@@ -105,7 +109,9 @@ class RatingPadSim(LineServer):
                 return None
             self._pending = None
             self.results.append((pending.ticket_no, level))
-            self._deliver(encode_result(pending.ticket_no, level))
+            line = encode_result(pending.ticket_no, level)
+            self.unacked = (self.unacked + [line])[-MAX_UNACKED:]
+            self._deliver(line)
         self.notify(self.on_clear, pending.ticket_no)
         return pending.ticket_no
 
@@ -114,20 +120,21 @@ class RatingPadSim(LineServer):
         for client in self.clients():
             client.send_line(line)
 
-    def handle(self, client: SimClient, words: list[str]) -> str:
+    def handle(self, client: SimClient, words: list[str]) -> str | None:
         if words[0] == "RATE":
             return self._rate(client, words)
         if words[0] == "CANCEL":
             return self._cancel(words)
+        if words[0] == "ACK":
+            return self._ack(words)
         return super().handle(client, words)
 
     def on_connect(self, client: SimClient) -> None:
+        # A RESULT written just before the host went away may have vanished with the old
+        # connection; only the host's ACK proves it arrived.
         with self._lock:
-            held, self._held = self._held, []
-        for line in held:
-            if not client.send_line(line):
-                with self._lock:
-                    self._held.append(line)
+            for line in self.unacked:
+                client.send_line(line)
 
     # --- internals --------------------------------------------------------------------
 
@@ -166,6 +173,15 @@ class RatingPadSim(LineServer):
         # Cancelling what is no longer shown is not an error: the citizen may have just rated.
         return "OK"
 
+    def _ack(self, words: list[str]) -> str | None:
+        if len(words) != 2:
+            return err_line(ErrCode.BAD_ARGUMENT, "bad_arguments")
+        if not TICKET_RE.fullmatch(words[1]):
+            return err_line(ErrCode.BAD_ARGUMENT, "bad_ticket")
+        with self._lock:
+            self.unacked = [r for r in self.unacked if r.split(" ")[1] != words[1]]
+        return None  # an acknowledgement is not answered: the host sends it from its reader
+
     def _answer_later(self, request: PendingRating) -> None:
         level = self.auto_level
         if self.sleep(self.delay_s) or level is None:
@@ -173,10 +189,9 @@ class RatingPadSim(LineServer):
         self._press(level, request)
 
     def _deliver(self, line: str) -> None:
-        """Send a RESULT to the host that asked, else any host, else hold it. Under _lock."""
+        """Send a RESULT to the host that asked, else the newest host. Under _lock."""
         targets = [self._requester] if self._requester is not None else []
         targets += list(reversed(self.clients()))
         for client in targets:
             if client is not None and client.send_line(line):
                 return
-        self._held.append(line)
