@@ -307,7 +307,8 @@ class EscPosPrinterSim:
     # --- faults -----------------------------------------------------------------------------
 
     def inject(self, fault: Fault | str) -> None:
-        """Make a fault happen now (``paper_out`` empties the roll, ``unplugged`` pulls the cable)."""
+        """Make a fault happen now (``paper_out`` empties the roll, ``unplugged`` pulls the
+        cable)."""
         fault = Fault(fault)
         with self._lock:
             if fault is Fault.PAPER_OUT:

@@ -229,7 +229,9 @@ class UsbPrinterBackend(usb.backend.IBackend):
         data[: len(reply)] = type(data)(data.typecode, reply)
         return len(reply)
 
-    def _control_reply(self, request_type: int, request: int, value: int, index: int) -> bytes | None:
+    def _control_reply(
+        self, request_type: int, request: int, value: int, index: int
+    ) -> bytes | None:
         if request_type == 0x80 and request == 0x06 and value >> 8 == DESC_STRING:
             string_index = value & 0xFF
             if string_index == 0:
@@ -254,7 +256,8 @@ class UsbPrinterBackend(usb.backend.IBackend):
             self.configuration = 1
         stale = handle is not None and handle.plug != self.sim.unplug_count
         if not self.sim.plugged or stale:
-            _raise(LIBUSB_ERROR_NO_DEVICE, errno.ENODEV, "No such device (it may have been disconnected)")
+            _raise(LIBUSB_ERROR_NO_DEVICE, errno.ENODEV,
+                   "No such device (it may have been disconnected)")
 
     def _check_claimed(self, intf: int) -> None:
         if intf not in self.claimed:
