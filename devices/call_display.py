@@ -42,16 +42,14 @@ class CallDisplay:
     Args:
         driver: the transport (a :class:`drivers.line_socket.LineSocket` today).
         device_id: the display's id in events and health reports.
-
-    Attributes:
         sim: the in-process simulator behind a ``sim://`` URL, else None (for tests and the
-            demo; code that works with the display never needs it).
+            demo; code that works with the display never needs it). Stopped by :meth:`close`.
     """
 
-    def __init__(self, driver: LineDriver, device_id: str) -> None:
+    def __init__(self, driver: LineDriver, device_id: str, *, sim: Any = None) -> None:
         self.driver = driver
         self.device_id = device_id
-        self.sim: Any = None
+        self.sim = sim
 
     def announce(self, ticket_no: str, window_no: int, recall: bool = False) -> CallAnnouncement:
         """Show a call on the board and queue its announcement.

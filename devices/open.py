@@ -7,9 +7,17 @@ URLs, and drivers only when their device is opened.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.device_url import DeviceUrl, parse_device_url
 from core.errors import ConfigError
 from devices.ticket_printer import PROFILES, PrinterProfile, TicketPrinter
+
+if TYPE_CHECKING:
+    from devices.call_display import CallDisplay
+    from devices.rating_pad import RatingPad
+    from drivers.line_socket import LineSocket
+    from hardware_sim.line_server import LineServer
 
 
 def open_ticket_printer(url: str, device_id: str) -> TicketPrinter:
@@ -63,6 +71,118 @@ def open_ticket_printer(url: str, device_id: str) -> TicketPrinter:
         driver = UsbBulk(vid, pid, serial=parsed.option("serial"), device_id=device_id)
         return TicketPrinter(driver, profile, device_id=device_id)
     raise ConfigError(f"a ticket printer cannot be opened from {parsed.scheme}://", url=url)
+
+
+def open_call_display(url: str, device_id: str) -> CallDisplay:
+    """Build the hall call display a URL names, speaking the hall line protocol.
+
+    URL forms::
+
+        sim://call-display?port=7601&speak_s=2.5&wav_dir=/tmp/calls&timeout=2
+        tcp://127.0.0.1:7601?timeout=2
+
+    ``sim://`` starts a :class:`hardware_sim.call_display.CallDisplaySim` in this process (on a
+    free port unless ``port`` is given) and exposes it as the display's ``sim``; ``tcp://``
+    reaches a display, or a simulator in another process such as the Kivy display window.
+
+    Args:
+        url: the device URL.
+        device_id: the hall's name for the display, carried in health and errors.
+
+    Returns:
+        A :class:`devices.call_display.CallDisplay` holding a
+        :class:`drivers.line_socket.LineSocket`; it connects on first use.
+
+    Raises:
+        ConfigError (100): unknown scheme or target, a malformed option, a busy port.
+    """
+    from devices.call_display import CallDisplay
+
+    parsed = parse_device_url(url)
+    if parsed.scheme == "sim":
+        if parsed.target != "call-display":
+            raise ConfigError(f"no simulator {parsed.target!r}", url=url)
+        from hardware_sim.call_display import CallDisplaySim
+
+        sim = CallDisplaySim(
+            int(_number(parsed, "port", 0)),
+            speak_s=_number(parsed, "speak_s", 0.0),
+            wav_dir=parsed.option("wav_dir"),
+        )
+        _start_sim(sim, url)
+        return CallDisplay(_line_socket(parsed, "127.0.0.1", sim.port, device_id), device_id, sim=sim)
+    if parsed.scheme == "tcp":
+        host, port = _host_port(parsed)
+        return CallDisplay(_line_socket(parsed, host, port, device_id), device_id)
+    raise ConfigError(f"a call display cannot be opened from {parsed.scheme}://", url=url)
+
+
+def open_rating_pad(url: str, device_id: str) -> RatingPad:
+    """Build the 好差评 rating pad a URL names, speaking the hall line protocol.
+
+    URL forms::
+
+        sim://rating-pad?auto=5&delay=1.5&port=7602&timeout=2
+        tcp://127.0.0.1:7602?timeout=2
+
+    ``sim://`` starts a :class:`hardware_sim.rating_pad.RatingPadSim` in this process and
+    exposes it as the pad's ``sim``; with ``auto`` (1–5) it answers every request by itself
+    after ``delay`` seconds, for a headless hall.
+
+    Args:
+        url: the device URL.
+        device_id: the hall's name for the pad, carried in health and errors.
+
+    Returns:
+        A :class:`devices.rating_pad.RatingPad` holding a
+        :class:`drivers.line_socket.LineSocket`; it connects on first use.
+
+    Raises:
+        ConfigError (100): unknown scheme or target, a malformed option, a busy port.
+    """
+    from devices.rating_pad import RatingPad
+
+    parsed = parse_device_url(url)
+    if parsed.scheme == "sim":
+        if parsed.target != "rating-pad":
+            raise ConfigError(f"no simulator {parsed.target!r}", url=url)
+        from hardware_sim.rating_pad import RatingPadSim
+
+        auto = parsed.option("auto")
+        if auto is not None and auto not in ("1", "2", "3", "4", "5"):
+            raise ConfigError(f"option auto={auto!r} is not a level 1-5", url=url)
+        sim = RatingPadSim(
+            int(_number(parsed, "port", 0)),
+            auto_level=None if auto is None else int(auto),
+            delay_s=_number(parsed, "delay", 0.0),
+        )
+        _start_sim(sim, url)
+        driver = _line_socket(parsed, "127.0.0.1", sim.port, device_id)
+        return RatingPad(driver, device_id, sim=sim)
+    if parsed.scheme == "tcp":
+        host, port = _host_port(parsed)
+        return RatingPad(_line_socket(parsed, host, port, device_id), device_id)
+    raise ConfigError(f"a rating pad cannot be opened from {parsed.scheme}://", url=url)
+
+
+def _start_sim(sim: LineServer, url: str) -> None:
+    try:
+        sim.start()
+    except OSError as err:
+        raise ConfigError(f"cannot start the simulator: {err}", url=url) from err
+
+
+def _line_socket(parsed: DeviceUrl, host: str, port: int, device_id: str) -> LineSocket:
+    from drivers.line_socket import LineSocket
+
+    return LineSocket(host, port, _number(parsed, "timeout", 2.0), device_id=device_id)
+
+
+def _host_port(parsed: DeviceUrl) -> tuple[str, int]:
+    host, _, port = parsed.target.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"expected tcp://HOST:PORT, got {parsed.raw!r}", url=parsed.raw)
+    return host, int(port)
 
 
 def _profile(parsed: DeviceUrl) -> PrinterProfile:

@@ -49,10 +49,11 @@ class RatingPad:
         driver: the transport; this pad registers for its unsolicited ``RESULT`` lines.
         device_id: the pad's id in events and health reports.
         on_error: told about each rejected result and a lost connection, on the reader thread.
+        sim: the in-process simulator behind a ``sim://`` URL, else None. Stopped by
+            :meth:`close`.
 
     Attributes:
         rejected: the most recent rejected results (BadResponse), oldest first.
-        sim: the in-process simulator behind a ``sim://`` URL, else None.
     """
 
     def __init__(
@@ -60,12 +61,14 @@ class RatingPad:
         driver: LineDriver,
         device_id: str,
         on_error: Callable[[HallEdgeError], None] | None = None,
+        *,
+        sim: Any = None,
     ) -> None:
         self.driver = driver
         self.device_id = device_id
         self.on_error = on_error
         self.rejected: deque[HallEdgeError] = deque(maxlen=50)
-        self.sim: Any = None
+        self.sim = sim
         self._pending: RatingRequest | None = None
         self._lock = threading.Lock()
         driver.listen(EVENT_WORDS, self.handle_result, self._report)

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.errors import BadResponse, DeviceRejected, DeviceTimeout, DeviceUnplugged
+from core.errors import BadResponse, ConfigError, DeviceRejected, DeviceTimeout, DeviceUnplugged
 from core.strings_zh import ERROR_TEXT, error_text
 from devices.call_display import CallDisplay
 from devices.health import HealthState
+from devices.open import open_call_display
 from drivers.line_socket import LineSocket
 from hardware_sim.call_display import CallDisplaySim
 from hardware_sim.rating_pad import RatingPadSim
@@ -184,3 +185,55 @@ def test_the_host_sends_exactly_the_documented_bytes() -> None:
     server.close()
     display.close()
     assert received == [b"CALL 3 A001 1\n"]
+
+
+# --- opened from a device URL -------------------------------------------------------------
+
+
+def test_a_sim_url_starts_a_display_the_test_can_watch_and_close_stops_it() -> None:
+    display = open_call_display("sim://call-display?speak_s=0.01", "display-1")
+    sim = display.sim
+    assert isinstance(sim, CallDisplaySim)
+    display.announce("C003", 4)
+    assert [r.text for r in sim.board] == ["请C003号到4号窗口办理"]
+    assert sim.wait_announced(1)
+    display.close()
+    with pytest.raises(DeviceUnplugged):
+        display.announce("C004", 4)
+
+
+def test_a_sim_url_can_fix_the_port_for_a_second_process() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    display = open_call_display(f"sim://call-display?port={port}", "display-1")
+    assert display.sim.port == port
+    other_process_view = open_call_display(f"tcp://127.0.0.1:{port}?timeout=5", "display-2")
+    other_process_view.announce("A010", 2)
+    assert [c.ticket_no for c in display.sim.calls] == ["A010"]
+    assert other_process_view.sim is None
+    other_process_view.close()
+    display.close()
+
+
+def test_a_tcp_url_reaches_a_display_running_elsewhere(display_sim: CallDisplaySim) -> None:
+    display = open_call_display(display_sim.url, "display-1")
+    assert display.health().state is HealthState.OK
+    display.announce("B001", 2, recall=True)
+    assert display_sim.calls[0].recall
+    display.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sim://usb-printer",
+        "sim://call-display?port=x",
+        "tcp://127.0.0.1",
+        "tcp://127.0.0.1:0",
+        "serial:///dev/ttyUSB0",
+        "call-display",
+    ],
+)
+def test_a_url_that_names_no_display_is_a_config_error(url: str) -> None:
+    with pytest.raises(ConfigError):
+        open_call_display(url, "display-1")

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.errors import BadResponse, DeviceRejected, DeviceUnplugged, HallEdgeError
+from core.errors import BadResponse, ConfigError, DeviceRejected, DeviceUnplugged, HallEdgeError
 from core.strings_zh import error_text
 from devices.health import HealthState
+from devices.open import open_rating_pad
 from devices.rating_pad import RatingPad
 from drivers.hall_line_codec import MAX_LINE_BYTES
 from drivers.line_socket import LineSocket
@@ -296,3 +297,34 @@ def test_random_bytes_get_err_or_nothing_and_the_pad_keeps_serving(
         assert line.startswith(b"ERR ") or line == b"OK\n", line
     assert pad_sim.internal_errors == []
     assert exchange(pad_sim.port, b"PING\n", pong) == [pong]
+
+
+# --- opened from a device URL -------------------------------------------------------------
+
+
+def test_a_sim_url_with_auto_rates_by_itself() -> None:
+    pad = open_rating_pad("sim://rating-pad?auto=5&delay=0.05", "rater-1")
+    results: queue.Queue[int] = queue.Queue()
+    pad.request("A001", 1, results.put)
+    assert results.get(timeout=WAIT_S) == 5
+    assert pad.sim.results == [("A001", 5)]
+    pad.close()
+    assert pad.health().state is HealthState.OFFLINE
+
+
+def test_a_tcp_url_reaches_a_pad_running_elsewhere(pad_sim: RatingPadSim) -> None:
+    pad = open_rating_pad(pad_sim.url, "rater-1")
+    results: queue.Queue[int] = queue.Queue()
+    pad.request("B002", 2, results.put)
+    pad_sim.press(3)
+    assert results.get(timeout=WAIT_S) == 3
+    assert pad.sim is None
+    pad.close()
+
+
+@pytest.mark.parametrize(
+    "url", ["sim://rating-pad?auto=0", "sim://rating-pad?auto=six", "sim://call-pad", "usb://0416:5011"]
+)
+def test_a_url_that_names_no_pad_is_a_config_error(url: str) -> None:
+    with pytest.raises(ConfigError):
+        open_rating_pad(url, "rater-1")
