@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers.hall_line_codec import MAX_LINE_BYTES
+from drivers.hall_line_codec import MAX_LINE_BYTES, ErrCode
 from hardware_sim.call_display import CallDisplaySim
 
 
@@ -136,3 +137,12 @@ def test_random_bytes_get_err_or_nothing_and_the_display_keeps_serving(
     again.send(b"PING\n")
     assert again.line() == b"PONG call-display 1\n"
     again.close()
+
+
+def test_the_protocol_document_lists_every_error_code_and_the_line_limit() -> None:
+    doc = (Path(__file__).parent.parent / "docs/devices/hall-display-protocol.md").read_text(
+        encoding="utf-8"
+    )
+    for code in ErrCode:
+        assert f"| {int(code)} |" in doc, code
+    assert f"At most **{MAX_LINE_BYTES} bytes**" in doc
