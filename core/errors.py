@@ -112,8 +112,10 @@ class BadResponse(DeviceError):
 
 
 class DeviceRejected(DeviceError):
-    """The device answered a command with an error (``ERR``), or the host refused to send a
-    command the device's grammar forbids. A host or configuration bug, not a hardware fault."""
+    """The device refused a command (``ERR``), or the host refused to send one it would refuse.
+
+    A host or configuration bug, not a hardware fault.
+    """
 
     code = 305
     key = "device_rejected"
