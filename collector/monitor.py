@@ -1,0 +1,188 @@
+"""Metrics plus warning engines behind one lock: what the collector knows about each hall.
+
+The MQTT network thread feeds events in, a timer thread re-evaluates as the hall clock moves,
+and the dashboard's HTTP threads read; all go through :class:`HallMonitor`'s lock. Nothing here
+speaks MQTT, so the dashboard and the tests can use it on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from collector.metrics import HallMetrics
+from collector.warnings import TidalWarningEngine, Transition
+from core.clock import hall_time
+from core.config import HallConfig, Thresholds
+from core.events import SCHEMA_VERSION, Event
+
+#: Hall-time step between evaluations when rebuilding state from stored events.
+REPLAY_STEP_S = 30.0
+
+
+class HallMonitor:
+    """Per-hall metrics and tidal-window warnings, safe to share between threads.
+
+    Args:
+        halls: hall configurations by hall id. A hall not listed is still watched, with the
+            default thresholds and the services its events mention.
+    """
+
+    def __init__(self, halls: dict[str, HallConfig]) -> None:
+        self._lock = threading.RLock()
+        self._configs = dict(halls)
+        self._metrics = HallMetrics(self._configs)
+        self._engines: dict[str, TidalWarningEngine] = {}
+        self._evaluated_at: dict[str, float] = {}
+        self._transitions: list[Transition] = []
+
+    @property
+    def transitions(self) -> list[Transition]:
+        """Every transition raised so far (including clears), oldest first."""
+        with self._lock:
+            return list(self._transitions)
+
+    def halls(self) -> list[str]:
+        """Configured halls first, then halls known only from their events."""
+        with self._lock:
+            known = list(self._configs)
+            return known + [h for h in self._metrics.halls() if h not in self._configs]
+
+    def hall_clock(self, hall: str) -> float | None:
+        """The hall's event-time watermark (latest event time seen), or None before any."""
+        with self._lock:
+            return self._metrics.watermark(hall)
+
+    def observe(self, events: Iterable[Event]) -> dict[str, list[Transition]]:
+        """Fold events in, then evaluate each hall they touched at its watermark.
+
+        Returns:
+            The transitions raised, by hall; halls without a change are left out.
+        """
+        with self._lock:
+            touched: set[str] = set()
+            for event in events:
+                self._metrics.observe(event)
+                touched.add(event.hall_id)
+            found = {h: self.evaluate(h) for h in sorted(touched)}
+            return {h: t for h, t in found.items() if t}
+
+    def replay(self, events: Iterable[Event], step_s: float = REPLAY_STEP_S) -> None:
+        """Rebuild metrics and warning states from stored events, e.g. after a restart.
+
+        The warning state machines need time to pass (pending, clear-after), so the events
+        are folded in hall-time order and every hall is evaluated each ``step_s`` of hall
+        time, as if they had arrived live. The transitions found on the way are not new and
+        are not recorded; only the resulting states (and :meth:`active`) are kept.
+        """
+        ordered = sorted(events, key=lambda e: e.at)
+        with self._lock:
+            start = 0
+            while start < len(ordered):
+                until = ordered[start].at + step_s
+                end = start
+                while end < len(ordered) and ordered[end].at < until:
+                    end += 1
+                chunk = ordered[start:end]
+                for event in chunk:
+                    self._metrics.observe(event)
+                for hall in sorted({e.hall_id for e in chunk}):
+                    self._evaluate(hall, None)
+                start = end
+
+    def evaluate(self, hall: str, now: float | None = None) -> list[Transition]:
+        """Run the hall's warning engine on every service at ``now``.
+
+        Args:
+            hall: the hall id.
+            now: hall time; the watermark by default. Never earlier than the watermark or a
+                previous evaluation: the hall clock only moves forward.
+
+        Returns:
+            The transitions this evaluation raised.
+        """
+        with self._lock:
+            raised = self._evaluate(hall, now)
+            self._transitions.extend(raised)
+            return raised
+
+    def active(self, hall: str) -> list[Transition]:
+        """The warnings firing in a hall now, red first."""
+        with self._lock:
+            engine = self._engines.get(hall)
+            return [] if engine is None else engine.active(hall)
+
+    def warning_message(self, hall: str) -> dict[str, Any]:
+        """The retained payload for ``halledge/v1/<hall>/warnings`` (docs/topics.md)."""
+        with self._lock:
+            return {
+                "v": SCHEMA_VERSION,
+                "hall": hall,
+                "at": self._evaluated_at.get(hall, self._metrics.watermark(hall)),
+                "warnings": [t.to_dict() for t in self.active(hall)],
+            }
+
+    def state(self, hall: str) -> dict[str, Any]:
+        """Everything the manager dashboard shows for one hall, JSON-ready.
+
+        The figures are taken at the hall time of the last evaluation, so the page and the
+        warnings always describe the same moment.
+        """
+        with self._lock:
+            config = self._configs.get(hall)
+            at = self._evaluated_at.get(hall, self._metrics.watermark(hall))
+            names = {s.code: s.name for s in config.services} if config else {}
+            body: dict[str, Any] = {
+                "hall": hall,
+                "name": config.name if config else hall,
+                "at": at,
+                "clock": hall_time(at).strftime("%Y-%m-%d %H:%M:%S") if at is not None else None,
+                "warnings": [
+                    t.to_dict() | {"service_name": names.get(t.service, t.service)}
+                    for t in self.active(hall)
+                ],
+            }
+            if at is None:
+                return body | {"totals": None, "services": []}
+            snapshot = self._metrics.hall_snapshot(hall, at).to_dict()
+            engine = self._engine(hall)
+            for service in snapshot["services"]:
+                code = service["service"]
+                service["name"] = names.get(code, code)
+                service["states"] = engine.states(hall, code)
+            return body | {
+                "totals": {k: v for k, v in snapshot.items() if k != "services"},
+                "services": snapshot["services"],
+            }
+
+    # --- internals --------------------------------------------------------------------
+
+    def _evaluate(self, hall: str, now: float | None) -> list[Transition]:
+        at = self._clock_for(hall, now)
+        if at is None:
+            return []
+        self._evaluated_at[hall] = at
+        engine = self._engine(hall)
+        raised: list[Transition] = []
+        for service in self._metrics.services(hall):
+            raised.extend(engine.evaluate(self._metrics.snapshot(hall, service, at)))
+        return raised
+
+    def _engine(self, hall: str) -> TidalWarningEngine:
+        engine = self._engines.get(hall)
+        if engine is None:
+            config = self._configs.get(hall)
+            engine = TidalWarningEngine(config.thresholds if config else Thresholds())
+            self._engines[hall] = engine
+        return engine
+
+    def _clock_for(self, hall: str, now: float | None) -> float | None:
+        candidates = [
+            t
+            for t in (now, self._metrics.watermark(hall), self._evaluated_at.get(hall))
+            if t is not None
+        ]
+        if self._metrics.watermark(hall) is None:
+            return None  # nothing known about the hall yet: nothing to warn about
+        return max(candidates)

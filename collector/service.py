@@ -1,0 +1,194 @@
+"""The collector service: ingest → metrics → tidal-window warnings → retained MQTT warnings.
+
+Every stored batch is evaluated at once on its hall's clock (the event-time watermark), so an
+accelerated simulation raises the same warnings as a real morning. With a live clock, a timer
+also re-evaluates between batches: a queue that nobody touches still ages.
+
+Whenever a hall's warnings change, the hall's full list of active warnings is published to
+``halledge/v1/<hall_id>/warnings`` with QoS 1 and the retain flag, so a PAD that connects
+late sees the current state at once (``docs/topics.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from collector.ingest import Ingestor
+from collector.monitor import HallMonitor
+from collector.store import EventStore
+from collector.warnings import Transition
+from core.clock import Clock
+from core.config import HallConfig
+from core.errors import BrokerUnavailable
+from core.events import Event
+
+log = logging.getLogger(__name__)
+
+#: Seconds of real time between timer evaluations when a live clock is given.
+EVAL_INTERVAL_S = 5.0
+
+
+def warnings_topic(hall_id: str) -> str:
+    """The retained warning-list topic of a hall."""
+    return f"halledge/v1/{hall_id}/warnings"
+
+
+class CollectorService:
+    """The running collector for a set of halls.
+
+    Args:
+        store_path: the collector's event database (created if missing).
+        host: MQTT broker address.
+        port: MQTT broker port.
+        halls: hall configurations by hall id (thresholds, services, windows).
+        clock: a live clock (wall clock, or a simulation's SimClock); when given, warnings
+            are also re-evaluated every ``eval_interval_s`` seconds at
+            max(watermark, clock.now()).
+        eval_interval_s: real seconds between timer evaluations.
+        client_id: the ingest session name; the publisher uses it with ``-warnings``.
+    """
+
+    def __init__(
+        self,
+        store_path: Path | str,
+        host: str,
+        port: int,
+        halls: dict[str, HallConfig],
+        clock: Clock | None = None,
+        eval_interval_s: float = EVAL_INTERVAL_S,
+        client_id: str = "halledge-collector",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.clock = clock
+        self.eval_interval_s = eval_interval_s
+        self.monitor = HallMonitor(halls)
+        self.store = EventStore(store_path)
+        self.ingestor = Ingestor(self.store, host, port, on_events=self._on_events, client_id=client_id)
+        self._publisher_id = f"{client_id}-warnings"
+        self._publisher: Any = None
+        self._connected = threading.Event()
+        self._stopping = threading.Event()
+        self._timer: threading.Thread | None = None
+        self._publish_lock = threading.Lock()
+        self.published = 0
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Rebuild state from the store, then connect publisher and ingest in the background."""
+        self._replay()
+        self._start_publisher()
+        for hall in self.monitor.halls():
+            self._publish(hall)  # replace whatever a previous run left retained
+        self.ingestor.start()
+        if self.clock is not None:
+            self._stopping.clear()
+            self._timer = threading.Thread(target=self._tick, name="collector-timer", daemon=True)
+            self._timer.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until the warning publisher is connected and the ingest subscribed."""
+        return self._connected.wait(timeout) and self.ingestor.wait_subscribed(timeout)
+
+    def stop(self) -> None:
+        """Stop the timer, the ingest and the publisher; close the store."""
+        self._stopping.set()
+        if self._timer is not None:
+            self._timer.join(timeout=30)
+            self._timer = None
+        self.ingestor.stop()
+        if self._publisher is not None:
+            self._publisher.disconnect()
+            self._publisher.loop_stop()
+            self._publisher = None
+        self.store.close()
+
+    def __enter__(self) -> CollectorService:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- reading ----------------------------------------------------------------------
+
+    @property
+    def transitions(self) -> list[Transition]:
+        """Every warning transition raised so far (yellow, red, valley, clear), oldest first.
+
+        Each has ``hall, service, level, metric, value, at`` (and ``to_dict()`` for JSON).
+        """
+        return self.monitor.transitions
+
+    def state(self, hall: str) -> dict[str, Any]:
+        """The dashboard's view of one hall (see :meth:`HallMonitor.state`)."""
+        return self.monitor.state(hall)
+
+    def dashboard_state(self) -> dict[str, Any]:
+        """Every hall, for the dashboard's ``/api/state``."""
+        return {
+            "v": 1,
+            "halls": [self.monitor.state(h) for h in self.monitor.halls()],
+            "ingest": self.ingestor.counters(),
+        }
+
+    def evaluate(self) -> None:
+        """Evaluate every hall now (hall clock, or the live clock if later) and publish changes."""
+        live = self.clock.now() if self.clock is not None else None
+        for hall in self.monitor.halls():
+            if self.monitor.evaluate(hall, live):
+                self._publish(hall)
+
+    # --- internals --------------------------------------------------------------------
+
+    def _replay(self) -> None:
+        """Fold in what the store already holds, so a restarted collector knows the morning."""
+        for hall in self.monitor.halls():
+            self.monitor.replay(self.store.all_events(hall))
+
+    def _on_events(self, events: list[Event]) -> None:
+        for hall in self.monitor.observe(events):
+            self._publish(hall)
+
+    def _tick(self) -> None:
+        while not self._stopping.wait(self.eval_interval_s):
+            try:
+                self.evaluate()
+            except Exception:
+                # The timer must outlive one bad evaluation; the next batch retries anyway.
+                log.exception("timer evaluation failed")
+
+    def _start_publisher(self) -> None:
+        import paho.mqtt.client as mqtt
+
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self._publisher_id,
+            protocol=mqtt.MQTTv311,
+        )
+        client.reconnect_delay_set(min_delay=1, max_delay=5)
+        client.on_connect = lambda c, u, f, rc, p: rc.is_failure or self._connected.set()
+        client.on_disconnect = lambda c, u, f, rc, p: self._connected.clear()
+        self._publisher = client
+        try:
+            client.connect_async(self.host, self.port, keepalive=30)
+        except (OSError, ValueError) as err:
+            raise BrokerUnavailable(f"cannot reach {self.host}:{self.port}", port=self.port) from err
+        client.loop_start()
+
+    def _publish(self, hall: str) -> None:
+        # One lock around build-and-publish: the ingest thread and the timer must not
+        # overtake each other, or an older list could become the retained one.
+        with self._publish_lock:
+            body = self.monitor.warning_message(hall)
+            if self._publisher is None:
+                return
+            payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            # paho queues QoS 1 messages while disconnected and sends them on reconnect.
+            self._publisher.publish(warnings_topic(hall), payload, qos=1, retain=True)
+            self.published += 1
