@@ -110,7 +110,8 @@ def open_call_display(url: str, device_id: str) -> CallDisplay:
             wav_dir=parsed.option("wav_dir"),
         )
         _start_sim(sim, url)
-        return CallDisplay(_line_socket(parsed, "127.0.0.1", sim.port, device_id), device_id, sim=sim)
+        driver = _line_socket(parsed, "127.0.0.1", sim.port, device_id)
+        return CallDisplay(driver, device_id, sim=sim)
     if parsed.scheme == "tcp":
         host, port = _host_port(parsed)
         return CallDisplay(_line_socket(parsed, host, port, device_id), device_id)

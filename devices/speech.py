@@ -8,7 +8,7 @@ which every Mandarin voice reads as 三号). See reference device-protocols §5.
 from __future__ import annotations
 
 #: Digits as read in a ticket number. 二, not 两: numbers are read digit by digit.
-DIGIT_ZH = dict(zip("0123456789", "零一二三四五六七八九"))
+DIGIT_ZH = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
 
 RECALL_MARK = "（重呼）"
 RECALL_SPOKEN = "重呼，"

@@ -61,7 +61,9 @@ def check_ticket_no(ticket_no: str) -> str:
         DeviceRejected (305): not 1–3 uppercase letters followed by 1–5 digits.
     """
     if not isinstance(ticket_no, str) or not TICKET_RE.fullmatch(ticket_no):
-        raise DeviceRejected(f"ticket number {ticket_no!r} outside the protocol", reason="bad_ticket")
+        raise DeviceRejected(
+            f"ticket number {ticket_no!r} outside the protocol", reason="bad_ticket"
+        )
     return ticket_no
 
 
@@ -160,7 +162,9 @@ def expect_pong(line: str, kind: str) -> int:
         raise BadResponse(f"expected PONG, got {line!r}", line=line)
     if match.group(1) != kind:
         raise BadResponse(
-            f"a {match.group(1)} answers where a {kind} was expected", line=line, found=match.group(1)
+            f"a {match.group(1)} answers where a {kind} was expected",
+            line=line,
+            found=match.group(1),
         )
     return int(match.group(2))
 

@@ -282,7 +282,9 @@ class LineSocket:
 
     def _decode(self, raw: bytes) -> str:
         if len(raw) > self.max_line:
-            raise BadResponse(f"line longer than {self.max_line} bytes", **self._facts(length=len(raw)))
+            raise BadResponse(
+                f"line longer than {self.max_line} bytes", **self._facts(length=len(raw))
+            )
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 from collections.abc import Iterator
@@ -28,7 +29,9 @@ def display_sim() -> Iterator[CallDisplaySim]:
 
 
 def display_on(sim: CallDisplaySim | RatingPadSim, timeout: float = REPLY_TIMEOUT_S) -> CallDisplay:
-    return CallDisplay(LineSocket("127.0.0.1", sim.port, timeout, device_id="display-1"), "display-1")
+    return CallDisplay(
+        LineSocket("127.0.0.1", sim.port, timeout, device_id="display-1"), "display-1"
+    )
 
 
 def test_a_call_is_accepted_and_described_as_shown_and_spoken(display_sim: CallDisplaySim) -> None:
@@ -84,7 +87,7 @@ def test_calls_back_to_back_from_two_windows_are_all_announced_in_order_without_
         spoken = sim.announced
         assert [s.call for s in spoken] == sim.calls
         assert len({s.call.ticket_no for s in spoken}) == 10
-        for before, after in zip(spoken, spoken[1:]):
+        for before, after in itertools.pairwise(spoken):
             assert after.started >= before.ended
         for w in windows:
             w.close()
@@ -99,7 +102,9 @@ def test_an_unplugged_display_says_so_in_chinese_and_works_again_when_plugged(
     with pytest.raises(DeviceUnplugged) as caught:
         display.announce("A002", 1)
     assert caught.value.code == 302
-    assert error_text(caught.value) == ERROR_TEXT["device_unplugged"] == "设备已断开，请联系工作人员"
+    assert (
+        error_text(caught.value) == ERROR_TEXT["device_unplugged"] == "设备已断开，请联系工作人员"
+    )
     with pytest.raises(DeviceUnplugged):
         display.announce("A002", 1)  # still refused: nothing listens
     display_sim.plug()
@@ -143,7 +148,9 @@ def test_a_display_answering_noise_is_a_bad_response(display_sim: CallDisplaySim
     display.close()
 
 
-@pytest.mark.parametrize(("ticket", "window"), [("a001", 1), ("A 01", 1), ("A001", 0), ("A001", 1000)])
+@pytest.mark.parametrize(
+    ("ticket", "window"), [("a001", 1), ("A 01", 1), ("A001", 0), ("A001", 1000)]
+)
 def test_numbers_the_display_cannot_show_are_refused_before_sending(
     display_sim: CallDisplaySim, ticket: str, window: int
 ) -> None:

@@ -80,7 +80,9 @@ def test_an_empty_line_is_a_keep_alive_and_gets_no_answer(sim: CallDisplaySim) -
     host.close()
 
 
-def test_an_over_long_line_is_refused_at_once_and_the_rest_of_it_ignored(sim: CallDisplaySim) -> None:
+def test_an_over_long_line_is_refused_at_once_and_the_rest_of_it_ignored(
+    sim: CallDisplaySim,
+) -> None:
     host = RawHost(sim.port)
     host.send(b"CALL 3 A001 0" + b" " * MAX_LINE_BYTES)
     assert host.line() == b"ERR 413 line_too_long\n"  # before any LF arrived

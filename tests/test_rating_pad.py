@@ -323,7 +323,8 @@ def test_a_tcp_url_reaches_a_pad_running_elsewhere(pad_sim: RatingPadSim) -> Non
 
 
 @pytest.mark.parametrize(
-    "url", ["sim://rating-pad?auto=0", "sim://rating-pad?auto=six", "sim://call-pad", "usb://0416:5011"]
+    "url",
+    ["sim://rating-pad?auto=0", "sim://rating-pad?auto=six", "sim://call-pad", "usb://0416:5011"],
 )
 def test_a_url_that_names_no_pad_is_a_config_error(url: str) -> None:
     with pytest.raises(ConfigError):
