@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -101,6 +103,9 @@ class MosquittoBroker:
             [
                 f"listener {self.port} {self.host}",
                 "allow_anonymous true",
+                # Started as root, mosquitto would switch to the "mosquitto" user and then
+                # silently fail to write its persistence file into our directory.
+                f"user {pwd.getpwuid(os.getuid()).pw_name}",
                 "persistence true",
                 f"persistence_location {self.data_dir}/",
                 f"autosave_interval {AUTOSAVE_INTERVAL_S}",
