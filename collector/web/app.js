@@ -1,0 +1,129 @@
+// Polls /api/state and renders every hall. Text goes in with textContent only: service
+// names and advice come from configuration and the network, never as HTML.
+"use strict";
+
+const POLL_MS = 3000;
+const LEVEL_TEXT = { red: "红色预警", yellow: "黄色预警", valley: "低谷提示" };
+const METRIC_TEXT = { wait_s: "等候时长", time_in_hall_s: "办事耗时", waiting_count: "等候人数" };
+const COLUMNS = [
+  ["name", "业务"],
+  ["waiting_count", "等候人数"],
+  ["wait_s", "最长等候"],
+  ["avg_wait_s", "平均等候"],
+  ["time_in_hall_s", "办事耗时"],
+  ["open_windows", "开放窗口"],
+];
+
+function el(tag, attrs, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds || 0));
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}分${String(s % 60).padStart(2, "0")}秒` : `${s}秒`;
+}
+
+function metricValue(metric, value) {
+  return metric === "waiting_count" ? `${Math.round(value)}人` : duration(value);
+}
+
+function cell(service, key) {
+  const value = service[key];
+  if (key === "name") return service.name;
+  if (key === "waiting_count") return String(value);
+  if (key === "open_windows") return value.length ? value.map((n) => `${n}号`).join("、") : "无";
+  return duration(value);
+}
+
+function levelOf(service, key) {
+  const state = (service.states || {})[key] || "";
+  if (state === "firing:red") return "red";
+  if (state === "firing:yellow") return "yellow";
+  return "";
+}
+
+function renderWarnings(hall) {
+  const box = el("section", { class: "warning-box" });
+  box.appendChild(el("h3", {}, "潮汐预警"));
+  if (!hall.warnings.length) {
+    box.appendChild(el("p", { class: "none", "data-field": "no-warnings" }, "暂无预警"));
+    return box;
+  }
+  const list = el("ul", { class: "warnings" });
+  for (const w of hall.warnings) {
+    const item = el("li", { class: `warning ${w.level}`, "data-level": w.level });
+    item.appendChild(el("span", { class: `badge ${w.level}` }, LEVEL_TEXT[w.level] || w.level));
+    const what = w.level === "valley"
+      ? `${w.service_name} · 窗口空闲，等候不足${duration(w.threshold)}`
+      : `${w.service_name} · ${METRIC_TEXT[w.metric] || w.metric} ${metricValue(w.metric, w.value)}` +
+        `（阈值 ${metricValue(w.metric, w.threshold)}）`;
+    item.appendChild(el("span", { class: "what" }, what));
+    if (w.recommendation) item.appendChild(el("span", { class: "advice" }, w.recommendation.text));
+    list.appendChild(item);
+  }
+  box.appendChild(list);
+  return box;
+}
+
+function renderQueue(hall) {
+  const box = el("section", { class: "queue-box" });
+  box.appendChild(el("h3", {}, "实时排队"));
+  const table = el("table", { class: "queue" });
+  const head = el("tr");
+  for (const [, title] of COLUMNS) head.appendChild(el("th", {}, title));
+  table.appendChild(head);
+  for (const service of hall.services) {
+    const row = el("tr", { "data-service": service.service });
+    for (const [key] of COLUMNS) {
+      row.appendChild(el("td", { "data-field": key, class: levelOf(service, key) }, cell(service, key)));
+    }
+    table.appendChild(row);
+  }
+  if (hall.totals) {
+    const t = hall.totals;
+    const row = el("tr", { class: "total", "data-service": "_total" });
+    const values = ["合计", String(t.waiting_count), duration(t.wait_s), "", duration(t.time_in_hall_s),
+      t.open_windows.length ? t.open_windows.map((n) => `${n}号`).join("、") : "无"];
+    COLUMNS.forEach(([key], i) => row.appendChild(el("td", { "data-field": key }, values[i])));
+    table.appendChild(row);
+  }
+  box.appendChild(table);
+  return box;
+}
+
+function renderHall(hall) {
+  const box = el("article", { class: "hall", "data-hall": hall.hall });
+  const title = el("h2", {}, hall.name);
+  title.appendChild(el("span", { class: "clock" }, hall.clock ? `大厅时间 ${hall.clock}` : "尚无数据"));
+  box.appendChild(title);
+  box.appendChild(renderWarnings(hall));
+  box.appendChild(renderQueue(hall));
+  return box;
+}
+
+function render(state) {
+  const root = document.getElementById("halls");
+  root.replaceChildren(...state.halls.map(renderHall));
+  const status = document.getElementById("status");
+  status.className = "status";
+  status.textContent = state.halls.length ? `已更新 ${new Date().toLocaleTimeString("zh-CN")}` : "暂无大厅数据";
+}
+
+async function poll() {
+  try {
+    const response = await fetch("/api/state", { cache: "no-store" });
+    if (!response.ok) throw new Error(String(response.status));
+    render(await response.json());
+  } catch (err) {
+    const status = document.getElementById("status");
+    status.className = "status error";
+    status.textContent = "数据暂不可用，正在重试…";
+  }
+  setTimeout(poll, POLL_MS);
+}
+
+poll();

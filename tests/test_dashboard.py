@@ -1,0 +1,150 @@
+"""The manager dashboard, rendered by a real headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from collector.dashboard import Dashboard
+from collector.monitor import HallMonitor
+from tests.hall_events import RecordedHall
+
+TIMEOUT = 180  # chromium start-up on a busy 2-core machine
+
+
+@pytest.fixture
+def crowded(tmp_path):
+    """A hall where 25 citizens wait for social security at one window: a red warning."""
+    hall = RecordedHall(tmp_path / "hall.db")
+    monitor = HallMonitor({hall.hall_id: hall.config})
+    hall.open(1)
+    for _ in range(25):
+        hall.issue("social")
+    monitor.observe(hall.take())
+    hall.advance(150)
+    hall.issue("business")
+    monitor.observe(hall.take())
+    assert [(t.level, t.metric) for t in monitor.active(hall.hall_id)] == [("red", "waiting_count")]
+    yield monitor
+    hall.close_db()
+
+
+@pytest.fixture
+def dashboard(crowded):
+    board = Dashboard(lambda: {"v": 1, "halls": [crowded.state(h) for h in crowded.halls()]})
+    board.start()
+    yield board
+    board.stop()
+
+
+def get(url: str) -> tuple[int, str, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers["Content-Type"], err.read()
+
+
+def chromium_binary() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.fail(
+            "chromium is not installed: the dashboard is tested in a real browser. "
+            "Run `scripts/system-deps.sh test` (Debian package chromium)."
+        )
+    return found
+
+
+def run_chromium(url: str, work: Path, *extra: str) -> str:
+    """Load the page headless, let its script run on virtual time, return stdout."""
+    work.mkdir(parents=True, exist_ok=True)
+    args = [
+        chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={work / 'profile'}", "--virtual-time-budget=5000",
+        *extra, url,
+    ]
+    proc = subprocess.run(
+        args, capture_output=True, text=True, timeout=TIMEOUT,
+        env=os.environ | {"HOME": str(work)},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def row(dom: str, service: str) -> str:
+    found = re.search(rf'<tr[^>]*data-service="{service}"[^>]*>(.*?)</tr>', dom, re.S)
+    assert found, f"no row for {service} in the rendered page"
+    return found.group(1)
+
+
+def field(row_html: str, name: str) -> str:
+    found = re.search(rf'data-field="{name}"[^>]*>([^<]*)<', row_html)
+    assert found, f"no {name} cell"
+    return found.group(1)
+
+
+def test_the_state_endpoint_serves_the_hall_as_json(dashboard):
+    status, content_type, body = get(dashboard.url + "api/state")
+
+    assert status == 200 and content_type.startswith("application/json")
+    (hall,) = json.loads(body)["halls"]
+    assert hall["name"] == "示范区政务服务中心"
+    social = next(s for s in hall["services"] if s["service"] == "social")
+    assert (social["name"], social["waiting_count"], social["open_windows"]) == ("社保医保", 25, [1])
+    assert hall["warnings"][0]["level"] == "red"
+    assert hall["warnings"][0]["service_name"] == "社保医保"
+
+
+def test_only_the_page_and_its_assets_are_served(dashboard):
+    status, content_type, body = get(dashboard.url)
+    assert status == 200 and content_type == "text/html; charset=utf-8"
+    assert "实时监控" in body.decode("utf-8")
+    assert get(dashboard.url + "style.css")[0] == 200
+    assert get(dashboard.url + "../pyproject.toml")[0] == 404
+    assert get(dashboard.url + "dashboard.py")[0] == 404
+
+
+def test_chromium_shows_the_queue_and_the_red_warning(dashboard, tmp_path):
+    static = get(dashboard.url)[2].decode("utf-8")
+    assert "红色预警" not in static  # so what the browser shows below, the script rendered
+
+    dom = run_chromium(dashboard.url, tmp_path / "chromium", "--dump-dom")
+
+    social = row(dom, "social")
+    assert field(social, "name") == "社保医保"
+    assert field(social, "waiting_count") == "25"
+    assert 'class="red"' in social  # the count cell is marked red
+    assert field(social, "open_windows") == "1号"
+    assert field(row(dom, "_total"), "waiting_count") == "26"
+    warning = re.search(r'<li class="warning red" data-level="red">(.*?)</li>', dom, re.S)
+    assert warning, "no red warning in the rendered page"
+    text = re.sub(r"<[^>]+>", " ", warning.group(1))
+    assert "红色预警" in text and "社保医保" in text and "等候人数 25人" in text
+    assert "建议增开" in text
+    assert "暂无预警" not in dom
+
+    shot = tmp_path / "dashboard.png"
+    run_chromium(
+        dashboard.url, tmp_path / "chromium-shot", f"--screenshot={shot}", "--window-size=1280,800"
+    )
+    assert shot.stat().st_size > 10_000
+
+
+def test_the_page_says_so_when_the_state_is_unavailable(tmp_path):
+    def broken() -> dict:
+        raise RuntimeError("store unreadable")
+
+    with Dashboard(broken) as board:
+        assert get(board.url + "api/state")[0] == 500
+        dom = run_chromium(board.url, tmp_path / "chromium", "--dump-dom")
+
+    assert "数据暂不可用" in dom
