@@ -87,12 +87,17 @@ class MosquittoBroker:
 
     kind = "mosquitto"
 
-    def __init__(self, port: int = 0, data_dir: Path | str | None = None, binary: str | None = None) -> None:
+    def __init__(
+        self, port: int = 0, data_dir: Path | str | None = None, binary: str | None = None
+    ) -> None:
         self.host = LOOPBACK
         self.port = port or free_port()
         self.binary = binary or mosquitto_binary() or "mosquitto"
-        self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="halledge-mosquitto-")
-        self.data_dir = Path(data_dir) if data_dir else Path(self._tmp.name)  # type: ignore[union-attr]
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if data_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="halledge-mosquitto-")
+            data_dir = self._tmp.name
+        self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / "mosquitto.log"
         self._proc: subprocess.Popen[bytes] | None = None

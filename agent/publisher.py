@@ -123,7 +123,9 @@ class Publisher:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"publisher-{self.hall_id}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"publisher-{self.hall_id}", daemon=True
+        )
         self._thread.start()
 
     def stop(self, timeout: float = 15.0) -> None:
@@ -282,7 +284,11 @@ class Publisher:
     def _on_disconnect(self, session: _Session, reason_code: Any) -> None:
         session.lost = True
         self._connected = False
-        log.info("publisher disconnected: %s (%d batches unacknowledged)", reason_code, len(session.inflight))
+        log.info(
+            "publisher disconnected: %s (%d batches unacknowledged)",
+            reason_code,
+            len(session.inflight),
+        )
 
     def _on_publish(self, conn: Any, session: _Session, mid: int) -> None:
         rows = session.inflight.pop(mid, None)

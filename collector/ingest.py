@@ -177,7 +177,9 @@ class Ingestor:
 
     # --- paho callbacks (network thread) -----------------------------------------------
 
-    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any) -> None:
+    def _on_connect(
+        self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any
+    ) -> None:
         if reason_code.is_failure:
             log.warning("collector connect refused: %s", reason_code)
             return
@@ -187,7 +189,9 @@ class Ingestor:
         if all(not c.is_failure for c in codes):
             self._subscribed.set()
 
-    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any) -> None:
+    def _on_disconnect(
+        self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any
+    ) -> None:
         self._subscribed.clear()
         log.info("collector disconnected: %s", reason_code)
 

@@ -124,9 +124,9 @@ class EventStore:
 
     def contiguous_seq(self, hall_id: str, device_id: str) -> int:
         """The highest seq n such that seqs 1..n of the device are all stored (0 if none)."""
-        first_gap = [g.first for g in self.gaps() if (g.hall_id, g.device_id) == (hall_id, device_id)]
-        if first_gap:
-            return min(first_gap) - 1
+        firsts = [g.first for g in self.gaps() if (g.hall_id, g.device_id) == (hall_id, device_id)]
+        if firsts:
+            return min(firsts) - 1
         with self._lock:
             row = self._conn.execute(
                 "SELECT MAX(seq) FROM events WHERE hall_id=? AND device_id=?", (hall_id, device_id)

@@ -41,7 +41,9 @@ class MosquittoUnderTest(MosquittoBroker):
 
     def log_text(self) -> str:
         """What mosquitto logged, for assertion messages."""
-        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+        if not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

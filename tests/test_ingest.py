@@ -51,12 +51,11 @@ def collector(tmp_path: Path, mosquitto: MosquittoUnderTest):
             batches.append(new)
 
     ing = Ingestor(tmp_path / "collector.db", mosquitto.host, mosquitto.port, on_events=on_events)
-    ing.batches = batches  # type: ignore[attr-defined]
     ing.start()
     assert ing.wait_subscribed(30)
     raw = RawPublisher(mosquitto)
     try:
-        yield ing, raw
+        yield ing, raw, batches
     finally:
         raw.close()
         ing.stop()
@@ -65,7 +64,7 @@ def collector(tmp_path: Path, mosquitto: MosquittoUnderTest):
 
 def test_resent_batch_is_stored_once(collector):
     """A batch sent twice (the agent never saw the PUBACK) is stored once; the hook sees it once."""
-    ing, raw = collector
+    ing, raw, handed_over = collector
     batch = [event("pad-1", 1), event("pad-1", 2), event("kiosk-1", 1)]
     raw.send(TOPIC, encode_batch(batch))
     raw.send(TOPIC, encode_batch(batch))
@@ -73,17 +72,18 @@ def test_resent_batch_is_stored_once(collector):
     assert ing.events_ingested == 3
     assert ing.duplicates == 3
     assert ing.store.count(HALL) == 3
-    assert [[e.event_id for e in b] for b in ing.batches] == [[e.event_id for e in batch]]
+    assert [[e.event_id for e in b] for b in handed_over] == [[e.event_id for e in batch]]
 
 
 def test_overlapping_batch_hands_only_new_events_to_the_hook(collector):
     """When a re-sent batch overlaps new events, metrics get only the new ones."""
-    ing, raw = collector
+    ing, raw, handed_over = collector
     a, b, c = event("pad-1", 1), event("pad-1", 2), event("pad-1", 3)
     raw.send(TOPIC, encode_batch([a, b]))
     raw.send(TOPIC, encode_batch([b, c]))
     assert wait_until(lambda: ing.events_ingested + ing.duplicates >= 4, 30)
-    assert [[e.event_id for e in x] for x in ing.batches] == [[a.event_id, b.event_id], [c.event_id]]
+    handed = [[e.event_id for e in x] for x in handed_over]
+    assert handed == [[a.event_id, b.event_id], [c.event_id]]
     assert [e.seq for e in ing.store.all_events(HALL)] == [1, 2, 3]
 
 
@@ -104,7 +104,7 @@ def _malformed() -> list[tuple[str, str, bytes]]:
 def test_malformed_messages_are_rejected_and_ingestion_goes_on(collector, caplog):
     """Each kind of malformed message is refused with its reason and code 501; the valid batch
     after them is stored."""
-    ing, raw = collector
+    ing, raw, handed_over = collector
     cases = _malformed()
     with caplog.at_level(logging.WARNING, logger="collector.ingest"):
         for _, topic, payload in cases:
@@ -122,7 +122,8 @@ def test_malformed_messages_are_rejected_and_ingestion_goes_on(collector, caplog
 
 
 def test_gaps_report_missing_seq_runs_per_device(tmp_path: Path):
-    """Seqs 1,2,5,6,9 of a device leave gaps 3–4 and 7–8; filling them moves the contiguous mark."""
+    """Seqs 1,2,5,6,9 of a device leave gaps 3–4 and 7–8; filling a gap moves the
+    contiguous mark."""
     store = EventStore(tmp_path / "c.db")
     try:
         store.add([event("pad-1", s) for s in (1, 2, 5, 6, 9)] + [event("pad-2", 3)])

@@ -37,7 +37,8 @@ def publisher_for(hall_db: HallDb, broker: MosquittoUnderTest, **kw) -> Publishe
 
 
 def test_journal_drains_to_broker_in_journal_order(hall_db: HallDb, mosquitto: MosquittoUnderTest):
-    """Every journaled event reaches a subscriber once, per-device in seq order, and the journal empties."""
+    """Every journaled event reaches a subscriber once, per device in seq order, and the
+    journal empties."""
     made = make_activity(hall_db, tickets=20)
     sub = Subscriber(mosquitto.host, mosquitto.port, events_topic(hall_db.hall.hall_id))
     pub = publisher_for(hall_db, mosquitto)
