@@ -289,7 +289,7 @@ class HallMetrics:
     # --- internals --------------------------------------------------------------------
 
     def _roll_day(self, hall: _HallState) -> None:
-        """Drop yesterday's tickets: numbers restart at local midnight and nobody waits overnight."""
+        """Drop yesterday's tickets: numbers restart at midnight and nobody waits overnight."""
         assert hall.watermark is not None
         day = business_day(hall.watermark)
         if day == hall.day:

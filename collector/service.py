@@ -68,7 +68,9 @@ class CollectorService:
         self.eval_interval_s = eval_interval_s
         self.monitor = HallMonitor(halls)
         self.store = EventStore(store_path)
-        self.ingestor = Ingestor(self.store, host, port, on_events=self._on_events, client_id=client_id)
+        self.ingestor = Ingestor(
+            self.store, host, port, on_events=self._on_events, client_id=client_id
+        )
         self._publisher_id = f"{client_id}-warnings"
         self._publisher: Any = None
         self._connected = threading.Event()
@@ -178,7 +180,9 @@ class CollectorService:
         try:
             client.connect_async(self.host, self.port, keepalive=30)
         except (OSError, ValueError) as err:
-            raise BrokerUnavailable(f"cannot reach {self.host}:{self.port}", port=self.port) from err
+            raise BrokerUnavailable(
+                f"cannot reach {self.host}:{self.port}", port=self.port
+            ) from err
         client.loop_start()
 
     def _publish(self, hall: str) -> None:

@@ -64,7 +64,9 @@ class QueueFigures:
     occupancy: float
 
 
-def queue_figures(windows: int, arrivals_per_h: float, aht_s: float, target_wait_s: float) -> QueueFigures:
+def queue_figures(
+    windows: int, arrivals_per_h: float, aht_s: float, target_wait_s: float
+) -> QueueFigures:
     """Erlang C figures for ``windows`` open windows.
 
     Args:

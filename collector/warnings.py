@@ -169,7 +169,9 @@ class TidalWarningEngine:
         """Each metric's state (``normal``, ``pending``, ``firing:red`` …) for the dashboard."""
         found = {m: self._tracks.get((hall, service, m), _Track()).state() for m in METRICS}
         valley = self._valleys.get((hall, service), _ValleyTrack())
-        found[VALLEY] = "firing" if valley.firing else ("pending" if valley.idle_since else "normal")
+        found[VALLEY] = (
+            "firing" if valley.firing else ("pending" if valley.idle_since else "normal")
+        )
         return found
 
     # --- peaks ------------------------------------------------------------------------
@@ -191,7 +193,14 @@ class TidalWarningEngine:
         threshold = lv.red if target == "red" else lv.yellow
         advice = self._open_advice(snap) if target is not None else None
         change = Transition(
-            snap.hall, snap.service, target or "clear", metric, value, threshold, t, advice,
+            snap.hall,
+            snap.service,
+            target or "clear",
+            metric,
+            value,
+            threshold,
+            t,
+            advice,
             track.level,
         )
         track.level = target
@@ -242,7 +251,13 @@ class TidalWarningEngine:
                 windows,
             )
             change = Transition(
-                snap.hall, snap.service, "valley", "wait_s", snap.wait_s, th.valley_wait_s, t,
+                snap.hall,
+                snap.service,
+                "valley",
+                "wait_s",
+                snap.wait_s,
+                th.valley_wait_s,
+                t,
                 advice,
             )
             track.firing, track.raised = True, change
@@ -251,7 +266,13 @@ class TidalWarningEngine:
             return None
         track.firing, track.raised = False, None
         return Transition(
-            snap.hall, snap.service, "clear", "wait_s", snap.wait_s, th.valley_wait_s, t,
+            snap.hall,
+            snap.service,
+            "clear",
+            "wait_s",
+            snap.wait_s,
+            th.valley_wait_s,
+            t,
             previous="valley",
         )
 

@@ -67,13 +67,25 @@ def run_chromium(url: str, work: Path, *extra: str) -> str:
     """Load the page headless, let its script run on virtual time, return stdout."""
     work.mkdir(parents=True, exist_ok=True)
     args = [
-        chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", f"--user-data-dir={work / 'profile'}", "--virtual-time-budget=5000",
-        *extra, url,
+        chromium_binary(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={work / 'profile'}",
+        "--virtual-time-budget=5000",
+        *extra,
+        url,
     ]
     proc = subprocess.run(
-        args, capture_output=True, text=True, timeout=TIMEOUT,
+        args,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
         env=os.environ | {"HOME": str(work)},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -99,7 +111,11 @@ def test_the_state_endpoint_serves_the_hall_as_json(dashboard):
     (hall,) = json.loads(body)["halls"]
     assert hall["name"] == "示范区政务服务中心"
     social = next(s for s in hall["services"] if s["service"] == "social")
-    assert (social["name"], social["waiting_count"], social["open_windows"]) == ("社保医保", 25, [1])
+    assert (social["name"], social["waiting_count"], social["open_windows"]) == (
+        "社保医保",
+        25,
+        [1],
+    )
     assert hall["warnings"][0]["level"] == "red"
     assert hall["warnings"][0]["service_name"] == "社保医保"
 

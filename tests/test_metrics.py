@@ -243,17 +243,40 @@ def test_hall_totals_ratings_and_device_health(hall):
     events = busy_morning(hall)
     finished = [e for e in events if e.kind == Kind.TICKET_FINISHED]
     ratings = [
-        Event(Kind.RATING_SUBMITTED, hall.hall_id, "rating-1", i + 1, e.at + 5,
-              {"ticket_id": e.data["ticket_id"], "ticket_no": e.data["ticket_no"],
-               "service": e.data["service"], "window": e.data["window"], "level": lv,
-               "label": "x"})
-        for i, (e, lv) in enumerate(zip(finished, [5, 4, 5, 2]))
+        Event(
+            Kind.RATING_SUBMITTED,
+            hall.hall_id,
+            "rating-1",
+            i + 1,
+            e.at + 5,
+            {
+                "ticket_id": e.data["ticket_id"],
+                "ticket_no": e.data["ticket_no"],
+                "service": e.data["service"],
+                "window": e.data["window"],
+                "level": lv,
+                "label": "x",
+            },
+        )
+        for i, (e, lv) in enumerate(zip(finished, [5, 4, 5, 2], strict=True))
     ]
     health = [
-        Event(Kind.DEVICE_HEALTH, hall.hall_id, "kiosk-1", 100, hall.now() - 10,
-              {"device": "printer-1", "state": "ok", "reasons": [], "code": 0}),
-        Event(Kind.DEVICE_HEALTH, hall.hall_id, "kiosk-1", 101, hall.now() - 5,
-              {"device": "printer-1", "state": "error", "reasons": ["paper_out"], "code": 310}),
+        Event(
+            Kind.DEVICE_HEALTH,
+            hall.hall_id,
+            "kiosk-1",
+            100,
+            hall.now() - 10,
+            {"device": "printer-1", "state": "ok", "reasons": [], "code": 0},
+        ),
+        Event(
+            Kind.DEVICE_HEALTH,
+            hall.hall_id,
+            "kiosk-1",
+            101,
+            hall.now() - 5,
+            {"device": "printer-1", "state": "error", "reasons": ["paper_out"], "code": 310},
+        ),
     ]
     metrics = fed(hall, events + ratings + ratings[:1] + health[::-1])
 

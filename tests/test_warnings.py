@@ -13,12 +13,29 @@ T0 = MORNING
 TH = Thresholds()  # wait 900/1800 s, pending 120 s, clear after 600 s, valley 60 s for 1800 s
 
 
-def snap(at: float, wait_s: float = 0.0, waiting: int = 0, in_hall: float = 0.0,
-         windows: tuple[int, ...] = (1,), arrivals: int = 0, service: str = "social") -> ServiceSnapshot:
+def snap(
+    at: float,
+    wait_s: float = 0.0,
+    waiting: int = 0,
+    in_hall: float = 0.0,
+    windows: tuple[int, ...] = (1,),
+    arrivals: int = 0,
+    service: str = "social",
+) -> ServiceSnapshot:
     return ServiceSnapshot(
-        hall="hall-demo", service=service, at=at, waiting_count=waiting, oldest_wait_s=wait_s,
-        wait_s=wait_s, avg_wait_s=wait_s, time_in_hall_s=in_hall, time_in_hall_avg_s=in_hall,
-        arrivals_30m=arrivals, served_count=0, skipped_count=0, aht_s=300.0,
+        hall="hall-demo",
+        service=service,
+        at=at,
+        waiting_count=waiting,
+        oldest_wait_s=wait_s,
+        wait_s=wait_s,
+        avg_wait_s=wait_s,
+        time_in_hall_s=in_hall,
+        time_in_hall_avg_s=in_hall,
+        arrivals_30m=arrivals,
+        served_count=0,
+        skipped_count=0,
+        aht_s=300.0,
         open_windows=windows,
     )
 
@@ -46,8 +63,9 @@ def test_a_firing_warning_is_not_repeated():
 def test_a_spike_shorter_than_the_pending_time_raises_nothing():
     engine = TidalWarningEngine(TH)
 
-    changes = run(engine, snap(T0, 1000), snap(T0 + 100, 500), snap(T0 + 150, 1000),
-                  snap(T0 + 260, 1000))
+    changes = run(
+        engine, snap(T0, 1000), snap(T0 + 100, 500), snap(T0 + 150, 1000), snap(T0 + 260, 1000)
+    )
 
     assert changes == []
     assert engine.states("hall-demo", "social")["wait_s"] == "pending"
@@ -97,11 +115,16 @@ def test_red_steps_down_to_yellow_after_staying_between_the_levels():
 def test_every_metric_has_its_own_warning():
     engine = TidalWarningEngine(TH)
 
-    changes = run(engine, snap(T0, 100, waiting=25, in_hall=2000),
-                  snap(T0 + 120, 100, waiting=25, in_hall=2000))
+    changes = run(
+        engine,
+        snap(T0, 100, waiting=25, in_hall=2000),
+        snap(T0 + 120, 100, waiting=25, in_hall=2000),
+    )
 
-    assert sorted(changes) == [("red", "waiting_count", T0 + 120),
-                               ("yellow", "time_in_hall_s", T0 + 120)]
+    assert sorted(changes) == [
+        ("red", "waiting_count", T0 + 120),
+        ("yellow", "time_in_hall_s", T0 + 120),
+    ]
     assert [t.metric for t in engine.active()] == ["waiting_count", "time_in_hall_s"]
 
 
@@ -130,7 +153,10 @@ def test_an_idle_service_with_two_windows_gets_a_valley_after_valley_for():
 
     assert (valley.level, valley.metric, valley.threshold) == ("valley", "wait_s", 60)
     assert valley.recommendation.to_dict() == {
-        "action": "merge", "windows": 1, "text": "建议合并窗口，可减少1个"}
+        "action": "merge",
+        "windows": 1,
+        "text": "建议合并窗口，可减少1个",
+    }
     assert run(engine, snap(T0 + 2400, **idle)) == []
 
 
@@ -138,8 +164,12 @@ def test_a_walk_in_called_at_once_does_not_end_the_idle_time():
     engine = TidalWarningEngine(TH)
     idle = dict(wait_s=0, waiting=0, windows=(1, 2))
 
-    changes = run(engine, snap(T0, **idle), snap(T0 + 900, wait_s=15, waiting=1, windows=(1, 2)),
-                  snap(T0 + 1800, **idle))
+    changes = run(
+        engine,
+        snap(T0, **idle),
+        snap(T0 + 900, wait_s=15, waiting=1, windows=(1, 2)),
+        snap(T0 + 1800, **idle),
+    )
 
     assert changes == [("valley", "wait_s", T0 + 1800)]
 
@@ -164,7 +194,8 @@ def test_a_valley_clears_when_citizens_wait_again_for_the_pending_time():
 
     assert run(engine, snap(T0 + 1900, 90, waiting=3, windows=(1, 2))) == []
     assert run(engine, snap(T0 + 2020, 210, waiting=3, windows=(1, 2))) == [
-        ("clear", "wait_s", T0 + 2020)]
+        ("clear", "wait_s", T0 + 2020)
+    ]
 
 
 def test_levels_can_come_from_a_baseline_instead_of_the_config():
@@ -203,8 +234,10 @@ def test_a_real_queue_backs_up_warns_and_then_settles_into_a_valley(hall):
     def tick() -> None:
         metrics.observe_all(hall.take())
         now = metrics.watermark(hall.hall_id)
-        seen.extend((t.level, t.metric) for t in engine.evaluate(
-            metrics.snapshot(hall.hall_id, "social", now)))
+        seen.extend(
+            (t.level, t.metric)
+            for t in engine.evaluate(metrics.snapshot(hall.hall_id, "social", now))
+        )
 
     hall.open(1)
     for minute in range(60):

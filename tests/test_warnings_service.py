@@ -67,7 +67,9 @@ def warning_lists(subscriber: Subscriber) -> list[dict]:
     return [json.loads(m.payload) for m in subscriber.received()]
 
 
-def test_a_crowd_raises_a_retained_red_warning_that_a_late_pad_sees(tmp_path, mosquitto, hall, sender):
+def test_a_crowd_raises_a_retained_red_warning_that_a_late_pad_sees(
+    tmp_path, mosquitto, hall, sender
+):
     service = start_service(tmp_path, mosquitto, hall)
     try:
         crowd(hall, 25)  # red is more than 20 waiting
@@ -149,8 +151,10 @@ def test_a_warning_clears_and_the_retained_list_empties(tmp_path, mosquitto, hal
             hall.issue("business")
             sender.send(hall.hall_id, hall.take())
         assert wait_until(
-            lambda: [t.level for t in service.transitions if t.metric == "waiting_count"]
-            == ["red", "clear"],
+            lambda: (
+                [t.level for t in service.transitions if t.metric == "waiting_count"]
+                == ["red", "clear"]
+            ),
             TIMEOUT,
         ), service.transitions
         assert wait_until(lambda: warning_lists(watcher)[-1]["warnings"] == [], TIMEOUT), (
@@ -162,7 +166,9 @@ def test_a_warning_clears_and_the_retained_list_empties(tmp_path, mosquitto, hal
         service.stop()
 
 
-def test_a_restarted_collector_rebuilds_the_warning_from_its_store(tmp_path, mosquitto, hall, sender):
+def test_a_restarted_collector_rebuilds_the_warning_from_its_store(
+    tmp_path, mosquitto, hall, sender
+):
     service = start_service(tmp_path, mosquitto, hall)
     try:
         crowd(hall, 25)
@@ -186,11 +192,17 @@ def test_a_restarted_collector_rebuilds_the_warning_from_its_store(tmp_path, mos
     assert restarted.transitions == []  # rebuilt state, not a second announcement
 
 
-def test_with_a_live_clock_a_quiet_queue_still_ages_into_a_warning(tmp_path, mosquitto, hall, sender):
+def test_with_a_live_clock_a_quiet_queue_still_ages_into_a_warning(
+    tmp_path, mosquitto, hall, sender
+):
     clock = SimClock(hall.now())
     service = CollectorService(
-        tmp_path / "collector.db", mosquitto.host, mosquitto.port, {hall.hall_id: hall.config},
-        clock=clock, eval_interval_s=0.2,
+        tmp_path / "collector.db",
+        mosquitto.host,
+        mosquitto.port,
+        {hall.hall_id: hall.config},
+        clock=clock,
+        eval_interval_s=0.2,
     )
     service.start()
     try:
