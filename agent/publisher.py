@@ -178,14 +178,15 @@ class Publisher:
                 try:
                     if self._session(conn):
                         attempt = 0
+                    self._connected = False
+                    if self._stop.is_set():
+                        break
+                    self._cycle_done(idle=journal.backlog(conn) == 0)
                 except Exception:
                     # A journal or socket error ends this connection only; the journal still
                     # holds everything unacknowledged, so the next connection resumes.
+                    self._connected = False
                     log.exception("publisher connection failed")
-                self._connected = False
-                if self._stop.is_set():
-                    break
-                self._cycle_done(idle=journal.backlog(conn) == 0)
                 self._stop.wait(self._backoff(attempt))
                 attempt += 1
         finally:
