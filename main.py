@@ -21,6 +21,17 @@ APP_COMMANDS = ("kiosk", "pad", "display", "rating-pad")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.errors import HallEdgeError
+
+    try:
+        return _dispatch(argv)
+    except HallEdgeError as err:
+        # A technician reads the code and key; no traceback for an expected failure.
+        print(f"hall-edge: error {err.code} ({err.key}): {err}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in APP_COMMANDS:
         from kiosk.launch import main as launch

@@ -1,0 +1,67 @@
+"""`python main.py simulate`: the whole spine, headless, as a manager would read its report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def simulate(scenario: str, *extra: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "main.py", "simulate", "--scenario", scenario, "--json", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def test_morning_peak_floods_the_hall_and_every_event_arrives_once() -> None:
+    report = simulate("morning-peak")
+    assert report["tickets_issued"] > 0
+    assert report["tickets_served"] + report["tickets_skipped"] == report["tickets_issued"]
+    assert report["events_published"] > report["tickets_issued"]
+    assert report["events_ingested"] == report["events_published"]
+    assert report["journal_backlog"] == 0
+    red = [w for w in report["warnings"] if w["level"] == "red"]
+    assert red, report["warnings"]
+    for w in report["warnings"]:
+        assert set(w) >= {"hall", "service", "level", "metric", "value", "at"}
+    # Red only after the wait really passed the hall's red line (config: 1800 s).
+    assert any(w["metric"] == "wait_s" and w["value"] >= 1800 for w in red)
+    assert report["max_wait_s"] >= 1800
+
+
+def test_quiet_afternoon_raises_no_red_and_advises_merging() -> None:
+    report = simulate("quiet-afternoon")
+    assert report["tickets_issued"] > 0
+    assert report["events_ingested"] == report["events_published"]
+    assert not [w for w in report["warnings"] if w["level"] in ("red", "yellow")]
+    valleys = [w for w in report["warnings"] if w["level"] == "valley"]
+    assert valleys and all(w["recommendation"]["action"] == "merge" for w in valleys)
+
+
+def test_the_embedded_broker_carries_the_same_hall() -> None:
+    report = simulate("quiet-afternoon", "--broker", "embedded")
+    assert report["broker"] == "amqtt"
+    assert report["events_ingested"] == report["events_published"] > 0
+
+
+def test_an_unknown_scenario_is_refused_with_the_known_ones() -> None:
+    out = subprocess.run(
+        [sys.executable, "main.py", "simulate", "--scenario", "no-such"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode != 0
+    assert "morning-peak" in out.stderr
