@@ -141,6 +141,9 @@ class MosquittoBroker:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                # Its own session: a Ctrl-C in the demo's terminal must not kill the broker
+                # before the agent has flushed and the collector has stored the tail.
+                start_new_session=True,
             )
         except OSError as err:
             raise BrokerUnavailable(f"cannot run {self.binary}: {err}", port=self.port) from err

@@ -32,6 +32,10 @@ SERVICE_SIGMA = 0.35
 RATING_SHARE = 0.8
 
 
+class StopSimulation(Exception):
+    """Raised by a pace function to end a run early (the demo's shutdown)."""
+
+
 @dataclass
 class SimStats:
     tickets_issued: int = 0
@@ -77,16 +81,24 @@ class HallSimulation:
         self._heap: list[tuple[float, int, str, object]] = []
         self._order = 0
 
-    def run(self, pace: Callable[[float], None] | None = None) -> SimStats:
+    def run(
+        self, pace: Callable[[float], None] | None = None, start_at: float | None = None
+    ) -> SimStats:
         """Run the scenario to its end and return what happened.
 
         Args:
             pace: called with each next hall time before it happens; lets the caller slow the
                 simulation to an accelerated-but-real pace so telemetry flows as it would.
+                It may raise :class:`StopSimulation` to end the run early.
+            start_at: start at this hall time instead of the scenario's day and start, keeping
+                the scenario's length (the demo runs the hall from "now").
         """
         sc = self.scenario
         start = at_hall_time(sc.day, sc.start)
         self.arrivals_end = at_hall_time(sc.day, sc.end)
+        if start_at is not None:
+            self.arrivals_end += start_at - start
+            start = start_at
         self.clock.set(start)
         self.stats.sim_start = start
         for w in sc.open_windows:
@@ -100,7 +112,10 @@ class HallSimulation:
             if when > self.arrivals_end + OVERTIME_LIMIT_S:
                 break
             if pace is not None:
-                pace(when)
+                try:
+                    pace(when)
+                except StopSimulation:
+                    break
             self.clock.set(when)
             getattr(self, f"_on_{action}")(arg)
         for w in sc.open_windows:
