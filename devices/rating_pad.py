@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import BadResponse, DeviceError, HallEdgeError
+from core.rating import LEVEL_LABELS
 from devices.health import Health
 from drivers.hall_line_codec import (
     EVENT_WORDS,
@@ -28,7 +29,6 @@ from drivers.hall_line_codec import (
 from drivers.line_socket import LineDriver
 
 #: The five levels of 好差评 (reference §5.5), best first.
-LEVEL_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 
 ResultHandler = Callable[[int], None]
 

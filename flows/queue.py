@@ -24,6 +24,7 @@ from core.clock import Clock, business_day
 from core.config import HallConfig
 from core.errors import NoCurrentTicket, TicketInService, WindowNotOpen
 from core.events import Event, Kind
+from core.rating import LEVEL_LABELS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -249,7 +250,7 @@ class HallQueue:
 
     def record_rating(self, ticket: Ticket, level: int, device_id: str) -> None:
         """Store a 好差评 rating (5 非常满意 … 1 非常不满意) for a finished ticket."""
-        if level not in RATING_LABELS:
+        if level not in LEVEL_LABELS:
             raise ValueError(f"rating level {level} outside 1..5")
         now = self.clock.now()
         with self._write() as conn:
@@ -264,7 +265,7 @@ class HallQueue:
                     "service": ticket.service,
                     "window": ticket.window_no,
                     "level": level,
-                    "label": RATING_LABELS[level],
+                    "label": LEVEL_LABELS[level],
                 },
             )
 
@@ -382,9 +383,6 @@ class HallQueue:
         open_now = {r[0] for r in conn.execute("SELECT window_no FROM open_windows")}
         windows = len([w for w in serving if w in open_now]) or len(serving)
         return math.ceil(people_ahead * aht / max(windows, 1))
-
-
-RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 
 
 def _row_ticket(row: tuple[Any, ...]) -> Ticket:

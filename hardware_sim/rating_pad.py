@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devices.rating_pad import LEVEL_LABELS
+from core.rating import LEVEL_LABELS
 from drivers.hall_line_codec import (
     KIND_RATING_PAD,
     TICKET_RE,
