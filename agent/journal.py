@@ -13,9 +13,11 @@ commits on power loss, which is exactly what a citizen would notice.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.events import Event
 
@@ -66,6 +68,26 @@ def append(conn: sqlite3.Connection, event: Event) -> None:
     )
 
 
+def write_event(
+    conn: sqlite3.Connection,
+    kind: str,
+    hall_id: str,
+    device_id: str,
+    at: float,
+    data: dict[str, Any],
+) -> Event:
+    """Journal one event on its own, in its own transaction (device health, not queue state)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        event = Event(kind, hall_id, device_id, next_seq(conn, device_id), at, data)
+        append(conn, event)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return event
+
+
 @dataclass(frozen=True)
 class PendingEvent:
     row: int
@@ -74,8 +96,6 @@ class PendingEvent:
 
 def pending(conn: sqlite3.Connection, limit: int, after_row: int = 0) -> list[PendingEvent]:
     """The oldest unacknowledged events, in journal order (which is per-device order)."""
-    import json
-
     rows = conn.execute(
         "SELECT rowid_, payload FROM outbox WHERE rowid_ > ? ORDER BY rowid_ LIMIT ?",
         (after_row, limit),

@@ -29,13 +29,9 @@ from typing import Any
 from agent import journal
 from core.errors import BrokerUnavailable
 from core.events import encode_batch
+from core.topics import events_topic
 
 log = logging.getLogger(__name__)
-
-
-def events_topic(hall_id: str) -> str:
-    """The topic a hall's event batches go to (docs/topics.md)."""
-    return f"halledge/v1/{hall_id}/events"
 
 
 @dataclass

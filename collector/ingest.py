@@ -21,11 +21,10 @@ from typing import Any
 from collector.store import EventStore
 from core.errors import IngestError, MalformedMessage
 from core.events import Event, decode_batch
+from core.topics import ALL_EVENTS
 
 log = logging.getLogger(__name__)
 
-#: Every hall's event batches (see docs/topics.md).
-EVENTS_TOPIC = "halledge/v1/+/events"
 
 
 def hall_of_topic(topic: str) -> str:
@@ -183,7 +182,7 @@ class Ingestor:
         if reason_code.is_failure:
             log.warning("collector connect refused: %s", reason_code)
             return
-        client.subscribe(EVENTS_TOPIC, qos=1)
+        client.subscribe(ALL_EVENTS, qos=1)
 
     def _on_subscribe(self, client: Any, userdata: Any, mid: int, codes: Any, props: Any) -> None:
         if all(not c.is_failure for c in codes):

@@ -25,16 +25,12 @@ from core.clock import Clock
 from core.config import HallConfig
 from core.errors import BrokerUnavailable
 from core.events import Event
+from core.topics import warnings_topic
 
 log = logging.getLogger(__name__)
 
 #: Seconds of real time between timer evaluations when a live clock is given.
 EVAL_INTERVAL_S = 5.0
-
-
-def warnings_topic(hall_id: str) -> str:
-    """The retained warning-list topic of a hall."""
-    return f"halledge/v1/{hall_id}/warnings"
 
 
 class CollectorService:

@@ -7,7 +7,8 @@ import math
 import time
 
 from agent import journal
-from agent.publisher import Publisher, events_topic
+from agent.publisher import Publisher
+from core.topics import events_topic
 from tests.brokers import MosquittoUnderTest, Subscriber, wait_until
 from tests.conftest import HallDb
 

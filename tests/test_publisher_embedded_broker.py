@@ -9,7 +9,8 @@ import pytest
 
 from agent import journal
 from agent.broker import start_embedded_broker
-from agent.publisher import Publisher, events_topic
+from agent.publisher import Publisher
+from core.topics import events_topic
 from tests.brokers import Subscriber, wait_until
 from tests.conftest import HallDb
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from collector.service import CollectorService, warnings_topic
+from collector.service import CollectorService
+from core.topics import warnings_topic
 from core.clock import SimClock
 from core.events import encode_batch
 from tests.brokers import Subscriber, wait_until

@@ -1,0 +1,18 @@
+"""The MQTT topic namespace (``docs/topics.md``), in one place for edge and collector."""
+
+from __future__ import annotations
+
+PREFIX = "halledge/v1"
+
+#: What the collector subscribes to: every hall's event batches.
+ALL_EVENTS = f"{PREFIX}/+/events"
+
+
+def events_topic(hall_id: str) -> str:
+    """Where a hall's agent publishes its event batches (QoS 1)."""
+    return f"{PREFIX}/{hall_id}/events"
+
+
+def warnings_topic(hall_id: str) -> str:
+    """Where the collector publishes a hall's active warning list (QoS 1, retained)."""
+    return f"{PREFIX}/{hall_id}/warnings"

@@ -1,0 +1,147 @@
+"""The kiosk's ticket flow (取号): home → choose a service → ticket → home.
+
+A UI-free step machine: every step returns the :class:`flows.screens.Screen` to show. The
+ticket is issued (journaled) *before* it is printed, so a printer that is out of paper or
+unplugged never costs the citizen a place in the queue: the number is shown on screen with
+the printer's error, and the fault is journaled as a ``device.health`` event.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+from core.clock import Clock
+from core.errors import DeviceError, HallEdgeError
+from devices.ticket_printer import TicketContent, TicketPrinter
+from flows.health_events import HealthJournal
+from flows.queue import HallQueue, IssuedTicket
+from flows.screens import Screen
+
+#: Seconds of no taps after which a kiosk showing a ticket or the service list goes home.
+IDLE_TIMEOUT_S = 60.0
+
+
+def qr_payload(hall_id: str, issued: IssuedTicket) -> str:
+    """What the ticket's QR code holds: enough to look the ticket up anywhere.
+
+    ``HE1`` versions the format; the ticket id is globally unique, the number is for people.
+    """
+    t = issued.ticket
+    return f"HE1|{hall_id}|{t.ticket_no}|{t.ticket_id}"
+
+
+class TicketFlow:
+    """One kiosk's ticket flow.
+
+    Args:
+        queue: the hall queue.
+        printer: the ticket printer, or None when the kiosk has none (numbers on screen only).
+        device_id: this kiosk (``kiosk-1``).
+        clock: the hall clock (idle timeout).
+        idle_timeout_s: how long a ticket or the service list stays without a tap.
+    """
+
+    def __init__(
+        self,
+        queue: HallQueue,
+        printer: TicketPrinter | None,
+        device_id: str,
+        clock: Clock,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+    ) -> None:
+        self.queue = queue
+        self.printer = printer
+        self.device_id = device_id
+        self.clock = clock
+        self.idle_timeout_s = idle_timeout_s
+        self.health = HealthJournal(queue.conn, queue.hall.hall_id, clock)
+        # Steps run on worker threads; one at a time, as at a real kiosk.
+        self._lock = threading.Lock()
+        self._shown_at = clock.now()
+        self.screen = self._show(Screen("home", "menu", {"hall_name": queue.hall.name}))
+
+    def home(self) -> Screen:
+        """The home screen with the 取号 button."""
+        with self._lock:
+            return self._show(Screen("home", "menu", {"hall_name": self.queue.hall.name}))
+
+    def choose_service(self, error_key: str | None = None) -> Screen:
+        """The list of services, each with how many people wait for it."""
+        with self._lock:
+            return self._show(self._services(error_key))
+
+    def take(self, service_code: str) -> Screen:
+        """Issue a ticket for a service and print it.
+
+        Returns:
+            ``ticket`` with the number, people ahead, estimated wait and whether it printed;
+            its ``error_key`` names the printer fault when it did not. An unknown service goes
+            back to the service list with ``unknown_service``.
+        """
+        with self._lock:
+            try:
+                issued = self.queue.issue(service_code, self.device_id)
+            except HallEdgeError as err:
+                return self._show(self._services(err.key))
+            printed, error_key = self._print(issued)
+            service = self.queue.hall.service(issued.ticket.service)
+            data: dict[str, Any] = {
+                "ticket_no": issued.ticket.ticket_no,
+                "service_name": service.name,
+                "people_ahead": issued.people_ahead,
+                "est_wait_min": math.ceil(issued.est_wait_s / 60),
+                "qr_payload": qr_payload(self.queue.hall.hall_id, issued),
+                "printed": printed,
+            }
+            return self._show(Screen("ticket", "result", data, error_key))
+
+    def tick(self) -> Screen:
+        """Go home when the current screen has waited ``idle_timeout_s`` without a tap."""
+        with self._lock:
+            idle = self.clock.now() - self._shown_at >= self.idle_timeout_s
+            if self.screen.name != "home" and idle:
+                return self._show(Screen("home", "menu", {"hall_name": self.queue.hall.name}))
+            return self.screen
+
+    # --- internals --------------------------------------------------------------------
+
+    def _services(self, error_key: str | None) -> Screen:
+        services = [
+            {
+                "code": s.code,
+                "name": s.name,
+                "prefix": s.prefix,
+                "waiting": self.queue.waiting_count(s.code),
+            }
+            for s in self.queue.hall.services
+        ]
+        return Screen("choose_service", "menu", {"services": services}, error_key)
+
+    def _print(self, issued: IssuedTicket) -> tuple[bool, str | None]:
+        if self.printer is None:
+            return False, "device_not_found"
+        t = issued.ticket
+        content = TicketContent(
+            hall_name=self.queue.hall.name,
+            service_name=self.queue.hall.service(t.service).name,
+            ticket_no=t.ticket_no,
+            people_ahead=issued.people_ahead,
+            est_wait_s=issued.est_wait_s,
+            issued_at=t.issued_at,
+            qr_payload=qr_payload(self.queue.hall.hall_id, issued),
+        )
+        try:
+            self.printer.print_ticket(content)
+        except DeviceError as err:
+            return False, err.key
+        finally:
+            # The printer keeps the health its last status check or failure implied.
+            self.health.record(self.printer.last_health)
+        return True, None
+
+    def _show(self, screen: Screen) -> Screen:
+        self.screen = screen
+        self._shown_at = self.clock.now()
+        return screen

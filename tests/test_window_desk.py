@@ -1,0 +1,149 @@
+"""The window PAD flow as staff use it: the call reaches the hall display, 办结 invites a
+rating, warnings arrive from the collector. Real simulators on loopback, a real broker."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from agent import journal
+from agent.warnings_listener import WarningsListener
+from core.events import Kind
+from core.topics import warnings_topic
+from devices.call_display import CallDisplay
+from devices.open import open_call_display, open_rating_pad
+from devices.rating_pad import RatingPad
+from flows.window_desk import WindowDesk
+from tests.brokers import MosquittoUnderTest, wait_until
+from tests.conftest import HallDb
+
+
+@pytest.fixture
+def display() -> Iterator[CallDisplay]:
+    d = open_call_display("sim://call-display", "display-1")
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def pad() -> Iterator[RatingPad]:
+    p = open_rating_pad("sim://rating-pad", "rating-3")
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def desk(hall_db: HallDb, display: CallDisplay, pad: RatingPad) -> WindowDesk:
+    return WindowDesk(hall_db.queue, 3, "pad-3", display, pad, hall_db.clock)
+
+
+def kinds(hall_db: HallDb) -> list[str]:
+    return [p.event.kind for p in journal.pending(hall_db.conn, 10_000)]
+
+
+def test_calling_before_signing_in_is_refused(desk: WindowDesk, hall_db: HallDb) -> None:
+    hall_db.queue.issue("social", "kiosk-1")
+    screen = desk.call()
+    assert screen.error_key == "window_not_open"
+    assert screen.error_text == "本窗口尚未签到，请先签到"
+
+
+def test_a_call_reaches_the_hall_display(desk: WindowDesk, hall_db: HallDb, display: CallDisplay) -> None:
+    hall_db.queue.issue("social", "kiosk-1")
+    hall_db.queue.issue("household", "kiosk-1")
+    assert desk.sign_in("003").data["waiting_count"] == 2
+    hall_db.clock.advance(90)
+    screen = desk.call()
+    assert screen.error_key is None
+    assert screen.data["current"]["ticket_no"] == "A001"
+    assert screen.data["current"]["waited_s"] == pytest.approx(90)
+    assert [w["ticket_no"] for w in screen.data["waiting"]] == ["B001"]
+    assert [c.text for c in display.sim.calls] == ["请A001号到3号窗口办理"]
+    desk.recall()
+    assert display.sim.calls[-1].recall is True
+    assert desk.view().data["current"]["call_count"] == 2
+
+
+def test_a_broken_display_loses_no_call(desk: WindowDesk, hall_db: HallDb, display: CallDisplay) -> None:
+    hall_db.queue.issue("social", "kiosk-1")
+    desk.sign_in("003")
+    display.sim.unplug()
+    screen = desk.call()
+    assert screen.data["current"]["ticket_no"] == "A001"
+    assert "叫号屏未响应" in screen.data["notice"] and "设备已断开" in screen.data["notice"]
+    assert Kind.TICKET_CALLED in kinds(hall_db)
+    health = [p.event.data for p in journal.pending(hall_db.conn, 100) if p.event.kind == Kind.DEVICE_HEALTH]
+    assert health[-1]["device"] == "display-1" and health[-1]["state"] == "offline"
+
+
+def test_finishing_invites_a_rating_and_records_it(desk: WindowDesk, hall_db: HallDb, pad: RatingPad) -> None:
+    changed = threading.Event()
+    desk.on_change = changed.set
+    hall_db.queue.issue("social", "kiosk-1")
+    desk.sign_in("003")
+    desk.call()
+    screen = desk.finish()
+    assert screen.data["rating"]["state"] == "pending"
+    assert wait_until(lambda: pad.sim.pending is not None, 10)
+    assert pad.sim.pending.ticket_no == "A001"
+    pad.sim.press(4)
+    assert changed.wait(10)
+    assert desk.view().data["rating"] == {"ticket_no": "A001", "state": "done", "level": 4, "label": "满意"}
+    rating = [p.event for p in journal.pending(hall_db.conn, 100) if p.event.kind == Kind.RATING_SUBMITTED]
+    assert [(e.data["level"], e.data["window"], e.device_id) for e in rating] == [(4, 3, "rating-3")]
+
+
+def test_no_one_waiting_is_a_notice_not_an_error(desk: WindowDesk) -> None:
+    desk.sign_in("003")
+    screen = desk.call()
+    assert screen.error_key is None and screen.data["notice"] == "当前无人等候"
+
+
+def test_finish_needs_a_current_ticket(desk: WindowDesk) -> None:
+    desk.sign_in("003")
+    assert desk.finish().error_text == "当前没有正在办理的号码"
+
+
+def test_retained_warnings_reach_the_desk_for_its_services(
+    desk: WindowDesk, hall_db: HallDb, mosquitto: MosquittoUnderTest
+) -> None:
+    payload = {
+        "v": 1, "hall": "hall-demo", "at": 0.0,
+        "warnings": [
+            {"hall": "hall-demo", "service": "social", "level": "red", "metric": "wait_s",
+             "value": 1930.0, "threshold": 1800.0, "at": 0.0,
+             "recommendation": {"action": "open", "windows": 2, "text": "建议增开2个窗口"}},
+            {"hall": "hall-demo", "service": "business", "level": "yellow", "metric": "wait_s",
+             "value": 950.0, "threshold": 900.0, "at": 0.0},
+        ],
+    }
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    pub.connect(mosquitto.host, mosquitto.port)
+    pub.loop_start()
+    # Published before the PAD starts: the retained list is what a late PAD must see.
+    pub.publish(warnings_topic("hall-demo"), json.dumps(payload), qos=1, retain=True).wait_for_publish(10)
+    listener = WarningsListener(mosquitto.host, mosquitto.port, "hall-demo", desk.on_warnings)
+    listener.start()
+    try:
+        assert wait_until(lambda: desk.view().data["warnings"], 15)
+        warnings = desk.view().data["warnings"]
+        # Window 3 serves all three services; both warnings are its business.
+        assert {(w["service_name"], w["level"]) for w in warnings} == {("社保医保", "red"), ("企业开办", "yellow")}
+        assert [w["recommendation_text"] for w in warnings if w["level"] == "red"] == ["建议增开2个窗口"]
+        # A malformed message is dropped and counted; the desk keeps what it had.
+        pub.publish(warnings_topic("hall-demo"), b"not json", qos=1).wait_for_publish(10)
+        assert wait_until(lambda: listener.rejected == 1, 15)
+        assert len(desk.view().data["warnings"]) == 2
+    finally:
+        listener.stop()
+        pub.loop_stop()
+
+
+def test_a_window_ignores_warnings_for_services_it_does_not_serve(hall_db: HallDb) -> None:
+    desk = WindowDesk(hall_db.queue, 1, "pad-1", None, None, hall_db.clock)
+    desk.on_warnings({"v": 1, "warnings": [{"service": "business", "level": "red"}]})
+    assert desk.view().data["warnings"] == []
