@@ -78,7 +78,7 @@ class KioskApp(App):
         bar = header("自助取号", "header_title", right=_clock_text(),
                      right_id="header_clock")
         self._clock_label = find(bar, "header_clock")
-        self.body = BoxLayout(orientation="vertical", padding=(40, 30), spacing=24)
+        self.body = BoxLayout(orientation="vertical", padding=(40, 16), spacing=12)
         self.status = Text(ui_id="status_line", size_hint_y=None, height=56, font_size=22,
                            color=RED)
         clear_into(root, bar, self.body, self.status)

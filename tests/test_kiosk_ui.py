@@ -1,0 +1,120 @@
+"""The citizen kiosk in a real window: a citizen's taps, what the screen and the printer show.
+
+Each test runs ``main.py kiosk`` under the UI driver on Xvfb; taps are touch events through
+the window. Screenshots: ``test-artifacts/ui/<test name>/``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent import journal
+from core.clock import SystemClock
+from core.config import load_hall_config
+from core.events import Kind
+from core.strings_zh import error_text
+from flows.queue import HallQueue
+from tests.ui.fixtures import UiLauncher, ui, xvfb  # noqa: F401  (pytest fixtures)
+
+pytestmark = pytest.mark.ui
+
+
+def _issue_walk_ins(db: Path, service: str, count: int) -> None:
+    """Citizens who took tickets at another kiosk before this test's citizen arrives."""
+    conn = journal.connect(db)
+    try:
+        queue = HallQueue(conn, load_hall_config(), SystemClock())
+        for _ in range(count):
+            queue.issue(service, "kiosk-2")
+    finally:
+        conn.close()
+
+
+def _printed(record: Path) -> list[dict]:
+    if not record.exists():
+        return []
+    return [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
+
+
+def _events(db: Path) -> list:
+    conn = journal.connect(db)
+    try:
+        return [p.event for p in journal.pending(conn, 1000)]
+    finally:
+        conn.close()
+
+
+def test_citizen_takes_a_ticket_and_the_screen_shows_the_number_the_printer_printed(
+    ui: UiLauncher, tmp_path: Path
+) -> None:
+    db, record = tmp_path / "hall.db", tmp_path / "tickets.jsonl"
+    _issue_walk_ins(db, "social", 2)
+
+    result = ui.run(
+        ["kiosk", "--hall-db", str(db), "--device-id", "kiosk-1", "--idle-timeout", "8",
+         "--printer", f"sim://usb-printer?record={record}"],
+        [
+            {"op": "wait", "id": "take_button"},
+            {"op": "screenshot", "name": "1-home"},
+            {"op": "tap", "id": "take_button"},
+            {"op": "wait_text", "id": "service_social", "match": "等候2人"},
+            {"op": "snapshot", "name": "services"},
+            {"op": "screenshot", "name": "2-services"},
+            {"op": "tap", "id": "service_social"},
+            {"op": "wait_text", "id": "ticket_no", "match": r"^[A-Z]\d{3}$"},
+            {"op": "snapshot", "name": "ticket"},
+            {"op": "screenshot", "name": "3-ticket"},
+            # Nobody touches the kiosk: it goes home by itself for the next citizen.
+            {"op": "wait_gone", "id": "ticket_no"},
+            {"op": "wait", "id": "take_button"},
+            {"op": "snapshot", "name": "home_again"},
+        ],
+    )
+
+    shown = result["snapshots"]["ticket"]
+    tickets = _printed(record)
+    assert len(tickets) == 1, tickets
+    assert shown["ticket_no"] == "A003"
+    assert shown["ticket_no"] in tickets[0]["lines"]
+    assert any(f"|{shown['ticket_no']}|" in qr for qr in tickets[0]["qr_payloads"])
+    assert shown["ticket_service"] == "社保医保"
+    assert shown["people_ahead"] == "前面还有2人"
+    assert shown["est_wait"].startswith("预计等候")
+    assert "error_line" not in shown
+    assert "社保医保" in result["snapshots"]["services"]["service_social"]
+    assert "等候0人" in result["snapshots"]["services"]["service_business"]
+    assert result["snapshots"]["home_again"]["hall_name"] == "示范区政务服务中心"
+    issued = [e for e in _events(db) if e.kind == Kind.TICKET_ISSUED and e.device_id == "kiosk-1"]
+    assert [e.data["ticket_no"] for e in issued] == ["A003"]
+
+
+def test_paper_out_still_gives_the_citizen_a_number_and_says_why_nothing_printed(
+    ui: UiLauncher, tmp_path: Path
+) -> None:
+    db, record = tmp_path / "hall.db", tmp_path / "tickets.jsonl"
+
+    result = ui.run(
+        ["kiosk", "--hall-db", str(db), "--device-id", "kiosk-1",
+         "--printer", f"sim://usb-printer?record={record}&faults=paper_out"],
+        [
+            {"op": "tap", "id": "take_button"},
+            {"op": "tap", "id": "service_household"},
+            {"op": "wait_text", "id": "ticket_no", "match": r"^[A-Z]\d{3}$"},
+            {"op": "snapshot", "name": "ticket"},
+            {"op": "screenshot", "name": "paper-out"},
+        ],
+    )
+
+    shown = result["snapshots"]["ticket"]
+    assert shown["ticket_no"] == "B001"
+    assert shown["error_line"] == error_text("paper_out")
+    assert "请记住您的号码" in shown["remember_hint"]
+    assert _printed(record) == []
+    events = _events(db)
+    health = [e for e in events if e.kind == Kind.DEVICE_HEALTH]
+    assert [(e.data["device"], e.data["state"]) for e in health] == [("kiosk-1-printer", "error")]
+    assert "paper_out" in health[0].data["reasons"]
+    assert any(e.kind == Kind.TICKET_ISSUED and e.data["ticket_no"] == "B001" for e in events)
