@@ -17,7 +17,6 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from core.events import Event
 
@@ -66,26 +65,6 @@ def append(conn: sqlite3.Connection, event: Event) -> None:
         "INSERT INTO outbox(event_id, device_id, seq, payload) VALUES (?, ?, ?, ?)",
         (event.event_id, event.device_id, event.seq, event.to_json()),
     )
-
-
-def write_event(
-    conn: sqlite3.Connection,
-    kind: str,
-    hall_id: str,
-    device_id: str,
-    at: float,
-    data: dict[str, Any],
-) -> Event:
-    """Journal one event on its own, in its own transaction (device health, not queue state)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        event = Event(kind, hall_id, device_id, next_seq(conn, device_id), at, data)
-        append(conn, event)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return event
 
 
 @dataclass(frozen=True)

@@ -6,28 +6,22 @@ event when the paper runs out and one when it is back, not a hundred.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 
-from agent import journal
-from core.clock import Clock
 from core.events import Kind
 from devices.health import Health, HealthState
+from flows.queue import HallQueue
 
 
 class HealthJournal:
     """Journals a device's health whenever it differs from the last one journaled.
 
     Args:
-        conn: the hall database.
-        hall_id: the hall the devices belong to.
-        clock: the hall clock.
+        queue: the hall queue, whose journal the events go to.
     """
 
-    def __init__(self, conn: sqlite3.Connection, hall_id: str, clock: Clock) -> None:
-        self.conn = conn
-        self.hall_id = hall_id
-        self.clock = clock
+    def __init__(self, queue: HallQueue) -> None:
+        self.queue = queue
         self._last: dict[str, Health] = {}
         self._lock = threading.Lock()
 
@@ -43,13 +37,6 @@ class HealthJournal:
                 last is None and health.state is HealthState.UNKNOWN and not health.reasons
             ):
                 return False
-            journal.write_event(
-                self.conn,
-                Kind.DEVICE_HEALTH,
-                self.hall_id,
-                health.device_id,
-                self.clock.now(),
-                health.to_event_data(),
-            )
+            self.queue.record_event(Kind.DEVICE_HEALTH, health.device_id, health.to_event_data())
             self._last[health.device_id] = health
             return True

@@ -6,13 +6,16 @@ Every transition commits together with its event in one transaction on the hall 
 
 All devices of a hall (kiosks, PADs) use the same hall database, and each write starts with
 ``BEGIN IMMEDIATE``. Two kiosks issuing at the same instant therefore serialise on the
-database lock, and a ticket number is never issued twice, even across processes.
+database lock, and a ticket number is never issued twice, even across processes. Within a
+process, one :class:`HallQueue` is shared by every flow and device thread (taps, rating-pad
+results, health changes); a lock makes its connection safe to share.
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,6 +111,7 @@ class HallQueue:
 
     def __init__(self, conn: sqlite3.Connection, hall: HallConfig, clock: Clock) -> None:
         self.conn = conn
+        self._lock = threading.RLock()
         self.hall = hall
         self.clock = clock
         conn.executescript(SCHEMA)
@@ -271,7 +275,16 @@ class HallQueue:
 
     # --- views ------------------------------------------------------------------------
 
+    def record_event(self, kind: str, device_id: str, data: dict[str, Any]) -> None:
+        """Journal a hall event that changes no queue state (a device's health)."""
+        with self._write() as conn:
+            self._emit(conn, kind, device_id, self.clock.now(), data)
+
     def window_view(self, window_no: int) -> WindowView:
+        with self._lock:
+            return self._window_view(window_no)
+
+    def _window_view(self, window_no: int) -> WindowView:
         window = self.hall.window(window_no)
         conn = self.conn
         marks = ",".join("?" * len(window.services))
@@ -298,23 +311,27 @@ class HallQueue:
             sql, args = "SELECT COUNT(*) FROM tickets WHERE state='waiting' AND service=?", (
                 service_code,
             )
-        return int(self.conn.execute(sql, args).fetchone()[0])
+        with self._lock:
+            return int(self.conn.execute(sql, args).fetchone()[0])
 
     def open_windows(self) -> list[int]:
-        return [r[0] for r in self.conn.execute("SELECT window_no FROM open_windows ORDER BY 1")]
+        with self._lock:
+            rows = self.conn.execute("SELECT window_no FROM open_windows ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
 
     # --- internals --------------------------------------------------------------------
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _emit(
         self, conn: sqlite3.Connection, kind: str, device_id: str, at: float, data: dict[str, Any]

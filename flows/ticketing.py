@@ -56,7 +56,7 @@ class TicketFlow:
         self.device_id = device_id
         self.clock = clock
         self.idle_timeout_s = idle_timeout_s
-        self.health = HealthJournal(queue.conn, queue.hall.hall_id, clock)
+        self.health = HealthJournal(queue)
         # Steps run on worker threads; one at a time, as at a real kiosk.
         self._lock = threading.Lock()
         self._shown_at = clock.now()

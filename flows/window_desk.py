@@ -64,7 +64,7 @@ class WindowDesk:
         self.rating_pad = rating_pad
         self.clock = clock
         self.on_change = on_change
-        self.health = HealthJournal(queue.conn, queue.hall.hall_id, clock)
+        self.health = HealthJournal(queue)
         self.staff_id: str | None = None
         # The queue connection is shared by taps (worker threads) and rating results (the
         # pad's reader thread): one step at a time.
@@ -199,6 +199,7 @@ class WindowDesk:
             c = view.current
             current = {
                 "ticket_no": c.ticket_no,
+                "service": c.service,
                 "service_name": self.queue.hall.service(c.service).name,
                 "call_count": c.call_count,
                 "waited_s": (c.called_at or now) - c.issued_at,
@@ -212,6 +213,7 @@ class WindowDesk:
             "waiting": [
                 {
                     "ticket_no": t.ticket_no,
+                    "service": t.service,
                     "service_name": self.queue.hall.service(t.service).name,
                     "wait_s": now - t.issued_at,
                 }

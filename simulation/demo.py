@@ -35,6 +35,7 @@ from collector.service import CollectorService
 from core.clock import SimClock, SystemClock
 from core.config import DEFAULT_CONFIG, HallConfig, load_hall_config
 from flows.queue import HallQueue
+from simulation.devices import open_front_of_house
 from simulation.hall_sim import HallSimulation, StopSimulation
 from simulation.scenarios import Scenario
 
@@ -77,14 +78,17 @@ def run_demo(args: argparse.Namespace) -> int:
     url = dashboard.start()
     publisher = Publisher(hall_db, hall.hall_id, broker.host, broker.port, client_id="demo-agent")
     publisher.start()
-    walk_ins = _start_walk_ins(hall_db, hall, args.citizens, stop)
     apps: list[subprocess.Popen[bytes]] = []
+    walk_ins = None
     try:
         print(f"管理看板 dashboard: {url}", flush=True)
         print(f"MQTT broker ({broker.kind}): {broker.host}:{broker.port}", flush=True)
+        display_url = "sim://call-display"
         if not args.headless:
             apps = _start_apps(workdir, hall_db, f"{broker.host}:{broker.port}")
+            display_url = f"tcp://127.0.0.1:{DISPLAY_PORT}"
             _open_page(url)
+        walk_ins = _start_walk_ins(hall_db, hall, args.citizens, display_url, stop)
         _wait(stop, apps)
     except KeyboardInterrupt:
         pass
@@ -117,7 +121,7 @@ def _fresh(workdir: Path) -> None:
 
 
 def _start_walk_ins(
-    hall_db: Path, hall: HallConfig, per_hour: float, stop: threading.Event
+    hall_db: Path, hall: HallConfig, per_hour: float, display_url: str, stop: threading.Event
 ) -> threading.Thread | None:
     if per_hour <= 0:
         return None
@@ -130,13 +134,20 @@ def _start_walk_ins(
 
     def run() -> None:
         clock = SimClock(time.time())
+        scenario = walk_in_scenario(per_hour)
         queue = HallQueue(journal.connect(hall_db), hall, clock)
+        # Walk-ins use the second ticket machine; the kiosk window is kiosk-1.
+        front = open_front_of_house(
+            queue, clock, scenario.open_windows, kiosk_ids=("kiosk-2",), display_url=display_url
+        )
         try:
-            HallSimulation(queue, clock, walk_in_scenario(per_hour), seed=int(time.time())).run(
+            HallSimulation(front, clock, scenario, seed=int(time.time())).run(
                 pace=pace_real_time, start_at=time.time()
             )
         except Exception:
             log.exception("walk-in simulation stopped")
+        finally:
+            front.close()
 
     thread = threading.Thread(target=run, name="walk-ins", daemon=True)
     thread.start()

@@ -3,9 +3,11 @@
 A discrete-event simulation: citizens arrive as a Poisson process per service and take tickets
 at the kiosks; each staffed window calls the next ticket when it is free, serves it for a
 log-normally distributed time around the service's handling time, sometimes meets a no-show
-(recall, then 过号), and asks for a rating after 办结. Every action goes through
-:class:`flows.queue.HallQueue`, so the journal, the publisher and the collector see exactly
-what a real hall would produce.
+(recall, then 过号), and after 办结 the citizen may press a key on the rating pad. Every action
+goes through the real flows and devices (:mod:`simulation.devices`): tickets are printed as
+ESC/POS bytes on simulated USB printers, calls go to the call display, ratings come back from
+the pads, so the journal, the publisher and the collector see exactly what a real hall would
+produce.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.clock import SimClock, at_hall_time
-from flows.queue import HallQueue, Ticket
+from simulation.devices import FrontOfHouse
 from simulation.scenarios import Scenario
 
 #: How often an idle window looks for a new ticket (hall seconds).
@@ -30,6 +32,10 @@ OVERTIME_LIMIT_S = 4 * 3600.0
 #: Spread of handling times: sigma of the underlying normal of the log-normal.
 SERVICE_SIGMA = 0.35
 RATING_SHARE = 0.8
+#: How long after 办结 a citizen who rates presses the key (hall seconds).
+RATING_DELAY_S = 15.0
+#: Real seconds to wait for a pad to show a request before giving up on that rating.
+PAD_WAIT_S = 2.0
 
 
 class StopSimulation(Exception):
@@ -39,6 +45,9 @@ class StopSimulation(Exception):
 @dataclass
 class SimStats:
     tickets_issued: int = 0
+    tickets_printed: int = 0
+    print_failures: int = 0
+    display_failures: int = 0
     tickets_served: int = 0
     tickets_skipped: int = 0
     ratings: int = 0
@@ -54,29 +63,21 @@ class SimStats:
 
 
 class HallSimulation:
-    """Runs one scenario against a hall queue.
+    """Runs one scenario through a hall's kiosks and window desks.
 
     Args:
-        queue: the hall queue (its clock must be ``clock``).
+        hall: the kiosks and desks (their queue's clock must be ``clock``); desks for every
+            window the scenario staffs.
         clock: the simulated hall clock this simulation advances.
         scenario: who arrives when and which windows are staffed.
         seed: random seed; the same seed gives the same morning.
-        kiosks: how many kiosks citizens spread over.
     """
 
-    def __init__(
-        self,
-        queue: HallQueue,
-        clock: SimClock,
-        scenario: Scenario,
-        seed: int = 7,
-        kiosks: int = 2,
-    ) -> None:
-        self.queue = queue
+    def __init__(self, hall: FrontOfHouse, clock: SimClock, scenario: Scenario, seed: int = 7) -> None:
+        self.hall = hall
         self.clock = clock
         self.scenario = scenario
         self.rng = random.Random(seed)
-        self.kiosks = [f"kiosk-{i}" for i in range(1, kiosks + 1)]
         self.stats = SimStats()
         self._heap: list[tuple[float, int, str, object]] = []
         self._order = 0
@@ -102,7 +103,7 @@ class HallSimulation:
         self.clock.set(start)
         self.stats.sim_start = start
         for w in sc.open_windows:
-            self.queue.open_window(w, f"pad-{w}", f"staff-{w}")
+            self.hall.desks[w].sign_in(f"staff-{w}")
             self._at(start, "window_free", w)
         for service, rate in sc.arrivals_per_hour.items():
             if rate > 0:
@@ -119,30 +120,38 @@ class HallSimulation:
             self.clock.set(when)
             getattr(self, f"_on_{action}")(arg)
         for w in sc.open_windows:
-            if w in self.queue.open_windows() and self.queue.window_view(w).current is None:
-                self.queue.close_window(w, f"pad-{w}")
+            self.hall.desks[w].sign_out()  # refused, harmlessly, while a citizen is at it
         self.stats.sim_end = self.clock.now()
         return self.stats
 
     # --- actions ---------------------------------------------------------------------
 
     def _on_arrive(self, service: str) -> None:
-        kiosk = self.rng.choice(self.kiosks)
-        self.queue.issue(service, kiosk)
+        kiosk = self.rng.choice(self.hall.kiosks)
+        kiosk.choose_service()
+        ticket = kiosk.take(service)
+        kiosk.home()
         self.stats.tickets_issued += 1
+        if ticket.data["printed"]:
+            self.stats.tickets_printed += 1
+        else:
+            self.stats.print_failures += 1
         nxt = self.clock.now() + self._interarrival(self.scenario.arrivals_per_hour[service])
         if nxt < self.arrivals_end:
             self._at(nxt, "arrive", service)
 
     def _on_window_free(self, window: int) -> None:
-        pad = f"pad-{window}"
-        ticket = self.queue.call_next(window, pad)
+        desk = self.hall.desks[window]
+        screen = desk.call()
         now = self.clock.now()
-        if ticket is None:
-            if now < self.arrivals_end or self.queue.waiting_count() > 0:
+        current = screen.data["current"]
+        if current is None:
+            if now < self.arrivals_end or desk.queue.waiting_count() > 0:
                 self._at(now + IDLE_POLL_S, "window_free", window)
             return
-        wait = now - ticket.issued_at
+        if screen.data["notice"]:
+            self.stats.display_failures += 1
+        wait = current["waited_s"]
         self.stats.calls += 1
         self.stats.total_wait_s += wait
         self.stats.max_wait_s = max(self.stats.max_wait_s, wait)
@@ -150,31 +159,39 @@ class HallSimulation:
             self._at(now + NO_SHOW_RECALL_S, "recall", window)
             self._at(now + 2 * NO_SHOW_RECALL_S, "skip", window)
         else:
-            aht = self.queue.hall.service(ticket.service).aht_s
-            self._at(now + self._service_time(aht), "finish", window)
+            service = desk.queue.hall.service(current["service"])
+            self._at(now + self._service_time(service.aht_s), "finish", window)
 
     def _on_recall(self, window: int) -> None:
-        self.queue.recall(window, f"pad-{window}")
+        self.hall.desks[window].recall()
 
     def _on_skip(self, window: int) -> None:
-        self.queue.skip(window, f"pad-{window}")
+        self.hall.desks[window].skip()
         self.stats.tickets_skipped += 1
         self._at(self.clock.now(), "window_free", window)
 
     def _on_finish(self, window: int) -> None:
-        done = self.queue.finish(window, f"pad-{window}")
+        self.hall.desks[window].finish()
         self.stats.tickets_served += 1
         if self.rng.random() < RATING_SHARE:
-            self._rate(done, window)
+            self._at(self.clock.now() + RATING_DELAY_S, "rate", window)
         self._at(self.clock.now(), "window_free", window)
 
-    # --- helpers ---------------------------------------------------------------------
-
-    def _rate(self, ticket: Ticket, window: int) -> None:
+    def _on_rate(self, window: int) -> None:
+        pad = self.hall.pads.get(window)
+        if pad is None or pad.sim is None:
+            return
         weights = self.scenario.rating_weights
         level = self.rng.choices(list(weights), weights=list(weights.values()))[0]
-        self.queue.record_rating(ticket, level, f"rating-{window}")
-        self.stats.ratings += 1
+        # The pad shows the request once its RATE arrived; the next citizen may already have
+        # replaced it, and then this citizen has walked away unrated.
+        deadline = time.monotonic() + PAD_WAIT_S
+        while pad.sim.pending is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if pad.sim.press(level) is not None:
+            self.stats.ratings += 1
+
+    # --- helpers ---------------------------------------------------------------------
 
     def _at(self, when: float, action: str, arg: object) -> None:
         self._order += 1

@@ -21,6 +21,7 @@ from core.clock import SimClock, hall_time
 from core.config import HallConfig, load_hall_config
 from core.errors import BrokerUnavailable, ConfigError
 from flows.queue import HallQueue
+from simulation.devices import open_front_of_house
 from simulation.hall_sim import HallSimulation, SimStats, paced
 from simulation.scenarios import SCENARIOS
 
@@ -92,23 +93,32 @@ def _run(
     )
     clock = SimClock(0)
     conn = journal.connect(tmp / "hall.db")
+    front = open_front_of_house(HallQueue(conn, hall, clock), clock, scenario.open_windows)
     try:
         if not collector.wait_ready(30):
             raise BrokerUnavailable("the collector could not subscribe", port=brk.port)
         publisher.start()
         wall_start = time.monotonic()
-        stats = HallSimulation(HallQueue(conn, hall, clock), clock, scenario, seed).run(
-            pace=paced(speed)
-        )
+        stats = HallSimulation(front, clock, scenario, seed).run(pace=paced(speed))
+        # A rating pressed at the very end arrives on a pad's reader thread.
+        _wait_for(lambda: _ratings_recorded(conn) >= stats.ratings, 10)
         drained = publisher.wait_drained(DRAIN_TIMEOUT_S)
         published = publisher.counters()["events_published"]
         _wait_for(lambda: collector.ingestor.counters()["events_ingested"] >= published)
         wall_s = time.monotonic() - wall_start
         return _report(scenario.name, brk.kind, stats, publisher, collector, conn, drained, wall_s)
     finally:
+        front.close()
         publisher.stop()
         collector.stop()
         conn.close()
+
+
+def _ratings_recorded(conn: Any) -> int:
+    return int(
+        conn.execute("SELECT COUNT(*) FROM outbox WHERE payload LIKE '%\"rating.submitted\"%'")
+        .fetchone()[0]
+    )
 
 
 def _wait_for(condition: Any, timeout: float = DRAIN_TIMEOUT_S) -> bool:
@@ -136,6 +146,7 @@ def _report(
         "hall_start": hall_time(stats.sim_start).isoformat(),
         "hall_end": hall_time(stats.sim_end).isoformat(),
         "tickets_issued": stats.tickets_issued,
+        "tickets_printed": stats.tickets_printed,
         "tickets_served": stats.tickets_served,
         "tickets_skipped": stats.tickets_skipped,
         "ratings": stats.ratings,
