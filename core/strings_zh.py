@@ -17,6 +17,7 @@ ERROR_TEXT: dict[str, str] = {
     "window_not_open": "本窗口尚未签到，请先签到",
     "no_current_ticket": "当前没有正在办理的号码",
     "ticket_in_service": "请先办结或过号当前号码",
+    "staff_id_required": "请输入工号后签到",
     "device_error": "设备故障，请联系工作人员",
     "device_not_found": "未找到设备，请联系工作人员",
     "device_unplugged": "设备已断开，请联系工作人员",
