@@ -28,6 +28,7 @@ from core.errors import (
     PrinterOffline,
 )
 from devices.health import Health, HealthState, Reason
+from drivers.qr_size import qr_modules
 
 # Command bytes (Epson ESC/POS reference; the same values python-escpos 3.1 emits, §2.2).
 #: ESC @: initialise the printer (modes back to default; Chinese mode survives).
@@ -406,18 +407,7 @@ def _wrap(text: str, columns: int) -> list[str]:
 
 def _fitting_module_size(data: bytes, profile: PrinterProfile) -> int:
     """The largest module size up to the profile's that keeps the QR inside the paper."""
-    import qrcode  # only the layout of a QR code needs it
-    from qrcode.exceptions import DataOverflowError
-
-    levels = {"L": qrcode.ERROR_CORRECT_L, "M": qrcode.ERROR_CORRECT_M,
-              "Q": qrcode.ERROR_CORRECT_Q, "H": qrcode.ERROR_CORRECT_H}
-    symbol = qrcode.QRCode(error_correction=levels[profile.qr_ec], border=0)
-    symbol.add_data(data)
-    try:
-        symbol.make(fit=True)
-    except DataOverflowError as err:
-        raise ValueError(f"QR payload of {len(data)} bytes is too long") from err
-    size = min(profile.qr_module_size, profile.dots_per_line // symbol.modules_count)
+    size = min(profile.qr_module_size, profile.dots_per_line // qr_modules(data, profile.qr_ec))
     if size < 1:
         raise ValueError(f"QR payload of {len(data)} bytes does not fit the paper")
     return size

@@ -66,6 +66,8 @@ class WindowDesk:
         self.on_change = on_change
         self.health = HealthJournal(queue)
         self.staff_id: str | None = None
+        #: Ratings journaled since this desk started.
+        self.ratings_recorded = 0
         # The queue connection is shared by taps (worker threads) and rating results (the
         # pad's reader thread): one step at a time.
         self._lock = threading.RLock()
@@ -181,6 +183,7 @@ class WindowDesk:
         with self._lock:
             assert self.rating_pad is not None
             self.queue.record_rating(ticket, level, self.rating_pad.device_id)
+            self.ratings_recorded += 1
             if self._rating is not None and self._rating["ticket_no"] == ticket.ticket_no:
                 self._rating = {
                     "ticket_no": ticket.ticket_no,

@@ -22,6 +22,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from drivers.qr_size import qr_modules
+
 #: ESC, "escape": starts most print-mode commands.
 ESC = 0x1B
 #: GS, "group separator": starts size, cut, QR and raster commands.
@@ -565,18 +567,10 @@ class EscPosPrinterSim:
         mode = self._mode
         if mode.qr_data is None:
             return "QR print with no data stored"
-        import qrcode  # only needed once a QR code is printed
-        from qrcode.exceptions import DataOverflowError
-
-        levels = {"L": qrcode.ERROR_CORRECT_L, "M": qrcode.ERROR_CORRECT_M,
-                  "Q": qrcode.ERROR_CORRECT_Q, "H": qrcode.ERROR_CORRECT_H}
-        symbol = qrcode.QRCode(error_correction=levels[mode.qr_ec], border=0)
-        symbol.add_data(mode.qr_data)
         try:
-            symbol.make(fit=True)
-        except DataOverflowError:
+            side = qr_modules(mode.qr_data, mode.qr_ec) * mode.qr_size
+        except ValueError:
             return "QR data too long for any symbol version"
-        side = symbol.modules_count * mode.qr_size
         if side > self.dots_per_line:
             return f"QR symbol {side} dots wide does not fit {self.dots_per_line}"
         self._print_line(keep_empty=False)

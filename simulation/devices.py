@@ -25,6 +25,9 @@ class FrontOfHouse:
     display: CallDisplay | None = None
     pads: dict[int, RatingPad] = field(default_factory=dict)
 
+    def ratings_recorded(self) -> int:
+        return sum(desk.ratings_recorded for desk in self.desks.values())
+
     def close(self) -> None:
         for printer in self.printers:
             printer.close()

@@ -101,24 +101,19 @@ def _run(
         wall_start = time.monotonic()
         stats = HallSimulation(front, clock, scenario, seed).run(pace=paced(speed))
         # A rating pressed at the very end arrives on a pad's reader thread.
-        _wait_for(lambda: _ratings_recorded(conn) >= stats.ratings, 10)
+        _wait_for(lambda: front.ratings_recorded() >= stats.ratings, 10)
         drained = publisher.wait_drained(DRAIN_TIMEOUT_S)
         published = publisher.counters()["events_published"]
         _wait_for(lambda: collector.ingestor.counters()["events_ingested"] >= published)
         wall_s = time.monotonic() - wall_start
-        return _report(scenario.name, brk.kind, stats, publisher, collector, conn, drained, wall_s)
+        report = _report(scenario.name, brk.kind, stats, publisher, collector, conn, drained, wall_s)
+        report["ratings_recorded"] = front.ratings_recorded()
+        return report
     finally:
         front.close()
         publisher.stop()
         collector.stop()
         conn.close()
-
-
-def _ratings_recorded(conn: Any) -> int:
-    return int(
-        conn.execute("SELECT COUNT(*) FROM outbox WHERE payload LIKE '%\"rating.submitted\"%'")
-        .fetchone()[0]
-    )
 
 
 def _wait_for(condition: Any, timeout: float = DRAIN_TIMEOUT_S) -> bool:

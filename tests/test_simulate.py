@@ -31,6 +31,8 @@ def test_morning_peak_floods_the_hall_and_every_event_arrives_once() -> None:
     assert report["events_published"] > report["tickets_issued"]
     assert report["events_ingested"] == report["events_published"]
     assert report["journal_backlog"] == 0
+    assert report["tickets_printed"] == report["tickets_issued"]
+    assert report["ratings_recorded"] == report["ratings"] > 0
     red = [w for w in report["warnings"] if w["level"] == "red"]
     assert red, report["warnings"]
     for w in report["warnings"]:
