@@ -194,6 +194,8 @@ def _rating_pad(args: argparse.Namespace, hall: HallConfig) -> App:
 def _configure_kivy(size: tuple[int, int]) -> None:
     # Kivy reads sys.argv and its config at first import; ours are not Kivy options.
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    # SDL2's own clipboard: Kivy would otherwise look for xclip/xsel, absent on a kiosk.
+    os.environ.setdefault("KIVY_CLIPBOARD", "sdl2")
     from kivy.config import Config
 
     Config.set("graphics", "width", str(size[0]))

@@ -65,6 +65,7 @@ class ScriptRunner:
         self.result: dict[str, Any] = {"ok": False, "snapshots": {}, "screenshots": {},
                                        "error": None, "step": 0}
         self._typed = False
+        self._settled: dict[str, Any] = {}
 
     def start(self, *_: Any) -> None:
         from kivy.clock import Clock
@@ -133,6 +134,10 @@ class ScriptRunner:
         w = self._find(ui_id)
         if w is None or getattr(w, "disabled", False):
             return False
+        if self._settled.get(ui_id) is not w:
+            # A widget drawn in this very frame has no layout yet; a finger is never that fast.
+            self._settled[ui_id] = w
+            return False
         x, y = w.to_window(*w.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
@@ -146,8 +151,7 @@ class ScriptRunner:
         if w is None:
             return False
         if not self._typed:
-            self._tap(ui_id)
-            self._typed = True
+            self._typed = self._tap(ui_id)
             return False
         if not w.focus:
             return False  # focus arrives with the touch; give it a frame

@@ -96,7 +96,8 @@ class UiRun:
         deadline = time.monotonic() + timeout
         while not path.exists():
             if not self.alive():
-                raise AssertionError(f"the app ended before {path.name}:\n{self.tail()}")
+                raise AssertionError(f"the app ended before {path.name}: {self.error()}\n"
+                                     f"{self.tail()}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {path.name} after {timeout}s:\n{self.tail()}")
             time.sleep(0.05)
@@ -115,6 +116,13 @@ class UiRun:
         result: dict[str, Any] = json.loads(self.out.read_text(encoding="utf-8"))
         assert result["ok"], f"{result['error']}\n{result.get('snapshots')}\n{self.tail()}"
         return result
+
+    def error(self) -> str:
+        """The driver's failure message and what was on screen, if it wrote a result."""
+        if not self.out.exists():
+            return f"no result (exit code {self.proc.returncode})"
+        result = json.loads(self.out.read_text(encoding="utf-8"))
+        return f"{result['error']}\n{result.get('snapshots')}"
 
     def stop(self) -> None:
         if self.alive():

@@ -1,0 +1,97 @@
+"""The hall call display (叫号显示屏) as a window, for the demo and for tests.
+
+The window *is* the device: it embeds :class:`hardware_sim.call_display.CallDisplaySim` on a
+loopback port, so PADs reach it with ``tcp://127.0.0.1:PORT`` through the real display driver,
+exactly as they would reach an LED board. The simulator's callbacks run on its own threads;
+they only hand the call to the Kivy clock.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.uix.widget import Widget
+
+from core.errors import ConfigError, HallEdgeError
+from core.strings_zh import error_text
+from kiosk.background import Background
+from kiosk.widgets import Panel, Text, clear_into, header
+
+if TYPE_CHECKING:
+    from hardware_sim.call_display import CallDisplaySim, CallRecord
+
+#: LED-board colours: amber text on a dark field reads from across the hall.
+BOARD_BG = (0.05, 0.07, 0.12, 1)
+LED = (1.0, 0.78, 0.20, 1)
+LED_DIM = (0.85, 0.85, 0.88, 1)
+BOARD_ROWS = 5
+
+
+class DisplayApp(App):
+    """The call display window.
+
+    Args:
+        port: the loopback TCP port the embedded display listens on.
+        hall_name: shown while nobody has been called yet.
+    """
+
+    title = "叫号显示屏"
+
+    def __init__(self, port: int, hall_name: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.port = port
+        self.hall_name = hall_name
+        self.sim: CallDisplaySim | None = None
+        self.background = Background("display-worker")
+
+    def build(self) -> Widget:
+        root = Panel(orientation="vertical", bg=BOARD_BG)
+        self.latest = Text(text=f"欢迎光临{self.hall_name}", ui_id="latest_call", font_size=64,
+                           bold=True, color=LED, size_hint_y=0.45)
+        self.board = Panel(orientation="vertical", bg=BOARD_BG, padding=(60, 10), spacing=4)
+        clear_into(root, header("叫号信息", "display_title", right=self.hall_name,
+                                right_id="display_hall"),
+                   self.latest, Text(text="最近叫号", font_size=26, color=LED_DIM,
+                                     size_hint_y=None, height=44), self.board)
+        self._draw_board([])
+        self.background.submit(self._start_sim, None, self._failed)
+        return root
+
+    def on_stop(self) -> None:
+        sim = self.sim
+        if sim is not None:
+            self.background.submit(sim.stop)
+        self.background.stop()
+
+    def _start_sim(self) -> None:
+        from hardware_sim.call_display import CallDisplaySim
+
+        sim = CallDisplaySim(self.port, on_call=self._on_call)
+        try:
+            sim.start()
+        except OSError as err:
+            raise ConfigError(f"call display cannot listen on port {self.port}: {err}",
+                              port=self.port) from err
+        self.sim = sim
+
+    def _on_call(self, record: CallRecord) -> None:
+        # On a simulator thread: read the board here, draw it on the Kivy thread.
+        sim = self.sim
+        board = sim.board if sim is not None else [record]
+        Clock.schedule_once(lambda _dt: self._show(record, board), 0)
+
+    def _show(self, record: CallRecord, board: list[CallRecord]) -> None:
+        self.latest.text = record.text
+        self._draw_board(board)
+
+    def _draw_board(self, board: list[CallRecord]) -> None:
+        rows: list[Widget] = []
+        for i in range(BOARD_ROWS):
+            text = f"{board[i].ticket_no}    {board[i].window_no}号窗口" if i < len(board) else ""
+            rows.append(Text(text=text, ui_id=f"board_{i}", font_size=40, color=LED_DIM))
+        clear_into(self.board, *rows)
+
+    def _failed(self, err: HallEdgeError) -> None:
+        self.latest.text = error_text(err)

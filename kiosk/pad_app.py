@@ -1,0 +1,305 @@
+"""The window PAD (窗口叫号终端): renders :class:`flows.window_desk.WindowDesk` screens.
+
+签到, then 叫号 / 重呼 / 过号 / 办结; the current ticket, the people waiting with their waits,
+the citizen's 好差评 rating, and the collector's tidal-window warnings for this window's
+services. Every desk step touches SQLite and devices, so it runs on the app's
+:class:`kiosk.background.Background` thread; the desk's ``on_change`` (a rating arrived,
+warnings came in over MQTT) only schedules a redraw on the Kivy clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.widget import Widget
+
+from core.errors import HallEdgeError
+from core.strings_zh import error_text
+from flows.screens import Screen
+from kiosk.background import Background
+from kiosk.widgets import (
+    AMBER,
+    BLUE,
+    CARD,
+    GREEN,
+    GREY,
+    INK,
+    MUTED,
+    PAGE,
+    RED,
+    VALLEY,
+    Field,
+    Panel,
+    Text,
+    TouchButton,
+    clear_into,
+    find,
+    header,
+)
+
+if TYPE_CHECKING:
+    from flows.window_desk import WindowDesk
+
+#: How often the PAD redraws on its own: the waits keep growing, kiosks keep issuing.
+REFRESH_S = 2.0
+#: Rows of the waiting list shown; the count above it says how many there are in all.
+WAITING_ROWS = 8
+
+LEVEL_NAMES = {"red": "红色预警", "yellow": "黄色预警", "valley": "低谷提示"}
+LEVEL_COLOURS = {"red": RED, "yellow": AMBER, "valley": VALLEY}
+METRIC_NAMES = {"wait_s": "最长等候", "time_in_hall_s": "办事耗时", "waiting_count": "等候人数"}
+
+
+class PadApp(App):
+    """The window PAD.
+
+    Args:
+        build_desk: makes the desk (opens the hall database, display, rating pad, MQTT), given
+            the callback the desk calls when it changes on its own; runs on the worker thread.
+        close_desk: releases what ``build_desk`` opened; runs on the worker thread at exit.
+        window_no: shown before the desk is ready.
+        staff_id: filled into the sign-in field (the staff member still taps 签到).
+    """
+
+    title = "窗口叫号"
+
+    def __init__(
+        self,
+        build_desk: Callable[[Callable[[], None]], WindowDesk],
+        close_desk: Callable[[WindowDesk], None] | None = None,
+        window_no: int = 0,
+        staff_id: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.title = f"{window_no}号窗口 叫号终端"
+        self._build_desk = build_desk
+        self._close_desk = close_desk
+        self._window_no = window_no
+        self._staff_id = staff_id
+        self.desk: WindowDesk | None = None
+        self.busy = False
+        self._signed_in: bool | None = None
+        self._error: str | None = None
+        self.background = Background("pad-worker")
+
+    # --- Kivy ---------------------------------------------------------------------------
+
+    def build(self) -> Widget:
+        root = Panel(orientation="vertical", bg=PAGE)
+        bar = header(f"{self._window_no}号窗口", "window_title", right="未签到",
+                     right_id="desk_status")
+        self._status = find(bar, "desk_status")
+        body = BoxLayout(orientation="horizontal", padding=20, spacing=20)
+        self.left = BoxLayout(orientation="vertical", spacing=14, size_hint_x=0.56)
+        self.right = BoxLayout(orientation="vertical", spacing=10, size_hint_x=0.44)
+        clear_into(body, self.left, self.right)
+        self.message = Text(ui_id="message_line", size_hint_y=None, height=60, font_size=24)
+        clear_into(root, bar, body, self.message)
+        clear_into(self.left, Text(text="正在连接，请稍候…", ui_id="starting", font_size=30))
+        on_change = lambda: Clock.schedule_once(lambda _dt: self.refresh(), 0)  # noqa: E731
+        self.background.submit(lambda: self._build_desk(on_change), self._desk_ready,
+                               self._startup_failed)
+        Clock.schedule_interval(lambda _dt: self.refresh(), REFRESH_S)
+        return root
+
+    def on_stop(self) -> None:
+        desk, close = self.desk, self._close_desk
+        if desk is not None and close is not None:
+            self.background.submit(lambda: close(desk))
+        self.background.stop()
+
+    # --- taps ---------------------------------------------------------------------------
+
+    def tap_sign_in(self, *_: Any) -> None:
+        """签到 with the staff id in the field."""
+        field = find(self.left, "staff_input")
+        staff = field.text.strip() if field is not None else ""
+        if not staff:
+            self._error = error_text("staff_id_required")
+            self._show_message(None)
+            return
+        self._step(lambda d: d.sign_in(staff))
+
+    def tap_call(self, *_: Any) -> None:
+        """叫号."""
+        self._step(lambda d: d.call())
+
+    def tap_recall(self, *_: Any) -> None:
+        """重呼."""
+        self._step(lambda d: d.recall())
+
+    def tap_skip(self, *_: Any) -> None:
+        """过号."""
+        self._step(lambda d: d.skip())
+
+    def tap_finish(self, *_: Any) -> None:
+        """办结."""
+        self._step(lambda d: d.finish())
+
+    def refresh(self) -> None:
+        """Redraw from the desk as it is now (not after a tap: the tap's answer comes first)."""
+        desk = self.desk
+        if desk is None or self.busy or not self.background.idle():
+            return
+        self.background.submit(desk.view, self._refreshed)
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    def _step(self, action: Callable[[WindowDesk], Screen]) -> None:
+        desk = self.desk
+        if desk is None or self.busy:
+            return
+        self.busy = True
+        self.background.submit(lambda: action(desk), self._stepped, self._failed)
+
+    def _stepped(self, screen: Screen) -> None:
+        self.busy = False
+        self._error = screen.error_text
+        self.render(screen)
+
+    def _refreshed(self, screen: Screen) -> None:
+        if not self.busy:
+            self.render(screen)
+
+    def _failed(self, err: HallEdgeError) -> None:
+        self.busy = False
+        self._error = error_text(err)
+        self._show_message(None)
+
+    def _desk_ready(self, desk: WindowDesk) -> None:
+        self.desk = desk
+        self.refresh()
+
+    def _startup_failed(self, err: HallEdgeError) -> None:
+        clear_into(self.left, Text(text=error_text(err), ui_id="startup_error", font_size=28,
+                                   color=RED))
+
+    # --- rendering ----------------------------------------------------------------------
+
+    def render(self, screen: Screen) -> None:
+        """Draw one ``desk`` screen."""
+        d = screen.data
+        self._status.text = (f"工号 {d['staff_id']} · 已签到" if d["signed_in"] and d["staff_id"]
+                             else "已签到" if d["signed_in"] else "未签到")
+        if d["signed_in"]:
+            clear_into(self.left, *self._serving(d))
+        elif self._signed_in is not False:
+            # Only drawn once: a redraw would wipe what the staff member is typing.
+            clear_into(self.left, *self._sign_in_form())
+        self._signed_in = bool(d["signed_in"])
+        clear_into(self.right, *self._queue_side(d))
+        self._show_message(d.get("notice"))
+
+    def _show_message(self, notice: str | None) -> None:
+        if self._error:
+            self.message.text, self.message.color = self._error, RED
+        else:
+            self.message.text, self.message.color = notice or "", INK
+
+    def _sign_in_form(self) -> list[Widget]:
+        field = Field(text=self._staff_id, ui_id="staff_input", font_size=36,
+                      size_hint_y=None, height=72, hint_text="工号")
+        field.bind(on_text_validate=self.tap_sign_in)
+        button = TouchButton(text="签到", ui_id="sign_in_button", font_size=40, fill=GREEN,
+                             size_hint_y=None, height=110)
+        button.bind(on_release=self.tap_sign_in)
+        return [Text(text="请输入工号后签到", ui_id="sign_in_title", font_size=32,
+                     size_hint_y=None, height=70), field, button, Widget()]
+
+    def _serving(self, d: dict[str, Any]) -> list[Widget]:
+        current = d["current"]
+        if current is None:
+            number, detail = "—", "当前无办理中的号码，请点击“叫号”"
+        else:
+            number = current["ticket_no"]
+            detail = (f"{current['service_name']} · 已呼叫{current['call_count']}次 · "
+                      f"等候{_duration(current['waited_s'])}")
+        card = Panel(orientation="vertical", bg=CARD, padding=10, size_hint_y=None, height=260)
+        clear_into(
+            card,
+            Text(text="当前号码", font_size=26, color=MUTED, size_hint_y=None, height=40),
+            Text(text=number, ui_id="current_ticket", font_size=110, bold=True, color=BLUE),
+            Text(text=detail, ui_id="current_detail", font_size=24, size_hint_y=None, height=40),
+        )
+        buttons = GridLayout(cols=2, spacing=14, size_hint_y=None, height=14 + 2 * 110)
+        for text, ui_id, fill, tap in (
+            ("叫号", "call_button", GREEN, self.tap_call),
+            ("重呼", "recall_button", BLUE, self.tap_recall),
+            ("过号", "skip_button", AMBER, self.tap_skip),
+            ("办结", "finish_button", BLUE, self.tap_finish),
+        ):
+            button = TouchButton(text=text, ui_id=ui_id, font_size=40, fill=fill, height=110)
+            button.bind(on_release=tap)
+            buttons.add_widget(button)
+        return [card, buttons, Text(text=_rating_text(d["rating"]), ui_id="rating_state",
+                                    font_size=26, size_hint_y=None, height=50), Widget()]
+
+    def _queue_side(self, d: dict[str, Any]) -> list[Widget]:
+        widgets: list[Widget] = [
+            Text(text=f"等候 {d['waiting_count']} 人", ui_id="waiting_count", font_size=32,
+                 bold=True, halign="left", size_hint_y=None, height=50)
+        ]
+        rows = Panel(orientation="vertical", bg=CARD, padding=(12, 6), spacing=2)
+        for i, w in enumerate(d["waiting"][:WAITING_ROWS]):
+            rows.add_widget(Text(text=f"{w['ticket_no']}    {w['service_name']}    "
+                                      f"已等 {_duration(w['wait_s'])}",
+                                 ui_id=f"waiting_{i}", font_size=22, halign="left"))
+        if not d["waiting"]:
+            rows.add_widget(Text(text="当前无人等候", ui_id="waiting_empty", font_size=22,
+                                 color=MUTED))
+        for _ in range(WAITING_ROWS - max(1, len(d["waiting"][:WAITING_ROWS]))):
+            rows.add_widget(Widget())
+        widgets.append(rows)
+        widgets.append(Text(text="潮汐窗口预警", font_size=26, bold=True, halign="left",
+                            size_hint_y=None, height=44))
+        warnings = Panel(orientation="vertical", bg=PAGE, spacing=8, size_hint_y=None,
+                         height=3 * 78, ui_id="warnings_panel")
+        for i, w in enumerate(d["warnings"][:3]):
+            box = Panel(orientation="vertical", bg=LEVEL_COLOURS.get(w["level"], GREY),
+                        padding=(10, 4))
+            box.add_widget(Text(text=_warning_text(w), ui_id=f"warning_{i}", font_size=21,
+                                color=(1, 1, 1, 1)))
+            warnings.add_widget(box)
+        if not d["warnings"]:
+            warnings.add_widget(Text(text="暂无预警", ui_id="warnings_none", font_size=22,
+                                     color=MUTED))
+        widgets.append(warnings)
+        return widgets
+
+
+def _duration(seconds: float) -> str:
+    """A wait as ``mm:ss`` under an hour, else in whole minutes."""
+    s = max(0, int(seconds))
+    if s < 3600:
+        return f"{s // 60:02d}:{s % 60:02d}"
+    return f"{s // 60}分钟"
+
+
+def _rating_text(rating: dict[str, Any] | None) -> str:
+    if rating is None:
+        return ""
+    if rating["state"] == "done":
+        return f"{rating['ticket_no']} 评价结果：{rating['label']}"
+    return f"{rating['ticket_no']} 等待群众评价…"
+
+
+def _warning_text(w: dict[str, Any]) -> str:
+    level = LEVEL_NAMES.get(w["level"], "预警")
+    metric = METRIC_NAMES.get(w["metric"], "")
+    value = w.get("value")
+    if value is None:
+        shown = ""
+    elif w["metric"] == "waiting_count":
+        shown = f"{int(value)}人"
+    elif float(value) < 60:
+        shown = f"{int(value)}秒"
+    else:
+        shown = f"{round(float(value) / 60)}分钟"
+    advice = w.get("recommendation_text") or ""
+    return f"{level} · {w['service_name']} · {metric}{shown}\n{advice}".strip()
