@@ -109,7 +109,7 @@ class RatingPadApp(App):
         self._pressed = None
         keys = BoxLayout(orientation="horizontal", spacing=12, size_hint_y=None, height=150)
         for level in sorted(LEVEL_LABELS, reverse=True):
-            button = TouchButton(text=LEVEL_LABELS[level], ui_id=f"rate_{level}", font_size=28,
+            button = TouchButton(text=LEVEL_LABELS[level], ui_id=f"rate_{level}", font_size=22,
                                  fill=KEY_COLOURS[level])
             button.bind(on_release=lambda _b, lv=level: self.tap_level(lv))
             keys.add_widget(button)
