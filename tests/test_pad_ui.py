@@ -17,6 +17,7 @@ from agent import journal
 from core.clock import SystemClock
 from core.config import load_hall_config
 from core.events import Kind
+from core.strings_zh import error_text
 from core.topics import warnings_topic
 from flows.queue import HallQueue
 from hardware_sim.call_display import CallDisplaySim
@@ -138,7 +139,7 @@ def test_staff_signs_in_calls_finishes_and_the_citizen_rates_while_warnings_show
     assert [(e.data["window"], e.data["staff_id"]) for e in opened] == [(3, "007")]
 
 
-def test_calling_before_sign_in_is_refused_in_chinese(
+def test_pad_refuses_a_missing_staff_id_and_a_finish_with_nobody_called_in_chinese(
     ui: UiLauncher, tmp_path: Path, display: CallDisplaySim
 ) -> None:
     result = ui.run(
@@ -146,10 +147,22 @@ def test_calling_before_sign_in_is_refused_in_chinese(
          "--display", f"tcp://127.0.0.1:{display.port}", "--rating-pad", "sim://rating-pad"],
         [
             {"op": "tap", "id": "sign_in_button"},
-            {"op": "wait_text", "id": "message_line", "match": "请输入工号"},
-            {"op": "snapshot", "name": "refused"},
+            {"op": "wait_text", "id": "message_line", "match": "."},
+            {"op": "snapshot", "name": "no_staff"},
+            {"op": "type", "id": "staff_input", "text": "005"},
+            {"op": "tap", "id": "sign_in_button"},
+            {"op": "tap", "id": "finish_button"},
+            {"op": "wait_text", "id": "message_line", "match": "."},
+            {"op": "snapshot", "name": "nobody_called"},
+            {"op": "screenshot", "name": "nobody-called"},
         ],
         name="pad",
     )
-    assert result["snapshots"]["refused"]["desk_status"] == "未签到"
+    no_staff = result["snapshots"]["no_staff"]
+    assert no_staff["message_line"] == error_text("staff_id_required")
+    assert no_staff["desk_status"] == "未签到"
+    nobody = result["snapshots"]["nobody_called"]
+    assert nobody["message_line"] == error_text("no_current_ticket")
+    assert nobody["desk_status"] == "工号 005 · 已签到"
+    assert nobody["current_ticket"] == "—"
     assert display.calls == []
