@@ -48,13 +48,22 @@ class DisplayApp(App):
 
     def build(self) -> Widget:
         root = Panel(orientation="vertical", bg=BOARD_BG)
-        self.latest = Text(text=f"欢迎光临{self.hall_name}", ui_id="latest_call", font_size=64,
-                           bold=True, color=LED, size_hint_y=0.45)
+        self.latest = Text(
+            text=f"欢迎光临{self.hall_name}",
+            ui_id="latest_call",
+            font_size=64,
+            bold=True,
+            color=LED,
+            size_hint_y=0.45,
+        )
         self.board = Panel(orientation="vertical", bg=BOARD_BG, padding=(60, 10), spacing=4)
-        clear_into(root, header("叫号信息", "display_title", right=self.hall_name,
-                                right_id="display_hall"),
-                   self.latest, Text(text="最近叫号", font_size=26, color=LED_DIM,
-                                     size_hint_y=None, height=44), self.board)
+        clear_into(
+            root,
+            header("叫号信息", "display_title", right=self.hall_name, right_id="display_hall"),
+            self.latest,
+            Text(text="最近叫号", font_size=26, color=LED_DIM, size_hint_y=None, height=44),
+            self.board,
+        )
         self._draw_board([])
         self.background.submit(self._start_sim, None, self._failed)
         return root
@@ -72,8 +81,9 @@ class DisplayApp(App):
         try:
             sim.start()
         except OSError as err:
-            raise ConfigError(f"call display cannot listen on port {self.port}: {err}",
-                              port=self.port) from err
+            raise ConfigError(
+                f"call display cannot listen on port {self.port}: {err}", port=self.port
+            ) from err
         self.sim = sim
 
     def _on_call(self, record: CallRecord) -> None:

@@ -75,12 +75,12 @@ class KioskApp(App):
 
     def build(self) -> Widget:
         root = Panel(orientation="vertical", bg=PAGE)
-        bar = header("自助取号", "header_title", right=_clock_text(),
-                     right_id="header_clock")
+        bar = header("自助取号", "header_title", right=_clock_text(), right_id="header_clock")
         self._clock_label = find(bar, "header_clock")
         self.body = BoxLayout(orientation="vertical", padding=(40, 16), spacing=12)
-        self.status = Text(ui_id="status_line", size_hint_y=None, height=56, font_size=22,
-                           color=RED)
+        self.status = Text(
+            ui_id="status_line", size_hint_y=None, height=56, font_size=22, color=RED
+        )
         clear_into(root, bar, self.body, self.status)
         clear_into(self.body, Text(text="正在启动，请稍候…", ui_id="starting", font_size=34))
         self.background.submit(self._build_flow, self._flow_ready, self._startup_failed)
@@ -133,8 +133,9 @@ class KioskApp(App):
         self.render(flow.screen)
 
     def _startup_failed(self, err: HallEdgeError) -> None:
-        clear_into(self.body, Text(text=error_text(err), ui_id="startup_error", font_size=32,
-                                   color=RED))
+        clear_into(
+            self.body, Text(text=error_text(err), ui_id="startup_error", font_size=32, color=RED)
+        )
 
     def _tick(self, _dt: float) -> None:
         self._clock_label.text = _clock_text()
@@ -157,24 +158,47 @@ class KioskApp(App):
         clear_into(self.body, *draw[screen.name](screen))
 
     def _home(self, screen: Screen) -> list[Widget]:
-        button = TouchButton(text="取号", ui_id="take_button", font_size=96, bold=True,
-                             size_hint=(None, None), size=(420, 260))
+        button = TouchButton(
+            text="取号",
+            ui_id="take_button",
+            font_size=96,
+            bold=True,
+            size_hint=(None, None),
+            size=(420, 260),
+        )
         button.bind(on_release=self.tap_take)
         centre = AnchorLayout()
         centre.add_widget(button)
         return [
-            Text(text=screen.data["hall_name"], ui_id="hall_name", font_size=44, bold=True,
-                 color=BLUE, size_hint_y=0.25),
+            Text(
+                text=screen.data["hall_name"],
+                ui_id="hall_name",
+                font_size=44,
+                bold=True,
+                color=BLUE,
+                size_hint_y=0.25,
+            ),
             Text(text="欢迎使用自助取号", font_size=28, color=MUTED, size_hint_y=0.1),
             centre,
-            Text(text="请点击“取号”，再选择您要办理的业务", ui_id="home_hint", font_size=24,
-                 color=MUTED, size_hint_y=0.15),
+            Text(
+                text="请点击“取号”，再选择您要办理的业务",
+                ui_id="home_hint",
+                font_size=24,
+                color=MUTED,
+                size_hint_y=0.15,
+            ),
         ]
 
     def _services(self, screen: Screen) -> list[Widget]:
         widgets: list[Widget] = [
-            Text(text="请选择业务", ui_id="screen_title", font_size=40, bold=True,
-                 size_hint_y=None, height=80)
+            Text(
+                text="请选择业务",
+                ui_id="screen_title",
+                font_size=40,
+                bold=True,
+                size_hint_y=None,
+                height=80,
+            )
         ]
         for s in screen.data["services"]:
             button = TouchButton(
@@ -188,8 +212,16 @@ class KioskApp(App):
             button.bind(on_release=lambda _b, code=s["code"]: self.tap_service(code))
             widgets.append(button)
         if screen.error_text:
-            widgets.append(Text(text=screen.error_text, ui_id="error_line", font_size=26,
-                                color=RED, size_hint_y=None, height=60))
+            widgets.append(
+                Text(
+                    text=screen.error_text,
+                    ui_id="error_line",
+                    font_size=26,
+                    color=RED,
+                    size_hint_y=None,
+                    height=60,
+                )
+            )
         widgets.append(Widget())
         widgets.append(self._home_button())
         return widgets
@@ -198,31 +230,80 @@ class KioskApp(App):
         d = screen.data
         widgets: list[Widget] = [
             Text(text="您的号码", font_size=32, color=MUTED, size_hint_y=None, height=50),
-            Text(text=d["ticket_no"], ui_id="ticket_no", font_size=150, bold=True, color=BLUE,
-                 size_hint_y=None, height=200),
-            Text(text=d["service_name"], ui_id="ticket_service", font_size=36,
-                 size_hint_y=None, height=60),
-            Text(text=f"前面还有{d['people_ahead']}人", ui_id="people_ahead", font_size=34,
-                 size_hint_y=None, height=56),
-            Text(text=_wait_text(d["est_wait_min"]), ui_id="est_wait", font_size=34,
-                 size_hint_y=None, height=56),
+            Text(
+                text=d["ticket_no"],
+                ui_id="ticket_no",
+                font_size=150,
+                bold=True,
+                color=BLUE,
+                size_hint_y=None,
+                height=200,
+            ),
+            Text(
+                text=d["service_name"],
+                ui_id="ticket_service",
+                font_size=36,
+                size_hint_y=None,
+                height=60,
+            ),
+            Text(
+                text=f"前面还有{d['people_ahead']}人",
+                ui_id="people_ahead",
+                font_size=34,
+                size_hint_y=None,
+                height=56,
+            ),
+            Text(
+                text=_wait_text(d["est_wait_min"]),
+                ui_id="est_wait",
+                font_size=34,
+                size_hint_y=None,
+                height=56,
+            ),
         ]
         if screen.error_text:
             widgets += [
-                Text(text=screen.error_text, ui_id="error_line", font_size=30, color=RED,
-                     bold=True, size_hint_y=None, height=56),
-                Text(text="号码已取得，请记住您的号码", ui_id="remember_hint", font_size=30,
-                     color=RED, size_hint_y=None, height=56),
+                Text(
+                    text=screen.error_text,
+                    ui_id="error_line",
+                    font_size=30,
+                    color=RED,
+                    bold=True,
+                    size_hint_y=None,
+                    height=56,
+                ),
+                Text(
+                    text="号码已取得，请记住您的号码",
+                    ui_id="remember_hint",
+                    font_size=30,
+                    color=RED,
+                    size_hint_y=None,
+                    height=56,
+                ),
             ]
         else:
-            widgets.append(Text(text="请取走号票，留意叫号", ui_id="take_ticket_hint",
-                                font_size=28, color=MUTED, size_hint_y=None, height=56))
+            widgets.append(
+                Text(
+                    text="请取走号票，留意叫号",
+                    ui_id="take_ticket_hint",
+                    font_size=28,
+                    color=MUTED,
+                    size_hint_y=None,
+                    height=56,
+                )
+            )
         widgets += [Widget(), self._home_button()]
         return widgets
 
     def _home_button(self) -> Widget:
-        button = TouchButton(text="返回首页", ui_id="home_button", font_size=32, fill=GREY,
-                             size_hint_y=None, height=96)
+        button = TouchButton(
+            text="返回首页",
+            ui_id="home_button",
+            font_size=32,
+            fill=GREY,
+            size_hint_y=None,
+            height=96,
+        )
         button.bind(on_release=self.tap_home)
         return button
 

@@ -33,8 +33,12 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 
-DEFAULT_SIZES = {"kiosk": "720x960", "pad": "1180x800", "display": "1024x600",
-                 "rating-pad": "800x480"}
+DEFAULT_SIZES = {
+    "kiosk": "720x960",
+    "pad": "1180x800",
+    "display": "1024x600",
+    "rating-pad": "800x480",
+}
 DEFAULT_PORTS = {"display": 7601, "rating-pad": 7602}
 
 
@@ -67,8 +71,12 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="app", required=True)
     kiosk = sub.add_parser("kiosk", parents=[common, hall_db], help="citizen kiosk (取号)")
     kiosk.add_argument("--printer", help="ticket printer URL (default: the hall config's)")
-    kiosk.add_argument("--idle-timeout", type=float, default=60.0,
-                       help="seconds without a tap before the kiosk goes home")
+    kiosk.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=60.0,
+        help="seconds without a tap before the kiosk goes home",
+    )
     pad = sub.add_parser("pad", parents=[common, hall_db], help="window PAD (叫号)")
     pad.add_argument("--window", type=int, default=1, help="window number")
     pad.add_argument("--staff", default="", help="staff id to fill in at sign-in")
@@ -77,8 +85,12 @@ def parser() -> argparse.ArgumentParser:
     pad.add_argument("--mqtt", help="broker host:port for tidal-window warnings")
     for name, help_text in (("display", "hall call display"), ("rating-pad", "rating pad")):
         app = sub.add_parser(name, parents=[common], help=f"{help_text}, simulated in a window")
-        app.add_argument("--port", type=int, default=DEFAULT_PORTS[name],
-                         help="TCP port the simulated device listens on (127.0.0.1)")
+        app.add_argument(
+            "--port",
+            type=int,
+            default=DEFAULT_PORTS[name],
+            help="TCP port the simulated device listens on (127.0.0.1)",
+        )
     return top
 
 
@@ -120,8 +132,13 @@ def _kiosk(args: argparse.Namespace, hall: HallConfig) -> App:
         from flows.ticketing import TicketFlow
 
         printer = open_ticket_printer(printer_url, f"{device_id}-printer") if printer_url else None
-        return TicketFlow(HallQueue(_connect(db), hall, SystemClock()), printer, device_id,
-                          SystemClock(), idle_timeout_s=args.idle_timeout)
+        return TicketFlow(
+            HallQueue(_connect(db), hall, SystemClock()),
+            printer,
+            device_id,
+            SystemClock(),
+            idle_timeout_s=args.idle_timeout,
+        )
 
     def close_flow(flow: TicketFlow) -> None:
         if flow.printer is not None:

@@ -92,8 +92,9 @@ class PadApp(App):
 
     def build(self) -> Widget:
         root = Panel(orientation="vertical", bg=PAGE)
-        bar = header(f"{self._window_no}号窗口", "window_title", right="未签到",
-                     right_id="desk_status")
+        bar = header(
+            f"{self._window_no}号窗口", "window_title", right="未签到", right_id="desk_status"
+        )
         self._status = find(bar, "desk_status")
         body = BoxLayout(orientation="horizontal", padding=20, spacing=20)
         self.left = BoxLayout(orientation="vertical", spacing=14, size_hint_x=0.56)
@@ -102,9 +103,10 @@ class PadApp(App):
         self.message = Text(ui_id="message_line", size_hint_y=None, height=60, font_size=24)
         clear_into(root, bar, body, self.message)
         clear_into(self.left, Text(text="正在连接，请稍候…", ui_id="starting", font_size=30))
-        on_change = lambda: Clock.schedule_once(lambda _dt: self.refresh(), 0)  # noqa: E731
-        self.background.submit(lambda: self._build_desk(on_change), self._desk_ready,
-                               self._startup_failed)
+        on_change = lambda: Clock.schedule_once(lambda _dt: self.refresh(), 0)
+        self.background.submit(
+            lambda: self._build_desk(on_change), self._desk_ready, self._startup_failed
+        )
         Clock.schedule_interval(lambda _dt: self.refresh(), REFRESH_S)
         return root
 
@@ -177,16 +179,22 @@ class PadApp(App):
         self.refresh()
 
     def _startup_failed(self, err: HallEdgeError) -> None:
-        clear_into(self.left, Text(text=error_text(err), ui_id="startup_error", font_size=28,
-                                   color=RED))
+        clear_into(
+            self.left, Text(text=error_text(err), ui_id="startup_error", font_size=28, color=RED)
+        )
 
     # --- rendering ----------------------------------------------------------------------
 
     def render(self, screen: Screen) -> None:
         """Draw one ``desk`` screen."""
         d = screen.data
-        self._status.text = (f"工号 {d['staff_id']} · 已签到" if d["signed_in"] and d["staff_id"]
-                             else "已签到" if d["signed_in"] else "未签到")
+        self._status.text = (
+            f"工号 {d['staff_id']} · 已签到"
+            if d["signed_in"] and d["staff_id"]
+            else "已签到"
+            if d["signed_in"]
+            else "未签到"
+        )
         if d["signed_in"]:
             clear_into(self.left, *self._serving(d))
         elif self._signed_in is not False:
@@ -203,14 +211,36 @@ class PadApp(App):
             self.message.text, self.message.color = notice or "", INK
 
     def _sign_in_form(self) -> list[Widget]:
-        field = Field(text=self._staff_id, ui_id="staff_input", font_size=36,
-                      size_hint_y=None, height=72, hint_text="工号")
+        field = Field(
+            text=self._staff_id,
+            ui_id="staff_input",
+            font_size=36,
+            size_hint_y=None,
+            height=72,
+            hint_text="工号",
+        )
         field.bind(on_text_validate=self.tap_sign_in)
-        button = TouchButton(text="签到", ui_id="sign_in_button", font_size=40, fill=GREEN,
-                             size_hint_y=None, height=110)
+        button = TouchButton(
+            text="签到",
+            ui_id="sign_in_button",
+            font_size=40,
+            fill=GREEN,
+            size_hint_y=None,
+            height=110,
+        )
         button.bind(on_release=self.tap_sign_in)
-        return [Text(text="请输入工号后签到", ui_id="sign_in_title", font_size=32,
-                     size_hint_y=None, height=70), field, button, Widget()]
+        return [
+            Text(
+                text="请输入工号后签到",
+                ui_id="sign_in_title",
+                font_size=32,
+                size_hint_y=None,
+                height=70,
+            ),
+            field,
+            button,
+            Widget(),
+        ]
 
     def _serving(self, d: dict[str, Any]) -> list[Widget]:
         current = d["current"]
@@ -218,8 +248,10 @@ class PadApp(App):
             number, detail = "—", "当前无办理中的号码，请点击“叫号”"
         else:
             number = current["ticket_no"]
-            detail = (f"{current['service_name']} · 已呼叫{current['call_count']}次 · "
-                      f"等候{_duration(current['waited_s'])}")
+            detail = (
+                f"{current['service_name']} · 已呼叫{current['call_count']}次 · "
+                f"等候{_duration(current['waited_s'])}"
+            )
         card = Panel(orientation="vertical", bg=CARD, padding=10, size_hint_y=None, height=260)
         clear_into(
             card,
@@ -237,38 +269,79 @@ class PadApp(App):
             button = TouchButton(text=text, ui_id=ui_id, font_size=40, fill=fill, height=110)
             button.bind(on_release=tap)
             buttons.add_widget(button)
-        return [card, buttons, Text(text=_rating_text(d["rating"]), ui_id="rating_state",
-                                    font_size=26, size_hint_y=None, height=50), Widget()]
+        return [
+            card,
+            buttons,
+            Text(
+                text=_rating_text(d["rating"]),
+                ui_id="rating_state",
+                font_size=26,
+                size_hint_y=None,
+                height=50,
+            ),
+            Widget(),
+        ]
 
     def _queue_side(self, d: dict[str, Any]) -> list[Widget]:
         widgets: list[Widget] = [
-            Text(text=f"等候 {d['waiting_count']} 人", ui_id="waiting_count", font_size=32,
-                 bold=True, halign="left", size_hint_y=None, height=50)
+            Text(
+                text=f"等候 {d['waiting_count']} 人",
+                ui_id="waiting_count",
+                font_size=32,
+                bold=True,
+                halign="left",
+                size_hint_y=None,
+                height=50,
+            )
         ]
         rows = Panel(orientation="vertical", bg=CARD, padding=(12, 6), spacing=2)
         for i, w in enumerate(d["waiting"][:WAITING_ROWS]):
-            rows.add_widget(Text(text=f"{w['ticket_no']}    {w['service_name']}    "
-                                      f"已等 {_duration(w['wait_s'])}",
-                                 ui_id=f"waiting_{i}", font_size=22, halign="left"))
+            rows.add_widget(
+                Text(
+                    text=f"{w['ticket_no']}    {w['service_name']}    "
+                    f"已等 {_duration(w['wait_s'])}",
+                    ui_id=f"waiting_{i}",
+                    font_size=22,
+                    halign="left",
+                )
+            )
         if not d["waiting"]:
-            rows.add_widget(Text(text="当前无人等候", ui_id="waiting_empty", font_size=22,
-                                 color=MUTED))
+            rows.add_widget(
+                Text(text="当前无人等候", ui_id="waiting_empty", font_size=22, color=MUTED)
+            )
         for _ in range(WAITING_ROWS - max(1, len(d["waiting"][:WAITING_ROWS]))):
             rows.add_widget(Widget())
         widgets.append(rows)
-        widgets.append(Text(text="潮汐窗口预警", font_size=26, bold=True, halign="left",
-                            size_hint_y=None, height=44))
-        warnings = Panel(orientation="vertical", bg=PAGE, spacing=8, size_hint_y=None,
-                         height=3 * 78, ui_id="warnings_panel")
+        widgets.append(
+            Text(
+                text="潮汐窗口预警",
+                font_size=26,
+                bold=True,
+                halign="left",
+                size_hint_y=None,
+                height=44,
+            )
+        )
+        warnings = Panel(
+            orientation="vertical",
+            bg=PAGE,
+            spacing=8,
+            size_hint_y=None,
+            height=3 * 78,
+            ui_id="warnings_panel",
+        )
         for i, w in enumerate(d["warnings"][:3]):
-            box = Panel(orientation="vertical", bg=LEVEL_COLOURS.get(w["level"], GREY),
-                        padding=(10, 4))
-            box.add_widget(Text(text=_warning_text(w), ui_id=f"warning_{i}", font_size=21,
-                                color=(1, 1, 1, 1)))
+            box = Panel(
+                orientation="vertical", bg=LEVEL_COLOURS.get(w["level"], GREY), padding=(10, 4)
+            )
+            box.add_widget(
+                Text(text=_warning_text(w), ui_id=f"warning_{i}", font_size=21, color=(1, 1, 1, 1))
+            )
             warnings.add_widget(box)
         if not d["warnings"]:
-            warnings.add_widget(Text(text="暂无预警", ui_id="warnings_none", font_size=22,
-                                     color=MUTED))
+            warnings.add_widget(
+                Text(text="暂无预警", ui_id="warnings_none", font_size=22, color=MUTED)
+            )
         widgets.append(warnings)
         return widgets
 

@@ -60,8 +60,11 @@ class RatingPadApp(App):
     def build(self) -> Widget:
         root = Panel(orientation="vertical", bg=PAGE)
         self.body = BoxLayout(orientation="vertical", padding=(30, 20), spacing=16)
-        clear_into(root, header("服务评价", "rating_title", right=self.hall_name,
-                                right_id="rating_hall"), self.body)
+        clear_into(
+            root,
+            header("服务评价", "rating_title", right=self.hall_name, right_id="rating_hall"),
+            self.body,
+        )
         self._idle(IDLE_TEXT)
         self.background.submit(self._start_sim, None, self._failed)
         return root
@@ -92,8 +95,9 @@ class RatingPadApp(App):
         try:
             sim.start()
         except OSError as err:
-            raise ConfigError(f"rating pad cannot listen on port {self.port}: {err}",
-                              port=self.port) from err
+            raise ConfigError(
+                f"rating pad cannot listen on port {self.port}: {err}", port=self.port
+            ) from err
         self.sim = sim
 
     def _on_request(self, request: PendingRating) -> None:
@@ -109,16 +113,29 @@ class RatingPadApp(App):
         self._pressed = None
         keys = BoxLayout(orientation="horizontal", spacing=12, size_hint_y=None, height=150)
         for level in sorted(LEVEL_LABELS, reverse=True):
-            button = TouchButton(text=LEVEL_LABELS[level], ui_id=f"rate_{level}", font_size=22,
-                                 fill=KEY_COLOURS[level])
+            button = TouchButton(
+                text=LEVEL_LABELS[level],
+                ui_id=f"rate_{level}",
+                font_size=22,
+                fill=KEY_COLOURS[level],
+            )
             button.bind(on_release=lambda _b, lv=level: self.tap_level(lv))
             keys.add_widget(button)
         clear_into(
             self.body,
-            Text(text="请您为本次服务评价", ui_id="rating_prompt", font_size=38, bold=True,
-                 color=BLUE),
-            Text(text=f"{request.ticket_no}号 · {request.window_no}号窗口",
-                 ui_id="pending_ticket", font_size=30, color=MUTED),
+            Text(
+                text="请您为本次服务评价",
+                ui_id="rating_prompt",
+                font_size=38,
+                bold=True,
+                color=BLUE,
+            ),
+            Text(
+                text=f"{request.ticket_no}号 · {request.window_no}号窗口",
+                ui_id="pending_ticket",
+                font_size=30,
+                color=MUTED,
+            ),
             keys,
             Widget(size_hint_y=0.3),
         )

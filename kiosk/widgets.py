@@ -98,11 +98,20 @@ def clear_into(box: BoxLayout, *widgets: Any) -> None:
 def header(title: str, ui_id: str, right: str = "", right_id: str = "") -> Panel:
     """The blue bar at the top of a window: a title left, a status right."""
     bar = Panel(orientation="horizontal", bg=BLUE, size_hint_y=None, height=72, padding=(20, 0))
-    bar.add_widget(Text(text=title, ui_id=ui_id, color=WHITE, font_size=30, bold=True,
-                        halign="left"))
+    bar.add_widget(
+        Text(text=title, ui_id=ui_id, color=WHITE, font_size=30, bold=True, halign="left")
+    )
     if right or right_id:
-        bar.add_widget(Text(text=right, ui_id=right_id, color=WHITE, font_size=22,
-                            halign="right", size_hint_x=0.6))
+        bar.add_widget(
+            Text(
+                text=right,
+                ui_id=right_id,
+                color=WHITE,
+                font_size=22,
+                halign="right",
+                size_hint_x=0.6,
+            )
+        )
     return bar
 
 

@@ -16,9 +16,13 @@ from agent.broker import free_port
 from devices.health import HealthState
 from devices.open import open_call_display, open_rating_pad
 from tests.brokers import wait_until
-from tests.ui.fixtures import UiLauncher, UiRun, ui, xvfb  # noqa: F401  (pytest fixtures)
+from tests.ui import fixtures
+from tests.ui.fixtures import UiLauncher, UiRun
 
 pytestmark = pytest.mark.ui
+
+# The session's Xvfb and the per-test window launcher (tests/ui/fixtures.py).
+xvfb, ui = fixtures.xvfb, fixtures.ui
 
 
 def _wait_healthy(device: object, run: UiRun) -> None:
@@ -93,7 +97,11 @@ def test_rating_pad_window_shows_the_request_and_a_tap_sends_the_level_to_the_wi
     asked_screen = result["snapshots"]["asked"]
     assert asked_screen["pending_ticket"] == "A007号 · 2号窗口"
     assert [asked_screen[f"rate_{lv}"] for lv in (5, 4, 3, 2, 1)] == [
-        "非常满意", "满意", "基本满意", "不满意", "非常不满意"
+        "非常满意",
+        "满意",
+        "基本满意",
+        "不满意",
+        "非常不满意",
     ]
     assert levels == [4]
     assert "rate_4" not in result["snapshots"]["thanked"]

@@ -17,9 +17,13 @@ from core.config import load_hall_config
 from core.events import Kind
 from core.strings_zh import error_text
 from flows.queue import HallQueue
-from tests.ui.fixtures import UiLauncher, ui, xvfb  # noqa: F401  (pytest fixtures)
+from tests.ui import fixtures
+from tests.ui.fixtures import UiLauncher
 
 pytestmark = pytest.mark.ui
+
+# The session's Xvfb and the per-test window launcher (tests/ui/fixtures.py).
+xvfb, ui = fixtures.xvfb, fixtures.ui
 
 
 def _issue_walk_ins(db: Path, service: str, count: int) -> None:
@@ -54,8 +58,17 @@ def test_citizen_takes_a_ticket_and_the_screen_shows_the_number_the_printer_prin
     _issue_walk_ins(db, "social", 2)
 
     result = ui.run(
-        ["kiosk", "--hall-db", str(db), "--device-id", "kiosk-1", "--idle-timeout", "8",
-         "--printer", f"sim://usb-printer?record={record}"],
+        [
+            "kiosk",
+            "--hall-db",
+            str(db),
+            "--device-id",
+            "kiosk-1",
+            "--idle-timeout",
+            "8",
+            "--printer",
+            f"sim://usb-printer?record={record}",
+        ],
         [
             {"op": "wait", "id": "take_button"},
             {"op": "screenshot", "name": "1-home"},
@@ -97,8 +110,15 @@ def test_paper_out_still_gives_the_citizen_a_number_and_says_why_nothing_printed
     db, record = tmp_path / "hall.db", tmp_path / "tickets.jsonl"
 
     result = ui.run(
-        ["kiosk", "--hall-db", str(db), "--device-id", "kiosk-1",
-         "--printer", f"sim://usb-printer?record={record}&faults=paper_out"],
+        [
+            "kiosk",
+            "--hall-db",
+            str(db),
+            "--device-id",
+            "kiosk-1",
+            "--printer",
+            f"sim://usb-printer?record={record}&faults=paper_out",
+        ],
         [
             {"op": "tap", "id": "take_button"},
             {"op": "tap", "id": "service_household"},

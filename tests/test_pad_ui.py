@@ -23,21 +23,39 @@ from flows.queue import HallQueue
 from hardware_sim.call_display import CallDisplaySim
 from hardware_sim.rating_pad import RatingPadSim
 from tests.brokers import MosquittoUnderTest
-from tests.ui.fixtures import UiLauncher, ui, xvfb  # noqa: F401  (pytest fixtures)
+from tests.ui import fixtures
+from tests.ui.fixtures import UiLauncher
 
 pytestmark = pytest.mark.ui
+
+# The session's Xvfb and the per-test window launcher (tests/ui/fixtures.py).
+xvfb, ui = fixtures.xvfb, fixtures.ui
 
 RED_WARNING = {
     "v": 1,
     "hall": "hall-demo",
     "at": 1795399200.0,
     "warnings": [
-        {"hall": "hall-demo", "service": "social", "level": "red", "metric": "wait_s",
-         "value": 1930.0, "threshold": 1800.0, "at": 1795399200.0,
-         "recommendation": {"action": "open", "windows": 2, "text": "建议增开2个窗口"}},
-        {"hall": "hall-demo", "service": "business", "level": "valley", "metric": "wait_s",
-         "value": 20.0, "threshold": 60.0, "at": 1795399200.0,
-         "recommendation": {"action": "merge", "windows": 1, "text": "建议合并1个窗口"}},
+        {
+            "hall": "hall-demo",
+            "service": "social",
+            "level": "red",
+            "metric": "wait_s",
+            "value": 1930.0,
+            "threshold": 1800.0,
+            "at": 1795399200.0,
+            "recommendation": {"action": "open", "windows": 2, "text": "建议增开2个窗口"},
+        },
+        {
+            "hall": "hall-demo",
+            "service": "business",
+            "level": "valley",
+            "metric": "wait_s",
+            "value": 20.0,
+            "threshold": 60.0,
+            "at": 1795399200.0,
+            "recommendation": {"action": "merge", "windows": 1, "text": "建议合并1个窗口"},
+        },
     ],
 }
 
@@ -91,10 +109,21 @@ def test_staff_signs_in_calls_finishes_and_the_citizen_rates_while_warnings_show
     asked = tmp_path / "rating-asked"
 
     run = ui.start(
-        ["pad", "--hall-db", str(db), "--window", "3", "--device-id", "pad-3",
-         "--display", f"tcp://127.0.0.1:{display.port}",
-         "--rating-pad", f"tcp://127.0.0.1:{rating_pad.port}",
-         "--mqtt", f"{mosquitto.host}:{mosquitto.port}"],
+        [
+            "pad",
+            "--hall-db",
+            str(db),
+            "--window",
+            "3",
+            "--device-id",
+            "pad-3",
+            "--display",
+            f"tcp://127.0.0.1:{display.port}",
+            "--rating-pad",
+            f"tcp://127.0.0.1:{rating_pad.port}",
+            "--mqtt",
+            f"{mosquitto.host}:{mosquitto.port}",
+        ],
         [
             {"op": "wait", "id": "staff_input"},
             {"op": "type", "id": "staff_input", "text": "007"},
@@ -143,8 +172,19 @@ def test_pad_refuses_a_missing_staff_id_and_a_finish_with_nobody_called_in_chine
     ui: UiLauncher, tmp_path: Path, display: CallDisplaySim
 ) -> None:
     result = ui.run(
-        ["pad", "--hall-db", str(tmp_path / "hall.db"), "--window", "2", "--staff", "",
-         "--display", f"tcp://127.0.0.1:{display.port}", "--rating-pad", "sim://rating-pad"],
+        [
+            "pad",
+            "--hall-db",
+            str(tmp_path / "hall.db"),
+            "--window",
+            "2",
+            "--staff",
+            "",
+            "--display",
+            f"tcp://127.0.0.1:{display.port}",
+            "--rating-pad",
+            "sim://rating-pad",
+        ],
         [
             {"op": "tap", "id": "sign_in_button"},
             {"op": "wait_text", "id": "message_line", "match": "."},

@@ -62,8 +62,13 @@ class ScriptRunner:
         self.artifacts = artifacts
         self.index = 0
         self.deadline = 0.0
-        self.result: dict[str, Any] = {"ok": False, "snapshots": {}, "screenshots": {},
-                                       "error": None, "step": 0}
+        self.result: dict[str, Any] = {
+            "ok": False,
+            "snapshots": {},
+            "screenshots": {},
+            "error": None,
+            "step": 0,
+        }
         self._typed = False
         self._settled: dict[str, Any] = {}
 
@@ -80,13 +85,15 @@ class ScriptRunner:
             while self.index < len(self.steps):
                 if not self._do(self.steps[self.index]):
                     if time.monotonic() > self.deadline:
-                        raise StepFailed(f"timed out: {json.dumps(self.steps[self.index], ensure_ascii=False)}")
+                        raise StepFailed(
+                            f"timed out: {json.dumps(self.steps[self.index], ensure_ascii=False)}"
+                        )
                     return
                 self.index += 1
                 self._typed = False
                 self.deadline = time.monotonic() + self._timeout()
             self.result["ok"] = True
-        except Exception as err:  # any failure ends the run with evidence, never hangs it
+        except Exception as err:  # noqa: BLE001  (any failure ends the run with evidence)
             self.result["error"] = f"step {self.index}: {err}"
             self.result["traceback"] = traceback.format_exc()
             self.result["snapshots"]["at_failure"] = self._texts()

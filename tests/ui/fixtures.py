@@ -96,8 +96,9 @@ class UiRun:
         deadline = time.monotonic() + timeout
         while not path.exists():
             if not self.alive():
-                raise AssertionError(f"the app ended before {path.name}: {self.error()}\n"
-                                     f"{self.tail()}")
+                raise AssertionError(
+                    f"the app ended before {path.name}: {self.error()}\n{self.tail()}"
+                )
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {path.name} after {timeout}s:\n{self.tail()}")
             time.sleep(0.05)
@@ -111,8 +112,9 @@ class UiRun:
             self.proc.wait()
             raise AssertionError(f"the UI run did not finish in {timeout}s:\n{self.tail()}")
         if not self.out.exists():
-            raise AssertionError(f"the app exited {self.proc.returncode} without a result:\n"
-                                 f"{self.tail()}")
+            raise AssertionError(
+                f"the app exited {self.proc.returncode} without a result:\n{self.tail()}"
+            )
         result: dict[str, Any] = json.loads(self.out.read_text(encoding="utf-8"))
         assert result["ok"], f"{result['error']}\n{result.get('snapshots')}\n{self.tail()}"
         return result
@@ -157,8 +159,19 @@ class UiLauncher:
         log = self.work / f"{name}.log"
         with log.open("wb") as log_file:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.ui.driver", "--steps", str(steps_path),
-                 "--artifacts", str(self.artifacts), "--out", str(out), "--", *app_argv],
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.ui.driver",
+                    "--steps",
+                    str(steps_path),
+                    "--artifacts",
+                    str(self.artifacts),
+                    "--out",
+                    str(out),
+                    "--",
+                    *app_argv,
+                ],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log_file,
@@ -168,13 +181,17 @@ class UiLauncher:
         self.runs.append(run)
         return run
 
-    def run(self, app_argv: list[str], steps: list[dict[str, Any]], name: str = "app") -> dict[str, Any]:
+    def run(
+        self, app_argv: list[str], steps: list[dict[str, Any]], name: str = "app"
+    ) -> dict[str, Any]:
         """Run a script to its end; the driver's result."""
         return self.start(app_argv, steps, name).result()
 
 
 @pytest.fixture
-def ui(xvfb: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[UiLauncher]:
+def ui(
+    xvfb: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[UiLauncher]:
     """Launch hall windows for this test; every window still open at the end is killed."""
     artifacts = ARTIFACTS / request.node.name
     shutil.rmtree(artifacts, ignore_errors=True)
