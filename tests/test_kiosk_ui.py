@@ -7,6 +7,8 @@ the window. Screenshots: ``test-artifacts/ui/<test name>/``.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,11 +16,13 @@ import pytest
 from agent import journal
 from core.clock import SystemClock
 from core.config import load_hall_config
+from core.errors import ConfigError
 from core.events import Kind
 from core.strings_zh import error_text
 from flows.queue import HallQueue
+from kiosk.fonts import use_cjk_font
 from tests.ui import fixtures
-from tests.ui.fixtures import UiLauncher
+from tests.ui.fixtures import ROOT, UiLauncher
 
 pytestmark = pytest.mark.ui
 
@@ -138,3 +142,18 @@ def test_paper_out_still_gives_the_citizen_a_number_and_says_why_nothing_printed
     assert [(e.data["device"], e.data["state"]) for e in health] == [("kiosk-1-printer", "error")]
     assert "paper_out" in health[0].data["reasons"]
     assert any(e.kind == Kind.TICKET_ISSUED and e.data["ticket_no"] == "B001" for e in events)
+
+
+def test_a_bad_window_size_or_a_missing_font_stops_the_app_with_a_clear_message() -> None:
+    proc = subprocess.run(
+        [sys.executable, "main.py", "kiosk", "--size", "720by960"],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "error 100 (config_invalid)" in proc.stderr and "WxH" in proc.stderr
+    with pytest.raises(ConfigError, match="fonts-noto-cjk"):
+        use_cjk_font(Path("/nonexistent/NotoSansCJK-Regular.ttc"))
