@@ -15,6 +15,9 @@ from core.config import HallConfig, load_hall_config
 from flows.queue import HallQueue
 from tests.brokers import MosquittoUnderTest
 
+# One Xvfb for the whole session, and the UI launcher, for every test that asks.
+pytest_plugins = ["tests.ui.fixtures"]
+
 #: Monday morning opening time of the demo hall, the start of every simulated day in tests.
 HALL_OPENS = at_hall_time("2026-11-23", "08:30")
 

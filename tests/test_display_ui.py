@@ -16,13 +16,10 @@ from agent.broker import free_port
 from devices.health import HealthState
 from devices.open import open_call_display, open_rating_pad
 from tests.brokers import wait_until
-from tests.ui import fixtures
 from tests.ui.fixtures import UiLauncher, UiRun
 
 pytestmark = pytest.mark.ui
 
-# The session's Xvfb and the per-test window launcher (tests/ui/fixtures.py).
-xvfb, ui = fixtures.xvfb, fixtures.ui
 
 
 def _wait_healthy(device: object, run: UiRun) -> None:

@@ -21,13 +21,10 @@ from core.events import Kind
 from core.strings_zh import error_text
 from flows.queue import HallQueue
 from kiosk.fonts import use_cjk_font
-from tests.ui import fixtures
 from tests.ui.fixtures import ROOT, UiLauncher
 
 pytestmark = pytest.mark.ui
 
-# The session's Xvfb and the per-test window launcher (tests/ui/fixtures.py).
-xvfb, ui = fixtures.xvfb, fixtures.ui
 
 
 def _issue_walk_ins(db: Path, service: str, count: int) -> None:

@@ -23,13 +23,10 @@ from flows.queue import HallQueue
 from hardware_sim.call_display import CallDisplaySim
 from hardware_sim.rating_pad import RatingPadSim
 from tests.brokers import MosquittoUnderTest
-from tests.ui import fixtures
 from tests.ui.fixtures import UiLauncher
 
 pytestmark = pytest.mark.ui
 
-# The session's Xvfb and the per-test window launcher (tests/ui/fixtures.py).
-xvfb, ui = fixtures.xvfb, fixtures.ui
 
 RED_WARNING = {
     "v": 1,
