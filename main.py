@@ -46,6 +46,9 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     demo.add_argument("--workdir", help="where the demo keeps its databases (default: var/demo)")
     demo.add_argument("--headless", action="store_true", help="no windows: hall + collector only")
     demo.add_argument("--dashboard-port", type=int, default=8780)
+    demo.add_argument("--display-port", type=int, default=7601, help="call display window")
+    demo.add_argument("--rating-port", type=int, default=7602, help="rating pad window")
+    demo.add_argument("--no-browser", action="store_true", help="do not open the dashboard")
     demo.add_argument("--citizens", type=float, default=20.0,
                       help="simulated walk-in citizens per hour besides your own taps (0: none)")
 

@@ -28,7 +28,7 @@ import webbrowser
 from pathlib import Path
 
 from agent import journal
-from agent.broker import start_embedded_broker
+from agent.broker import start_embedded_broker, wait_listening
 from agent.publisher import Publisher
 from collector.dashboard import Dashboard
 from collector.service import CollectorService
@@ -42,9 +42,9 @@ from simulation.scenarios import Scenario
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-DISPLAY_PORT = 7601
-RATING_PAD_PORT = 7602
 PAD_WINDOW = 3
+#: How long a Kivy window may take to come up (first start compiles and caches shaders).
+APP_START_TIMEOUT_S = 30.0
 
 
 def walk_in_scenario(per_hour: float) -> Scenario:
@@ -85,9 +85,10 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"MQTT broker ({broker.kind}): {broker.host}:{broker.port}", flush=True)
         display_url = "sim://call-display"
         if not args.headless:
-            apps = _start_apps(workdir, hall_db, f"{broker.host}:{broker.port}")
-            display_url = f"tcp://127.0.0.1:{DISPLAY_PORT}"
-            _open_page(url)
+            apps = _start_apps(args, workdir, hall_db, f"{broker.host}:{broker.port}")
+            display_url = f"tcp://127.0.0.1:{args.display_port}"
+            if not args.no_browser:
+                _open_page(url)
         walk_ins = _start_walk_ins(hall_db, hall, args.citizens, display_url, stop)
         _wait(stop, apps)
     except KeyboardInterrupt:
@@ -154,13 +155,15 @@ def _start_walk_ins(
     return thread
 
 
-def _start_apps(workdir: Path, hall_db: Path, mqtt: str) -> list[subprocess.Popen[bytes]]:
+def _start_apps(
+    args: argparse.Namespace, workdir: Path, hall_db: Path, mqtt: str
+) -> list[subprocess.Popen[bytes]]:
     common = ["--config", str(DEFAULT_CONFIG), "--hall-db", str(hall_db)]
-    display = f"tcp://127.0.0.1:{DISPLAY_PORT}"
-    rating = f"tcp://127.0.0.1:{RATING_PAD_PORT}"
+    display = f"tcp://127.0.0.1:{args.display_port}"
+    rating = f"tcp://127.0.0.1:{args.rating_port}"
     commands = [
-        ["display", "--port", str(DISPLAY_PORT)],
-        ["rating-pad", "--port", str(RATING_PAD_PORT)],
+        ["display", "--port", str(args.display_port)],
+        ["rating-pad", "--port", str(args.rating_port)],
         [
             "kiosk",
             *common,
@@ -190,7 +193,10 @@ def _start_apps(workdir: Path, hall_db: Path, mqtt: str) -> list[subprocess.Pope
     for cmd in commands:
         apps.append(subprocess.Popen([sys.executable, str(ROOT / "main.py"), *cmd], cwd=ROOT))
         if cmd[0] in ("display", "rating-pad"):
-            time.sleep(1.0)  # the PAD connects to these at start
+            # The PAD and the walk-in desks connect to these windows' devices at start.
+            port = int(cmd[2])
+            if not wait_listening("127.0.0.1", port, APP_START_TIMEOUT_S):
+                log.warning("the %s window is not listening on %d; calls will say so", cmd[0], port)
     return apps
 
 

@@ -23,8 +23,8 @@ from core.clock import SimClock, at_hall_time
 from simulation.devices import FrontOfHouse
 from simulation.scenarios import Scenario
 
-#: How often an idle window looks for a new ticket (hall seconds).
-IDLE_POLL_S = 30.0
+#: How long staff at an idle window take to call a citizen who just took a ticket.
+STAFF_REACTION_S = 10.0
 #: A no-show is recalled after this long and skipped after twice this long.
 NO_SHOW_RECALL_S = 30.0
 #: After arrivals stop, windows keep serving everyone holding a ticket, up to this long.
@@ -78,6 +78,7 @@ class HallSimulation:
         self.clock = clock
         self.scenario = scenario
         self.rng = random.Random(seed)
+        self._idle: set[int] = set()
         self.stats = SimStats()
         self._heap: list[tuple[float, int, str, object]] = []
         self._order = 0
@@ -136,7 +137,12 @@ class HallSimulation:
             self.stats.tickets_printed += 1
         else:
             self.stats.print_failures += 1
-        nxt = self.clock.now() + self._interarrival(self.scenario.arrivals_per_hour[service])
+        now = self.clock.now()
+        for w in sorted(self._idle):
+            if service in self.hall.desks[w].window.services:
+                self._idle.discard(w)
+                self._at(now + STAFF_REACTION_S, "window_free", w)
+        nxt = now + self._interarrival(self.scenario.arrivals_per_hour[service])
         if nxt < self.arrivals_end:
             self._at(nxt, "arrive", service)
 
@@ -146,8 +152,8 @@ class HallSimulation:
         now = self.clock.now()
         current = screen.data["current"]
         if current is None:
-            if now < self.arrivals_end or desk.queue.waiting_count() > 0:
-                self._at(now + IDLE_POLL_S, "window_free", window)
+            # Nobody waits for this window: it is idle until a citizen it serves arrives.
+            self._idle.add(window)
             return
         if screen.data["notice"]:
             self.stats.display_failures += 1

@@ -1,0 +1,79 @@
+"""`python main.py demo` with its windows: the hall's four apps come up under X and work
+together through their device protocols, then everything stops cleanly."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.ui
+def test_demo_opens_the_hall_windows_and_the_walk_ins_use_the_display_window(
+    xvfb: dict[str, str], tmp_path: Path
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "demo", "--workdir", str(tmp_path), "--no-browser",
+         "--dashboard-port", "0", "--display-port", str(free_port()),
+         "--rating-port", str(free_port()), "--citizens", "3600"],
+        cwd=ROOT, env=xvfb, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        # Windows 1 and 2 call walk-ins and announce them on the display *window* over TCP;
+        # the display's health is journaled on its first answer.
+        deadline = time.monotonic() + 90
+        health: list[dict] = []
+        while time.monotonic() < deadline and not health:
+            time.sleep(1)
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            health = _display_health(tmp_path / "hall.db")
+        assert health, "no call reached the display window"
+        assert health[0]["state"] == "ok"
+        children = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "main.py"],
+                                  capture_output=True, text=True).stdout.split()
+        assert len(children) == 4  # display, rating pad, kiosk, PAD
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=90)
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out, out
+
+
+def _display_health(db: Path) -> list[dict]:
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db)
+    try:
+        # The collector may already have taken the rows; the journal keeps nothing then, so
+        # look in the collector's store as well.
+        rows = [r[0] for r in conn.execute("SELECT payload FROM outbox")]
+    except sqlite3.OperationalError:
+        rows = []
+    finally:
+        conn.close()
+    store = db.parent / "collector.db"
+    if store.exists():
+        sconn = sqlite3.connect(store)
+        try:
+            rows += [r[0] for r in sconn.execute("SELECT payload FROM events")]
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            sconn.close()
+    events = [json.loads(r) for r in rows]
+    return [e["data"] for e in events if e["kind"] == "device.health" and e["device_id"] == "display-1"]
