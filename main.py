@@ -59,9 +59,13 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     sim.add_argument("--json", action="store_true", help="print one JSON object")
     sim.add_argument("--broker", choices=("auto", "mosquitto", "embedded"), default="auto")
 
+    from benchmarks import SUITES
+
     bench = sub.add_parser("bench", help="benchmarks with same-run baselines (JSON)")
-    bench.add_argument("suite", nargs="?", default="all", choices=("all", "queue"))
+    bench.add_argument("suite", nargs="?", default="all", choices=("all", *SUITES))
     bench.add_argument("--json", action="store_true", help="JSON only (the default output)")
+    bench.add_argument("--data", help="a data folder for suites that read one (docscan)")
+    bench.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")
 
     col = sub.add_parser("collector", help="run the central collector and its dashboard")
     col.add_argument("--mqtt", default="127.0.0.1:1883", help="broker host:port")
@@ -98,7 +102,8 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     if args.command == "bench":
         from benchmarks import run_bench
 
-        print(json.dumps(run_bench(args.suite), ensure_ascii=False, indent=2))
+        options = {"data": args.data, "quick": args.quick}
+        print(json.dumps(run_bench(args.suite, options), ensure_ascii=False, indent=2))
         return 0
     if args.command == "collector":
         from collector.cli import run_collector

@@ -54,7 +54,7 @@ def _raw_run(db: Path, commits: int) -> float:
     return elapsed
 
 
-def run() -> dict[str, Any]:
+def run(options: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="halledge-bench-") as tmp:
         transitions = TICKETS * 3
         # Interleave runs so a burst of load on the shared machine hits both sides.

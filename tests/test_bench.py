@@ -1,0 +1,25 @@
+"""`python main.py bench`: every suite runs and reports a ratio against its same-run baseline."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import SUITES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("suite", sorted(SUITES))
+def test_each_suite_prints_json_with_a_ratio(suite: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "main.py", "bench", suite, "--json", "--quick"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=True,
+    )
+    result = json.loads(out.stdout)[suite]
+    ratios = {k: v for k, v in result.items() if "ratio" in k}
+    assert ratios and all(isinstance(v, (int, float)) and v > 0 for v in ratios.values()), result
