@@ -12,6 +12,7 @@ Code ranges:
 * 300–399 devices and drivers
 * 400–499 journal and telemetry
 * 500–599 collector ingestion
+* 600–629 document capture
 """
 
 from __future__ import annotations
@@ -162,6 +163,87 @@ class MalformedMessage(IngestError):
 
     code = 501
     key = "malformed_message"
+
+
+# --- 600 document capture ----------------------------------------------------------------
+
+
+class CaptureError(HallEdgeError):
+    code = 600
+    key = "capture_error"
+
+
+class NoPageFound(CaptureError):
+    """No document-shaped quadrilateral in the frame."""
+
+    code = 601
+    key = "no_page_found"
+
+
+class TwoPagesFound(CaptureError):
+    """Two or more documents of similar size lie side by side in the frame."""
+
+    code = 602
+    key = "two_pages_found"
+
+
+class PageOutOfFrame(CaptureError):
+    """The page touches the frame edge, so part of it is cut off."""
+
+    code = 603
+    key = "page_out_of_frame"
+
+
+class BlankFrame(CaptureError):
+    """The frame is all black (lens covered, lamp off) or all white (overexposed)."""
+
+    code = 604
+    key = "blank_frame"
+
+
+class CorruptImage(CaptureError):
+    """The bytes do not decode as an image (truncated or damaged JPEG)."""
+
+    code = 605
+    key = "corrupt_image"
+
+
+class ImageSizeInvalid(CaptureError):
+    """The image is too small to read or too large to process safely."""
+
+    code = 606
+    key = "image_size_invalid"
+
+
+class LowConfidence(CaptureError):
+    """A page-like shape was found but not trusted enough to crop; the citizen re-places it."""
+
+    code = 607
+    key = "low_confidence"
+
+
+class FrameBlurry(CaptureError):
+    code = 608
+    key = "frame_blurry"
+
+
+class FrameGlare(CaptureError):
+    code = 609
+    key = "frame_glare"
+
+
+class HandInFrame(CaptureError):
+    """Something still covers the page (a hand), so the capture waits."""
+
+    code = 610
+    key = "hand_in_frame"
+
+
+class DatasetInvalid(CaptureError):
+    """A ground-truth CSV row is malformed or names a missing image."""
+
+    code = 611
+    key = "dataset_invalid"
 
 
 def all_error_types() -> list[type[HallEdgeError]]:

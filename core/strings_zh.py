@@ -31,6 +31,18 @@ ERROR_TEXT: dict[str, str] = {
     "broker_unavailable": "网络中断，数据将在恢复后自动上传",
     "ingest_error": "数据接收异常",
     "malformed_message": "收到格式错误的数据",
+    "capture_error": "材料拍摄失败，请重新放置材料",
+    "no_page_found": "未检测到材料，请将材料平放在拍摄区域内",
+    "two_pages_found": "检测到多份材料，请每次只放一页",
+    "page_out_of_frame": "材料超出拍摄区域，请将材料移到拍摄区域中央",
+    "blank_frame": "画面过暗或过亮，请联系工作人员检查高拍仪",
+    "corrupt_image": "图像数据损坏，请重新拍摄",
+    "image_size_invalid": "图像尺寸异常，请联系工作人员检查高拍仪",
+    "low_confidence": "无法准确识别材料边缘，请重新摆放材料",
+    "frame_blurry": "图像模糊，请保持材料静止后重新拍摄",
+    "frame_glare": "材料反光严重，请调整材料角度后重新拍摄",
+    "hand_in_frame": "请将手移出拍摄区域",
+    "dataset_invalid": "测试数据格式有误",
 }
 
 
