@@ -137,6 +137,72 @@ class PrinterOffline(DeviceError):
     key = "printer_offline"
 
 
+# --- 320 ID card reader (二代证阅读器, SAM module) ------------------------------------------
+
+
+class IdReaderError(DeviceError):
+    """The SAM module answered with a status no narrower error covers (SW3 24 and the like)."""
+
+    code = 320
+    key = "id_reader_error"
+
+
+class SamFrameError(DeviceError):
+    """A SAM frame is malformed: bad checksum, impossible length, or cut short."""
+
+    code = 321
+    key = "id_frame_invalid"
+
+
+class NoCard(IdReaderError):
+    """No card on the reader when one was needed (a poll that finds none is not an error)."""
+
+    code = 322
+    key = "id_no_card"
+
+
+class CardRemoved(IdReaderError):
+    """The card left the reader before its read finished."""
+
+    code = 323
+    key = "id_card_removed"
+
+
+class CardReadFailed(IdReaderError):
+    """The card is there but could not be read (SW3 41, 47, 33, 81)."""
+
+    code = 324
+    key = "id_card_read_failed"
+
+
+class CardAuthFailed(IdReaderError):
+    """The card and the SAM did not authenticate each other (SW3 31, 32)."""
+
+    code = 325
+    key = "id_card_auth_failed"
+
+
+class UnsupportedCard(IdReaderError):
+    """Not a card this reader decodes (SW3 40, or an unknown card-type flag)."""
+
+    code = 326
+    key = "id_card_unsupported"
+
+
+class SamFault(IdReaderError):
+    """The security module is unusable: self-test failed, not authorised (SW3 60, 66, 23)."""
+
+    code = 327
+    key = "id_sam_fault"
+
+
+class SamRejectedFrame(IdReaderError):
+    """The module refused our frame: checksum, length or command error (SW3 10, 11, 21)."""
+
+    code = 328
+    key = "id_frame_rejected"
+
+
 # --- 400 journal and telemetry -----------------------------------------------------------
 
 
