@@ -216,6 +216,23 @@ class BrokerUnavailable(JournalError):
     key = "broker_unavailable"
 
 
+class StorageFull(JournalError):
+    """The hall disk is nearly full: new tickets are refused, calls and finishes go on.
+
+    The reserve left keeps room for the citizens already waiting and their journaled events.
+    """
+
+    code = 420
+    key = "storage_full"
+
+
+class JournalTooNew(JournalError):
+    """The hall database was migrated by a newer Hall Edge than this one; refusing to write."""
+
+    code = 421
+    key = "journal_too_new"
+
+
 # --- 500 collector -----------------------------------------------------------------------
 
 

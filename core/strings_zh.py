@@ -38,6 +38,8 @@ ERROR_TEXT: dict[str, str] = {
     "id_frame_rejected": "身份证阅读器通信异常，请联系工作人员",
     "journal_error": "本地存储异常，请联系工作人员",
     "broker_unavailable": "网络中断，数据将在恢复后自动上传",
+    "storage_full": "本机存储空间即将用尽，暂停取号，请联系工作人员",
+    "journal_too_new": "本机数据版本高于当前程序版本，请联系工作人员升级程序",
     "ingest_error": "数据接收异常",
     "malformed_message": "收到格式错误的数据",
     "capture_error": "材料拍摄失败，请重新放置材料",
