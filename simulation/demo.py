@@ -61,6 +61,13 @@ def walk_in_scenario(per_hour: float) -> Scenario:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    if not args.headless and not _has_display():
+        print(
+            "No display (DISPLAY/WAYLAND_DISPLAY unset): running the hall headless. "
+            "Open the dashboard below, or run `make demo` from a desktop session for the windows.",
+            flush=True,
+        )
+        args.headless = True
     workdir = Path(args.workdir or ROOT / "var" / "demo")
     _fresh(workdir)
     hall = load_hall_config(DEFAULT_CONFIG)
@@ -200,8 +207,12 @@ def _start_apps(
     return apps
 
 
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _open_page(url: str) -> None:
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+    if _has_display():
         try:
             webbrowser.open(url)
         except webbrowser.Error:
