@@ -203,6 +203,45 @@ class SamRejectedFrame(IdReaderError):
     key = "id_frame_rejected"
 
 
+class CallerFrameInvalid(BadResponse):
+    """A window caller or rating pad frame (``FF 68 … 16``) broke the frame rules.
+
+    ``details["reason"]``: ``truncated``, ``bad_length``, ``length_mismatch``, ``bad_start``
+    or ``bad_end``.
+    """
+
+    code = 350
+    key = "caller_frame_invalid"
+
+
+class CallerChecksum(CallerFrameInvalid):
+    """A caller frame whose CS is not (A + F + sum of data) mod 256."""
+
+    code = 351
+    key = "caller_checksum"
+
+
+class CallerKeyUnknown(CallerFrameInvalid):
+    """A well-formed key frame whose key (or key sequence) is in no key table."""
+
+    code = 352
+    key = "caller_key_unknown"
+
+
+class RatingKeyInvalid(CallerFrameInvalid):
+    """A 4-key rating pad sent a key value outside 0–3."""
+
+    code = 353
+    key = "rating_key_invalid"
+
+
+class RatingNotRequested(BadResponse):
+    """A rating arrived while no rating was asked for (a stray or repeated key press)."""
+
+    code = 354
+    key = "rating_not_requested"
+
+
 # --- 400 journal and telemetry -----------------------------------------------------------
 
 
