@@ -5,10 +5,24 @@ state change and the event that records it commit in one transaction: either bot
 disk or neither is. The publisher reads the ``outbox`` table in order and deletes a row only
 after the broker acknowledged it.
 
-Durability: ``journal_mode=WAL`` with ``synchronous=FULL``. Every row here is a citizen-visible
-transaction (a ticket, a call, a rating); FULL fsyncs the WAL on each commit, so a power cut
-after the kiosk said "done" cannot lose the row. NORMAL would be faster but may lose the last
-commits on power loss, which is exactly what a citizen would notice.
+Durability, per class of data (``docs/agent.md`` has the table):
+
+* Citizen-visible transactions (a ticket, a call, a finish, a rating, a window sign-in) and
+  their events: ``journal_mode=WAL`` with ``synchronous=FULL``. FULL fsyncs the WAL on each
+  commit, so a power cut after the kiosk said "done" cannot lose the row. NORMAL would be
+  faster but may lose the last commits on power loss, exactly what a citizen would notice.
+* Device health changes (``device.health``) share the transaction class: they are rare and
+  a technician relies on them.
+* Telemetry samples (high-rate measurements that may be group-committed with NORMAL) are not
+  journaled yet; when they come, they get their own table and connection, never this one.
+
+Why ``(device_id, seq)`` needs no boot id: ``seq`` is allocated by :func:`next_seq` in the
+same transaction as the event it numbers. A crash rolls both back together, so a seq is
+neither reused after a restart nor skipped; the pair identifies an event for good. The one
+hole is a hall database replaced by an older copy (restored backup, swapped disk): seqs
+would repeat, and the collector counts and logs that as a ``seq_conflict`` instead of storing it.
+
+Schema changes go through :mod:`agent.migrations`; disk limits through :mod:`agent.retention`.
 """
 
 from __future__ import annotations
@@ -18,21 +32,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent import migrations, retention
 from core.events import Event
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS device_seq (
-    device_id TEXT PRIMARY KEY,
-    last_seq  INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    rowid_    INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id  TEXT NOT NULL UNIQUE,
-    device_id TEXT NOT NULL,
-    seq       INTEGER NOT NULL,
-    payload   TEXT NOT NULL
-);
-"""
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -40,13 +41,30 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
     ``isolation_level=None`` puts transactions under our control: writers use
     ``BEGIN IMMEDIATE`` so two processes (two kiosks) serialise instead of failing late.
+
+    Raises:
+        JournalTooNew (421): a newer Hall Edge migrated this database.
     """
     conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    conn.executescript(SCHEMA)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        migrations.migrate(conn)
+        retention.apply_wal_limit(conn, retention.get_policy(conn))
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def ensure_room(conn: sqlite3.Connection) -> None:
+    """Refuse new work before the disk is full; the queue calls it before issuing a ticket.
+
+    Raises:
+        StorageFull (420): less room than the retention policy's reserve is left.
+    """
+    retention.ensure_room(conn)
 
 
 def next_seq(conn: sqlite3.Connection, device_id: str) -> int:

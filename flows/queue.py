@@ -123,11 +123,13 @@ class HallQueue:
 
         Raises:
             UnknownService (201): the hall has no such service.
+            StorageFull (420): the hall disk is nearly full (see :mod:`agent.retention`).
         """
         service = self.hall.service(service_code)
         now = self.clock.now()
         day = business_day(now)
         with self._write() as conn:
+            journal.ensure_room(conn)
             number = conn.execute(
                 "INSERT INTO ticket_counter(day, prefix, last) VALUES (?, ?, 1) "
                 "ON CONFLICT(day, prefix) DO UPDATE SET last = last + 1 RETURNING last",

@@ -1,0 +1,119 @@
+"""Versioned schema changes of the hall database's journal tables.
+
+Each :class:`Migration` runs once per database, in one ``BEGIN IMMEDIATE`` transaction that
+also inserts its row into ``schema_migrations``. Either the change and its record are both
+on disk or neither is, so a power cut in the middle leaves the database at the previous
+version and the next start simply runs the migration again. Two processes of the hall box
+starting at the same moment serialise on the write lock, and the second one finds the
+version already recorded.
+
+Migrations are append-only: never edit one that has shipped, add the next version instead.
+Statements run one by one through ``execute`` (``executescript`` would commit first and break
+the one-transaction rule).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.errors import JournalTooNew
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step.
+
+    Attributes:
+        version: 1, 2, 3 …; applied in this order, each once.
+        name: what the step does, for the record and for logs.
+        statements: SQL statements run in order inside the migration's transaction.
+    """
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+#: The journal's schema history. ``IF NOT EXISTS`` in version 1 adopts databases created
+#: before migrations existed, whose tables are already there.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "outbox and per-device sequence",
+        (
+            "CREATE TABLE IF NOT EXISTS device_seq ("
+            " device_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS outbox ("
+            " rowid_ INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,"
+            " device_id TEXT NOT NULL, seq INTEGER NOT NULL, payload TEXT NOT NULL)",
+        ),
+    ),
+    Migration(
+        2,
+        "journal settings shared by every process of the hall box",
+        (
+            "CREATE TABLE journal_settings ("
+            " name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        ),
+    ),
+)
+
+_LEDGER = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+)
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    """The highest migration recorded in the database (0 for a new or pre-migration one)."""
+    conn.execute(_LEDGER)
+    row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(
+    conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS
+) -> list[int]:
+    """Bring the database up to the newest migration.
+
+    Args:
+        conn: a connection with ``isolation_level=None`` (transactions under our control),
+            not inside a transaction.
+        migrations: the history to apply, ordered by version.
+
+    Returns:
+        The versions applied by this call (empty when the database was up to date).
+
+    Raises:
+        JournalTooNew (421): the database records a version this code does not know, i.e.
+            a newer Hall Edge wrote it; writing with the old schema could corrupt it.
+        sqlite3.Error: a migration failed; it was rolled back with its record.
+    """
+    known = max((m.version for m in migrations), default=0)
+    found = current_version(conn)
+    if found > known:
+        raise JournalTooNew("hall database is newer than this program", version=found, known=known)
+    applied: list[int] = []
+    for migration in (m for m in migrations if m.version > found):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the write lock: another process may have just applied it.
+            done = conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE version=?", (migration.version,)
+            ).fetchone()
+            if done is None:
+                for statement in migration.statements:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)",
+                    (migration.version, migration.name, time.time()),
+                )
+                applied.append(migration.version)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return applied
