@@ -1,0 +1,324 @@
+"""Synthetic 高拍仪 frames with exact ground-truth corners.
+
+A flat document (a text page with a table and a red stamp, or an ID-card-like card) is
+rendered, warped onto a desk background (wood, a patterned mat, a plain or dark desk) by a
+known homography, then spoiled the way a real document camera spoils it: a lighting gradient,
+a soft shadow, low contrast, a hand over part of an edge, sensor noise, blur and JPEG
+compression. The corners are known by construction, so detection can be scored exactly.
+Everything is drawn from ``numpy.random.default_rng(seed)``: a seed gives the same bytes.
+
+Layouts other than ``"single"`` make the bad inputs the pipeline must refuse: ``"two"``
+(two pages side by side), ``"off_edge"`` (a page partly outside the frame), ``"none"``
+(an empty desk).
+
+The ground-truth CSV is the one :mod:`docscan.dataset` reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
+#: (width, height) in millimetres.
+A4_MM = (210.0, 297.0)
+ID_CARD_MM = (85.6, 54.0)
+
+_LINES = (
+    "政务服务事项申请表",
+    "申请人姓名：张某某    证件号码：略",
+    "办理事项：社会保障卡补办",
+    "联系地址：某市某区某街道便民服务中心",
+    "本人承诺所提交材料真实有效。",
+    "受理窗口：综合受理3号窗口",
+    "材料清单：身份证复印件一份，户口簿一份。",
+    "经办人签字：            日期：",
+)
+
+
+@dataclass
+class Scene:
+    """One synthetic frame.
+
+    Attributes:
+        image: the BGR frame (after JPEG round trip when ``jpeg`` was asked).
+        jpeg: the encoded bytes a camera would deliver, or None.
+        quads: ground-truth quads, corners tl, tr, br, bl in frame pixels (pixel centres at
+            integer coordinates); empty for an empty desk.
+        size_mm: the document's true size (width, height) in millimetres.
+        tags: what was done to the frame (background, effects), for reports.
+    """
+
+    image: Any
+    jpeg: bytes | None
+    quads: list[list[tuple[float, float]]]
+    size_mm: tuple[float, float]
+    tags: list[str] = field(default_factory=list)
+
+
+def _font(px: int) -> Any:
+    from PIL import ImageFont
+
+    return ImageFont.truetype(FONT, max(8, px))
+
+
+def render_page(width: int, rng: Any, card: bool = False) -> Any:
+    """A flat document image, BGR, ``width`` pixels wide, the true aspect of A4 or an ID card."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    mm = ID_CARD_MM if card else A4_MM
+    height = round(width * mm[1] / mm[0])
+    paper = tuple(int(v) for v in rng.integers(225, 256, 3)) if not card else (
+        int(rng.integers(200, 235)), int(rng.integers(215, 240)), int(rng.integers(225, 250)))
+    img = Image.new("RGB", (width, height), paper)
+    draw = ImageDraw.Draw(img)
+    unit = width / mm[0]  # pixels per millimetre
+    ink = (30, 30, 40)
+    if card:
+        draw.rectangle([4 * unit, 6 * unit, 26 * unit, 34 * unit], outline=(90, 90, 90), width=2)
+        for i, text in enumerate(("姓名 王某某", "性别 男  民族 汉", "住址 某省某市某区", "公民身份号码")):
+            draw.text((32 * unit, (6 + 8 * i) * unit), text, font=_font(int(4 * unit)), fill=ink)
+    else:
+        margin = 20 * unit
+        draw.text((margin, 18 * unit), _LINES[0], font=_font(int(8 * unit)), fill=ink)
+        body = _font(int(4.2 * unit))
+        for i, text in enumerate(_LINES[1:]):
+            draw.text((margin, (36 + 9 * i) * unit), text, font=body, fill=ink)
+        top = 110 * unit
+        rows, cols = 6, 4
+        cell_w, cell_h = (width - 2 * margin) / cols, 12 * unit
+        for r in range(rows + 1):
+            y = top + r * cell_h
+            draw.line([margin, y, width - margin, y], fill=ink, width=max(1, int(0.4 * unit)))
+        for c in range(cols + 1):
+            x = margin + c * cell_w
+            draw.line([x, top, x, top + rows * cell_h], fill=ink, width=max(1, int(0.4 * unit)))
+        for r in range(rows):
+            for c in range(cols):
+                draw.text((margin + c * cell_w + 2 * unit, top + r * cell_h + 3 * unit),
+                          f"项目{r * cols + c + 1}", font=body, fill=ink)
+        cx, cy, rad = width - 55 * unit, 235 * unit, 20 * unit
+        red = (205, 30, 35)
+        draw.ellipse([cx - rad, cy - rad, cx + rad, cy + rad], outline=red, width=int(1.2 * unit))
+        draw.text((cx - 12 * unit, cy - 3 * unit), "受理专用章", font=_font(int(4.5 * unit)), fill=red)
+    return np.asarray(img)[:, :, ::-1].copy()
+
+
+def _background(height: int, width: int, kind: str, rng: Any) -> Any:
+    import cv2
+    import numpy as np
+
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    if kind == "wood":
+        freq = rng.uniform(0.02, 0.06) * 1000 / max(height, width)
+        wobble = np.sin(xx * 0.004 * 1000 / width + rng.uniform(0, 6)) * 25
+        grain = (np.sin((yy + wobble) * freq * 2 * math.pi / 10) + 1) / 2
+        base = np.array(rng.uniform([40, 80, 130], [80, 120, 180]), np.float32)
+        img = base[None, None, :] * (0.75 + 0.35 * grain[..., None])
+    elif kind == "pattern":
+        step = int(rng.integers(14, 40)) * max(1, width // 1000)
+        check = ((xx // step + yy // step) % 2).astype(np.float32)
+        a = np.array(rng.uniform(60, 200, 3), np.float32)
+        b = np.array(rng.uniform(60, 200, 3), np.float32)
+        img = a[None, None, :] * check[..., None] + b[None, None, :] * (1 - check[..., None])
+    elif kind == "dark":
+        img = np.full((height, width, 3), rng.uniform(25, 60), np.float32)
+    else:  # plain light desk: the low-contrast case
+        img = np.full((height, width, 3), rng.uniform(150, 200), np.float32)
+    small = rng.normal(0, 8, (max(2, height // 16), max(2, width // 16), 3)).astype(np.float32)
+    img += cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    return img
+
+
+def _random_quad(frame: tuple[int, int], aspect: float, rng: Any, fill: float,
+                 center: tuple[float, float] | None = None) -> Any:
+    import numpy as np
+
+    height, width = frame
+    area = fill * width * height
+    w = math.sqrt(area / aspect)
+    h = w * aspect
+    angle = rng.uniform(-0.35, 0.35)
+    if rng.random() < 0.3:
+        angle += math.pi / 2
+    cx, cy = center or (width / 2 + rng.uniform(-0.08, 0.08) * width,
+                        height / 2 + rng.uniform(-0.08, 0.08) * height)
+    corners = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    quad = corners @ rot.T + [cx, cy]
+    quad += rng.normal(0, 0.025 * w, quad.shape)  # perspective: the camera is not square on
+    return quad
+
+
+def _fits(quad: Any, frame: tuple[int, int], margin: float) -> bool:
+    height, width = frame
+    return bool((quad[:, 0] > margin).all() and (quad[:, 0] < width - 1 - margin).all()
+                and (quad[:, 1] > margin).all() and (quad[:, 1] < height - 1 - margin).all())
+
+
+def _paste(canvas: Any, page: Any, quad: Any) -> None:
+    import cv2
+    import numpy as np
+
+    h, w = page.shape[:2]
+    src = np.float32([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
+    homography = cv2.getPerspectiveTransform(src, np.float32(quad))
+    size = (canvas.shape[1], canvas.shape[0])
+    warped = cv2.warpPerspective(page, homography, size, flags=cv2.INTER_LINEAR)
+    # Supersampled coverage so the page edge is anti-aliased exactly at the true boundary.
+    ss = 4 if canvas.shape[1] <= 2000 else 1
+    mask = np.zeros((canvas.shape[0] * ss, canvas.shape[1] * ss), np.uint8)
+    pts = np.round((np.float64(quad) + 0.5) * ss - 0.5).astype(np.int32)
+    cv2.fillPoly(mask, [pts], 255)
+    cover = cv2.resize(mask, size, interpolation=cv2.INTER_AREA).astype(np.float32)[..., None] / 255
+    canvas[:] = canvas * (1 - cover) + warped.astype(np.float32) * cover
+
+
+def _hand(canvas: Any, quad: Any, rng: Any) -> None:
+    import cv2
+    import numpy as np
+
+    side = int(rng.integers(0, 4))
+    a, b = quad[side], quad[(side + 1) % 4]
+    t = rng.uniform(0.25, 0.75)
+    px, py = a + (b - a) * t
+    centre = np.array([canvas.shape[1] / 2, canvas.shape[0] / 2])
+    out = np.array([px, py]) - centre
+    out /= np.linalg.norm(out) + 1e-9
+    scale = np.linalg.norm(b - a) * 0.07
+    palm = np.array([px, py]) + out * scale * 2.2
+    skin = np.array(rng.uniform([120, 150, 190], [150, 180, 230]), np.float32)
+    mask = np.zeros(canvas.shape[:2], np.uint8)
+    cv2.ellipse(mask, (int(palm[0]), int(palm[1])), (int(scale * 1.6), int(scale * 1.2)),
+                math.degrees(math.atan2(out[1], out[0])), 0, 360, 255, -1)
+    tip = np.array([px, py]) - out * scale * 0.9
+    cv2.line(mask, (int(palm[0]), int(palm[1])), (int(tip[0]), int(tip[1])), 255,
+             max(2, int(scale * 0.6)))
+    soft = cv2.GaussianBlur(mask, (0, 0), 1.5).astype(np.float32)[..., None] / 255
+    canvas[:] = canvas * (1 - soft) + skin * soft
+
+
+def _lighting(canvas: Any, rng: Any, hard: bool) -> list[str]:
+    import cv2
+    import numpy as np
+
+    tags = []
+    height, width = canvas.shape[:2]
+    yy, xx = np.mgrid[0:height:8, 0:width:8].astype(np.float32)
+    angle = rng.uniform(0, 2 * math.pi)
+    ramp = (xx * math.cos(angle) + yy * math.sin(angle)) / max(width, height)
+    strength = rng.uniform(0.15, 0.4 if hard else 0.25)
+    gain = 1 - strength * (ramp - ramp.min()) / (np.ptp(ramp) + 1e-9)
+    tags.append("gradient")
+    if hard and rng.random() < 0.6:
+        shadow = np.zeros_like(gain)
+        cx, cy = rng.uniform(0, shadow.shape[1]), rng.uniform(0, shadow.shape[0])
+        cv2.circle(shadow, (int(cx), int(cy)), int(shadow.shape[1] * rng.uniform(0.2, 0.4)), 1.0, -1)
+        shadow = cv2.GaussianBlur(shadow, (0, 0), shadow.shape[1] * 0.05)
+        gain *= 1 - rng.uniform(0.2, 0.4) * shadow
+        tags.append("shadow")
+    canvas *= cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR)[..., None]
+    return tags
+
+
+def make_scene(
+    seed: int,
+    frame: tuple[int, int] = (1080, 1440),
+    hard: bool = False,
+    layout: str = "single",
+    card: bool | None = None,
+    jpeg_quality: int | None = None,
+) -> Scene:
+    """Draw one frame.
+
+    Args:
+        seed: the only source of randomness.
+        frame: (height, width) in pixels.
+        hard: stronger lighting, shadows, low contrast, hand occlusion, noise and compression.
+        layout: ``"single"``, ``"two"``, ``"off_edge"`` or ``"none"`` (see the module doc).
+        card: an ID-card-like card instead of an A4 page; None lets the seed choose.
+        jpeg_quality: encode as JPEG at this quality (the seed chooses 60–92 if None and hard).
+
+    Returns:
+        The :class:`Scene`.
+    """
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    height, width = frame
+    if card is None:
+        card = bool(rng.random() < 0.2)
+    size_mm = ID_CARD_MM if card else A4_MM
+    kinds = ("wood", "pattern", "dark", "plain")
+    bg_kind = kinds[int(rng.integers(0, len(kinds)))]
+    canvas = _background(height, width, bg_kind, rng)
+    tags = [bg_kind, "card" if card else "a4"]
+    aspect = size_mm[1] / size_mm[0]
+    fill = rng.uniform(0.3, 0.55) if not card else rng.uniform(0.15, 0.3)
+    quads: list[Any] = []
+    if layout == "single":
+        for _ in range(200):
+            quad = _random_quad(frame, aspect, rng, fill)
+            if _fits(quad, frame, 0.03 * min(frame)):
+                break
+            fill *= 0.97
+        quads.append(quad)
+    elif layout == "two":
+        for cx in (0.27, 0.73):
+            quads.append(_random_quad(frame, aspect, rng, 0.16, (cx * width, height / 2)))
+    elif layout == "off_edge":
+        quad = _random_quad(frame, aspect, rng, 0.4)
+        quads.append(quad + [width * 0.35, 0])
+    for quad in quads:
+        edge = int(np.linalg.norm(quad[1] - quad[0]) * 1.1)
+        page = render_page(max(64, edge), rng, card)
+        if hard and rng.random() < 0.5:
+            # Low contrast: a grey, yellowed sheet close to the desk's brightness.
+            page = (page.astype(np.float32) * rng.uniform(0.72, 0.85)).astype(np.uint8)
+            tags.append("low_contrast")
+        _paste(canvas, page, quad)
+    if hard and quads and layout == "single" and rng.random() < 0.5:
+        _hand(canvas, quads[0], rng)
+        tags.append("hand")
+    tags += _lighting(canvas, rng, hard)
+    if hard:
+        sigma = rng.uniform(0.4, 1.2) * max(1.0, width / 1500)
+        canvas[:] = cv2.GaussianBlur(canvas, (0, 0), sigma)
+        canvas += rng.normal(0, rng.uniform(3, 8), canvas.shape).astype(np.float32)
+        tags.append("noise")
+    image = np.clip(canvas, 0, 255).astype(np.uint8)
+    if jpeg_quality is None and hard:
+        jpeg_quality = int(rng.integers(60, 93))
+    data = None
+    if jpeg_quality is not None:
+        data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])[1].tobytes()
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return Scene(image, data, [[(float(x), float(y)) for x, y in q] for q in quads], size_mm, tags)
+
+
+def write_set(folder: Path, count: int, seed: int = 0, frame: tuple[int, int] = (1080, 1440),
+              hard: bool = False) -> Path:
+    """Write ``count`` single-page JPEG frames and their ``groundtruth.csv`` into ``folder``.
+
+    Returns:
+        The CSV path.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / "groundtruth.csv"
+    with csv_path.open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["image", "tl_x", "tl_y", "tr_x", "tr_y", "br_x", "br_y", "bl_x", "bl_y",
+                      "width_mm", "height_mm"])
+        for i in range(count):
+            scene = make_scene(seed + i, frame, hard, jpeg_quality=None if hard else 90)
+            name = f"frame_{seed + i:05d}.jpg"
+            (folder / name).write_bytes(scene.jpeg or b"")
+            corners = [f"{v:.2f}" for point in scene.quads[0] for v in point]
+            out.writerow([name, *corners, *scene.size_mm])
+    return csv_path
