@@ -1,0 +1,90 @@
+"""The journal's schema changes are versioned, recorded with the change, and refused when newer."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agent import journal, migrations
+from agent.migrations import MIGRATIONS, Migration
+from core.errors import JournalTooNew
+from core.events import Event, Kind
+from core.strings_zh import error_text
+
+#: The schema of hall databases created before migrations existed.
+PRE_MIGRATION_SCHEMA = """
+CREATE TABLE device_seq (device_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
+CREATE TABLE outbox (
+    rowid_ INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,
+    device_id TEXT NOT NULL, seq INTEGER NOT NULL, payload TEXT NOT NULL
+);
+"""
+
+
+def versions(path: Path) -> list[int]:
+    with sqlite3.connect(path) as conn:
+        return [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+
+
+def test_new_database_gets_every_migration_once(tmp_path: Path):
+    path = tmp_path / "hall.db"
+    journal.connect(path).close()
+    journal.connect(path).close()
+    assert versions(path) == [m.version for m in MIGRATIONS]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_pre_migration_database_is_adopted_with_its_backlog(tmp_path: Path):
+    """A hall box upgraded in place keeps its unsent events and their seqs."""
+    path = tmp_path / "hall.db"
+    with sqlite3.connect(path) as old:
+        old.executescript(PRE_MIGRATION_SCHEMA)
+        old.execute("INSERT INTO device_seq VALUES ('kiosk-1', 7)")
+        e = Event(Kind.WINDOW_OPENED, "hall-demo", "kiosk-1", 7, 0.0, {"window": 1})
+        old.execute(
+            "INSERT INTO outbox(event_id, device_id, seq, payload) VALUES (?,?,?,?)",
+            (e.event_id, e.device_id, e.seq, e.to_json()),
+        )
+    conn = journal.connect(path)
+    try:
+        assert [p.event for p in journal.pending(conn, 10)] == [e]
+        conn.execute("BEGIN IMMEDIATE")
+        assert journal.next_seq(conn, "kiosk-1") == 8
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    assert versions(path) == [m.version for m in MIGRATIONS]
+
+
+def test_failed_migration_leaves_neither_change_nor_record(tmp_path: Path):
+    """A migration whose second statement fails rolls back its first one too, and is not
+    recorded: the next start runs it again from the start."""
+    conn = journal.connect(tmp_path / "hall.db")
+    try:
+        step = MIGRATIONS[-1].version + 1
+        broken = Migration(step, "broken", ("CREATE TABLE half (x)", "NOT SQL AT ALL"))
+        with pytest.raises(sqlite3.OperationalError):
+            migrations.migrate(conn, (*MIGRATIONS, broken))
+        assert migrations.current_version(conn) == step - 1
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        assert "half" not in tables
+        fixed = Migration(step, "fixed", ("CREATE TABLE half (x)",))
+        assert migrations.migrate(conn, (*MIGRATIONS, fixed)) == [step]
+    finally:
+        conn.close()
+
+
+def test_database_from_a_newer_program_is_refused(tmp_path: Path):
+    """An older Hall Edge must not write a schema it does not know (421, in Chinese)."""
+    path = tmp_path / "hall.db"
+    newer = (*MIGRATIONS, Migration(MIGRATIONS[-1].version + 1, "future", ("CREATE TABLE f (x)",)))
+    conn = journal.connect(path)
+    migrations.migrate(conn, newer)
+    conn.close()
+    with pytest.raises(JournalTooNew) as caught:
+        journal.connect(path)
+    assert caught.value.code == 421
+    assert error_text(caught.value) == "本机数据版本高于当前程序版本，请联系工作人员升级程序"
