@@ -6,6 +6,7 @@ import argparse
 import socket
 import threading
 
+from agent.presence import hall_box_presence
 from agent.publisher import Publisher
 from core.config import DEFAULT_CONFIG, load_hall_config
 from core.netaddr import parse_host_port
@@ -18,10 +19,13 @@ def run_agent(args: argparse.Namespace, stop: threading.Event | None = None) -> 
         args.hall_db, hall.hall_id, host, port, client_id=f"agent-{hall.hall_id}-{socket.gethostname()}"
     )
     publisher.start()
+    presence = hall_box_presence(hall, host, port)
+    presence.start()
     try:
         (stop or threading.Event()).wait()
     except KeyboardInterrupt:
         pass
     finally:
+        presence.stop()
         publisher.stop()
     return 0

@@ -19,6 +19,7 @@ from typing import Any
 
 from collector.ingest import Ingestor
 from collector.monitor import HallMonitor
+from collector.presence import PresenceListener, PresenceView
 from collector.store import EventStore
 from collector.warnings import Transition
 from core.clock import Clock
@@ -67,6 +68,10 @@ class CollectorService:
         self.ingestor = Ingestor(
             self.store, host, port, on_events=self._on_events, client_id=client_id
         )
+        self.presence = PresenceView()
+        self._presence_listener = PresenceListener(
+            self.presence, host, port, client_id=f"{client_id}-presence"
+        )
         self._publisher_id = f"{client_id}-warnings"
         self._publisher: Any = None
         self._connected = threading.Event()
@@ -84,6 +89,7 @@ class CollectorService:
         for hall in self.monitor.halls():
             self._publish(hall)  # replace whatever a previous run left retained
         self.ingestor.start()
+        self._presence_listener.start()
         if self.clock is not None:
             self._stopping.clear()
             self._timer = threading.Thread(target=self._tick, name="collector-timer", daemon=True)
@@ -100,6 +106,7 @@ class CollectorService:
             self._timer.join(timeout=30)
             self._timer = None
         self.ingestor.stop()
+        self._presence_listener.stop()
         if self._publisher is not None:
             self._publisher.disconnect()
             self._publisher.loop_stop()
@@ -132,6 +139,7 @@ class CollectorService:
         return {
             "v": 1,
             "halls": [self.monitor.state(h) for h in self.monitor.halls()],
+            "devices": self.presence.devices(),
             "ingest": self.ingestor.counters(),
         }
 

@@ -66,6 +66,8 @@ class HallConfig:
     windows: tuple[Window, ...]
     thresholds: Thresholds = field(default_factory=Thresholds)
     devices: dict[str, Any] = field(default_factory=dict)
+    #: Which revision of this hall's configuration this is (reported in the box's birth).
+    config_version: str = "1"
 
     def service(self, code: str) -> Service:
         for s in self.services:
@@ -123,6 +125,7 @@ def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
         windows=windows,
         thresholds=thresholds,
         devices=dict(raw.get("devices", {})),
+        config_version=str(hall.get("config_version", "1")),
     )
 
 

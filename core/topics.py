@@ -16,3 +16,19 @@ def events_topic(hall_id: str) -> str:
 def warnings_topic(hall_id: str) -> str:
     """Where the collector publishes a hall's active warning list (QoS 1, retained)."""
     return f"{PREFIX}/{hall_id}/warnings"
+
+
+#: What the collector subscribes to for presence: every device's retained state.
+ALL_STATES = f"{PREFIX}/+/state/+"
+#: And every device's heartbeats.
+ALL_HEARTBEATS = f"{PREFIX}/+/heartbeat/+"
+
+
+def state_topic(hall_id: str, device_id: str) -> str:
+    """A device's presence: birth and death, retained (QoS 1)."""
+    return f"{PREFIX}/{hall_id}/state/{device_id}"
+
+
+def heartbeat_topic(hall_id: str, device_id: str) -> str:
+    """A device's periodic heartbeat (QoS 0, not retained: only the latest matters)."""
+    return f"{PREFIX}/{hall_id}/heartbeat/{device_id}"

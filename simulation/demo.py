@@ -29,6 +29,7 @@ from pathlib import Path
 
 from agent import journal
 from agent.broker import start_embedded_broker, wait_listening
+from agent.presence import hall_box_presence
 from agent.publisher import Publisher
 from collector.dashboard import Dashboard
 from collector.service import CollectorService
@@ -85,6 +86,8 @@ def run_demo(args: argparse.Namespace) -> int:
     url = dashboard.start()
     publisher = Publisher(hall_db, hall.hall_id, broker.host, broker.port, client_id="demo-agent")
     publisher.start()
+    presence = hall_box_presence(hall, broker.host, broker.port)
+    presence.start()
     apps: list[subprocess.Popen[bytes]] = []
     walk_ins = None
     try:
@@ -112,6 +115,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 app.kill()
         if walk_ins is not None:
             walk_ins.join(timeout=10)
+        presence.stop()
         publisher.wait_drained(10)
         publisher.stop()
         dashboard.stop()

@@ -30,6 +30,8 @@ def test_headless_demo_serves_a_live_dashboard_and_flushes_on_ctrl_c(tmp_path: P
         hall = state["halls"][0]
         assert hall["name"] == "示范区政务服务中心"
         assert hall["totals"]["open_windows"] == [1, 2]
+        box = _poll_until(url, lambda s: any(d["status"] == "online" for d in s["devices"]))
+        assert [d["device"] for d in box["devices"]] == ["hallbox-hall-demo"]
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)

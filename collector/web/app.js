@@ -95,19 +95,44 @@ function renderQueue(hall) {
   return box;
 }
 
-function renderHall(hall) {
+const PRESENCE_TEXT = { online: "在线", stale: "无心跳", offline: "离线" };
+const OFFLINE_REASON = { lost: "连接中断", shutdown: "正常关机" };
+
+function renderDevices(devices, hallId) {
+  const mine = (devices || []).filter((d) => d.hall === hallId);
+  const box = el("section", { class: "device-box" });
+  box.appendChild(el("h3", {}, "边缘设备"));
+  if (!mine.length) {
+    box.appendChild(el("p", { class: "none" }, "暂无设备上线记录"));
+    return box;
+  }
+  const list = el("ul", { class: "devices" });
+  for (const d of mine) {
+    const item = el("li", { class: `device ${d.status}`, "data-device": d.device, "data-status": d.status });
+    item.appendChild(el("span", { class: `badge ${d.status}` }, PRESENCE_TEXT[d.status] || d.status));
+    const since = new Date(d.since * 1000).toLocaleTimeString("zh-CN");
+    const why = d.status === "offline" && d.reason ? `（${OFFLINE_REASON[d.reason] || d.reason}）` : "";
+    item.appendChild(el("span", { class: "what" }, `${d.device} · 自 ${since}${why}`));
+    list.appendChild(item);
+  }
+  box.appendChild(list);
+  return box;
+}
+
+function renderHall(hall, devices) {
   const box = el("article", { class: "hall", "data-hall": hall.hall });
   const title = el("h2", {}, hall.name);
   title.appendChild(el("span", { class: "clock" }, hall.clock ? `大厅时间 ${hall.clock}` : "尚无数据"));
   box.appendChild(title);
   box.appendChild(renderWarnings(hall));
   box.appendChild(renderQueue(hall));
+  box.appendChild(renderDevices(devices, hall.hall));
   return box;
 }
 
 function render(state) {
   const root = document.getElementById("halls");
-  root.replaceChildren(...state.halls.map(renderHall));
+  root.replaceChildren(...state.halls.map((hall) => renderHall(hall, state.devices)));
   const status = document.getElementById("status");
   status.className = "status";
   status.textContent = state.halls.length ? `已更新 ${new Date().toLocaleTimeString("zh-CN")}` : "暂无大厅数据";
