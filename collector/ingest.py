@@ -4,7 +4,9 @@ The collector subscribes with QoS 1 and a persistent session (``clean_session=Fa
 fixed client id), so the broker keeps queuing batches while the collector is down. Each
 message is acknowledged (PUBACK) only after its batch committed to the store; a crash in
 between makes the broker redeliver, and the store's ``event_id`` key turns that into a
-counted duplicate. A malformed message is logged with code 501, counted and acknowledged
+counted duplicate. Events are also keyed by the device-assigned ``(hall, device, seq)``;
+a seq jump opens a *gap*, logged with the missing range and listed under ``gaps`` in
+:meth:`Ingestor.counters` (and so on the dashboard) until the missing events arrive. A malformed message is logged with code 501, counted and acknowledged
 (it will never become valid), and ingestion goes on.
 """
 
@@ -18,13 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from collector.store import EventStore
+from collector.gaps import GapTracker
+from collector.store import EventStore, Gap
 from core.errors import IngestError, MalformedMessage
 from core.events import Event, decode_batch
 from core.topics import ALL_EVENTS
 
 log = logging.getLogger(__name__)
-
 
 
 def hall_of_topic(topic: str) -> str:
@@ -75,6 +77,9 @@ class Ingestor:
         rejected_reasons: refused messages per reason (``not_json``, ``version``,
             ``wrong_hall`` ...).
         store_failures: batches that could not be committed (left unacknowledged).
+        seq_conflicts: events refused because their (hall, device, seq) was stored under
+            another event id.
+        gap_tracker: the missing seq runs per device, kept current batch by batch.
     """
 
     def __init__(
@@ -95,6 +100,8 @@ class Ingestor:
         self.rejected = 0
         self.rejected_reasons: Counter[str] = Counter()
         self.store_failures = 0
+        self.seq_conflicts = 0
+        self.gap_tracker = GapTracker(self.store.gaps(), self.store.highest_seqs())
         self._subscribed = threading.Event()
         self._client: Any = None
 
@@ -138,6 +145,9 @@ class Ingestor:
             "rejected": self.rejected,
             "rejected_reasons": dict(self.rejected_reasons),
             "store_failures": self.store_failures,
+            "seq_conflicts": self.seq_conflicts,
+            "gaps_opened": self.gap_tracker.opened_total,
+            "gaps": [_gap_dict(g) for g in self.gap_tracker.open_gaps()],
         }
 
     def ingest(self, topic: str, payload: bytes) -> bool:
@@ -158,14 +168,16 @@ class Ingestor:
             )
             return True
         try:
-            new = self.store.add(events)
+            stored = self.store.add_batch(events)
         except sqlite3.Error as err:
             self.store_failures += 1
             failure = IngestError(f"cannot store batch: {err}", topic=topic)
             log.error("code=%d %s", failure.code, failure)
             return False
+        new = stored.new
         self.events_ingested += len(new)
-        self.duplicates += len(events) - len(new)
+        self.duplicates += stored.duplicates
+        self._account(stored.conflicts, new)
         if new and self.on_events is not None:
             try:
                 self.on_events(new)
@@ -173,6 +185,26 @@ class Ingestor:
                 # A metrics bug must not stop ingestion; the events are stored already.
                 log.exception("on_events hook failed")
         return True
+
+    def _account(self, conflicts: list[Event], new: list[Event]) -> None:
+        for e in conflicts:
+            self.seq_conflicts += 1
+            log.error(
+                "seq conflict: hall %s device %s seq %d arrived again as event %s; refused",
+                e.hall_id, e.device_id, e.seq, e.event_id,
+            )
+        for e in new:
+            changes = self.gap_tracker.observe(e.hall_id, e.device_id, e.seq)
+            for g in changes.opened:
+                log.warning(
+                    "gap: hall %s device %s missing seq %d-%d", g.hall_id, g.device_id,
+                    g.first, g.last,
+                )
+            for g in changes.closed:
+                log.info(
+                    "gap closed: hall %s device %s seq %d-%d arrived", g.hall_id, g.device_id,
+                    g.first, g.last,
+                )
 
     # --- paho callbacks (network thread) -----------------------------------------------
 
@@ -198,3 +230,7 @@ class Ingestor:
         # The PUBACK goes out only after the commit: manual_ack is on.
         if self.ingest(msg.topic, msg.payload):
             client.ack(msg.mid, msg.qos)
+
+
+def _gap_dict(g: Gap) -> dict[str, Any]:
+    return {"hall_id": g.hall_id, "device_id": g.device_id, "first": g.first, "last": g.last}

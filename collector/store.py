@@ -1,7 +1,10 @@
 """The collector's event store: each event once, however often it arrives.
 
-The store is keyed by ``event_id``, so a batch the agent re-sends after a lost acknowledgement
-(or the broker redelivers after a collector restart) changes nothing. Per device, events carry
+The store is keyed twice: by ``event_id`` and by the device-assigned ``(hall, device, seq)``.
+A batch the agent re-sends after a lost acknowledgement (or the broker redelivers after a
+collector restart) changes nothing. An event with a known ``(hall, device, seq)`` but a new
+``event_id`` is a *seq conflict* (a hall database restored from an old copy re-used its seqs);
+it is refused and reported, never stored beside the first. Per device, events carry
 a strictly increasing ``seq``; a hole in it means an event is still on its way (or was lost),
 which :meth:`EventStore.gaps` reports.
 
@@ -30,8 +33,25 @@ CREATE TABLE IF NOT EXISTS events (
     at        REAL NOT NULL,
     payload   TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_device_seq ON events(hall_id, device_id, seq);
+DROP INDEX IF EXISTS events_device_seq;
+CREATE UNIQUE INDEX IF NOT EXISTS events_device_seq_once ON events(hall_id, device_id, seq);
 """
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What one :meth:`EventStore.add_batch` did.
+
+    Attributes:
+        new: events stored now, in batch order.
+        duplicates: events already stored under the same ``event_id``.
+        conflicts: events refused because their ``(hall, device, seq)`` is stored under
+            another ``event_id``.
+    """
+
+    new: list[Event]
+    duplicates: int
+    conflicts: list[Event]
 
 
 @dataclass(frozen=True)
@@ -70,16 +90,21 @@ class EventStore:
         self._conn.executescript(SCHEMA)
 
     def add(self, events: list[Event]) -> list[Event]:
-        """Store events in one transaction, skipping any ``event_id`` already stored.
+        """Store events in one transaction; only the new ones (see :meth:`add_batch`)."""
+        return self.add_batch(events).new
+
+    def add_batch(self, events: list[Event]) -> Stored:
+        """Store events in one transaction, skipping any already stored.
 
         Args:
             events: a decoded batch, possibly containing events stored before.
 
         Returns:
-            The events that were new, in the order given. A duplicate inside the same batch
-            counts once.
+            The new events in the order given (a duplicate inside the same batch counts
+            once), how many were duplicates, and the seq conflicts.
         """
         new: list[Event] = []
+        conflicts: list[Event] = []
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
@@ -92,11 +117,31 @@ class EventStore:
                     )
                     if cur.rowcount == 1:
                         new.append(e)
+                    elif conn.execute(
+                        "SELECT 1 FROM events WHERE event_id=?", (e.event_id,)
+                    ).fetchone() is None:
+                        conflicts.append(e)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return new
+        return Stored(new, len(events) - len(new) - len(conflicts), conflicts)
+
+    def highest_seqs(self) -> dict[tuple[str, str], int]:
+        """The highest stored seq per (hall, device)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT hall_id, device_id, MAX(seq) FROM events GROUP BY hall_id, device_id"
+            ).fetchall()
+        return {(h, d): int(s) for h, d, s in rows}
+
+    def ingest_order(self, hall_id: str) -> list[tuple[str, int]]:
+        """(device, seq) of a hall's events in the order they were first stored."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT device_id, seq FROM events WHERE hall_id=? ORDER BY rowid", (hall_id,)
+            ).fetchall()
+        return [(d, int(s)) for d, s in rows]
 
     def count(self, hall_id: str | None = None) -> int:
         """Number of distinct events stored, for one hall or all."""
