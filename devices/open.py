@@ -16,6 +16,7 @@ from devices.ticket_printer import PROFILES, PrinterProfile, TicketPrinter
 if TYPE_CHECKING:
     from devices.call_display import CallDisplay
     from devices.rating_pad import RatingPad
+    from devices.window_caller import WindowCaller
     from drivers.line_socket import LineSocket
     from hardware_sim.line_server import LineServer
 
@@ -164,6 +165,72 @@ def open_rating_pad(url: str, device_id: str) -> RatingPad:
         host, port = _host_port(parsed)
         return RatingPad(_line_socket(parsed, host, port, device_id), device_id)
     raise ConfigError(f"a rating pad cannot be opened from {parsed.scheme}://", url=url)
+
+
+def open_window_caller(url: str, device_id: str) -> WindowCaller:
+    """Build the serial window caller (with its 4-key rating pad) a URL names, reference §5.2.
+
+    URL forms::
+
+        sim://window-caller?address=3&bus=1,2,3&faults=garbage&trace=/tmp/caller.txt
+        serial:///dev/ttyUSB0?address=3&rater=4key
+        spy:///dev/ttyUSB0?file=/tmp/caller.txt&address=3     (pyserial wire trace)
+        hwgrep://1a86:7523?address=3                          (first port matching VID:PID)
+
+    Any scheme but ``sim`` and ``serial`` is a pyserial URL, passed on without this function's
+    own options (``address``, ``rater``, ``gap``, ``timeout``). ``sim://`` starts a
+    :class:`hardware_sim.window_caller.WindowCallerBusSim` with callers at ``bus`` (default: just
+    ``address``) on a paced pty and exposes it as the caller's ``sim``; ``trace`` opens it
+    through ``spy://`` so the wire is dumped to that file.
+
+    Returns:
+        A started :class:`devices.window_caller.WindowCaller` that owns its bus; its
+        ``rating_pad`` is the pad at the same address.
+
+    Raises:
+        ConfigError (100): unknown target or fault, a malformed option.
+    """
+    from devices.window_caller import RATER_PROFILES, WindowCaller
+    from drivers.caller_bus import CallerBus
+    from drivers.serial_port import SerialPort
+
+    parsed = parse_device_url(url)
+    address = int(_number(parsed, "address", 1))
+    rater = RATER_PROFILES.get(parsed.option("rater", "4key") or "4key")
+    if rater is None or not 0 <= address <= 0xFF:
+        raise ConfigError("bad address or rater option", url=url)
+    sim = None
+    if parsed.scheme == "sim":
+        if parsed.target != "window-caller":
+            raise ConfigError(f"no simulator {parsed.target!r}", url=url)
+        sim = _caller_sim(parsed, address)
+        trace = parsed.option("trace")
+        port_url = f"spy://{sim.path}?file={trace}" if trace else sim.path
+    elif parsed.scheme == "serial":
+        port_url = parsed.path
+    else:
+        own = {"address", "rater", "gap", "timeout"}
+        query = "&".join(f"{k}={v}" for k, v in parsed.options.items() if k not in own)
+        port_url = f"{parsed.scheme}://{parsed.target}{parsed.path}" + (f"?{query}" if query else "")
+    port = SerialPort(port_url, 9600, _number(parsed, "timeout", 1.0), device_id=device_id)
+    bus = CallerBus(port, frame_gap_s=_number(parsed, "gap", 0.3))
+    caller = WindowCaller(bus, address, device_id, rater=rater, owns_bus=True, sim=sim)
+    bus.start()
+    return caller
+
+
+def _caller_sim(parsed: DeviceUrl, address: int):  # type: ignore[no-untyped-def]
+    from hardware_sim.window_caller import CallerFault, WindowCallerBusSim
+
+    try:
+        bus = tuple(int(a) for a in (parsed.option("bus") or str(address)).split(","))
+        faults = [CallerFault(f) for f in filter(None, (parsed.option("faults") or "").split(","))]
+    except ValueError as err:
+        raise ConfigError(f"bad bus or faults option: {err}", url=parsed.raw) from err
+    sim = WindowCallerBusSim(bus if address in bus else (*bus, address)).start()
+    for fault in faults:
+        sim.inject(fault)
+    return sim
 
 
 def _start_sim(sim: LineServer, url: str) -> None:
