@@ -15,9 +15,11 @@ from devices.ticket_printer import PROFILES, PrinterProfile, TicketPrinter
 
 if TYPE_CHECKING:
     from devices.call_display import CallDisplay
+    from devices.id_card_reader import IdCardReader
     from devices.rating_pad import RatingPad
     from devices.window_caller import WindowCaller
     from drivers.line_socket import LineSocket
+    from hardware_sim.id_card_reader import IdCardReaderSim
     from hardware_sim.line_server import LineServer
 
 
@@ -228,6 +230,82 @@ def _caller_sim(parsed: DeviceUrl, address: int):  # type: ignore[no-untyped-def
     except ValueError as err:
         raise ConfigError(f"bad bus or faults option: {err}", url=parsed.raw) from err
     sim = WindowCallerBusSim(bus if address in bus else (*bus, address)).start()
+    for fault in faults:
+        sim.inject(fault)
+    return sim
+
+
+def open_id_card_reader(url: str, device_id: str) -> IdCardReader:
+    """Build the second-generation ID card reader a URL names (SAM protocol, 115200 8N1).
+
+    URL forms::
+
+        sim://id-reader?card=resident&timing=typical&repeat_find=1&faults=garbage&fingerprint=0
+        serial:///dev/ttyUSB0?profile=sam-uart&baud=115200
+        hwgrep://1a86:7523?profile=sam-uart-fingerprint
+
+    ``sim://`` starts a :class:`hardware_sim.id_card_reader.IdCardReaderSim` on a paced pty in
+    this process and exposes it as the reader's ``sim``; ``card`` names one of its sample cards
+    (``resident``, ``resident-10y``, ``hk_macao_taiwan``, ``foreigner``, ``foreigner_2023``,
+    ``none``). ``hwgrep://`` opens the first serial port whose USB VID:PID matches.
+
+    Args:
+        url: the device URL.
+        device_id: the hall's name for the reader, carried in health and errors.
+
+    Returns:
+        A :class:`devices.id_card_reader.IdCardReader` holding a
+        :class:`drivers.serial_port.SerialPort`; the port opens on first use.
+
+    Raises:
+        ConfigError (100): unknown scheme, target, profile, card, timing or fault.
+    """
+    from devices.id_card_reader import PROFILES as READER_PROFILES
+    from devices.id_card_reader import IdCardReader
+    from drivers.serial_port import SerialPort
+
+    parsed = parse_device_url(url)
+    name = parsed.option("profile", "sam-uart") or "sam-uart"
+    if name not in READER_PROFILES:
+        raise ConfigError(f"unknown ID card reader profile {name!r}", url=url)
+    profile = READER_PROFILES[name]
+    baud = int(_number(parsed, "baud", profile.baudrate))
+    if parsed.scheme == "sim":
+        if parsed.target != "id-reader":
+            raise ConfigError(f"no simulator {parsed.target!r}", url=url)
+        sim = _id_reader_sim(parsed, baud)
+        driver = SerialPort(sim.path, baud, device_id=device_id)
+        return IdCardReader(driver, profile, device_id, sim=sim)
+    if parsed.scheme == "serial" and parsed.path:
+        port = parsed.path
+    elif parsed.scheme == "hwgrep" and parsed.target:
+        port = f"hwgrep://{parsed.target}{parsed.path}"
+    else:
+        raise ConfigError(f"an ID card reader cannot be opened from {url!r}", url=url)
+    return IdCardReader(SerialPort(port, baud, device_id=device_id), profile, device_id)
+
+
+def _id_reader_sim(parsed: DeviceUrl, baud: int) -> IdCardReaderSim:
+    from hardware_sim.id_card_reader import SAMPLE_CARDS, TIMINGS, Fault, IdCardReaderSim
+
+    card_name = parsed.option("card", "resident") or "none"
+    timing_name = parsed.option("timing", "typical") or "typical"
+    if card_name != "none" and card_name not in SAMPLE_CARDS:
+        raise ConfigError(f"no sample card {card_name!r}", url=parsed.raw)
+    if timing_name not in TIMINGS:
+        raise ConfigError(f"unknown module timing {timing_name!r}", url=parsed.raw)
+    sim = IdCardReaderSim(
+        None if card_name == "none" else SAMPLE_CARDS[card_name],
+        timing=TIMINGS[timing_name],
+        repeat_find=parsed.option("repeat_find", "1") != "0",
+        fingerprint=bytes(range(256)) * (int(_number(parsed, "fingerprint", 0)) // 256),
+        baud=baud,
+    )
+    try:
+        faults = [Fault(f) for f in filter(None, (parsed.option("faults") or "").split(","))]
+    except ValueError as err:
+        raise ConfigError(f"unknown simulator fault in {parsed.raw!r}", url=parsed.raw) from err
+    sim.start()
     for fault in faults:
         sim.inject(fault)
     return sim
