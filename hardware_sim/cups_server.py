@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -248,17 +248,14 @@ class CupsServer:
 
     def _lpadmin(self, *args: str) -> None:
         result = subprocess.run(
-            ["lpadmin", "-h", self.server, *args], capture_output=True, text=True, timeout=60
+            ["lpadmin", "-h", self.server, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if result.returncode != 0:
             raise ConfigError(f"lpadmin {' '.join(args)} failed: {result.stderr.strip()}")
-
-    def __enter__(self) -> CupsServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _free_port() -> int:
