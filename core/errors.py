@@ -137,6 +137,82 @@ class PrinterOffline(DeviceError):
     key = "printer_offline"
 
 
+# 330–349: the A4 document printer (CUPS) and the document camera (高拍仪).
+
+
+class PrintJobFailed(DeviceError):
+    """A print job ended without printing (aborted or canceled by CUPS or the printer)."""
+
+    code = 330
+    key = "print_job_failed"
+
+
+class PrintJobTimeout(DeviceTimeout):
+    """A print job did not finish in the time the kiosk waits for it."""
+
+    code = 331
+    key = "print_job_timeout"
+
+
+class PrinterStopped(DeviceError):
+    """The print queue is stopped or paused: jobs wait until a technician resumes it."""
+
+    code = 332
+    key = "printer_stopped"
+
+
+class TonerEmpty(DeviceError):
+    code = 333
+    key = "toner_empty"
+
+
+class PaperJam(DeviceError):
+    code = 334
+    key = "paper_jam"
+
+
+class PrintFileUnsupported(DeviceRejected):
+    """The document is neither a PDF nor an image the printer path accepts."""
+
+    code = 335
+    key = "print_file_unsupported"
+
+
+class PrintServiceUnavailable(DeviceError):
+    """The CUPS scheduler cannot be reached."""
+
+    code = 336
+    key = "print_service_unavailable"
+
+
+class CameraNoFrames(DeviceTimeout):
+    """The document camera delivered no frame in time."""
+
+    code = 340
+    key = "camera_no_frames"
+
+
+class CameraBadFrame(BadResponse):
+    """A frame could not be decoded (a corrupt JPEG in the stream)."""
+
+    code = 341
+    key = "camera_bad_frame"
+
+
+class CameraUnplugged(DeviceUnplugged):
+    """The camera, or the stream it is read from, is gone."""
+
+    code = 342
+    key = "camera_unplugged"
+
+
+class CameraDarkFrame(DeviceError):
+    """The frame is black: lamp off, lens covered or the sensor not delivering light."""
+
+    code = 343
+    key = "camera_dark_frame"
+
+
 # --- 320 ID card reader (二代证阅读器, SAM module) ------------------------------------------
 
 
