@@ -348,6 +348,34 @@ class JournalTooNew(JournalError):
     key = "journal_too_new"
 
 
+class RemoteError(JournalError):
+    """A command or configuration from the collector could not be carried out."""
+
+    code = 450
+    key = "remote_error"
+
+
+class CommandRejected(RemoteError):
+    """A command for another device, an unknown command, or bad arguments: not attempted."""
+
+    code = 451
+    key = "command_rejected"
+
+
+class ConfigRejected(RemoteError):
+    """A pushed configuration failed validation or is not newer; nothing changed."""
+
+    code = 452
+    key = "config_rejected"
+
+
+class ConfigApplyFailed(RemoteError):
+    """A valid configuration failed while being applied; the previous one was restored."""
+
+    code = 453
+    key = "config_apply_failed"
+
+
 # --- 500 collector -----------------------------------------------------------------------
 
 

@@ -32,3 +32,17 @@ def state_topic(hall_id: str, device_id: str) -> str:
 def heartbeat_topic(hall_id: str, device_id: str) -> str:
     """A device's periodic heartbeat (QoS 0, not retained: only the latest matters)."""
     return f"{PREFIX}/{hall_id}/heartbeat/{device_id}"
+
+
+def command_topic(hall_id: str, device_id: str) -> str:
+    """Commands and configuration from the collector to one device (QoS 1, not retained)."""
+    return f"{PREFIX}/{hall_id}/cmd/{device_id}"
+
+
+def command_ack_topic(hall_id: str, device_id: str) -> str:
+    """A device's acknowledgements of commands, with their outcome (QoS 1)."""
+    return f"{PREFIX}/{hall_id}/cmd-ack/{device_id}"
+
+
+#: What the collector subscribes to for acknowledgements.
+ALL_COMMAND_ACKS = f"{PREFIX}/+/cmd-ack/+"

@@ -1,0 +1,87 @@
+"""Sending commands and configuration to edge devices, and collecting their outcomes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from typing import Any
+
+from core.topics import ALL_COMMAND_ACKS, command_topic
+
+
+class CommandSender:
+    """The collector's side of remote control.
+
+    Args:
+        host: broker address.
+        port: broker port.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.subscribed = threading.Event()
+        self._acks: dict[str, dict[str, Any]] = {}
+        self._arrived = threading.Condition()
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"halledge-commands-{uuid.uuid4().hex[:8]}",
+            protocol=mqtt.MQTTv311,
+        )
+        self._client.on_connect = lambda c, u, f, rc, p: rc.is_failure or c.subscribe(ALL_COMMAND_ACKS, qos=1)
+        self._client.on_subscribe = lambda *_: self.subscribed.set()
+        self._client.on_message = self._on_ack
+        self._host, self._port = host, port
+
+    def start(self) -> None:
+        self._client.connect_async(self._host, self._port, keepalive=30)
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def send(
+        self,
+        hall_id: str,
+        device_id: str,
+        name: str,
+        args: dict[str, Any] | None = None,
+        addressed_to: str | None = None,
+    ) -> str:
+        """Send a command to a device; returns its id for :meth:`wait_ack`.
+
+        Args:
+            addressed_to: the device named inside the command (defaults to ``device_id``);
+                a device refuses a command that names another one.
+        """
+        cmd_id = uuid.uuid4().hex
+        body = {"v": 1, "cmd_id": cmd_id, "device": addressed_to or device_id, "name": name,
+                "args": args or {}, "at": time.time()}
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self._client.publish(command_topic(hall_id, device_id), payload, qos=1)
+        return cmd_id
+
+    def wait_ack(self, cmd_id: str, timeout: float) -> dict[str, Any] | None:
+        """The device's acknowledgement, or None if none came in time."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while cmd_id not in self._acks:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._arrived.wait(left)
+            return self._acks[cmd_id]
+
+    def _on_ack(self, client: Any, userdata: Any, msg: Any) -> None:
+        try:
+            ack = json.loads(msg.payload.decode("utf-8"))
+            cmd_id = ack["cmd_id"]
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+            return
+        with self._arrived:
+            if cmd_id is not None:
+                self._acks[cmd_id] = ack
+            self._arrived.notify_all()
