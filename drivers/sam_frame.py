@@ -213,6 +213,11 @@ class FrameParser:
         self._sync()
         return len(self._buf) if self._buf.startswith(PREAMBLE) else 0
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held in all, frame or not (never more than one frame of ``max_len``)."""
+        return len(self._buf)
+
     def reset(self) -> None:
         """Forget everything buffered (a new exchange starts)."""
         self._buf.clear()
