@@ -72,6 +72,9 @@ SW3_ERRORS: dict[int, tuple[type[IdReaderError], str]] = {
     Sw3.COMMAND_ERROR: (SamRejectedFrame, IdReason.FRAME_REJECTED),
 }
 
+#: At most this many reads drain stale input before a command.
+_STALE_READS = 16
+
 #: Errors about the card in the citizen's hand: the reader itself stays usable.
 _CARD_ERRORS = (NoCard, CardRemoved, CardReadFailed, CardAuthFailed, UnsupportedCard)
 
@@ -84,8 +87,6 @@ class SerialDriver(Protocol):
     def write(self, data: bytes) -> None: ...
 
     def read_available(self, timeout_s: float) -> bytes: ...
-
-    def reset_input(self) -> None: ...
 
     def close(self) -> None: ...
 
@@ -334,8 +335,7 @@ class IdCardReader:
 
     def _transact(self, command: Cmd, timeout_s: float) -> Response:
         self.driver.open()
-        # A late answer to an earlier command must not pass for this one's.
-        self.driver.reset_input()
+        self._drop_stale_input()
         self._parser.reset()
         request = encode_command(command)
         self.driver.write(request)
@@ -355,6 +355,14 @@ class IdCardReader:
             self._parser.feed(chunk)
             for body in self._parser.frames():
                 return response_of(body)
+
+    def _drop_stale_input(self) -> None:
+        """Drop what arrived since the last exchange: a late answer to an earlier command
+        must not pass for this one's. Read rather than flushed, so a cable pulled since is
+        reported as unplugged by the driver; bounded, so a babbling line cannot hold us."""
+        for _ in range(_STALE_READS):
+            if not self.driver.read_available(0.0):
+                return
 
     def _sw3_error(self, command: Cmd, answer: Response) -> IdReaderError:
         kind, reason = SW3_ERRORS.get(answer.sw3, (IdReaderError, IdReason.SAM_ERROR))
