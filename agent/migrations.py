@@ -44,20 +44,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         1,
         "outbox and per-device sequence",
         (
-            "CREATE TABLE IF NOT EXISTS device_seq ("
-            " device_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS outbox ("
-            " rowid_ INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,"
-            " device_id TEXT NOT NULL, seq INTEGER NOT NULL, payload TEXT NOT NULL)",
+            (
+                "CREATE TABLE IF NOT EXISTS device_seq ("
+                " device_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL)"
+            ),
+            (
+                "CREATE TABLE IF NOT EXISTS outbox ("
+                " rowid_ INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,"
+                " device_id TEXT NOT NULL, seq INTEGER NOT NULL, payload TEXT NOT NULL)"
+            ),
         ),
     ),
     Migration(
         2,
         "journal settings shared by every process of the hall box",
-        (
-            "CREATE TABLE journal_settings ("
-            " name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-        ),
+        ("CREATE TABLE journal_settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",),
     ),
 )
 
@@ -74,9 +75,7 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
-def migrate(
-    conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS
-) -> list[int]:
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
     """Bring the database up to the newest migration.
 
     Args:

@@ -75,8 +75,6 @@ class GapTracker:
     def open_gaps(self) -> list[Gap]:
         """Every missing run right now, ordered by hall, device and seq."""
         found = [
-            Gap(h, d, first, last)
-            for (h, d), runs in self._open.items()
-            for first, last, _ in runs
+            Gap(h, d, first, last) for (h, d), runs in self._open.items() for first, last, _ in runs
         ]
         return sorted(found, key=lambda g: (g.hall_id, g.device_id, g.first))

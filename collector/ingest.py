@@ -191,19 +191,28 @@ class Ingestor:
             self.seq_conflicts += 1
             log.error(
                 "seq conflict: hall %s device %s seq %d arrived again as event %s; refused",
-                e.hall_id, e.device_id, e.seq, e.event_id,
+                e.hall_id,
+                e.device_id,
+                e.seq,
+                e.event_id,
             )
         for e in new:
             changes = self.gap_tracker.observe(e.hall_id, e.device_id, e.seq)
             for g in changes.opened:
                 log.warning(
-                    "gap: hall %s device %s missing seq %d-%d", g.hall_id, g.device_id,
-                    g.first, g.last,
+                    "gap: hall %s device %s missing seq %d-%d",
+                    g.hall_id,
+                    g.device_id,
+                    g.first,
+                    g.last,
                 )
             for g in changes.closed:
                 log.info(
-                    "gap closed: hall %s device %s seq %d-%d arrived", g.hall_id, g.device_id,
-                    g.first, g.last,
+                    "gap closed: hall %s device %s seq %d-%d arrived",
+                    g.hall_id,
+                    g.device_id,
+                    g.first,
+                    g.last,
                 )
 
     # --- paho callbacks (network thread) -----------------------------------------------

@@ -117,9 +117,12 @@ class EventStore:
                     )
                     if cur.rowcount == 1:
                         new.append(e)
-                    elif conn.execute(
-                        "SELECT 1 FROM events WHERE event_id=?", (e.event_id,)
-                    ).fetchone() is None:
+                    elif (
+                        conn.execute(
+                            "SELECT 1 FROM events WHERE event_id=?", (e.event_id,)
+                        ).fetchone()
+                        is None
+                    ):
                         conflicts.append(e)
                 conn.execute("COMMIT")
             except BaseException:

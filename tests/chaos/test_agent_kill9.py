@@ -29,17 +29,35 @@ HALL = "hall-demo"
 
 def start_producer(hall_db: Path, events: int, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.chaos.hall_producer", "--hall-db", str(hall_db),
-         "--events", str(events)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=log.open("ab"),
+        [
+            sys.executable,
+            "-m",
+            "tests.chaos.hall_producer",
+            "--hall-db",
+            str(hall_db),
+            "--events",
+            str(events),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=log.open("ab"),
     )
 
 
 def start_agent(hall_db: Path, broker: MosquittoUnderTest, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "main.py", "agent", "--mqtt", f"{broker.host}:{broker.port}",
-         "--hall-db", str(hall_db)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("ab"),
+        [
+            sys.executable,
+            "main.py",
+            "agent",
+            "--mqtt",
+            f"{broker.host}:{broker.port}",
+            "--hall-db",
+            str(hall_db),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
     )
 
 
@@ -51,8 +69,9 @@ def backlog(hall_db: Path) -> int:
         conn.close()
 
 
-def run_kill_chaos(tmp_path: Path, broker: MosquittoUnderTest, events: int, kills: int,
-                   seed: int) -> None:
+def run_kill_chaos(
+    tmp_path: Path, broker: MosquittoUnderTest, events: int, kills: int, seed: int
+) -> None:
     rng = random.Random(seed)
     hall_db = tmp_path / "hall.db"
     log = tmp_path / "processes.log"
@@ -77,7 +96,9 @@ def run_kill_chaos(tmp_path: Path, broker: MosquittoUnderTest, events: int, kill
         assert len(expected) >= events
         agent = start_agent(hall_db, broker, log)
         assert wait_until(lambda: ingestor.store.count(HALL) >= len(expected), 300), (
-            ingestor.counters(), len(expected), log.read_text()[-3000:],
+            ingestor.counters(),
+            len(expected),
+            log.read_text()[-3000:],
         )
         assert wait_until(lambda: backlog(hall_db) == 0, 60)
     finally:
