@@ -54,11 +54,10 @@ def _small(image: np.ndarray) -> tuple[np.ndarray, float]:
     scale = DETECT_SIZE / max(image.shape[:2])
     if scale >= 1:
         return image, 1.0
-    # INTER_LINEAR after halving steps: INTER_AREA on 13 MP costs 40× the whole detection.
-    small = image
-    while max(small.shape[:2]) * 0.5 >= DETECT_SIZE * 1.5:
-        small = small[::2, ::2]
+    # INTER_LINEAR to twice the target, then INTER_AREA on that small copy: INTER_AREA straight
+    # from 13 MP costs 40× the whole detection, INTER_LINEAR alone aliases the sensor noise.
     size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    small = cv2.resize(image, (size[0] * 2, size[1] * 2), interpolation=cv2.INTER_LINEAR)
     return cv2.resize(small, size, interpolation=cv2.INTER_AREA), scale
 
 
