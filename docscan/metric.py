@@ -22,6 +22,8 @@ A4_MODEL = (2100.0, 2970.0)
 
 
 def _area(poly: Sequence[Point]) -> float:
+    if len(poly) < 3:
+        return 0.0
     total = 0.0
     for (x0, y0), (x1, y1) in zip(poly, [*poly[1:], poly[0]]):
         total += x0 * y1 - x1 * y0
