@@ -12,6 +12,7 @@ from typing import Any
 #: suite name → module under ``benchmarks``.
 SUITES: dict[str, str] = {
     "queue": "benchmarks.queue_bench",
+    "devices": "benchmarks.devices_bench",
     "docscan": "benchmarks.docscan_bench",
 }
 

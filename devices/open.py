@@ -15,6 +15,7 @@ from devices.ticket_printer import PROFILES, PrinterProfile, TicketPrinter
 
 if TYPE_CHECKING:
     from devices.call_display import CallDisplay
+    from devices.document_printer import DocumentPrinter
     from devices.id_card_reader import IdCardReader
     from devices.rating_pad import RatingPad
     from devices.window_caller import WindowCaller
@@ -309,6 +310,61 @@ def _id_reader_sim(parsed: DeviceUrl, baud: int) -> IdCardReaderSim:
     for fault in faults:
         sim.inject(fault)
     return sim
+
+
+def open_document_printer(url: str, device_id: str) -> DocumentPrinter:
+    """Build the A4 document printer a URL names: a CUPS queue, spoken to through pycups.
+
+    URL forms::
+
+        cups://<queue>?server=127.0.0.1:631&profile=a4-laser
+        sim://cups-pdf?queue=a4&profile=cups-pdf
+
+    ``sim://cups-pdf`` starts a private cupsd (:class:`hardware_sim.cups_server.CupsServer`,
+    root only) with a ``cups-pdf`` queue and an ``a4`` state-printer queue, and exposes it as
+    the printer's ``sim``; ``queue`` picks which one the printer uses. :meth:`close` stops it.
+
+    Args:
+        url: the device URL.
+        device_id: the hall's name for the printer, carried in health and errors.
+
+    Returns:
+        A :class:`devices.document_printer.DocumentPrinter` holding a
+        :class:`drivers.cups_printer.CupsPrinter`; nothing is contacted until first use.
+
+    Raises:
+        ConfigError (100): unknown scheme, target or profile; the simulator cannot start.
+    """
+    from devices.document_printer import PROFILES as A4_PROFILES
+    from devices.document_printer import DocumentPrinter
+    from drivers.cups_printer import CupsPrinter
+
+    parsed = parse_device_url(url)
+    default_profile = "cups-pdf" if parsed.scheme == "sim" else "a4-laser"
+    name = parsed.option("profile", default_profile) or default_profile
+    if name not in A4_PROFILES:
+        raise ConfigError(f"unknown document printer profile {name!r}", url=url)
+    if parsed.scheme == "sim":
+        if parsed.target != "cups-pdf":
+            raise ConfigError(f"no simulator {parsed.target!r}", url=url)
+        from hardware_sim.cups_server import CupsServer
+
+        server = CupsServer()
+        try:
+            server.start()
+            server.add_state_printer("a4")
+        except BaseException:
+            server.close()
+            raise
+        queue = parsed.option("queue", "cups-pdf") or "cups-pdf"
+        driver = CupsPrinter(queue, server.server, device_id=device_id)
+        return DocumentPrinter(driver, A4_PROFILES[name], device_id, sim=server)
+    if parsed.scheme == "cups":
+        if not parsed.target:
+            raise ConfigError(f"expected cups://QUEUE, got {url!r}", url=url)
+        driver = CupsPrinter(parsed.target, parsed.option("server", "") or "", device_id)
+        return DocumentPrinter(driver, A4_PROFILES[name], device_id)
+    raise ConfigError(f"a document printer cannot be opened from {parsed.scheme}://", url=url)
 
 
 def _start_sim(sim: LineServer, url: str) -> None:

@@ -111,17 +111,25 @@ class StatePrinter:
     state_file: Path
     out_dir: Path
 
-    def set(self, *reasons: str, fail: str = "") -> None:
+    def set(self, *reasons: str, fail: str = "", delay_s: float = 0.0) -> None:
         """Set the printer's condition.
 
         Args:
             reasons: IPP printer-state-reasons with severity (``media-empty-error``,
                 ``toner-low-report``, ``offline-report``); none means ready.
             fail: ``abort`` to fail the next job, ``stop`` to stop the queue with it.
+            delay_s: how long printing a job takes once the printer is ready.
         """
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(
-            json.dumps({"reasons": list(reasons), "fail": fail, "out": str(self.out_dir)})
+            json.dumps(
+                {
+                    "reasons": list(reasons),
+                    "fail": fail,
+                    "delay_s": delay_s,
+                    "out": str(self.out_dir),
+                }
+            )
         )
         tmp.chmod(0o644)
         tmp.replace(self.state_file)
@@ -303,6 +311,7 @@ def _backend(argv: list[str]) -> int:
         if not any(r.endswith("-error") or r == "offline-report" for r in reasons):
             break
         time.sleep(0.2)
+    time.sleep(state["delay_s"])
     data = Path(argv[5]).read_bytes() if len(argv) > 5 else sys.stdin.buffer.read()
     (Path(state["out"]) / f"job-{job_id}.bin").write_bytes(data)
     return _BACKEND_OK
