@@ -1,0 +1,116 @@
+"""The capture pipeline finds the page from the frame and refuses bad frames in Chinese."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from core.errors import (
+    BlankFrame,
+    CorruptImage,
+    ImageSizeInvalid,
+    LowConfidence,
+    NoPageFound,
+    PageOutOfFrame,
+    TwoPagesFound,
+)
+from core.strings_zh import error_text
+from docscan.metric import jaccard
+from docscan.pipeline import capture
+from docscan.quality import StillnessWatch, check_page
+from hardware_sim.document_scenes import make_scene
+
+FRAME = (480, 640)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_crop_follows_the_page_wherever_it_lies(seed: int) -> None:
+    scene = make_scene(seed, FRAME, jpeg_quality=90)
+    result = capture(scene.jpeg)
+    assert jaccard(result.quad.tolist(), scene.quads[0], scene.size_mm) > 0.97
+    page = cv2.imdecode(np.frombuffer(result.data, np.uint8), cv2.IMREAD_COLOR)
+    assert page is not None and page.shape[0] > 100
+
+
+def test_a4_output_has_the_a4_shape() -> None:
+    scene = make_scene(4, FRAME, card=False, jpeg_quality=90)
+    page = cv2.imdecode(np.frombuffer(capture(scene.jpeg, aspect="a4").data, np.uint8), 1)
+    long_, short = max(page.shape[:2]), min(page.shape[:2])
+    assert long_ / short == pytest.approx(297 / 210, abs=0.01)
+
+
+def _refused(frame, error: type) -> str:
+    with pytest.raises(error) as info:
+        capture(frame)
+    return error_text(info.value)
+
+
+def test_an_empty_desk_says_no_page() -> None:
+    scene = make_scene(5, FRAME, layout="none", jpeg_quality=90)
+    assert _refused(scene.jpeg, NoPageFound) == "未检测到材料，请将材料平放在拍摄区域内"
+
+
+def test_two_pages_are_refused() -> None:
+    scene = make_scene(6, FRAME, layout="two", card=False, jpeg_quality=90)
+    assert _refused(scene.jpeg, TwoPagesFound) == "检测到多份材料，请每次只放一页"
+
+
+def test_a_page_off_the_edge_is_refused() -> None:
+    scene = make_scene(7, FRAME, layout="off_edge", card=False, jpeg_quality=90)
+    assert _refused(scene.jpeg, PageOutOfFrame) == "材料超出拍摄区域，请将材料移到拍摄区域中央"
+
+
+@pytest.mark.parametrize("level", [0, 255])
+def test_an_all_black_or_all_white_frame_is_refused(level: int) -> None:
+    frame = np.full((480, 640, 3), level, np.uint8)
+    assert _refused(frame, BlankFrame) == "画面过暗或过亮，请联系工作人员检查高拍仪"
+
+
+def test_a_truncated_jpeg_is_refused() -> None:
+    data = make_scene(8, FRAME, jpeg_quality=90).jpeg
+    assert _refused(data[: len(data) // 2], CorruptImage) == "图像数据损坏，请重新拍摄"
+    assert _refused(b"not an image at all", CorruptImage)
+
+
+@pytest.mark.parametrize("shape", [(100, 120), (8000, 7000)])
+def test_tiny_and_huge_images_are_refused_before_decoding(shape: tuple[int, int]) -> None:
+    from PIL import Image
+    import io
+
+    buf = io.BytesIO()
+    Image.new("L", shape[::-1]).save(buf, "PNG")
+    assert _refused(buf.getvalue(), ImageSizeInvalid) == "图像尺寸异常，请联系工作人员检查高拍仪"
+
+
+def test_a_page_without_clear_sides_is_refused_not_cropped() -> None:
+    # A faint grey page whose edges fade into a grey desk: a shape, but no side to trust.
+    frame = np.full((480, 640, 3), 128, np.uint8)
+    mask = np.zeros((480, 640), np.uint8)
+    cv2.rectangle(mask, (150, 80), (450, 400), 255, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), 25)
+    frame = (frame + mask[..., None] * 0.35).astype(np.uint8)
+    with pytest.raises((LowConfidence, NoPageFound)) as info:
+        capture(frame)
+    assert "请" in error_text(info.value)
+
+
+def test_a_blurred_page_is_refused_and_a_sharp_one_passes() -> None:
+    from docscan.warp import warp
+
+    scene = make_scene(9, FRAME, card=False)
+    page = warp(scene.image, np.float32(scene.quads[0]))
+    check_page(page)
+    from core.errors import FrameBlurry
+
+    with pytest.raises(FrameBlurry):
+        check_page(cv2.GaussianBlur(page, (0, 0), 6))
+
+
+def test_continuous_capture_waits_for_the_hand_to_leave() -> None:
+    still = make_scene(10, FRAME).image
+    moving = [make_scene(10 + i, FRAME).image for i in range(3)]
+    watch = StillnessWatch(frames_needed=2)
+    assert not any(watch.update(f) for f in moving)
+    fired = [watch.update(still) for _ in range(5)]
+    assert fired == [False, False, True, False, False]  # once, after settling
