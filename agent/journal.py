@@ -100,6 +100,18 @@ def pending(conn: sqlite3.Connection, limit: int, after_row: int = 0) -> list[Pe
     return [PendingEvent(r, Event.from_dict(json.loads(p))) for r, p in rows]
 
 
+def pending_payloads(
+    conn: sqlite3.Connection, limit: int, after_row: int = 0
+) -> list[tuple[int, str]]:
+    """Like :func:`pending`, as (row, stored JSON) without parsing: the publisher sends the
+    stored text as it is, which is what :meth:`Event.to_json` wrote."""
+    rows = conn.execute(
+        "SELECT rowid_, payload FROM outbox WHERE rowid_ > ? ORDER BY rowid_ LIMIT ?",
+        (after_row, limit),
+    ).fetchall()
+    return [(int(r), str(p)) for r, p in rows]
+
+
 def acknowledge(conn: sqlite3.Connection, rows: list[int]) -> None:
     """Delete events the broker has acknowledged."""
     if not rows:

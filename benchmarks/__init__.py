@@ -13,6 +13,7 @@ from typing import Any
 SUITES: dict[str, str] = {
     "queue": "benchmarks.queue_bench",
     "devices": "benchmarks.devices_bench",
+    "outbox": "benchmarks.outbox_bench",
     "docscan": "benchmarks.docscan_bench",
 }
 
