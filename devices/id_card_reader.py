@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -53,30 +54,41 @@ class IdReason:
     SAM_ERROR = "sam_error"
 
 
-#: SW3 → the error it means, with its health reason (reference §1.4).
-SW3_ERRORS: dict[int, tuple[type[IdReaderError], str]] = {
-    Sw3.NO_CARD: (NoCard, IdReason.NO_CARD),
-    Sw3.SELECT_FAILED: (CardReadFailed, IdReason.CARD_UNREADABLE),
-    Sw3.READ_FAILED: (CardReadFailed, IdReason.CARD_UNREADABLE),
-    Sw3.RANDOM_FAILED: (CardReadFailed, IdReason.CARD_UNREADABLE),
-    Sw3.VERIFY_FAILED: (CardReadFailed, IdReason.CARD_UNREADABLE),
-    Sw3.NO_CONTENT: (CardReadFailed, IdReason.CARD_UNREADABLE),
-    Sw3.CARD_AUTH_SAM_FAILED: (CardAuthFailed, IdReason.CARD_AUTH_FAILED),
-    Sw3.SAM_AUTH_CARD_FAILED: (CardAuthFailed, IdReason.CARD_AUTH_FAILED),
-    Sw3.WRONG_CARD_TYPE: (UnsupportedCard, IdReason.CARD_UNSUPPORTED),
-    Sw3.SELF_TEST_FAILED: (SamFault, IdReason.SAM_FAULT),
-    Sw3.SAM_NOT_AUTHORISED: (SamFault, IdReason.SAM_FAULT),
-    Sw3.UNAUTHORISED_OPERATION: (SamFault, IdReason.SAM_FAULT),
-    Sw3.CHECKSUM_ERROR: (SamRejectedFrame, IdReason.FRAME_REJECTED),
-    Sw3.LENGTH_ERROR: (SamRejectedFrame, IdReason.FRAME_REJECTED),
-    Sw3.COMMAND_ERROR: (SamRejectedFrame, IdReason.FRAME_REJECTED),
+#: SW3 → the error it means (reference §1.4).
+SW3_ERRORS: dict[int, type[IdReaderError]] = {
+    Sw3.NO_CARD: NoCard,
+    Sw3.SELECT_FAILED: CardReadFailed,
+    Sw3.READ_FAILED: CardReadFailed,
+    Sw3.RANDOM_FAILED: CardReadFailed,
+    Sw3.VERIFY_FAILED: CardReadFailed,
+    Sw3.NO_CONTENT: CardReadFailed,
+    Sw3.CARD_AUTH_SAM_FAILED: CardAuthFailed,
+    Sw3.SAM_AUTH_CARD_FAILED: CardAuthFailed,
+    Sw3.WRONG_CARD_TYPE: UnsupportedCard,
+    Sw3.SELF_TEST_FAILED: SamFault,
+    Sw3.SAM_NOT_AUTHORISED: SamFault,
+    Sw3.UNAUTHORISED_OPERATION: SamFault,
+    Sw3.CHECKSUM_ERROR: SamRejectedFrame,
+    Sw3.LENGTH_ERROR: SamRejectedFrame,
+    Sw3.COMMAND_ERROR: SamRejectedFrame,
+}
+
+#: The health each reader error implies. Card errors leave the reader ``ok``: the device works,
+#: the citizen tries again or goes to a window.
+ERROR_HEALTH: dict[type[DeviceError], tuple[HealthState, str]] = {
+    NoCard: (HealthState.OK, IdReason.NO_CARD),
+    CardRemoved: (HealthState.OK, IdReason.CARD_REMOVED),
+    CardReadFailed: (HealthState.OK, IdReason.CARD_UNREADABLE),
+    CardAuthFailed: (HealthState.OK, IdReason.CARD_AUTH_FAILED),
+    UnsupportedCard: (HealthState.OK, IdReason.CARD_UNSUPPORTED),
+    SamFault: (HealthState.ERROR, IdReason.SAM_FAULT),
+    SamRejectedFrame: (HealthState.ERROR, IdReason.FRAME_REJECTED),
+    IdReaderError: (HealthState.ERROR, IdReason.SAM_ERROR),
+    SamFrameError: (HealthState.UNKNOWN, Reason.BAD_FRAME),
 }
 
 #: At most this many reads drain stale input before a command.
 _STALE_READS = 16
-
-#: Errors about the card in the citizen's hand: the reader itself stays usable.
-_CARD_ERRORS = (NoCard, CardRemoved, CardReadFailed, CardAuthFailed, UnsupportedCard)
 
 
 class SerialDriver(Protocol):
@@ -172,9 +184,10 @@ class IdCardReader:
         """Ask the module for its status now. Never raises."""
         with self._lock:
             try:
-                self._exchange(Cmd.STATUS, self.profile.status_timeout_s)
+                with self._recording():
+                    self._exchange(Cmd.STATUS, self.profile.status_timeout_s)
             except DeviceError:
-                return self._health  # _exchange recorded what the error implies
+                return self._health  # recorded: the health the error implies
             self._set_health(Health.ok(self.device_id))
             return self._health
 
@@ -184,10 +197,10 @@ class IdCardReader:
         Raises:
             SamFault (327), DeviceTimeout (303), DeviceUnplugged (302), SamFrameError (321).
         """
-        with self._lock:
+        with self._lock, self._recording():
             data = self._exchange(Cmd.SAM_ID, self.profile.status_timeout_s).data
-        if len(data) < 16:
-            raise SamFrameError("SAM id answer too short", fault="length", device=self.device_id)
+            if len(data) < 16:
+                raise SamFrameError("SAM id answer too short", fault="length")
         words = [int.from_bytes(data[i : i + 4], "little") for i in (4, 8, 12)]
         return f"{data[0]:02d}.{data[2]:02d}-{words[0]}-{words[1]:09d}-{words[2]:09d}"
 
@@ -209,7 +222,7 @@ class IdCardReader:
             DeviceTimeout (303): no answer in time.
             DeviceUnplugged (302) / DeviceNotFound (301): the cable is out.
         """
-        with self._lock:
+        with self._lock, self._recording():
             card = self._read_locked()
             self._last_number = card.id_number
             return card
@@ -225,7 +238,8 @@ class IdCardReader:
         """
         with self._lock:
             try:
-                card = self._read_locked()
+                with self._recording():
+                    card = self._read_locked()
             except NoCard:
                 self._last_number = None
                 return None
@@ -282,55 +296,42 @@ class IdCardReader:
         try:
             self._exchange(Cmd.FIND_CARD, self.profile.find_timeout_s)
         except NoCard as gone:
-            removed = CardRemoved(
-                "card left the reader during the read", device=self.device_id,
-                reason=IdReason.CARD_REMOVED, sw3=err.details.get("sw3"),
-            )
-            self._record(removed)
-            raise removed from gone
+            raise CardRemoved(
+                "card left the reader during the read", sw3=err.details.get("sw3")
+            ) from gone
         except DeviceError:
             pass  # the original failure says more than this one
-        self._record(err)
 
     def _decode(self, data: bytes) -> IdCard:
         fingerprint = self.profile.with_fingerprint
         head = 6 if fingerprint else 4
         if len(data) < head:
-            raise self._record(SamFrameError("read answer without sizes", fault="length",
-                                             device=self.device_id))
+            raise SamFrameError("read answer without sizes", fault="length")
         text_len = int.from_bytes(data[0:2], "big")
         photo_len = int.from_bytes(data[2:4], "big")
         finger_len = int.from_bytes(data[4:6], "big") if fingerprint else 0
         if len(data) != head + text_len + photo_len + finger_len:
-            raise self._record(SamFrameError(
-                "read answer sizes do not add up", fault="length", device=self.device_id,
+            raise SamFrameError(
+                "read answer sizes do not add up", fault="length",
                 text=text_len, photo=photo_len, fingerprint=finger_len, got=len(data),
-            ))
+            )
         text = data[head : head + text_len]
         photo = data[head + text_len : head + text_len + photo_len]
         prints = data[head + text_len + photo_len :]
-        try:
-            return decode_card(text, photo, prints, self.photo_decoder)
-        except (UnsupportedCard, CardReadFailed) as err:
-            err.details["device"] = self.device_id
-            raise self._record(err)
+        return decode_card(text, photo, prints, self.photo_decoder)
 
     # --- one exchange -----------------------------------------------------------------------
 
     def _exchange(self, command: Cmd, timeout_s: float) -> Response:
-        """Send one command and wait for its answer; record the health any failure implies.
+        """Send one command and wait for its answer.
 
         Raises:
             the SW3 error of :data:`SW3_ERRORS`, SamFrameError (321), DeviceTimeout (303),
             DeviceUnplugged (302), DeviceNotFound (301).
         """
-        try:
-            answer = self._transact(command, timeout_s)
-        except DeviceError as err:
-            err.details.setdefault("device", self.device_id)
-            raise self._record(err)
+        answer = self._transact(command, timeout_s)
         if not answer.ok:
-            raise self._record(self._sw3_error(command, answer))
+            raise self._sw3_error(command, answer)
         return answer
 
     def _transact(self, command: Cmd, timeout_s: float) -> Response:
@@ -365,27 +366,31 @@ class IdCardReader:
                 return
 
     def _sw3_error(self, command: Cmd, answer: Response) -> IdReaderError:
-        kind, reason = SW3_ERRORS.get(answer.sw3, (IdReaderError, IdReason.SAM_ERROR))
+        kind = SW3_ERRORS.get(answer.sw3, IdReaderError)
         return kind(
-            f"{command.name} answered SW3 {answer.sw3:02X}", device=self.device_id,
-            sw3=answer.sw3, command=command.name, reason=reason,
+            f"{command.name} answered SW3 {answer.sw3:02X}", sw3=answer.sw3, command=command.name
         )
 
-    def _record(self, err: DeviceError) -> DeviceError:
-        """Set the health ``err`` implies and hand the error back for raising."""
-        if isinstance(err, _CARD_ERRORS):
-            reason = str(err.details.get("reason", err.key))
-            code = None if isinstance(err, NoCard) else err.code
-            self._set_health(Health(self.device_id, HealthState.OK, (reason,), code))
-        elif isinstance(err, SamFrameError):
-            self._set_health(Health(self.device_id, HealthState.UNKNOWN, (Reason.BAD_FRAME,),
-                                    err.code))
-        elif isinstance(err, (SamFault, SamRejectedFrame)) or type(err) is IdReaderError:
-            self._set_health(Health(self.device_id, HealthState.ERROR,
-                                    (str(err.details.get("reason", err.key)),), err.code))
-        else:
+    @contextmanager
+    def _recording(self) -> Iterator[None]:
+        """Every device error leaving a public call sets the health it implies, once."""
+        try:
+            yield
+        except DeviceError as err:
+            err.details.setdefault("device", self.device_id)
+            self._record(err)
+            raise
+
+    def _record(self, err: DeviceError) -> None:
+        """Set the health ``err`` implies."""
+        mapped = ERROR_HEALTH.get(type(err))
+        if mapped is None:
             self._set_health(Health.from_error(self.device_id, err))
-        return err
+            return
+        state, reason = mapped
+        # No card is the reader's resting state, not a fault worth a code.
+        code = None if isinstance(err, NoCard) else err.code
+        self._set_health(Health(self.device_id, state, (reason,), code))
 
     def _set_health(self, health: Health) -> None:
         changed = health != self._health

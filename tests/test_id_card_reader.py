@@ -62,9 +62,12 @@ def test_no_card_is_a_quiet_poll_and_a_prompt_when_a_read_is_asked(reader: IdCar
 
 
 def test_a_card_pulled_mid_read_says_so_and_the_next_placement_reads(reader: IdCardReader) -> None:
+    reader.health()
+    seen: list[Health] = []
+    reader.on_health = seen.append
     reader.sim.inject("card_removed")
     err = failure(reader.read_card, CardRemoved)
-    assert err.code == 323
+    assert err.code == 323 and [h.reasons for h in seen] == [("card_removed",)]
     assert error_text(err) == "证件已移开，读取未完成，请重新放置证件并保持不动"
     assert reader.last_health.reasons == ("card_removed",) and reader.last_health.usable
     reader.sim.place(SAMPLE_CARDS["resident"])
