@@ -95,21 +95,18 @@ def _quad_from_contour(contour: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _edge_support(grad: np.ndarray, quad: np.ndarray) -> float:
-    samples = []
-    for i in range(4):
-        a, b = quad[i], quad[(i + 1) % 4]
-        for t in np.linspace(0.05, 0.95, 24):
-            x, y = a + (b - a) * t
-            xi, yi = int(round(x)), int(round(y))
-            window = grad[max(0, yi - 2):yi + 3, max(0, xi - 2):xi + 3]
-            samples.append(window.max() if window.size else 0)
-    return float(np.mean(np.array(samples) > 0))
+def _edge_support(near_edge: np.ndarray, quad: np.ndarray) -> float:
+    ts = np.linspace(0.05, 0.95, 24)[:, None]
+    points = np.concatenate([quad[i] + (quad[(i + 1) % 4] - quad[i]) * ts for i in range(4)])
+    xs = np.clip(np.round(points[:, 0]).astype(int), 0, near_edge.shape[1] - 1)
+    ys = np.clip(np.round(points[:, 1]).astype(int), 0, near_edge.shape[0] - 1)
+    return float((near_edge[ys, xs] > 0).mean())
 
 
 def _candidates(small: np.ndarray) -> list[tuple[float, np.ndarray]]:
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    edges = cv2.Canny(cv2.GaussianBlur(gray, (5, 5), 0), 15, 45)
+    # Dilated once so each side sample asks "is there an edge within 2 px" by one lookup.
+    edges = cv2.dilate(cv2.Canny(cv2.GaussianBlur(gray, (5, 5), 0), 15, 45), np.ones((5, 5), np.uint8))
     frame_area = small.shape[0] * small.shape[1]
     found = []
     for mask in _cues(small):
