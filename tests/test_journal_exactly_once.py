@@ -98,3 +98,22 @@ def test_a_reused_seq_under_a_new_event_id_is_refused_and_logged(ingestor: Inges
     assert ingestor.store.all_events(HALL)[0].event_id == first.event_id
     logged = f"seq 1 arrived again as event {impostor.event_id}; refused"
     assert f"seq conflict: hall hall-demo device kiosk-1 {logged}" in caplog.text
+
+
+def test_publisher_batch_from_stored_json_is_the_encoded_batch(tmp_path: Path):
+    """The publisher sends journal rows without re-encoding them; the bytes are exactly what
+    encoding the events would give, so the collector cannot tell the difference."""
+    from agent import journal
+    from agent.publisher import batch_payload
+
+    conn = journal.connect(tmp_path / "hall.db")
+    try:
+        events = [event("pad-1", 1), dataclasses.replace(event("叫号屏", 2), data={"文": "号"})]
+        conn.execute("BEGIN IMMEDIATE")
+        for e in events:
+            journal.append(conn, e)
+        conn.execute("COMMIT")
+        stored = [p for _, p in journal.pending_payloads(conn, 10)]
+    finally:
+        conn.close()
+    assert batch_payload(stored) == encode_batch(events)
