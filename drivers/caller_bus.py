@@ -184,7 +184,7 @@ class CallerBus:
                 handler(result)
             except HallEdgeError as err:
                 self._report(err)
-            except Exception:  # noqa: BLE001 - a handler bug must not stop the bus
+            except Exception:
                 log.exception("caller frame handler failed on %s", result)
 
     def _answer(self, frame: Frame) -> None:
@@ -206,5 +206,5 @@ class CallerBus:
         if self.on_error is not None:
             try:
                 self.on_error(err)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("caller bus error handler failed")

@@ -57,6 +57,9 @@ KEYBOARD: dict[str, bytes] = {
 #: differ, so the host must report it and resynchronise on the real frame behind it.
 NOISE = b"\x00\x55\xaa\xff\x13\xff\x68\x07\x09\x68\x13"
 
+#: Bytes a "slow" caller puts on the line at once.
+SLOW_BURST = 3
+
 
 class CallerFault(str, Enum):
     """Faults the bus can be given (``faults=`` in a ``sim://window-caller`` URL)."""
@@ -69,7 +72,8 @@ class CallerFault(str, Enum):
     BAD_CHECKSUM = "bad_checksum"
     #: every frame sent has L' = L + 1
     WRONG_LENGTH = "wrong_length"
-    #: bytes are sent one at a time, :attr:`WindowCallerBusSim.slow_gap_s` apart
+    #: frames go out in bursts of :data:`SLOW_BURST` bytes, :attr:`WindowCallerBusSim.slow_gap_s`
+    #: apart (a busy microcontroller feeding its UART)
     SLOW = "slow"
 
 
@@ -198,7 +202,9 @@ class WindowCallerBusSim:
         with self._changed:
             self.units[address]._awaiting_ack = key_value
         threading.Thread(
-            target=self._send_until_acked, args=(address, key_value, frame), daemon=True,
+            target=self._send_until_acked,
+            args=(address, key_value, frame),
+            daemon=True,
             name=f"sim-rater-{address}",
         ).start()
 
@@ -235,8 +241,8 @@ class WindowCallerBusSim:
     def _send(self, frame: bytes) -> None:
         wire = self._spoil(frame)
         if CallerFault.SLOW in self.faults:
-            for byte in wire:
-                self.link.send(bytes((byte,)))
+            for at in range(0, len(wire), SLOW_BURST):
+                self.link.send(wire[at : at + SLOW_BURST])
                 if self._stopping.wait(self.slow_gap_s):
                     return
         else:
