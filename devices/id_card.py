@@ -68,7 +68,9 @@ LAYOUTS: dict[CardKind, tuple[tuple[str, int, int], ...]] = {
     CardKind.RESIDENT: (*_COMMON_RESIDENT, ("nation_code", 32, 4)),
     # The nation slot is reserved on the permit (reference §1.7).
     CardKind.HK_MACAO_TAIWAN: (
-        *_COMMON_RESIDENT, ("pass_number", 220, 18), ("issue_count", 238, 4),
+        *_COMMON_RESIDENT,
+        ("pass_number", 220, 18),
+        ("issue_count", 238, 4),
     ),
     CardKind.FOREIGNER: (
         ("english_name", 0, 120),
@@ -106,14 +108,69 @@ RAW_SPANS: dict[CardKind, tuple[tuple[int, int], ...]] = {
 SEXES = {"0": "未知", "1": "男", "2": "女", "9": "未说明"}
 
 #: 民族 codes as stored on the card (GB 3304 order, reference §1.8).
-NATIONS = dict(
-    enumerate(
-        ["汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺"],
-        start=1,
-    )
-)
-NATIONS = {f"{code:02d}": name for code, name in NATIONS.items()}
-NATIONS.update({"97": "其他", "98": "外国血统中国籍人士"})
+_NATION_NAMES = [
+    "汉",
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
+]
+NATIONS: dict[str, str] = {
+    **{f"{code:02d}": name for code, name in enumerate(_NATION_NAMES, start=1)},
+    "97": "其他",
+    "98": "外国血统中国籍人士",
+}
 
 _DATE_FIELDS = ("birth", "valid_from", "valid_to")
 
@@ -222,7 +279,9 @@ def check_digit(first17: str) -> str:
 
 
 def decode_card(
-    text: bytes, photo: bytes = b"", fingerprint: bytes = b"",
+    text: bytes,
+    photo: bytes = b"",
+    fingerprint: bytes = b"",
     photo_decoder: PhotoDecoder | None = None,
 ) -> IdCard:
     """Decode a read answer's text block.
@@ -264,7 +323,10 @@ def decode_card(
         except Exception:  # noqa: BLE001 - a vendor decoder's failure only costs the picture
             image = None
     return IdCard(
-        kind=kind, photo=bytes(photo), photo_image=image, fingerprint=bytes(fingerprint),
+        kind=kind,
+        photo=bytes(photo),
+        photo_image=image,
+        fingerprint=bytes(fingerprint),
         **values,  # type: ignore[arg-type]
     )
 

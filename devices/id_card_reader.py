@@ -312,8 +312,12 @@ class IdCardReader:
         finger_len = int.from_bytes(data[4:6], "big") if fingerprint else 0
         if len(data) != head + text_len + photo_len + finger_len:
             raise SamFrameError(
-                "read answer sizes do not add up", fault="length",
-                text=text_len, photo=photo_len, fingerprint=finger_len, got=len(data),
+                "read answer sizes do not add up",
+                fault="length",
+                text=text_len,
+                photo=photo_len,
+                fingerprint=finger_len,
+                got=len(data),
             )
         text = data[head : head + text_len]
         photo = data[head + text_len : head + text_len + photo_len]
@@ -347,8 +351,10 @@ class IdCardReader:
             if remaining <= 0:
                 if self._parser.pending:
                     raise SamFrameError(
-                        f"answer to {command.name} cut short", fault="truncated",
-                        command=command.name, pending=self._parser.pending,
+                        f"answer to {command.name} cut short",
+                        fault="truncated",
+                        command=command.name,
+                        pending=self._parser.pending,
                     )
                 raise DeviceTimeout(f"no answer to {command.name}", command=command.name)
             chunk = self.driver.read_available(remaining)

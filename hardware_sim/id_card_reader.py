@@ -42,6 +42,15 @@ HOST_LEN: dict[tuple[int, int], int] = {
 #: the driver's resync is really exercised.
 NOISE = b"\x00\xff\xaa\x55\xaa\xaa\x96\x13\xaa\xaa\xaa\x96\x00"
 
+#: The SAM number data (16 bytes) the simulated module reports: 05.01-20260101-000000123-
+#: 000004567 once formatted (reference §1.10).
+SAM_ID_DATA = (
+    bytes((5, 0, 1, 0))
+    + (20260101).to_bytes(4, "little")
+    + (123).to_bytes(4, "little")
+    + (4567).to_bytes(4, "little")
+)
+
 
 @dataclass(frozen=True)
 class ModuleTiming:
@@ -95,32 +104,65 @@ def fake_number(prefix17: str) -> str:
 #: One fake card per layout, by the names used in ``sim://id-reader?card=…``.
 SAMPLE_CARDS: dict[str, IdCard] = {
     "resident": IdCard(
-        CardKind.RESIDENT, name="测试甲", sex_code="2", birth=date(1990, 3, 7),
-        id_number=fake_number("11010119900307002"), valid_from=date(2016, 5, 1), valid_to=None,
-        address="北京市东城区示范路1号", issuer="北京市公安局东城分局", nation_code="01",
+        CardKind.RESIDENT,
+        name="测试甲",
+        sex_code="2",
+        birth=date(1990, 3, 7),
+        id_number=fake_number("11010119900307002"),
+        valid_from=date(2016, 5, 1),
+        valid_to=None,
+        address="北京市东城区示范路1号",
+        issuer="北京市公安局东城分局",
+        nation_code="01",
     ),
     "resident-10y": IdCard(
-        CardKind.RESIDENT, name="测试乙", sex_code="1", birth=date(1985, 11, 30),
-        id_number=fake_number("44030519851130001"), valid_from=date(2020, 1, 15),
-        valid_to=date(2030, 1, 15), address="广东省深圳市南山区示范街2号",
-        issuer="深圳市公安局南山分局", nation_code="08",
+        CardKind.RESIDENT,
+        name="测试乙",
+        sex_code="1",
+        birth=date(1985, 11, 30),
+        id_number=fake_number("44030519851130001"),
+        valid_from=date(2020, 1, 15),
+        valid_to=date(2030, 1, 15),
+        address="广东省深圳市南山区示范街2号",
+        issuer="深圳市公安局南山分局",
+        nation_code="08",
     ),
     "hk_macao_taiwan": IdCard(
-        CardKind.HK_MACAO_TAIWAN, name="测试丙", sex_code="1", birth=date(1978, 6, 1),
-        id_number=fake_number("81000019780601001"), valid_from=date(2021, 9, 1),
-        valid_to=date(2026, 9, 1), address="广东省深圳市福田区示范大道3号",
-        issuer="深圳市公安局", pass_number="H12345678", issue_count="02",
+        CardKind.HK_MACAO_TAIWAN,
+        name="测试丙",
+        sex_code="1",
+        birth=date(1978, 6, 1),
+        id_number=fake_number("81000019780601001"),
+        valid_from=date(2021, 9, 1),
+        valid_to=date(2026, 9, 1),
+        address="广东省深圳市福田区示范大道3号",
+        issuer="深圳市公安局",
+        pass_number="H12345678",
+        issue_count="02",
     ),
     "foreigner": IdCard(
-        CardKind.FOREIGNER, name="测试丁", sex_code="2", birth=date(1970, 2, 3),
-        id_number="USA110070020301", valid_from=date(2015, 4, 1), valid_to=date(2025, 4, 1),
-        english_name="TESTER, ALICE", nationality="USA", card_version="01",
+        CardKind.FOREIGNER,
+        name="测试丁",
+        sex_code="2",
+        birth=date(1970, 2, 3),
+        id_number="USA110070020301",
+        valid_from=date(2015, 4, 1),
+        valid_to=date(2025, 4, 1),
+        english_name="TESTER, ALICE",
+        nationality="USA",
+        card_version="01",
         authority_code="1100",
     ),
     "foreigner_2023": IdCard(
-        CardKind.FOREIGNER_2023, name="测试戊", sex_code="1", birth=date(1982, 12, 24),
-        id_number=fake_number("93311019821224001"), valid_from=date(2024, 3, 1),
-        valid_to=date(2034, 3, 1), english_name="TESTER, BOB", nationality="CAN",
+        CardKind.FOREIGNER_2023,
+        name="测试戊",
+        sex_code="1",
+        birth=date(1982, 12, 24),
+        id_number=fake_number("93311019821224001"),
+        valid_from=date(2024, 3, 1),
+        valid_to=date(2034, 3, 1),
+        english_name="TESTER, BOB",
+        nationality="CAN",
         raw_fields={"32:4": "01".encode("utf-16-le")},
     ),
 }
@@ -351,26 +393,6 @@ class IdCardReaderSim:
             time.sleep(self.timing.slow_s)
         self.answers.append(sw3)
         self.link.send(bytes(frame))
-
-
-#: The SAM number data (16 bytes) the simulated module reports: 05.01-20260101-000000123-
-#: 000004567 once formatted (reference §1.10).
-SAM_ID_DATA = (
-    bytes((5, 0, 1, 0))
-    + (20260101).to_bytes(4, "little")
-    + (123).to_bytes(4, "little")
-    + (4567).to_bytes(4, "little")
-)
-
-
-def sim_for(card_name: str | None, **options: object) -> IdCardReaderSim:
-    """A simulator with one of :data:`SAMPLE_CARDS` on it (or none), not yet started.
-
-    Raises:
-        KeyError: no sample card of that name.
-    """
-    card = None if card_name in (None, "", "none") else SAMPLE_CARDS[card_name]
-    return IdCardReaderSim(card, **options)  # type: ignore[arg-type]
 
 
 def with_timing(sim: IdCardReaderSim, **changes: float) -> None:

@@ -113,7 +113,10 @@ def test_a_module_too_slow_to_answer_is_a_timeout(reader: IdCardReader) -> None:
     reader.sim.inject("slow")
     err = failure(reader.read_card, DeviceTimeout)
     assert (err.code, error_text(err)) == (303, "设备无响应，请联系工作人员")
-    assert (reader.last_health.state, reader.last_health.reasons) == (HealthState.UNKNOWN, ("timeout",))
+    assert (reader.last_health.state, reader.last_health.reasons) == (
+        HealthState.UNKNOWN,
+        ("timeout",),
+    )
     reader.sim.clear("slow")
     time.sleep(0.6)  # the late answer lands and is dropped before the next command
     assert reader.read_card().name == "测试甲"
@@ -124,7 +127,10 @@ def test_a_pulled_cable_is_unplugged_then_not_found_then_back(reader: IdCardRead
     reader.sim.inject("unplug")
     err = failure(reader.read_card, DeviceUnplugged)
     assert (err.code, error_text(err)) == (302, "设备已断开，请联系工作人员")
-    assert (reader.last_health.state, reader.last_health.reasons) == (HealthState.OFFLINE, ("unplugged",))
+    assert (reader.last_health.state, reader.last_health.reasons) == (
+        HealthState.OFFLINE,
+        ("unplugged",),
+    )
     assert failure(reader.read_card, DeviceNotFound).code == 301
     reader.sim.clear("unplug")
     assert reader.read_card().name == "测试甲"
@@ -135,7 +141,11 @@ def test_a_broken_security_module_is_a_technician_job(reader: IdCardReader, faul
     reader.sim.inject(fault)
     health = reader.health() if fault == "self_test_failed" else None
     if health is not None:
-        assert (health.state, health.reasons, health.code) == (HealthState.ERROR, ("sam_fault",), 327)
+        assert (health.state, health.reasons, health.code) == (
+            HealthState.ERROR,
+            ("sam_fault",),
+            327,
+        )
     err = failure(reader.read_card, SamFault)
     assert (err.code, error_text(err)) == (327, "身份证阅读器安全模块异常，请联系工作人员")
     assert not reader.last_health.usable

@@ -25,9 +25,22 @@ from devices.open import open_id_card_reader
 from hardware_sim.id_card_reader import SAMPLE_CARDS, photo_of
 
 DECODED_FIELDS = (
-    "kind", "name", "sex_code", "birth", "id_number", "valid_from", "valid_to", "address",
-    "issuer", "nation_code", "english_name", "nationality", "pass_number", "issue_count",
-    "card_version", "authority_code",
+    "kind",
+    "name",
+    "sex_code",
+    "birth",
+    "id_number",
+    "valid_from",
+    "valid_to",
+    "address",
+    "issuer",
+    "nation_code",
+    "english_name",
+    "nationality",
+    "pass_number",
+    "issue_count",
+    "card_version",
+    "authority_code",
 )
 
 
@@ -64,7 +77,10 @@ def test_a_permit_has_no_nation_but_a_pass_number_and_issue_count(reader: IdCard
     reader.sim.place(SAMPLE_CARDS["hk_macao_taiwan"])
     card = reader.read_card()
     assert (card.kind, card.nation, card.pass_number, card.issue_count) == (
-        CardKind.HK_MACAO_TAIWAN, "", "H12345678", "02",
+        CardKind.HK_MACAO_TAIWAN,
+        "",
+        "H12345678",
+        "02",
     )
 
 
@@ -72,7 +88,9 @@ def test_the_old_foreigner_card_puts_the_birth_date_after_validity(reader: IdCar
     reader.sim.place(SAMPLE_CARDS["foreigner"])
     card = reader.read_card()
     assert (card.english_name, card.nationality, card.birth) == (
-        "TESTER, ALICE", "USA", date(1970, 2, 3),
+        "TESTER, ALICE",
+        "USA",
+        date(1970, 2, 3),
     )
     assert card.masked()["id_number"] == "USA********0301"
 
@@ -103,12 +121,17 @@ def test_an_unknown_card_type_is_refused_in_chinese() -> None:
 
 def test_nation_codes_follow_the_card_table() -> None:
     assert (NATIONS["01"], NATIONS["46"], NATIONS["56"], NATIONS["98"]) == (
-        "汉", "德昂", "基诺", "外国血统中国籍人士",
+        "汉",
+        "德昂",
+        "基诺",
+        "外国血统中国籍人士",
     )
     assert len(NATIONS) == 58
 
 
-def test_a_card_never_prints_its_holder(reader: IdCardReader, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_card_never_prints_its_holder(
+    reader: IdCardReader, caplog: pytest.LogCaptureFixture
+) -> None:
     reader.sim.place(SAMPLE_CARDS["resident"])
     card = reader.read_card()
     with caplog.at_level(logging.INFO):
@@ -117,7 +140,9 @@ def test_a_card_never_prints_its_holder(reader: IdCardReader, caplog: pytest.Log
     assert card.id_number not in shown and card.name not in shown
     assert card.address not in shown and "19900307" not in shown
     assert card.masked() == {
-        "kind": "resident", "name": "测**", "id_number": "110101********002X",
+        "kind": "resident",
+        "name": "测**",
+        "id_number": "110101********002X",
     }
 
 
@@ -139,7 +164,9 @@ def test_a_photo_decoder_is_a_hook_and_its_failure_costs_only_the_picture() -> N
 
 
 def test_a_fingerprint_reader_returns_the_templates() -> None:
-    url = "sim://id-reader?card=resident&timing=instant&fingerprint=1024&profile=sam-uart-fingerprint"
+    url = (
+        "sim://id-reader?card=resident&timing=instant&fingerprint=1024&profile=sam-uart-fingerprint"
+    )
     r = open_id_card_reader(url, "id-reader-1")
     try:
         card = r.read_card()

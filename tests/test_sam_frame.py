@@ -69,7 +69,9 @@ def test_a_read_answer_is_1295_bytes_with_the_published_header() -> None:
     assert decode_response(frame).data == data
 
 
-@pytest.mark.parametrize(("fingerprint", "length", "total"), [(0, "05 0A", 1297), (1024, "09 0A", 2321)])
+@pytest.mark.parametrize(
+    ("fingerprint", "length", "total"), [(0, "05 0A", 1297), (1024, "09 0A", 2321)]
+)
 def test_a_fingerprint_read_answer_has_the_published_length(
     fingerprint: int, length: str, total: int
 ) -> None:
@@ -94,8 +96,11 @@ def test_a_damaged_frame_is_a_typed_error_naming_the_damage(frame: str, fault: s
 
 
 def test_the_parser_skips_noise_and_finds_frames_split_anywhere() -> None:
-    stream = b"\x00\xaa\xaa\x96" + encode_response(Sw3.NO_CARD) + b"\xaa" + encode_response(
-        Sw3.FIND_OK, bytes(4)
+    stream = (
+        b"\x00\xaa\xaa\x96"
+        + encode_response(Sw3.NO_CARD)
+        + b"\xaa"
+        + encode_response(Sw3.FIND_OK, bytes(4))
     )
     for cut in range(1, len(stream)):
         parser = FrameParser()

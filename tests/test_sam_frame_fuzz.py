@@ -114,7 +114,8 @@ _cuts = st.lists(st.integers(0, 10_000), max_size=8)
 # A stream that keeps presenting preambles with random lengths is the worst case for hoarding.
 _hostile = st.lists(
     st.one_of(st.binary(max_size=64), st.builds(lambda b: PREAMBLE + b, st.binary(max_size=8))),
-    min_size=1, max_size=10,
+    min_size=1,
+    max_size=10,
 )
 
 test_random_bytes_never_crash, test_random_bytes_never_crash_long = _both(
@@ -128,8 +129,10 @@ test_truncation_waits, test_truncation_waits_long = _both(
 )
 test_corruption_is_reported, test_corruption_is_reported_long = _both(
     a_corrupted_frame_is_reported_then_the_next_one_found,
-    frame=frames.filter(lambda f: PREAMBLE not in f[1:]), flip=st.integers(1, 255),
-    at_len=st.booleans(), good=frames,
+    frame=frames.filter(lambda f: PREAMBLE not in f[1:]),
+    flip=st.integers(1, 255),
+    at_len=st.booleans(),
+    good=frames,
 )
 test_endless_stream_is_bounded, test_endless_stream_is_bounded_long = _both(
     an_endless_stream_stays_bounded, chunks=_hostile
