@@ -75,8 +75,9 @@ def test_a_truncated_jpeg_is_refused() -> None:
 
 @pytest.mark.parametrize("shape", [(100, 120), (8000, 7000)])
 def test_tiny_and_huge_images_are_refused_before_decoding(shape: tuple[int, int]) -> None:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buf = io.BytesIO()
     Image.new("L", shape[::-1]).save(buf, "PNG")
