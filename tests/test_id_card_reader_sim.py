@@ -149,8 +149,9 @@ def test_a_bad_reader_url_is_a_config_error(url: str) -> None:
     assert err.value.code == 100
 
 
-def test_a_serial_port_that_is_not_there_reports_offline_without_raising() -> None:
-    reader = open_id_card_reader("serial:///dev/ttyNOSUCH9?baud=115200", "id-reader-1")
+@pytest.mark.parametrize("url", ["serial:///dev/ttyNOSUCH9?baud=115200", "hwgrep://ffff:fffe"])
+def test_a_serial_port_that_is_not_there_reports_offline_without_raising(url: str) -> None:
+    reader = open_id_card_reader(url, "id-reader-1")
     try:
         health = reader.health()
     finally:
