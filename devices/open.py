@@ -15,10 +15,12 @@ from devices.ticket_printer import PROFILES, PrinterProfile, TicketPrinter
 
 if TYPE_CHECKING:
     from devices.call_display import CallDisplay
+    from devices.document_camera import DocumentCamera
     from devices.document_printer import DocumentPrinter
     from devices.id_card_reader import IdCardReader
     from devices.rating_pad import RatingPad
     from devices.window_caller import WindowCaller
+    from devices.window_screen import WindowScreen
     from drivers.line_socket import LineSocket
     from hardware_sim.id_card_reader import IdCardReaderSim
     from hardware_sim.line_server import LineServer
@@ -170,6 +172,40 @@ def open_rating_pad(url: str, device_id: str) -> RatingPad:
     raise ConfigError(f"a rating pad cannot be opened from {parsed.scheme}://", url=url)
 
 
+def open_window_screen(url: str, device_id: str) -> WindowScreen:
+    """Build the LED screen above a window a URL names, speaking the window screen protocol.
+
+    URL forms::
+
+        sim://window-screen?port=7603&timeout=2
+        tcp://127.0.0.1:7603?timeout=2
+
+    Returns:
+        A :class:`devices.window_screen.WindowScreen`; ``sim://`` exposes the
+        :class:`hardware_sim.window_screen.WindowScreenSim` as its ``sim``.
+
+    Raises:
+        ConfigError (100): unknown scheme or target, a malformed option, a busy port.
+    """
+    from devices.window_screen import WindowScreen
+
+    parsed = parse_device_url(url)
+    if parsed.scheme == "sim":
+        if parsed.target != "window-screen":
+            raise ConfigError(f"no simulator {parsed.target!r}", url=url)
+        from hardware_sim.window_screen import WindowScreenSim
+
+        sim = WindowScreenSim(int(_number(parsed, "port", 0)))
+        _start_sim(sim, url)
+        return WindowScreen(
+            _line_socket(parsed, "127.0.0.1", sim.port, device_id), device_id, sim=sim
+        )
+    if parsed.scheme == "tcp":
+        host, port = _host_port(parsed)
+        return WindowScreen(_line_socket(parsed, host, port, device_id), device_id)
+    raise ConfigError(f"a window screen cannot be opened from {parsed.scheme}://", url=url)
+
+
 def open_window_caller(url: str, device_id: str) -> WindowCaller:
     """Build the serial window caller (with its 4-key rating pad) a URL names, reference §5.2.
 
@@ -214,7 +250,9 @@ def open_window_caller(url: str, device_id: str) -> WindowCaller:
     else:
         own = {"address", "rater", "gap", "timeout"}
         query = "&".join(f"{k}={v}" for k, v in parsed.options.items() if k not in own)
-        port_url = f"{parsed.scheme}://{parsed.target}{parsed.path}" + (f"?{query}" if query else "")
+        port_url = f"{parsed.scheme}://{parsed.target}{parsed.path}" + (
+            f"?{query}" if query else ""
+        )
     port = SerialPort(port_url, 9600, _number(parsed, "timeout", 1.0), device_id=device_id)
     bus = CallerBus(port, frame_gap_s=_number(parsed, "gap", 0.3))
     caller = WindowCaller(bus, address, device_id, rater=rater, owns_bus=True, sim=sim)
@@ -365,6 +403,86 @@ def open_document_printer(url: str, device_id: str) -> DocumentPrinter:
         driver = CupsPrinter(parsed.target, parsed.option("server", "") or "", device_id)
         return DocumentPrinter(driver, A4_PROFILES[name], device_id)
     raise ConfigError(f"a document printer cannot be opened from {parsed.scheme}://", url=url)
+
+
+def open_document_camera(url: str, device_id: str) -> DocumentCamera:
+    """Build the 高拍仪 document camera a URL names, read through OpenCV.
+
+    URL forms::
+
+        camera://0?profile=uvc-8mp             a UVC camera by index (V4L2 on Linux)
+        file:///var/hall/desk.mp4              a recording, played in a loop
+        images:///var/hall/desk/%04d.jpg       an image sequence, played in a loop
+        http://127.0.0.1:8081/stream.mjpg      an MJPEG stream (passed to FFmpeg as is)
+        sim://camera?fps=15&width=1280&height=960&slow_s=5&faults=black
+
+    ``sim://camera`` starts a :class:`hardware_sim.mjpeg_camera.MjpegCameraSim` on a free
+    loopback port and reads it over HTTP; it is the camera's ``sim``, faults are injected there.
+    ``camera://`` options ``fourcc``, ``width``, ``height`` and ``fps`` override the profile.
+
+    Args:
+        url: the device URL.
+        device_id: the hall's name for the camera, carried in health and errors.
+
+    Returns:
+        A :class:`devices.document_camera.DocumentCamera` holding a
+        :class:`drivers.opencv_camera.OpenCvCamera`; it starts reading on first use.
+
+    Raises:
+        ConfigError (100): unknown scheme, target, profile, fault or a malformed option.
+    """
+    from dataclasses import replace
+
+    from devices.document_camera import PROFILES as CAMERA_PROFILES
+    from devices.document_camera import DocumentCamera
+    from drivers.opencv_camera import FILE, IMAGES, INDEX, STREAM, OpenCvCamera
+
+    parsed = parse_device_url(url)
+    stream = parsed.scheme in ("http", "https", "sim")
+    default_profile = "mjpeg-http" if stream else "uvc-8mp"
+    name = default_profile if parsed.scheme in ("http", "https") else parsed.option("profile")
+    name = name or default_profile
+    if name not in CAMERA_PROFILES:
+        raise ConfigError(f"unknown camera profile {name!r}", url=url)
+    profile = CAMERA_PROFILES[name]
+    if parsed.scheme == "camera":
+        if not parsed.target.isdigit():
+            raise ConfigError(f"expected camera://INDEX, got {url!r}", url=url)
+        profile = replace(
+            profile,
+            fourcc=parsed.option("fourcc", profile.fourcc) or profile.fourcc,
+            width=int(_number(parsed, "width", profile.width)),
+            height=int(_number(parsed, "height", profile.height)),
+            fps=_number(parsed, "fps", profile.fps),
+        )
+        driver = OpenCvCamera(int(parsed.target), INDEX, profile.mode, device_id)
+        return DocumentCamera(driver, profile, device_id)
+    if parsed.scheme in ("file", "images"):
+        kind = FILE if parsed.scheme == "file" else IMAGES
+        return DocumentCamera(OpenCvCamera(parsed.path, kind, None, device_id), profile, device_id)
+    if parsed.scheme in ("http", "https"):
+        return DocumentCamera(OpenCvCamera(url, STREAM, None, device_id), profile, device_id)
+    if parsed.scheme == "sim":
+        if parsed.target != "camera":
+            raise ConfigError(f"no simulator {parsed.target!r}", url=url)
+        from hardware_sim.mjpeg_camera import Fault, MjpegCameraSim
+
+        sim = MjpegCameraSim(
+            fps=_number(parsed, "fps", 15.0),
+            width=int(_number(parsed, "width", 1280)),
+            height=int(_number(parsed, "height", 960)),
+            slow_s=_number(parsed, "slow_s", 5.0),
+        )
+        sim.start()
+        for fault in filter(None, (parsed.option("faults") or "").split(",")):
+            try:
+                sim.inject(Fault(fault))
+            except ValueError as err:
+                sim.close()
+                raise ConfigError(f"unknown simulator fault {fault!r}", url=url) from err
+        driver = OpenCvCamera(sim.url, STREAM, None, device_id)
+        return DocumentCamera(driver, profile, device_id, sim=sim)
+    raise ConfigError(f"a document camera cannot be opened from {parsed.scheme}://", url=url)
 
 
 def _start_sim(sim: LineServer, url: str) -> None:
