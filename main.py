@@ -7,6 +7,7 @@
     python main.py collector ...             the central collector with its dashboard
     python main.py agent ...                 the hall's journal publisher
     python main.py errors [--write]          the error-code table for technicians
+    python main.py devices [--json]          configured devices' health; what is attached
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     errs = sub.add_parser("errors", help="print the error-code table (Markdown)")
     errs.add_argument("--write", action="store_true", help="update docs/error-codes.md")
 
+    devs = sub.add_parser("devices", help="configured devices with their health; what is attached")
+    devs.add_argument("--json", action="store_true", help="print one JSON object")
+    devs.add_argument("--config", help="hall config TOML (default: the demo hall)")
+
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -113,6 +118,10 @@ def _dispatch(argv: Sequence[str] | None) -> int:
         from agent.cli import run_agent
 
         return run_agent(args)
+    if args.command == "devices":
+        from provisioning.cli import run_devices
+
+        return run_devices(args)
     if args.command == "errors":
         from core import error_table
 
