@@ -15,6 +15,7 @@ SUITES: dict[str, str] = {
     "devices": "benchmarks.devices_bench",
     "outbox": "benchmarks.outbox_bench",
     "docscan": "benchmarks.docscan_bench",
+    "camera": "benchmarks.camera_bench",
 }
 
 
