@@ -14,6 +14,7 @@ frame interval measured in the same run; the ratio says how many intervals a sti
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 from statistics import median
 from typing import Any
 
@@ -60,7 +61,7 @@ def _capture_latency(captures: int, fps: float) -> tuple[float, float]:
             start = time.monotonic()
             stills.append(cam.capture(timeout_s=15.0))
             latencies.append(time.monotonic() - start)
-        gaps = [(b.at - a.at) / (b.seq - a.seq) for a, b in zip(stills, stills[1:], strict=False)]
+        gaps = [(b.at - a.at) / (b.seq - a.seq) for a, b in pairwise(stills)]
         return median(latencies), median(gaps)
     finally:
         cam.close()
