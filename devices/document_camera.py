@@ -183,7 +183,9 @@ class DocumentCamera:
             while self._seq < target:
                 left = deadline - time.monotonic()
                 if self._lost is not None:
-                    raise self._lost
+                    # A new instance per caller: one shared exception would pile up tracebacks.
+                    lost = self._lost
+                    raise type(lost)(str(lost), **lost.details)
                 if left <= 0:
                     raise CameraNoFrames(
                         f"no fresh frame in {timeout_s} s", device=self.device_id, timeout_s=timeout_s

@@ -189,8 +189,7 @@ class DocumentPrinter:
         """
         path = Path(path)
         kind = file_kind(path)
-        options = {"media": self.profile.media, "sides": self.profile.sides}
-        options["copies"] = str(copies)
+        options = {"media": self.profile.media, "sides": self.profile.sides, "copies": str(copies)}
         if kind == "image":
             options.update(self.profile.image_options)
         queue = self.driver.status()

@@ -159,6 +159,8 @@ class CupsServer:
         self._token = f"hall-{uuid.uuid4().hex[:12]}"
         self._pdf_conf = _CUPS_PDF_CONF_DIR / f"cups-pdf-{self._token}.conf"
         self._cupsd: subprocess.Popen[bytes] | None = None
+        #: state printers by queue name (:meth:`add_state_printer`).
+        self.state_printers: dict[str, StatePrinter] = {}
 
     @property
     def server(self) -> str:
@@ -197,6 +199,7 @@ class CupsServer:
         printer.out_dir.mkdir(mode=0o777)
         printer.out_dir.chmod(0o777)
         printer.set()
+        self.state_printers[queue] = printer
         self._lpadmin("-p", queue, "-E", "-v", f"{_BACKEND}:{printer.state_file}", "-m", "raw",
                       "-o", "printer-error-policy=abort-job")  # fmt: skip
         return printer

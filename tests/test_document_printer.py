@@ -64,7 +64,7 @@ def server(pdf_printer: DocumentPrinter) -> Iterator[CupsServer]:
 @pytest.fixture
 def state(server: CupsServer) -> Iterator[StatePrinter]:
     """The a4 queue's state printer, ready (paper in, no fault)."""
-    printer = StatePrinter("a4", server.root / "a4-state.json", server.root / "a4-out")
+    printer = server.state_printers["a4"]
     printer.set()
     yield printer
     printer.set()
