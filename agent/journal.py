@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from agent import migrations, retention
@@ -81,8 +81,20 @@ def append(conn: sqlite3.Connection, event: Event) -> None:
     """Add an event to the outbox. Call inside the transaction that made the change."""
     conn.execute(
         "INSERT INTO outbox(event_id, device_id, seq, payload) VALUES (?, ?, ?, ?)",
-        (event.event_id, event.device_id, event.seq, event.to_json()),
+        (event.event_id, event.device_id, event.seq, event_json(event)),
     )
+
+
+_EVENT_FIELDS = tuple(f.name for f in fields(Event))
+
+
+def event_json(event: Event) -> str:
+    """The same text as :meth:`Event.to_json`, without ``asdict``'s deep copy of ``data``.
+
+    The copy alone took a sixth of a durable commit; the fields are JSON values already.
+    """
+    body = {name: getattr(event, name) for name in _EVENT_FIELDS}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -113,12 +125,20 @@ def pending_payloads(
 
 
 def acknowledge(conn: sqlite3.Connection, rows: list[int]) -> None:
-    """Delete events the broker has acknowledged."""
+    """Delete events the broker has acknowledged.
+
+    Args:
+        conn: the journal connection.
+        rows: the rows of one :func:`pending` (or :func:`pending_payloads`) read, which are
+            every outbox row from the first to the last of them. One range delete does it:
+            ``AUTOINCREMENT`` never hands out a row id below one already used, so no row
+            committed after the read can fall inside the range.
+    """
     if not rows:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.executemany("DELETE FROM outbox WHERE rowid_ = ?", [(r,) for r in rows])
+        conn.execute("DELETE FROM outbox WHERE rowid_ BETWEEN ? AND ?", (rows[0], rows[-1]))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -60,6 +60,30 @@ MIGRATIONS: tuple[Migration, ...] = (
         "journal settings shared by every process of the hall box",
         ("CREATE TABLE journal_settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",),
     ),
+    # The UNIQUE index on event_id put every insert and every acknowledged row on a random
+    # index page (event ids are random), which cost more than the rest of a drain together.
+    # Uniqueness is the collector's job; here ids come from uuid4 and seqs from next_seq.
+    # The AUTOINCREMENT counter is carried over: a running publisher's cursor relies on new
+    # rows getting higher ids than any before.
+    Migration(
+        3,
+        "outbox without the event_id index",
+        (
+            (
+                "CREATE TABLE outbox_v3 ("
+                " rowid_ INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
+                " device_id TEXT NOT NULL, seq INTEGER NOT NULL, payload TEXT NOT NULL)"
+            ),
+            "INSERT INTO outbox_v3 SELECT rowid_, event_id, device_id, seq, payload FROM outbox",
+            "DELETE FROM sqlite_sequence WHERE name = 'outbox_v3'",
+            (
+                "INSERT INTO sqlite_sequence(name, seq)"
+                " SELECT 'outbox_v3', seq FROM sqlite_sequence WHERE name = 'outbox'"
+            ),
+            "DROP TABLE outbox",
+            "ALTER TABLE outbox_v3 RENAME TO outbox",
+        ),
+    ),
 )
 
 _LEDGER = (

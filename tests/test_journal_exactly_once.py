@@ -117,3 +117,12 @@ def test_publisher_batch_from_stored_json_is_the_encoded_batch(tmp_path: Path):
     finally:
         conn.close()
     assert batch_payload(stored) == encode_batch(events)
+
+
+def test_journal_stores_the_event_text_to_json_would_give():
+    from agent import journal
+
+    e = dataclasses.replace(
+        event("叫号屏", 7), data={"窗口": [1, 2], "nested": {"a": None, "b": 1.5}, "ok": True}
+    )
+    assert journal.event_json(e) == e.to_json()

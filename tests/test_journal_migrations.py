@@ -88,3 +88,24 @@ def test_database_from_a_newer_program_is_refused(tmp_path: Path):
         journal.connect(path)
     assert caught.value.code == 421
     assert error_text(caught.value) == "本机数据版本高于当前程序版本，请联系工作人员升级程序"
+
+
+def test_outbox_rebuild_keeps_backlog_and_never_reuses_a_row_id(tmp_path: Path):
+    """Migration 3 rebuilds the outbox. A publisher's cursor assumes new rows get higher ids
+    than any row before, so the AUTOINCREMENT counter must survive the rebuild even when the
+    outbox was empty."""
+    conn = sqlite3.connect(tmp_path / "hall.db", isolation_level=None)
+    try:
+        migrations.migrate(conn, MIGRATIONS[:2])
+        for seq in (1, 2, 3):
+            e = Event(Kind.WINDOW_OPENED, "hall-demo", "pad-1", seq, 0.0, {"window": 1})
+            journal.append(conn, e)
+        conn.execute("DELETE FROM outbox WHERE seq < 3")
+        kept = journal.pending(conn, 10)
+        assert migrations.migrate(conn) == [3]
+        assert journal.pending(conn, 10) == kept
+        conn.execute("DELETE FROM outbox")
+        journal.append(conn, Event(Kind.WINDOW_CLOSED, "hall-demo", "pad-1", 4, 0.0, {}))
+        assert [p.row for p in journal.pending(conn, 10)] == [4]
+    finally:
+        conn.close()
