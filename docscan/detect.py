@@ -24,7 +24,7 @@ DETECT_SIZE = 512
 #: Smallest page, as a share of the frame, that counts (an ID card on the platen is ~6 %).
 MIN_AREA = 0.04
 #: Below this confidence a detection is refused, never cropped.
-MIN_CONFIDENCE = 0.5
+MIN_CONFIDENCE = 0.3
 
 
 @dataclass(frozen=True)
@@ -61,25 +61,53 @@ def _small(image: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.resize(small, size, interpolation=cv2.INTER_AREA), scale
 
 
-def _cues(small: np.ndarray) -> list[np.ndarray]:
-    lab = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_BGR2Lab)
+def _smooth_channels(small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # Median first: sensor noise and JPEG blocks would otherwise break every mask into islands.
+    blurred = cv2.GaussianBlur(cv2.medianBlur(small, 5), (0, 0), 1.5)
+    lab = cv2.cvtColor(blurred, cv2.COLOR_BGR2Lab)
     light = lab[:, :, 0]
-    chroma = cv2.magnitude(lab[:, :, 1].astype(np.float32) - 128, lab[:, :, 2].astype(np.float32) - 128)
+    chroma = cv2.magnitude(lab[:, :, 1].astype(np.float32) - 128,
+                           lab[:, :, 2].astype(np.float32) - 128)
     paper = cv2.normalize(light.astype(np.float32) - 2.0 * chroma, None, 0, 255, cv2.NORM_MINMAX)
-    paper = paper.astype(np.uint8)
+    # Lightness counts half: a lamp gradient changes it across one sheet, not the paper's hue.
+    weighted = lab.astype(np.float32) * np.float32([0.5, 1.0, 1.0])
+    return light, paper.astype(np.uint8), weighted
+
+
+def _paper_likeness(weighted: np.ndarray) -> np.ndarray:
+    # The page fills the middle of a 高拍仪 frame: the median colour there is the paper's, and a
+    # desk as bright as the paper still differs from it in hue or texture.
+    h, w = weighted.shape[:2]
+    centre = weighted[h * 3 // 8:h * 5 // 8, w * 3 // 8:w * 5 // 8].reshape(-1, 3)
+    distance = np.linalg.norm(weighted - np.median(centre, axis=0), axis=2)
+    return np.uint8(255 - np.clip(distance * 4, 0, 255))
+
+
+def _masks(light: np.ndarray, paper: np.ndarray, likeness: np.ndarray) -> list[np.ndarray]:
+    # A sweep of thresholds, not one: under a lamp gradient the level that separates the page
+    # from the desk differs from frame to frame, and a wrong level only adds a poor candidate.
     masks = []
-    for channel in (paper, light):
-        _, mask = cv2.threshold(channel, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        masks.append(mask)
-    edges = cv2.Canny(light, 20, 60) | cv2.Canny(cv2.convertScaleAbs(chroma, alpha=3), 20, 60)
-    edges = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    kernel = np.ones((5, 5), np.uint8)
+    for channel in (paper, light, likeness):
+        otsu, _ = cv2.threshold(channel, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        levels = {int(otsu), *(int(v) for v in np.percentile(channel, (30, 45, 60, 75, 88)))}
+        for level in sorted(levels):
+            mask = cv2.morphologyEx(np.uint8(channel > level) * 255, cv2.MORPH_OPEN, kernel)
+            masks.append(mask)
+    # Paper is smooth where a desk (wood grain, fabric, a mottled top) is not.
+    mean = cv2.blur(light.astype(np.float32), (9, 9))
+    spread = cv2.sqrt(np.maximum(cv2.blur(light.astype(np.float32) ** 2, (9, 9)) - mean ** 2, 0))
+    for level in np.percentile(spread, (25, 40, 55)):
+        mask = np.uint8(spread < max(level, 1.0)) * 255
+        masks.append(cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel),
+                                      cv2.MORPH_OPEN, kernel))
+    edges = cv2.Canny(light, 10, 30)
+    edges = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, kernel)
     filled = np.zeros_like(edges)
     contours, _ = cv2.findContours(edges, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     cv2.drawContours(filled, contours, -1, 255, -1)
-    masks.append(filled)
-    kernel = np.ones((5, 5), np.uint8)
-    return [cv2.morphologyEx(cv2.morphologyEx(m, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
-            for m in masks]
+    masks.append(cv2.morphologyEx(filled, cv2.MORPH_OPEN, kernel))
+    return masks
 
 
 def _quad_from_contour(contour: np.ndarray) -> np.ndarray | None:
@@ -95,21 +123,39 @@ def _quad_from_contour(contour: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _edge_support(near_edge: np.ndarray, quad: np.ndarray) -> float:
+def _side_support(weighted: np.ndarray, quad: np.ndarray, step: float = 5.0) -> float:
+    """Mean over the four sides of the share of points with a clear step across the side."""
+    centre = quad.mean(axis=0)
     ts = np.linspace(0.05, 0.95, 24)[:, None]
-    points = np.concatenate([quad[i] + (quad[(i + 1) % 4] - quad[i]) * ts for i in range(4)])
-    xs = np.clip(np.round(points[:, 0]).astype(int), 0, near_edge.shape[1] - 1)
-    ys = np.clip(np.round(points[:, 1]).astype(int), 0, near_edge.shape[0] - 1)
-    return float((near_edge[ys, xs] > 0).mean())
+    shares = []
+    h, w = weighted.shape[:2]
+    for i in range(4):
+        a, b = quad[i], quad[(i + 1) % 4]
+        direction = (b - a) / (np.linalg.norm(b - a) + 1e-9)
+        normal = np.array([-direction[1], direction[0]])
+        if np.dot((a + b) / 2 - centre, normal) < 0:
+            normal = -normal
+        points = a + (b - a) * ts
+
+        def sample(pts: np.ndarray) -> np.ndarray:
+            xs = np.clip(np.round(pts[:, 0]).astype(int), 0, w - 1)
+            ys = np.clip(np.round(pts[:, 1]).astype(int), 0, h - 1)
+            return weighted[ys, xs]
+
+        inside, outside = sample(points - normal * step), sample(points + normal * step)
+        diff = inside - outside
+        # The step must point the same way along the side: noise steps point anywhere.
+        main = np.median(diff, axis=0)
+        along = diff @ (main / (np.linalg.norm(main) + 1e-9))
+        shares.append(float((along > 3).mean()))
+    return float(np.mean(shares) * min(shares) ** 0.5)
 
 
-def _candidates(small: np.ndarray) -> list[tuple[float, np.ndarray]]:
-    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    # Dilated once so each side sample asks "is there an edge within 2 px" by one lookup.
-    edges = cv2.dilate(cv2.Canny(cv2.GaussianBlur(gray, (5, 5), 0), 15, 45), np.ones((5, 5), np.uint8))
+def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.ndarray]:
+    light, paper, weighted = _smooth_channels(small)
     frame_area = small.shape[0] * small.shape[1]
     found = []
-    for mask in _cues(small):
+    for mask in _masks(light, paper, _paper_likeness(weighted)):
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for contour in contours:
             area = cv2.contourArea(contour)
@@ -119,9 +165,40 @@ def _candidates(small: np.ndarray) -> list[tuple[float, np.ndarray]]:
             if quad is None:
                 continue
             fill = area / max(cv2.contourArea(quad), 1.0)
-            score = _edge_support(edges, quad) * min(fill, 1 / fill)
+            score = _side_support(weighted, quad) * min(fill, 1 / fill) ** 2
             found.append((score, quad))
-    return sorted(found, key=lambda c: -c[0])
+    return _distinct(sorted(found, key=lambda c: -c[0])), weighted
+
+
+def _snapped(small: np.ndarray, weighted: np.ndarray,
+             candidates: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+    # A mask's outline can sit a few pixels off the paper (a threshold inside a shadow, a
+    # morphology step): re-find each side on the small copy first, then judge the snapped quad.
+    snapped = []
+    for score, quad in candidates[:4]:
+        if score < 0.1:
+            break
+        result = refine(small, quad, 8.0)
+        if result is None:
+            snapped.append((score * 0.5, quad))
+            continue
+        fitted, support = result
+        snapped.append((_side_support(weighted, fitted) * support, fitted))
+    return sorted(snapped, key=lambda c: -c[0])
+
+
+def _distinct(ranked: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+    # The sweep finds the same page many times; keep the best of each.
+    kept: list[tuple[float, np.ndarray]] = []
+    for score, quad in ranked:
+        if all(_iou(quad, other) < 0.8 for _, other in kept):
+            kept.append((score, quad))
+    return kept
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    inter, _ = cv2.intersectConvexConvex(np.float32(a), np.float32(b))
+    return inter / (cv2.contourArea(a) + cv2.contourArea(b) - inter + 1e-9)
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:
@@ -151,23 +228,31 @@ def _refine_side(image: np.ndarray, a: np.ndarray, b: np.ndarray, centre: np.nda
         normal = -normal  # outward
     ts = np.linspace(0.06, 0.94, 48)
     offsets = np.arange(-band, band + 1, 1.0)
+    along = np.arange(-3, 4, 1.0)  # average 7 px along the side: sensor noise drops by √7
     base = a[None, :] + (b - a)[None, :] * ts[:, None]
-    grid = base[:, None, :] + offsets[None, :, None] * normal[None, None, :]
+    grid = (base[:, None, None, :] + along[None, :, None, None] * direction
+            + offsets[None, None, :, None] * normal).reshape(len(ts) * len(along), len(offsets), 2)
     strip = cv2.remap(image, grid[..., 0].astype(np.float32), grid[..., 1].astype(np.float32),
                       cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-    profile = strip.mean(axis=2) if strip.ndim == 3 else strip
-    profile = cv2.GaussianBlur(profile, (5, 1), 0)
+    strip = strip.reshape(len(ts), len(along), len(offsets), -1).mean(axis=1)
+    # Project colour onto the inside-minus-outside direction: a tinted sheet on a grey desk of
+    # the same brightness has its step in hue, which a grey conversion would throw away.
+    third = max(1, len(offsets) // 3)
+    contrast = strip[:, :third].mean(axis=(0, 1)) - strip[:, -third:].mean(axis=(0, 1))
+    profile = strip @ (contrast / (np.linalg.norm(contrast) + 1e-9))
+    profile = cv2.GaussianBlur(profile.astype(np.float32), (5, 1), 0)
     deriv = np.zeros_like(profile)
     deriv[:, 1:-1] = (profile[:, 2:] - profile[:, :-2]) / 2
-    sign = -1.0 if np.median(deriv.min(axis=1)) < -np.median(deriv.max(axis=1)) else 1.0
-    resp = deriv * sign
+    resp = -deriv  # inside is brighter along the contrast direction, by construction
     idx = np.clip(resp.argmax(axis=1), 1, len(offsets) - 2)
     rows = np.arange(len(ts))
     peak = resp[rows, idx]
     left, right = resp[rows, idx - 1], resp[rows, idx + 1]
     denom = left - 2 * peak + right
-    sub = np.where(np.abs(denom) > 1e-6, 0.5 * (left - right) / denom, 0.0)
-    strong = peak > max(4.0, 0.35 * float(np.median(peak)))
+    safe = np.where(np.abs(denom) > 1e-6, denom, 1.0)
+    sub = np.where(np.abs(denom) > 1e-6, 0.5 * (left - right) / safe, 0.0)
+    noise = float(np.median(np.abs(deriv))) + 1e-3
+    strong = peak > max(1.0, 4 * noise, 0.35 * float(np.median(peak)))
     if strong.sum() < 8:
         return None
     points = base + (offsets[0] + idx + np.clip(sub, -0.5, 0.5))[:, None] * normal[None, :]
@@ -184,8 +269,8 @@ def refine(image: np.ndarray, quad: np.ndarray, band: float) -> tuple[np.ndarray
     """Re-find each side of ``quad`` within ``band`` pixels in the full-resolution ``image``.
 
     Returns:
-        The refined quad and the mean share of side samples that agreed, or None if a side
-        showed no edge.
+        The refined quad and the share of samples that agreed on its weakest side, or None if
+        a side showed no edge.
     """
     centre = quad.mean(axis=0)
     lines, support = [], []
@@ -198,7 +283,8 @@ def refine(image: np.ndarray, quad: np.ndarray, band: float) -> tuple[np.ndarray
     corners = [_intersect(lines[i - 1], lines[i]) for i in range(4)]
     if any(c is None for c in corners):
         return None
-    return order_corners(np.array(corners)), float(np.mean(support))
+    # The weakest side decides: three good sides and a shadow's border are not a page.
+    return order_corners(np.array(corners)), float(np.min(support))
 
 
 def check_exposure(small: np.ndarray) -> None:
@@ -227,9 +313,10 @@ def detect(image: np.ndarray) -> Detection:
     """
     small, scale = _small(image)
     check_exposure(small)
-    candidates = _candidates(small)
-    if not candidates or candidates[0][0] < 0.3:
-        raise NoPageFound(candidates=len(candidates))
+    ranked, weighted = _candidates(small)
+    candidates = _snapped(small, weighted, ranked)
+    if not candidates or candidates[0][0] < 0.25:
+        raise NoPageFound(candidates=len(ranked))
     best_score, best = candidates[0]
     for score, quad in candidates[1:]:
         if score > 0.6 * best_score and _overlap(best, quad) < 0.1 and (
@@ -241,17 +328,17 @@ def detect(image: np.ndarray) -> Detection:
             best[:, 0] > width - 1 - margin).any() or (best[:, 1] > height - 1 - margin).any():
         raise PageOutOfFrame()
     quad = best / scale
-    band = 3.0 / scale + 4
+    band = 2.0 / scale + 4
+    support = 0.0
     result = refine(image, quad, band)
     if result is not None:
         quad, support = result
-        second = refine(image, quad, max(4.0, band / 3))
+        second = refine(image, quad, max(4.0, band / 2))
         if second is not None:
             quad, support = second
-    else:
-        support = 0.0
-    confidence = float(min(1.0, best_score) * support)
-    if confidence < MIN_CONFIDENCE or np.abs(quad - best / scale).max() > 4 / scale + 8:
+    confidence = float(min(1.0, best_score) ** 0.5 * support)
+    # A refined corner far from the coarse one means the sides locked onto something else.
+    if confidence < MIN_CONFIDENCE or np.abs(quad - best / scale).max() > 3 / scale + 8:
         raise LowConfidence(confidence=round(confidence, 3))
     full_h, full_w = image.shape[:2]
     if (quad < -1).any() or (quad[:, 0] > full_w).any() or (quad[:, 1] > full_h).any():
