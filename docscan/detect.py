@@ -23,6 +23,11 @@ from core.errors import BlankFrame, LowConfidence, NoPageFound, PageOutOfFrame, 
 DETECT_SIZE = 512
 #: Smallest page, as a share of the frame, that counts (an ID card on the platen is ~6 %).
 MIN_AREA = 0.04
+#: Long side over short side beyond which a region is a desk stripe, not a sheet (A4 is 1.41,
+#: an ID card 1.59; perspective and receipts stretch that).
+MAX_ELONGATION = 3.5
+#: Pixels (on the small copy) from the frame edge within which a page counts as cut off.
+BORDER = 3.0
 #: Below this confidence a detection is refused, never cropped.
 MIN_CONFIDENCE = 0.3
 
@@ -123,14 +128,32 @@ def _quad_from_contour(contour: np.ndarray) -> np.ndarray | None:
     return None
 
 
+def _on_border(point: np.ndarray, shape: tuple[int, ...], margin: float = BORDER) -> np.ndarray:
+    """Which frame borders (left, top, right, bottom) the point lies within ``margin`` of."""
+    h, w = shape[:2]
+    x, y = point
+    return np.array([x < margin, y < margin, x > w - 1 - margin, y > h - 1 - margin])
+
+
 def _side_support(weighted: np.ndarray, quad: np.ndarray, step: float = 5.0) -> float:
-    """Mean over the four sides of the share of points with a clear step across the side."""
+    """Mean over the four sides of the share of points with a clear step across the side.
+
+    One side lying along the frame border counts as supported: the page goes on past the
+    frame, which :func:`detect` reports as such rather than as "no page". Two or more such
+    sides are a corner of the desk, not a page.
+    """
     centre = quad.mean(axis=0)
     ts = np.linspace(0.05, 0.95, 24)[:, None]
     shares = []
     h, w = weighted.shape[:2]
+    cut = [bool((_on_border(quad[i], weighted.shape) & _on_border(quad[(i + 1) % 4],
+                                                                weighted.shape)).any())
+           for i in range(4)]
     for i in range(4):
         a, b = quad[i], quad[(i + 1) % 4]
+        if cut[i]:
+            shares.append(1.0 if sum(cut) == 1 else 0.0)
+            continue
         direction = (b - a) / (np.linalg.norm(b - a) + 1e-9)
         normal = np.array([-direction[1], direction[0]])
         if np.dot((a + b) / 2 - centre, normal) < 0:
@@ -151,6 +174,12 @@ def _side_support(weighted: np.ndarray, quad: np.ndarray, step: float = 5.0) -> 
     return float(np.mean(shares) * min(shares) ** 0.5)
 
 
+def _elongation(quad: np.ndarray) -> float:
+    sides = [np.linalg.norm(quad[(i + 1) % 4] - quad[i]) for i in range(4)]
+    return (sides[0] + sides[2]) / max(sides[1] + sides[3], 1e-6) if sides[0] + sides[2] > (
+        sides[1] + sides[3]) else (sides[1] + sides[3]) / max(sides[0] + sides[2], 1e-6)
+
+
 def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.ndarray]:
     light, paper, weighted = _smooth_channels(small)
     frame_area = small.shape[0] * small.shape[1]
@@ -162,7 +191,7 @@ def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.n
             if area < MIN_AREA * frame_area or area > 0.97 * frame_area:
                 continue
             quad = _quad_from_contour(contour)
-            if quad is None:
+            if quad is None or _elongation(quad) > MAX_ELONGATION:
                 continue
             fill = area / max(cv2.contourArea(quad), 1.0)
             score = _side_support(weighted, quad) * min(fill, 1 / fill) ** 2
@@ -178,6 +207,9 @@ def _snapped(small: np.ndarray, weighted: np.ndarray,
     for score, quad in candidates[:4]:
         if score < 0.1:
             break
+        if any(_on_border(corner, small.shape).any() for corner in quad):
+            snapped.append((score, quad))  # cut by the frame: nothing to snap to
+            continue
         result = refine(small, quad, 8.0)
         if result is None:
             snapped.append((score * 0.5, quad))
@@ -314,7 +346,9 @@ def detect(image: np.ndarray) -> Detection:
     small, scale = _small(image)
     check_exposure(small)
     ranked, weighted = _candidates(small)
-    candidates = _snapped(small, weighted, ranked)
+    # A weak region cut by the frame is desk, not a page: drop it before counting pages.
+    candidates = [c for c in _snapped(small, weighted, ranked)
+                  if c[0] >= 0.5 or not any(_on_border(p, small.shape).any() for p in c[1])]
     if not candidates or candidates[0][0] < 0.25:
         raise NoPageFound(candidates=len(ranked))
     best_score, best = candidates[0]
@@ -322,10 +356,7 @@ def detect(image: np.ndarray) -> Detection:
         if score > 0.6 * best_score and _overlap(best, quad) < 0.1 and (
                 cv2.contourArea(quad) > 0.4 * cv2.contourArea(best)):
             raise TwoPagesFound()
-    height, width = small.shape[:2]
-    margin = 2.0
-    if (best[:, 0] < margin).any() or (best[:, 1] < margin).any() or (
-            best[:, 0] > width - 1 - margin).any() or (best[:, 1] > height - 1 - margin).any():
+    if any(_on_border(corner, small.shape).any() for corner in best):
         raise PageOutOfFrame()
     quad = best / scale
     band = 2.0 / scale + 4
