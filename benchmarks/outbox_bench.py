@@ -50,35 +50,34 @@ def _event(device: str, seq: int) -> Event:
     return Event(Kind.TICKET_ISSUED, HALL, device, seq, 1795395600.0 + seq, DATA)
 
 
-def _journal_commits(db: Path, n: int) -> float:
-    conn = journal.connect(db)
-    start = time.perf_counter()
+def _commits(tmp: Path, n: int) -> tuple[float, float]:
+    """Seconds for ``n`` journal commits and ``n`` raw sqlite3 commits, alternating one and
+    one, so that the shared disk's bursts of load hit both sides alike."""
+    import sqlite3
+
+    conn = journal.connect(tmp / "journal.db")
+    raw = sqlite3.connect(str(tmp / "raw.db"), isolation_level=None)
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.execute("PRAGMA synchronous=FULL")
+    raw.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT)")
+    payload = _event("kiosk-1", 1).to_json()
+    ours = base = 0.0
     for i in range(n):
         device = DEVICES[i % len(DEVICES)]
+        t0 = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
         journal.append(conn, _event(device, journal.next_seq(conn, device)))
         conn.execute("COMMIT")
-    elapsed = time.perf_counter() - start
+        t1 = time.perf_counter()
+        raw.execute("BEGIN IMMEDIATE")
+        raw.execute("INSERT INTO t(payload) VALUES (?)", (payload,))
+        raw.execute("COMMIT")
+        t2 = time.perf_counter()
+        ours += t1 - t0
+        base += t2 - t1
     conn.close()
-    return elapsed
-
-
-def _raw_commits(db: Path, n: int) -> float:
-    import sqlite3
-
-    conn = sqlite3.connect(str(db), isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT)")
-    payload = _event("kiosk-1", 1).to_json()
-    start = time.perf_counter()
-    for _ in range(n):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO t(payload) VALUES (?)", (payload,))
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - start
-    conn.close()
-    return elapsed
+    raw.close()
+    return ours, base
 
 
 def fill_backlog(db: Path, n: int) -> None:
@@ -168,11 +167,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"quick": quick}
     with tempfile.TemporaryDirectory(prefix="halledge-outbox-") as tmp_name:
         tmp = Path(tmp_name)
-        # Interleaved halves, so a burst of load on the shared machine hits both sides.
-        ours = raw = 0.0
-        for i in range(2):
-            ours += _journal_commits(tmp / f"j{i}.db", commits // 2)
-            raw += _raw_commits(tmp / f"r{i}.db", commits // 2)
+        ours, raw = _commits(tmp, commits)
         result |= {
             "commit_events": commits,
             "journal_commits_per_s": round(commits / ours, 1),
