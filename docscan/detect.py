@@ -180,6 +180,58 @@ def _elongation(quad: np.ndarray) -> float:
         sides[1] + sides[3]) else (sides[1] + sides[3]) / max(sides[0] + sides[2], 1e-6)
 
 
+def _hough_lines(weighted: np.ndarray, keep: int = 14) -> list[tuple[float, float]]:
+    # Colour gradient, so a sheet that differs from the desk only in hue still has edges.
+    gx = cv2.Sobel(weighted, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(weighted, cv2.CV_32F, 0, 1, ksize=3)
+    magnitude = np.sqrt((gx ** 2 + gy ** 2).sum(axis=2))
+    edges = np.uint8(magnitude > np.percentile(magnitude, 90)) * 255
+    found = cv2.HoughLines(edges, 1, np.pi / 180, int(0.12 * min(weighted.shape[:2])))
+    lines: list[tuple[float, float]] = []
+    for rho, theta in ([] if found is None else found[:, 0]):
+        if all(abs(rho - r) > 8 or min(abs(theta - t), np.pi - abs(theta - t)) > 0.09
+               for r, t in lines):
+            lines.append((float(rho), float(theta)))
+        if len(lines) == keep:
+            break
+    return lines
+
+
+def _line_quads(lines: list[tuple[float, float]], shape: tuple[int, ...]) -> list[np.ndarray]:
+    """Quads from two pairs of near-parallel lines that cross near a right angle."""
+    def angle_gap(t1: float, t2: float) -> float:
+        d = abs(t1 - t2) % np.pi
+        return min(d, np.pi - d)
+
+    def meet(l1: tuple[float, float], l2: tuple[float, float]) -> np.ndarray | None:
+        (r1, t1), (r2, t2) = l1, l2
+        a = np.array([[np.cos(t1), np.sin(t1)], [np.cos(t2), np.sin(t2)]])
+        if abs(np.linalg.det(a)) < 1e-3:
+            return None
+        return np.linalg.solve(a, [r1, r2])
+
+    h, w = shape[:2]
+    pairs = [(a, b) for i, a in enumerate(lines) for b in lines[i + 1:]
+             if angle_gap(a[1], b[1]) < 0.3]
+    quads = []
+    for i, (a, b) in enumerate(pairs):
+        for c, d in pairs[i + 1:]:
+            if abs(angle_gap(a[1], c[1]) - np.pi / 2) > 0.45:
+                continue
+            corners = [meet(a, c), meet(c, b), meet(b, d), meet(d, a)]
+            if any(p is None for p in corners):
+                continue
+            quad = np.array(corners)
+            if (quad[:, 0] < -2).any() or (quad[:, 0] > w + 1).any() or (
+                    quad[:, 1] < -2).any() or (quad[:, 1] > h + 1).any():
+                continue
+            quad = order_corners(quad)
+            if cv2.contourArea(quad) >= MIN_AREA * h * w and cv2.isContourConvex(
+                    quad.astype(np.float32).reshape(-1, 1, 2)):
+                quads.append(quad)
+    return quads
+
+
 def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.ndarray]:
     light, paper, weighted = _smooth_channels(small)
     frame_area = small.shape[0] * small.shape[1]
@@ -196,6 +248,9 @@ def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.n
             fill = area / max(cv2.contourArea(quad), 1.0)
             score = _side_support(weighted, quad) * min(fill, 1 / fill) ** 2
             found.append((score, quad))
+    for quad in _line_quads(_hough_lines(weighted), small.shape):
+        if _elongation(quad) <= MAX_ELONGATION:
+            found.append((_side_support(weighted, quad), quad))
     return _distinct(sorted(found, key=lambda c: -c[0])), weighted
 
 
@@ -353,8 +408,8 @@ def detect(image: np.ndarray) -> Detection:
         raise NoPageFound(candidates=len(ranked))
     best_score, best = candidates[0]
     for score, quad in candidates[1:]:
-        if score > 0.6 * best_score and _overlap(best, quad) < 0.1 and (
-                cv2.contourArea(quad) > 0.4 * cv2.contourArea(best)):
+        if score > max(0.6, 0.75 * best_score) and _overlap(best, quad) < 0.1 and (
+                cv2.contourArea(quad) > 0.5 * cv2.contourArea(best)):
             raise TwoPagesFound()
     if any(_on_border(corner, small.shape).any() for corner in best):
         raise PageOutOfFrame()
@@ -364,9 +419,6 @@ def detect(image: np.ndarray) -> Detection:
     result = refine(image, quad, band)
     if result is not None:
         quad, support = result
-        second = refine(image, quad, max(4.0, band / 2))
-        if second is not None:
-            quad, support = second
     confidence = float(min(1.0, best_score) ** 0.5 * support)
     # A refined corner far from the coarse one means the sides locked onto something else.
     if confidence < MIN_CONFIDENCE or np.abs(quad - best / scale).max() > 3 / scale + 8:
