@@ -14,12 +14,13 @@ import sqlite3
 from pathlib import Path
 
 from agent import journal
-from core.clock import SimClock
+from core.clock import SimClock, at_hall_time
 from core.config import load_hall_config
 from flows.queue import HallQueue
-from tests.conftest import HALL_OPENS
 
 SERVICES = ("social", "household", "business")
+#: Monday morning opening time, as in the tests (not imported: this runs outside pytest).
+HALL_OPENS = at_hall_time("2026-11-23", "08:30")
 
 
 def prepare(hall_db: Path) -> None:
