@@ -21,7 +21,6 @@ from tests.ui.fixtures import UiLauncher, UiRun
 pytestmark = pytest.mark.ui
 
 
-
 def _wait_healthy(device: object, run: UiRun) -> None:
     """Until the window's device answers PING (it starts listening after the window opens)."""
     ok = wait_until(lambda: not run.alive() or device.health().state is HealthState.OK, 90, 0.2)
@@ -29,13 +28,16 @@ def _wait_healthy(device: object, run: UiRun) -> None:
 
 
 def test_call_display_window_shows_the_latest_call_big_and_the_last_called(
-    ui: UiLauncher,
+    ui: UiLauncher, tmp_path: Path
 ) -> None:
     port = free_port()
+    welcomed = tmp_path / "welcomed"
     run = ui.start(
         ["display", "--port", str(port)],
         [
             {"op": "wait_text", "id": "latest_call", "match": "欢迎光临示范区政务服务中心"},
+            # Calls go out only after the welcome was seen, or a fast PAD would overtake it.
+            {"op": "touch_file", "path": str(welcomed)},
             {"op": "wait_text", "id": "latest_call", "match": "^请A001号到3号窗口办理$"},
             {"op": "wait_text", "id": "board_1", "match": "B002"},
             {"op": "snapshot", "name": "board"},
@@ -46,6 +48,7 @@ def test_call_display_window_shows_the_latest_call_big_and_the_last_called(
     display = open_call_display(f"tcp://127.0.0.1:{port}", "call-display")
     try:
         _wait_healthy(display, run)
+        assert wait_until(lambda: welcomed.exists() or not run.alive(), 90), run.tail()
         display.announce("B002", 2)
         shown = display.announce("A001", 3)
         result = run.result()
