@@ -195,48 +195,54 @@ def _hough_lines(weighted: np.ndarray, keep: int = 20) -> list[tuple[float, floa
     return lines
 
 
-def _edge_hits(edges: np.ndarray, quads: list[np.ndarray]) -> np.ndarray:
+def _edge_hits(edges: np.ndarray, quads: np.ndarray) -> np.ndarray:
     """Per quad, the share of 64 boundary points on an edge pixel: a cheap first sort."""
     ts = np.linspace(0.05, 0.95, 16)[None, None, :, None]
-    stack = np.array(quads)[:, :, None, :]
+    stack = quads[:, :, None, :]
     points = stack + (np.roll(stack, -1, axis=1) - stack) * ts
     xs = np.clip(np.round(points[..., 0]).astype(int), 0, edges.shape[1] - 1)
     ys = np.clip(np.round(points[..., 1]).astype(int), 0, edges.shape[0] - 1)
     return (edges[ys, xs] > 0).reshape(len(quads), -1).mean(axis=1)
 
 
-def _line_quads(lines: list[tuple[float, float]], shape: tuple[int, ...]) -> list[np.ndarray]:
-    """Quads from two pairs of near-parallel lines that cross near a right angle."""
+def _line_quads(lines: list[tuple[float, float]], shape: tuple[int, ...]) -> np.ndarray:
+    """Quads (N×4×2, corners in cyclic order) from two pairs of near-parallel lines that cross
+    near a right angle, inside the frame, convex, large enough and not stretched."""
     if len(lines) < 4:
-        return []
+        return np.zeros((0, 4, 2))
     rho = np.array([r for r, _ in lines])
     theta = np.array([t for _, t in lines])
     gap = np.abs(theta[:, None] - theta[None, :]) % np.pi
     gap = np.minimum(gap, np.pi - gap)
-    # Every pairwise intersection at once (Cramer's rule on the normal forms).
     cos, sin = np.cos(theta), np.sin(theta)
     det = cos[:, None] * sin[None, :] - sin[:, None] * cos[None, :]
-    safe = np.where(np.abs(det) < 1e-3, 1.0, det)
-    meet_x = (rho[:, None] * sin[None, :] - sin[:, None] * rho[None, :]) / safe
-    meet_y = (cos[:, None] * rho[None, :] - rho[:, None] * cos[None, :]) / safe
+    safe = np.where(np.abs(det) < 1e-3, 1e-3, det)
+    meet = np.stack([(rho[:, None] * sin[None, :] - sin[:, None] * rho[None, :]) / safe,
+                     (cos[:, None] * rho[None, :] - rho[:, None] * cos[None, :]) / safe], axis=-1)
     n = len(lines)
-    pairs = [(i, j) for i in range(n) for j in range(i + 1, n) if gap[i, j] < 0.3]
+    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n) if gap[i, j] < 0.3])
+    if len(pairs) < 2:
+        return np.zeros((0, 4, 2))
+    first, second = np.triu_indices(len(pairs), 1)
+    a, b = pairs[first, 0], pairs[first, 1]
+    c, d = pairs[second, 0], pairs[second, 1]
+    keep = np.abs(gap[a, c] - np.pi / 2) < 0.45
+    a, b, c, d = a[keep], b[keep], c[keep], d[keep]
+    quads = np.stack([meet[a, c], meet[c, b], meet[b, d], meet[d, a]], axis=1)
     h, w = shape[:2]
-    quads = []
-    for k, (a, b) in enumerate(pairs):
-        for c, d in pairs[k + 1:]:
-            if abs(gap[a, c] - np.pi / 2) > 0.45:
-                continue
-            idx = ((a, c), (c, b), (b, d), (d, a))
-            quad = np.array([[meet_x[i, j], meet_y[i, j]] for i, j in idx])
-            if (quad[:, 0] < -2).any() or (quad[:, 0] > w + 1).any() or (
-                    quad[:, 1] < -2).any() or (quad[:, 1] > h + 1).any():
-                continue
-            quad = order_corners(quad)
-            if cv2.contourArea(quad) >= MIN_AREA * h * w and cv2.isContourConvex(
-                    quad.reshape(-1, 1, 2)):
-                quads.append(quad)
-    return quads
+    inside = ((quads[..., 0] >= -2) & (quads[..., 0] <= w + 1) & (quads[..., 1] >= -2)
+              & (quads[..., 1] <= h + 1)).all(axis=1)
+    edges = np.roll(quads, -1, axis=1) - quads
+    cross = edges[:, :, 0] * np.roll(edges, -1, axis=1)[:, :, 1] - edges[:, :, 1] * np.roll(
+        edges, -1, axis=1)[:, :, 0]
+    convex = (cross > 0).all(axis=1) | (cross < 0).all(axis=1)
+    x, y = quads[..., 0], quads[..., 1]
+    area = np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)) / 2
+    length = np.linalg.norm(edges, axis=2)
+    across, along = length[:, 0] + length[:, 2], length[:, 1] + length[:, 3]
+    stretch = np.maximum(across, along) / np.maximum(np.minimum(across, along), 1e-6)
+    ok = inside & convex & (area >= MIN_AREA * h * w) & (stretch <= MAX_ELONGATION)
+    return quads[ok]
 
 
 def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.ndarray]:
@@ -257,12 +263,12 @@ def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.n
                 continue  # not four-sided: a blob of desk or a page merged with its shadow
             score = _side_support(weighted, quad) * min(fill, 1 / fill) ** 2
             found.append((score, quad))
-    quads = [q for q in _line_quads(_hough_lines(weighted), small.shape)
-             if _elongation(q) <= MAX_ELONGATION]
-    if quads:
+    quads = _line_quads(_hough_lines(weighted), small.shape)
+    if len(quads):
         near_edge = cv2.dilate(cv2.Canny(light, 6, 14), np.ones((3, 3), np.uint8))
         for k in np.argsort(-_edge_hits(near_edge, quads))[:10]:
-            found.append((_side_support(weighted, quads[k]), quads[k]))
+            quad = order_corners(quads[k])
+            found.append((_side_support(weighted, quad), quad))
     return _distinct(sorted(found, key=lambda c: -c[0])), weighted
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from core.errors import CorruptImage, ImageSizeInvalid
+from core.errors import CaptureError, CorruptImage, ImageSizeInvalid
 from docscan.cleanup import scan_look
 from docscan.detect import detect
 from docscan.warp import warp
@@ -113,7 +113,12 @@ def capture(frame: bytes | np.ndarray, aspect: str = "detected", clean: bool = T
         image = frame
         _check_size(image.shape[1], image.shape[0])
     t1 = time.perf_counter()
-    found = detect(image)
+    try:
+        found = detect(image)
+    except CaptureError as err:
+        # A refusal costs time too; the technician log and the benchmark want to see it.
+        err.details["detect_ms"] = round((time.perf_counter() - t1) * 1000, 2)
+        raise
     t2 = time.perf_counter()
     page = warp(image, found.quad, aspect)
     t3 = time.perf_counter()
