@@ -33,6 +33,8 @@ def open_ticket_printer(url: str, device_id: str) -> TicketPrinter:
 
         sim://usb-printer?record=/tmp/tickets.jsonl&paper=20000&near_end=1500&profile=pos-58
         usb://0416:5011?serial=ABC123&profile=pos-80
+        serial:///dev/ttyUSB0?baud=9600          (RS-232 or a USB-serial bridge)
+        serial://sim?baud=9600&record=…          (the simulator on a paced pty)
 
     For ``sim://`` the returned printer's ``sim`` attribute is the
     :class:`hardware_sim.escpos_printer.EscPosPrinterSim`; faults are injected there.
@@ -76,7 +78,29 @@ def open_ticket_printer(url: str, device_id: str) -> TicketPrinter:
         vid, pid = _vid_pid(parsed)
         driver = UsbBulk(vid, pid, serial=parsed.option("serial"), device_id=device_id)
         return TicketPrinter(driver, profile, device_id=device_id)
+    if parsed.scheme in ("serial", "spy", "hwgrep"):
+        return _serial_ticket_printer(parsed, profile, device_id)
     raise ConfigError(f"a ticket printer cannot be opened from {parsed.scheme}://", url=url)
+
+
+def _serial_ticket_printer(
+    parsed: DeviceUrl, profile: PrinterProfile, device_id: str
+) -> TicketPrinter:
+    """``serial:///dev/ttyUSB0?baud=9600`` (or a pyserial ``spy://``/``hwgrep://`` URL), and
+    ``serial://sim?baud=9600&record=…`` for the simulator on a paced pty."""
+    from drivers.serial_port import SerialPort
+
+    baud = int(_number(parsed, "baud", 9600))
+    if parsed.scheme == "serial" and parsed.target == "sim":
+        from hardware_sim.escpos_printer import EscPosPrinterSim
+        from hardware_sim.serial_printer import SerialPrinterLink
+
+        sim = EscPosPrinterSim(dots_per_line=profile.dots_per_line, record=parsed.option("record"))
+        link = SerialPrinterLink(sim, baud).start()
+        port = SerialPort(link.path, baud, device_id=device_id)
+        return TicketPrinter(port, profile, device_id=device_id, sim=sim, on_close=link.stop)
+    target = parsed.path if parsed.scheme == "serial" else parsed.raw.split("?")[0]
+    return TicketPrinter(SerialPort(target, baud, device_id=device_id), profile, device_id=device_id)
 
 
 def open_call_display(url: str, device_id: str) -> CallDisplay:

@@ -184,6 +184,7 @@ class TicketPrinter:
         on_health: called with the new :class:`Health` whenever it changes, e.g. to journal a
             ``device.health`` event.
         sim: the simulator under the driver when opened from a ``sim://`` URL, else None.
+        on_close: called by :meth:`close`, e.g. to stop a simulator's serial link.
     """
 
     def __init__(
@@ -193,12 +194,14 @@ class TicketPrinter:
         device_id: str = "printer",
         on_health: Callable[[Health], None] | None = None,
         sim: Any = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.driver = driver
         self.profile = profile
         self.device_id = device_id
         self.on_health = on_health
         self.sim = sim
+        self._on_close = on_close
         self._health = Health.unknown(device_id)
         self._lock = threading.Lock()
 
@@ -208,8 +211,10 @@ class TicketPrinter:
         return self._health
 
     def close(self) -> None:
-        """Release the printer."""
+        """Release the printer (and stop the simulator this printer owns, if any)."""
         self.driver.close()
+        if self._on_close is not None:
+            self._on_close()
 
     def health(self) -> Health:
         """Ask the printer now. Never raises: a device error becomes the health it implies."""

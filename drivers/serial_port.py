@@ -92,8 +92,11 @@ class SerialPort:
         self._was_open = True
 
     @_mapped
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, timeout_ms: int | None = None) -> None:
         """Write all of ``data``.
+
+        ``timeout_ms`` is accepted for the common byte-driver contract (a USB write takes
+        one); the serial write timeout is the port's.
 
         Raises:
             DeviceUnplugged (302): the device went away.
@@ -109,14 +112,21 @@ class SerialPort:
             raise DeviceTimeout(f"write to {self.url} timed out", device=self.device_id) from err
 
     @_mapped
-    def read(self, size: int = 1, timeout_s: float | None = None) -> bytes:
+    def read(
+        self, size: int = 1, timeout_s: float | None = None, timeout_ms: int | None = None
+    ) -> bytes:
         """Read up to ``size`` bytes, waiting at most ``timeout_s`` for the first ones.
+
+        ``timeout_ms`` is the same limit in the unit USB drivers take, so a device written for
+        the common byte-driver contract (the ticket printer) works over either cable.
 
         Returns:
             What arrived; empty when nothing came in time (the caller decides if that is a
             timeout: a device polled for a card legitimately says nothing).
         """
         self.open()
+        if timeout_ms is not None:
+            timeout_s = timeout_ms / 1000
         self._port.timeout = self.timeout_s if timeout_s is None else timeout_s
         return bytes(self._port.read(size))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -229,6 +230,9 @@ class EscPosPrinterSim:
         self.cover_open = False
         self.cutter_error = False
         self.plugged = True
+        #: Told when the cable is pulled (False) or put back (True): a transport that is a
+        #: real cable (the serial link) follows the printer's unplug fault.
+        self.on_plug: Callable[[bool], None] | None = None
         #: Counts unplugs, so a USB handle from before a replug can be told apart.
         self.unplug_count = 0
         self.answers_status = True
@@ -312,6 +316,11 @@ class EscPosPrinterSim:
         """Make a fault happen now (``paper_out`` empties the roll, ``unplugged`` pulls the
         cable)."""
         fault = Fault(fault)
+        self._apply_fault(fault)
+        if fault is Fault.UNPLUGGED and self.on_plug is not None:
+            self.on_plug(False)
+
+    def _apply_fault(self, fault: Fault) -> None:
         with self._lock:
             if fault is Fault.PAPER_OUT:
                 self.paper_mm = 0.0
@@ -332,6 +341,11 @@ class EscPosPrinterSim:
     def clear(self, fault: Fault | str) -> None:
         """Undo a fault (``paper_out``/``near_end`` load a fresh roll, ``unplugged`` replugs)."""
         fault = Fault(fault)
+        self._clear_fault(fault)
+        if fault is Fault.UNPLUGGED and self.on_plug is not None:
+            self.on_plug(True)
+
+    def _clear_fault(self, fault: Fault) -> None:
         with self._lock:
             if fault in (Fault.PAPER_OUT, Fault.NEAR_END):
                 self.load_paper(self.full_roll_mm)
