@@ -1,14 +1,15 @@
 """Find the page quadrilateral in a frame.
 
-Coarse on a small copy (about 512 px on the long side), exact at full resolution: each side is
+Coarse on a small copy (384 px on the long side), exact at full resolution: each side is
 re-found in a narrow band across the full-resolution image (the strongest step along the side's
 normal, sampled at a few dozen points) and fitted as a robust line; adjacent lines intersect in
-the corners. Downscaling keeps detection in a few milliseconds on a 13-MP frame, and the
-refinement costs four tiny ``remap`` calls, so its accuracy does not depend on the downscale.
+the corners. The cost of the coarse search does not grow with the frame, and the refinement
+costs four small ``remap`` calls, so accuracy does not depend on the downscale.
 
-Candidates come from two cues, because neither works alone: edges (good on plain desks, lost in
-wood grain) and a "paper" mask (bright, unsaturated; good on coloured desks, weak on a grey one).
-"""
+Candidates come from several cues, because none works alone: region masks (paper is bright and
+unsaturated, like the colour at the frame centre, and smooth where a desk is textured), edge
+contours, and Hough lines of the colour gradient (they survive a hand over a corner and a shadow
+across the page). Each is judged by the step across its sides, weakest side counted."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ class Detection:
 
     Attributes:
         quad: corners tl, tr, br, bl in full-resolution pixels (float32, shape 4×2).
-        confidence: 0–1, the share of the refined sides backed by a clear edge.
+        confidence: 0–1, from the coarse side score and the share of full-resolution samples
+            that agreed on the weakest side.
     """
 
     quad: np.ndarray
