@@ -13,6 +13,7 @@ across the page). Each is judged by the step across its sides, weakest side coun
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -124,9 +125,12 @@ def _quad_from_contour(contour: np.ndarray) -> np.ndarray | None:
         approx = cv2.approxPolyDP(hull, eps * perimeter, True)
         if len(approx) == 4:
             return order_corners(approx)
-    if len(hull) >= 4:
-        # A corner hidden under a hand leaves 5+ vertices: the rotated box still seeds refinement.
-        return order_corners(cv2.boxPoints(cv2.minAreaRect(hull)))
+    approx = cv2.approxPolyDP(hull, 0.02 * perimeter, True).reshape(-1, 2)
+    if 4 < len(approx) <= 9:
+        # A hand's fingertip adds hull vertices: the page is the largest four of them.
+        best = max(itertools.combinations(range(len(approx)), 4),
+                   key=lambda idx: cv2.contourArea(approx[list(idx)].astype(np.float32)))
+        return order_corners(approx[list(best)])
     return None
 
 
