@@ -91,7 +91,9 @@ class WindowDesk:
 
     def recall(self) -> Screen:
         """重呼: call the current ticket again."""
-        return self._step(lambda: self._announce(self.queue.recall(self.window.no, self.device_id), True))
+        return self._step(
+            lambda: self._announce(self.queue.recall(self.window.no, self.device_id), True)
+        )
 
     def skip(self) -> Screen:
         """过号: the citizen did not come."""
@@ -168,9 +170,16 @@ class WindowDesk:
         ticket = self.queue.finish(self.window.no, self.device_id)
         if self.rating_pad is None:
             return
-        self._rating = {"ticket_no": ticket.ticket_no, "state": "pending", "level": None, "label": None}
+        self._rating = {
+            "ticket_no": ticket.ticket_no,
+            "state": "pending",
+            "level": None,
+            "label": None,
+        }
         try:
-            self.rating_pad.request(ticket.ticket_no, self.window.no, lambda level: self._rated(ticket, level))
+            self.rating_pad.request(
+                ticket.ticket_no, self.window.no, lambda level: self._rated(ticket, level)
+            )
         except DeviceError as err:
             self.health.record(Health.from_error(self.rating_pad.device_id, err))
             self._rating = None

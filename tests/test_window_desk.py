@@ -52,7 +52,9 @@ def test_calling_before_signing_in_is_refused(desk: WindowDesk, hall_db: HallDb)
     assert screen.error_text == "本窗口尚未签到，请先签到"
 
 
-def test_a_call_reaches_the_hall_display(desk: WindowDesk, hall_db: HallDb, display: CallDisplay) -> None:
+def test_a_call_reaches_the_hall_display(
+    desk: WindowDesk, hall_db: HallDb, display: CallDisplay
+) -> None:
     hall_db.queue.issue("social", "kiosk-1")
     hall_db.queue.issue("household", "kiosk-1")
     assert desk.sign_in("003").data["waiting_count"] == 2
@@ -68,7 +70,9 @@ def test_a_call_reaches_the_hall_display(desk: WindowDesk, hall_db: HallDb, disp
     assert desk.view().data["current"]["call_count"] == 2
 
 
-def test_a_broken_display_loses_no_call(desk: WindowDesk, hall_db: HallDb, display: CallDisplay) -> None:
+def test_a_broken_display_loses_no_call(
+    desk: WindowDesk, hall_db: HallDb, display: CallDisplay
+) -> None:
     hall_db.queue.issue("social", "kiosk-1")
     desk.sign_in("003")
     display.sim.unplug()
@@ -76,11 +80,17 @@ def test_a_broken_display_loses_no_call(desk: WindowDesk, hall_db: HallDb, displ
     assert screen.data["current"]["ticket_no"] == "A001"
     assert "叫号屏未响应" in screen.data["notice"] and "设备已断开" in screen.data["notice"]
     assert Kind.TICKET_CALLED in kinds(hall_db)
-    health = [p.event.data for p in journal.pending(hall_db.conn, 100) if p.event.kind == Kind.DEVICE_HEALTH]
+    health = [
+        p.event.data
+        for p in journal.pending(hall_db.conn, 100)
+        if p.event.kind == Kind.DEVICE_HEALTH
+    ]
     assert health[-1]["device"] == "display-1" and health[-1]["state"] == "offline"
 
 
-def test_finishing_invites_a_rating_and_records_it(desk: WindowDesk, hall_db: HallDb, pad: RatingPad) -> None:
+def test_finishing_invites_a_rating_and_records_it(
+    desk: WindowDesk, hall_db: HallDb, pad: RatingPad
+) -> None:
     changed = threading.Event()
     desk.on_change = changed.set
     hall_db.queue.issue("social", "kiosk-1")
@@ -92,9 +102,18 @@ def test_finishing_invites_a_rating_and_records_it(desk: WindowDesk, hall_db: Ha
     assert pad.sim.pending.ticket_no == "A001"
     pad.sim.press(4)
     assert changed.wait(10)
-    assert desk.view().data["rating"] == {"ticket_no": "A001", "state": "done", "level": 4, "label": "满意"}
-    rating = [p.event for p in journal.pending(hall_db.conn, 100) if p.event.kind == Kind.RATING_SUBMITTED]
-    assert [(e.data["level"], e.data["window"], e.device_id) for e in rating] == [(4, 3, "rating-3")]
+    assert desk.view().data["rating"] == {
+        "ticket_no": "A001",
+        "state": "done",
+        "level": 4,
+        "label": "满意",
+    }
+    rating = [
+        p.event for p in journal.pending(hall_db.conn, 100) if p.event.kind == Kind.RATING_SUBMITTED
+    ]
+    assert [(e.data["level"], e.data["window"], e.device_id) for e in rating] == [
+        (4, 3, "rating-3")
+    ]
 
 
 def test_no_one_waiting_is_a_notice_not_an_error(desk: WindowDesk) -> None:
@@ -112,28 +131,51 @@ def test_retained_warnings_reach_the_desk_for_its_services(
     desk: WindowDesk, hall_db: HallDb, mosquitto: MosquittoUnderTest
 ) -> None:
     payload = {
-        "v": 1, "hall": "hall-demo", "at": 0.0,
+        "v": 1,
+        "hall": "hall-demo",
+        "at": 0.0,
         "warnings": [
-            {"hall": "hall-demo", "service": "social", "level": "red", "metric": "wait_s",
-             "value": 1930.0, "threshold": 1800.0, "at": 0.0,
-             "recommendation": {"action": "open", "windows": 2, "text": "建议增开2个窗口"}},
-            {"hall": "hall-demo", "service": "business", "level": "yellow", "metric": "wait_s",
-             "value": 950.0, "threshold": 900.0, "at": 0.0},
+            {
+                "hall": "hall-demo",
+                "service": "social",
+                "level": "red",
+                "metric": "wait_s",
+                "value": 1930.0,
+                "threshold": 1800.0,
+                "at": 0.0,
+                "recommendation": {"action": "open", "windows": 2, "text": "建议增开2个窗口"},
+            },
+            {
+                "hall": "hall-demo",
+                "service": "business",
+                "level": "yellow",
+                "metric": "wait_s",
+                "value": 950.0,
+                "threshold": 900.0,
+                "at": 0.0,
+            },
         ],
     }
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     pub.connect(mosquitto.host, mosquitto.port)
     pub.loop_start()
     # Published before the PAD starts: the retained list is what a late PAD must see.
-    pub.publish(warnings_topic("hall-demo"), json.dumps(payload), qos=1, retain=True).wait_for_publish(10)
+    pub.publish(
+        warnings_topic("hall-demo"), json.dumps(payload), qos=1, retain=True
+    ).wait_for_publish(10)
     listener = WarningsListener(mosquitto.host, mosquitto.port, "hall-demo", desk.on_warnings)
     listener.start()
     try:
         assert wait_until(lambda: desk.view().data["warnings"], 15)
         warnings = desk.view().data["warnings"]
         # Window 3 serves all three services; both warnings are its business.
-        assert {(w["service_name"], w["level"]) for w in warnings} == {("社保医保", "red"), ("企业开办", "yellow")}
-        assert [w["recommendation_text"] for w in warnings if w["level"] == "red"] == ["建议增开2个窗口"]
+        assert {(w["service_name"], w["level"]) for w in warnings} == {
+            ("社保医保", "red"),
+            ("企业开办", "yellow"),
+        }
+        assert [w["recommendation_text"] for w in warnings if w["level"] == "red"] == [
+            "建议增开2个窗口"
+        ]
         # A malformed message is dropped and counted; the desk keeps what it had.
         pub.publish(warnings_topic("hall-demo"), b"not json", qos=1).wait_for_publish(10)
         assert wait_until(lambda: listener.rejected == 1, 15)
@@ -147,3 +189,52 @@ def test_a_window_ignores_warnings_for_services_it_does_not_serve(hall_db: HallD
     desk = WindowDesk(hall_db.queue, 1, "pad-1", None, None, hall_db.clock)
     desk.on_warnings({"v": 1, "warnings": [{"service": "business", "level": "red"}]})
     assert desk.view().data["warnings"] == []
+
+
+def test_calling_while_serving_is_refused_and_a_no_show_is_skipped(
+    desk: WindowDesk, hall_db: HallDb, display: CallDisplay
+) -> None:
+    hall_db.queue.issue("social", "kiosk-1")
+    hall_db.queue.issue("social", "kiosk-1")
+    desk.sign_in("003")
+    desk.call()
+    refused = desk.call()
+    assert refused.error_text == "请先办结或过号当前号码"
+    assert refused.data["current"]["ticket_no"] == "A001"
+    skipped = desk.skip()
+    assert skipped.error_key is None and skipped.data["current"] is None
+    assert Kind.TICKET_SKIPPED in kinds(hall_db)
+    assert desk.call().data["current"]["ticket_no"] == "A002"
+    assert [c.ticket_no for c in display.sim.calls] == ["A001", "A002"]
+
+
+def test_signing_out_waits_for_the_citizen_at_the_window(desk: WindowDesk, hall_db: HallDb) -> None:
+    hall_db.queue.issue("household", "kiosk-1")
+    desk.sign_in("003")
+    desk.call()
+    assert desk.sign_out().error_key == "ticket_in_service"
+    desk.finish()
+    screen = desk.sign_out()
+    assert screen.error_key is None and screen.data["signed_in"] is False
+    assert kinds(hall_db)[-1] == Kind.WINDOW_CLOSED
+
+
+def test_an_unplugged_rating_pad_still_finishes_the_case(
+    desk: WindowDesk, hall_db: HallDb, pad: RatingPad
+) -> None:
+    hall_db.queue.issue("social", "kiosk-1")
+    desk.sign_in("003")
+    desk.call()
+    pad.sim.unplug()
+    screen = desk.finish()
+    assert screen.error_key is None and screen.data["current"] is None
+    assert "评价器未响应" in screen.data["notice"]
+    assert screen.data["rating"] is None
+    assert Kind.TICKET_FINISHED in kinds(hall_db)
+    health = [
+        p.event.data
+        for p in journal.pending(hall_db.conn, 100)
+        if p.event.kind == Kind.DEVICE_HEALTH
+    ]
+    pad_health = [h for h in health if h["device"] == "rating-3"]
+    assert len(pad_health) == 1 and pad_health[0]["state"] != "ok"
