@@ -19,7 +19,6 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +30,7 @@ from core.errors import (
     HallEdgeError,
     RemoteError,
 )
+from core.mqtt import Subscription
 from core.topics import command_ack_topic, command_topic
 
 log = logging.getLogger(__name__)
@@ -77,40 +77,30 @@ class RemoteControl:
         handlers: dict[str, Handler] | None = None,
         config: ConfigTarget | None = None,
     ) -> None:
-        import paho.mqtt.client as mqtt
-
         self.hall_id = hall_id
         self.device_id = device_id
         self.store = store
         self.handlers = dict(handlers or {})
         self.config = config
-        self.subscribed = threading.Event()
         self._inbox: queue.Queue[bytes | None] = queue.Queue()
         self._worker: threading.Thread | None = None
-        self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"remote-{hall_id}-{device_id}-{uuid.uuid4().hex[:6]}",
-            protocol=mqtt.MQTTv311,
-        )
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
-        self._client.on_connect = self._on_connect
-        self._client.on_subscribe = lambda *_: self.subscribed.set()
         # Handlers may take time (diagnostics); paho's network thread only queues.
-        self._client.on_message = lambda c, u, msg: self._inbox.put(msg.payload)
-        self._host, self._port = host, port
+        self._subscription = Subscription(
+            host, port, [(command_topic(hall_id, device_id), 1)],
+            lambda topic, payload: self._inbox.put(payload), f"remote-{hall_id}-{device_id}-",
+        )
+        self.subscribed = self._subscription.subscribed
 
     def start(self) -> None:
         self._worker = threading.Thread(target=self._work, name="remote-control", daemon=True)
         self._worker.start()
-        self._client.connect_async(self._host, self._port, keepalive=30)
-        self._client.loop_start()
+        self._subscription.start()
 
     def stop(self) -> None:
         self._inbox.put(None)
         if self._worker is not None:
             self._worker.join(timeout=10)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._subscription.stop()
 
     def handle(self, payload: bytes) -> dict[str, Any]:
         """Carry out one command message and return its acknowledgement (also published)."""
@@ -212,12 +202,8 @@ class RemoteControl:
 
     def _publish(self, ack: dict[str, Any]) -> dict[str, Any]:
         payload = json.dumps(ack, ensure_ascii=False).encode("utf-8")
-        self._client.publish(command_ack_topic(self.hall_id, self.device_id), payload, qos=1)
+        self._subscription.publish(command_ack_topic(self.hall_id, self.device_id), payload, qos=1)
         return ack
-
-    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any) -> None:
-        if not reason_code.is_failure:
-            client.subscribe(command_topic(self.hall_id, self.device_id), qos=1)
 
     def _work(self) -> None:
         while (payload := self._inbox.get()) is not None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from core.errors import MalformedMessage
+from core.mqtt import Subscription
 from core.topics import warnings_topic
 
 log = logging.getLogger(__name__)
@@ -48,41 +47,26 @@ class WarningsListener:
     def __init__(
         self, host: str, port: int, hall_id: str, on_payload: Callable[[dict[str, Any]], None]
     ) -> None:
-        import paho.mqtt.client as mqtt
-
         self.topic = warnings_topic(hall_id)
         self.on_payload = on_payload
-        self.subscribed = threading.Event()
         self.rejected = 0
-        self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"halledge-pad-{hall_id}-{uuid.uuid4().hex[:8]}",
-            protocol=mqtt.MQTTv311,
+        self._subscription = Subscription(
+            host, port, [(self.topic, 1)], self._on_message, f"halledge-pad-{hall_id}-"
         )
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
-        self._client.on_connect = self._on_connect
-        self._client.on_subscribe = lambda *_: self.subscribed.set()
-        self._client.on_message = self._on_message
-        self._host, self._port = host, port
+        self.subscribed = self._subscription.subscribed
 
     def start(self) -> None:
         """Connect in the background; paho reconnects by itself after a drop."""
-        self._client.connect_async(self._host, self._port, keepalive=30)
-        self._client.loop_start()
+        self._subscription.start()
 
     def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._subscription.stop()
 
-    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any) -> None:
-        if not reason_code.is_failure:
-            client.subscribe(self.topic, qos=1)
-
-    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+    def _on_message(self, topic: str, payload: bytes) -> None:
         try:
-            body = decode_warnings(msg.payload)
+            body = decode_warnings(payload)
         except MalformedMessage as err:
             self.rejected += 1
-            log.warning("error %d: dropped warnings message on %s: %s", err.code, msg.topic, err)
+            log.warning("error %d: dropped warnings message on %s: %s", err.code, topic, err)
             return
         self.on_payload(body)

@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+from core.mqtt import Subscription
 from core.topics import ALL_COMMAND_ACKS, command_topic
 
 
@@ -20,28 +21,18 @@ class CommandSender:
     """
 
     def __init__(self, host: str, port: int) -> None:
-        import paho.mqtt.client as mqtt
-
-        self.subscribed = threading.Event()
         self._acks: dict[str, dict[str, Any]] = {}
         self._arrived = threading.Condition()
-        self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"halledge-commands-{uuid.uuid4().hex[:8]}",
-            protocol=mqtt.MQTTv311,
+        self._subscription = Subscription(
+            host, port, [(ALL_COMMAND_ACKS, 1)], self._on_ack, "halledge-commands-"
         )
-        self._client.on_connect = lambda c, u, f, rc, p: rc.is_failure or c.subscribe(ALL_COMMAND_ACKS, qos=1)
-        self._client.on_subscribe = lambda *_: self.subscribed.set()
-        self._client.on_message = self._on_ack
-        self._host, self._port = host, port
+        self.subscribed = self._subscription.subscribed
 
     def start(self) -> None:
-        self._client.connect_async(self._host, self._port, keepalive=30)
-        self._client.loop_start()
+        self._subscription.start()
 
     def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._subscription.stop()
 
     def send(
         self,
@@ -61,7 +52,7 @@ class CommandSender:
         body = {"v": 1, "cmd_id": cmd_id, "device": addressed_to or device_id, "name": name,
                 "args": args or {}, "at": time.time()}
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self._client.publish(command_topic(hall_id, device_id), payload, qos=1)
+        self._subscription.publish(command_topic(hall_id, device_id), payload, qos=1)
         return cmd_id
 
     def wait_ack(self, cmd_id: str, timeout: float) -> dict[str, Any] | None:
@@ -75,9 +66,9 @@ class CommandSender:
                 self._arrived.wait(left)
             return self._acks[cmd_id]
 
-    def _on_ack(self, client: Any, userdata: Any, msg: Any) -> None:
+    def _on_ack(self, topic: str, payload: bytes) -> None:
         try:
-            ack = json.loads(msg.payload.decode("utf-8"))
+            ack = json.loads(payload.decode("utf-8"))
             cmd_id = ack["cmd_id"]
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
             return

@@ -13,12 +13,12 @@ import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import MalformedMessage
+from core.mqtt import Subscription
 from core.topics import ALL_HEARTBEATS, ALL_STATES
 
 log = logging.getLogger(__name__)
@@ -146,29 +146,15 @@ class PresenceListener:
     """Subscribes a :class:`PresenceView` to every hall's presence topics."""
 
     def __init__(self, view: PresenceView, host: str, port: int, client_id: str | None = None) -> None:
-        import paho.mqtt.client as mqtt
-
         self.view = view
-        self.subscribed = threading.Event()
-        self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=client_id or f"halledge-presence-{uuid.uuid4().hex[:8]}",
-            protocol=mqtt.MQTTv311,
+        self._subscription = Subscription(
+            host, port, [(ALL_STATES, 1), (ALL_HEARTBEATS, 0)], view.on_message,
+            client_id or "halledge-presence-",
         )
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
-        self._client.on_connect = self._on_connect
-        self._client.on_subscribe = lambda *_: self.subscribed.set()
-        self._client.on_message = lambda c, u, msg: view.on_message(msg.topic, msg.payload)
-        self._host, self._port = host, port
+        self.subscribed = self._subscription.subscribed
 
     def start(self) -> None:
-        self._client.connect_async(self._host, self._port, keepalive=30)
-        self._client.loop_start()
+        self._subscription.start()
 
     def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-
-    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any) -> None:
-        if not reason_code.is_failure:
-            client.subscribe([(ALL_STATES, 1), (ALL_HEARTBEATS, 0)])
+        self._subscription.stop()
