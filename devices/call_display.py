@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import DeviceError
-from devices.health import Health
+from devices.line_device import LineDeviceMixin
 from devices.speech import call_speech, call_text
-from drivers.hall_line_codec import KIND_CALL_DISPLAY, encode_call, expect_ok, expect_pong
+from drivers.hall_line_codec import KIND_CALL_DISPLAY, encode_call, expect_ok
 from drivers.line_socket import LineDriver
 
 
@@ -36,7 +35,7 @@ class CallAnnouncement:
     speech: str
 
 
-class CallDisplay:
+class CallDisplay(LineDeviceMixin):
     """A call display reached through a line driver.
 
     Args:
@@ -45,6 +44,8 @@ class CallDisplay:
         sim: the in-process simulator behind a ``sim://`` URL, else None (for tests and the
             demo; code that works with the display never needs it). Stopped by :meth:`close`.
     """
+
+    LINE_KIND = KIND_CALL_DISPLAY
 
     def __init__(self, driver: LineDriver, device_id: str, *, sim: Any = None) -> None:
         self.driver = driver
@@ -81,16 +82,3 @@ class CallDisplay:
             speech=call_speech(ticket_no, window_no, recall),
         )
 
-    def health(self) -> Health:
-        """Ask the display whether it is there (``PING``); never raises for device faults."""
-        try:
-            expect_pong(self.driver.request("PING"), KIND_CALL_DISPLAY)
-        except DeviceError as err:
-            return Health.from_error(self.device_id, err)
-        return Health.ok(self.device_id)
-
-    def close(self) -> None:
-        """Close the connection, and stop the in-process simulator if this display owns one."""
-        self.driver.close()
-        if self.sim is not None:
-            self.sim.stop()

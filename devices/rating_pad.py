@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import BadResponse, DeviceError, HallEdgeError
-from core.rating import LEVEL_LABELS
-from devices.health import Health
+from devices.line_device import LineDeviceMixin
 from drivers.hall_line_codec import (
     EVENT_WORDS,
     KIND_RATING_PAD,
@@ -23,7 +22,6 @@ from drivers.hall_line_codec import (
     encode_cancel,
     encode_rate,
     expect_ok,
-    expect_pong,
     parse_result,
 )
 from drivers.line_socket import LineDriver
@@ -42,7 +40,7 @@ class RatingRequest:
     on_result: ResultHandler
 
 
-class RatingPad:
+class RatingPad(LineDeviceMixin):
     """A rating pad reached through a line driver.
 
     Args:
@@ -55,6 +53,8 @@ class RatingPad:
     Attributes:
         rejected: the most recent rejected results (BadResponse), oldest first.
     """
+
+    LINE_KIND = KIND_RATING_PAD
 
     def __init__(
         self,
@@ -150,19 +150,6 @@ class RatingPad:
             self._pending = None
         request.on_result(level)
 
-    def health(self) -> Health:
-        """Ask the pad whether it is there (``PING``); never raises for device faults."""
-        try:
-            expect_pong(self.driver.request("PING"), KIND_RATING_PAD)
-        except DeviceError as err:
-            return Health.from_error(self.device_id, err)
-        return Health.ok(self.device_id)
-
-    def close(self) -> None:
-        """Close the connection, and stop the in-process simulator if this pad owns one."""
-        self.driver.close()
-        if self.sim is not None:
-            self.sim.stop()
 
     def _report(self, err: HallEdgeError) -> None:
         if isinstance(err, BadResponse):

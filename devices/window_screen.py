@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import DeviceError
 from devices.call_display import CallAnnouncement
-from devices.health import Health
+from devices.line_device import LineDeviceMixin
 from devices.speech import call_speech, call_text
-from drivers.hall_line_codec import encode_call, expect_ok, expect_pong
+from drivers.hall_line_codec import encode_call, expect_ok
 from drivers.line_socket import LineDriver
 from drivers.window_screen_codec import (
     KIND_WINDOW_SCREEN,
@@ -23,7 +22,7 @@ from drivers.window_screen_codec import (
 )
 
 
-class WindowScreen:
+class WindowScreen(LineDeviceMixin):
     """A window screen reached through a line driver.
 
     Args:
@@ -32,6 +31,8 @@ class WindowScreen:
         sim: the in-process simulator behind a ``sim://`` URL, else None; stopped by
             :meth:`close`.
     """
+
+    LINE_KIND = KIND_WINDOW_SCREEN
 
     def __init__(self, driver: LineDriver, device_id: str, *, sim: Any = None) -> None:
         self.driver = driver
@@ -87,16 +88,3 @@ class WindowScreen:
             speech=call_speech(ticket_no, window_no, recall),
         )
 
-    def health(self) -> Health:
-        """Ask the screen whether it is there (``PING``); never raises for device faults."""
-        try:
-            expect_pong(self.driver.request("PING"), KIND_WINDOW_SCREEN)
-        except DeviceError as err:
-            return Health.from_error(self.device_id, err)
-        return Health.ok(self.device_id)
-
-    def close(self) -> None:
-        """Close the connection, and stop the in-process simulator if this screen owns one."""
-        self.driver.close()
-        if self.sim is not None:
-            self.sim.stop()

@@ -10,14 +10,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from core.errors import BadResponse, ConfigError, DeviceRejected, DeviceUnplugged, HallEdgeError
 from core.strings_zh import error_text
 from devices.health import HealthState
 from devices.open import open_rating_pad
 from devices.rating_pad import RatingPad
-from drivers.hall_line_codec import MAX_LINE_BYTES
 from drivers.line_socket import LineSocket
 from hardware_sim.rating_pad import PendingRating, RatingPadSim
 from tests.test_call_display_sim import noise_or_commands
