@@ -61,6 +61,7 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     sim.add_argument("--broker", choices=("auto", "mosquitto", "embedded"), default="auto")
 
     from benchmarks import SUITES
+    from core.mqtt import add_mqtt_auth_arguments
 
     bench = sub.add_parser("bench", help="benchmarks with same-run baselines (JSON)")
     bench.add_argument("suite", nargs="?", default="all", choices=("all", *SUITES))
@@ -73,11 +74,13 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     col.add_argument("--store", default="var/collector/events.db")
     col.add_argument("--config", action="append", help="hall config TOML (repeatable)")
     col.add_argument("--dashboard-port", type=int, default=8780)
+    add_mqtt_auth_arguments(col)
 
     agent = sub.add_parser("agent", help="publish a hall's journal to the collector")
     agent.add_argument("--mqtt", default="127.0.0.1:1883", help="broker host:port")
     agent.add_argument("--hall-db", required=True)
     agent.add_argument("--config", help="hall config TOML")
+    add_mqtt_auth_arguments(agent)
 
     errs = sub.add_parser("errors", help="print the error-code table (Markdown)")
     errs.add_argument("--write", action="store_true", help="update docs/error-codes.md")

@@ -9,17 +9,24 @@ import threading
 from agent.presence import hall_box_presence
 from agent.publisher import Publisher
 from core.config import DEFAULT_CONFIG, load_hall_config
+from core.mqtt import mqtt_auth
 from core.netaddr import parse_host_port
 
 
 def run_agent(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     host, port = parse_host_port(args.mqtt)
     hall = load_hall_config(args.config or DEFAULT_CONFIG)
+    auth = mqtt_auth(args)
     publisher = Publisher(
-        args.hall_db, hall.hall_id, host, port, client_id=f"agent-{hall.hall_id}-{socket.gethostname()}"
+        args.hall_db,
+        hall.hall_id,
+        host,
+        port,
+        client_id=f"agent-{hall.hall_id}-{socket.gethostname()}",
+        auth=auth,
     )
     publisher.start()
-    presence = hall_box_presence(hall, host, port)
+    presence = hall_box_presence(hall, host, port, auth=auth)
     presence.start()
     try:
         (stop or threading.Event()).wait()
@@ -29,3 +36,4 @@ def run_agent(args: argparse.Namespace, stop: threading.Event | None = None) -> 
         presence.stop()
         publisher.stop()
     return 0
+

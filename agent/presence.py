@@ -22,6 +22,7 @@ import uuid
 from typing import Any
 
 from core.config import HallConfig
+from core.mqtt import MqttAuth, apply_auth
 from core.topics import heartbeat_topic, state_topic
 from core.version import software_version
 
@@ -32,7 +33,9 @@ PRESENCE_VERSION = 1
 HEARTBEAT_S = 30.0
 
 
-def hall_box_presence(hall: HallConfig, host: str, port: int) -> Presence:
+def hall_box_presence(
+    hall: HallConfig, host: str, port: int, auth: MqttAuth | None = None
+) -> Presence:
     """The presence of a hall's edge box: its configured devices are its inventory."""
     return Presence(
         host,
@@ -42,6 +45,7 @@ def hall_box_presence(hall: HallConfig, host: str, port: int) -> Presence:
         inventory=dict(hall.devices),
         config_version=hall.config_version,
         software_version=software_version(),
+        auth=auth,
     )
 
 
@@ -62,6 +66,7 @@ class Presence:
         software_version: the Hall Edge version it runs.
         heartbeat_s: seconds between heartbeats.
         keepalive_s: MQTT keepalive; the broker declares the device dead after 1.5× this.
+        auth: the device's broker credentials and TLS; anonymous plain TCP when None.
     """
 
     def __init__(
@@ -75,6 +80,7 @@ class Presence:
         software_version: str = "",
         heartbeat_s: float = HEARTBEAT_S,
         keepalive_s: int = 30,
+        auth: MqttAuth | None = None,
     ) -> None:
         import paho.mqtt.client as mqtt
 
@@ -97,6 +103,7 @@ class Presence:
             client_id=f"presence-{hall_id}-{device_id}",
             protocol=mqtt.MQTTv311,
         )
+        apply_auth(client, auth)
         client.will_set(self._topic, self._death("lost"), qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect

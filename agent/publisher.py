@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from agent import journal
-from core.errors import BrokerUnavailable
+from core.errors import BrokerUnavailable, MqttAuthRefused, MqttTlsFailed
 from core.events import SCHEMA_VERSION
+from core.mqtt import MqttAuth, apply_auth
 from core.topics import events_topic
 
 log = logging.getLogger(__name__)
@@ -64,12 +66,16 @@ class Publisher:
         backoff_min: first reconnect delay in seconds; doubles per failed attempt.
         backoff_max: longest reconnect delay in seconds.
         keepalive: MQTT keepalive in seconds.
+        auth: this box's broker credentials and TLS; anonymous plain TCP when None.
 
     Attributes:
         events_published: events whose batch the broker acknowledged (rows deleted).
         messages_sent: batches handed to the socket, including re-sends.
         reconnects: connections established after the first one.
         connect_failures: connection attempts that failed.
+        last_error: why the latest attempt failed (None once connected): a
+            ``MqttAuthRefused`` (470) or ``MqttTlsFailed`` (471) needs a technician, a
+            plain ``BrokerUnavailable`` (410) only the network back.
     """
 
     def __init__(
@@ -85,6 +91,7 @@ class Publisher:
         backoff_min: float = 0.1,
         backoff_max: float = 5.0,
         keepalive: int = 30,
+        auth: MqttAuth | None = None,
     ) -> None:
         if batch_size < 1 or max_inflight < 1:
             raise ValueError("batch_size and max_inflight must be at least 1")
@@ -100,6 +107,8 @@ class Publisher:
         self.backoff_min = backoff_min
         self.backoff_max = backoff_max
         self.keepalive = keepalive
+        self.auth = auth
+        self.last_error: BrokerUnavailable | None = None
         self.events_published = 0
         self.messages_sent = 0
         self.reconnects = 0
@@ -215,12 +224,16 @@ class Publisher:
             clean_session=True,
             protocol=mqtt.MQTTv311,
         )
+        apply_auth(client, self.auth)
         client.max_inflight_messages_set(self.max_inflight)
         client.on_connect = lambda c, u, f, rc, p: self._on_connect(session, rc)
         client.on_disconnect = lambda c, u, f, rc, p: self._on_disconnect(session, rc)
         client.on_publish = lambda c, u, mid, rc, p: self._on_publish(conn, session, mid)
         try:
             client.connect(self.host, self.port, keepalive=self.keepalive)
+        except ssl.SSLError as err:
+            self._connect_failed(MqttTlsFailed(str(err), host=self.host, port=self.port))
+            return False
         except OSError as err:
             self._connect_failed(BrokerUnavailable(str(err), host=self.host, port=self.port))
             return False
@@ -269,7 +282,11 @@ class Publisher:
 
     def _connect_failed(self, err: BrokerUnavailable) -> None:
         self.connect_failures += 1
-        level = logging.WARNING if self.connect_failures == 1 else logging.DEBUG
+        # A new kind of failure is worth a warning even in a long outage: the technician
+        # must see when "network down" turns into "password refused".
+        changed = type(err) is not type(self.last_error)
+        self.last_error = err
+        level = logging.WARNING if self.connect_failures == 1 or changed else logging.DEBUG
         log.log(level, "broker %s:%d unavailable: code=%d %s", self.host, self.port, err.code, err)
 
     # --- paho callbacks (publisher thread) ----------------------------------------------
@@ -277,8 +294,9 @@ class Publisher:
     def _on_connect(self, session: _Session, reason_code: Any) -> None:
         if reason_code.is_failure:
             session.lost = True
-            self._connect_failed(BrokerUnavailable(f"refused: {reason_code}", port=self.port))
+            self._connect_failed(refusal(reason_code, self.host, self.port))
             return
+        self.last_error = None
         session.connected = True
         self._connected = True
         if self._connections:
@@ -301,6 +319,22 @@ class Publisher:
             return
         journal.acknowledge(conn, rows)
         self.events_published += len(rows)
+
+
+#: CONNACK refusals that mean "these credentials", not "the broker is busy": paho maps
+#: MQTT 3.1.1's return codes 4 and 5 to the MQTT 5 reason codes 134 and 135.
+_AUTH_REFUSALS = (134, 135)
+
+
+def refusal(reason_code: Any, host: str, port: int) -> BrokerUnavailable:
+    """The typed error for a refused CONNACK.
+
+    Returns:
+        MqttAuthRefused (470) for bad credentials or an unauthorised client, else
+        BrokerUnavailable (410).
+    """
+    kind = MqttAuthRefused if getattr(reason_code, "value", reason_code) in _AUTH_REFUSALS else BrokerUnavailable
+    return kind(f"refused: {reason_code}", host=host, port=port)
 
 
 def batch_payload(events_json: list[str]) -> bytes:

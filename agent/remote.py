@@ -30,7 +30,7 @@ from core.errors import (
     HallEdgeError,
     RemoteError,
 )
-from core.mqtt import Subscription
+from core.mqtt import MqttAuth, Subscription
 from core.topics import command_ack_topic, command_topic
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class RemoteControl:
         store: where configurations and answered commands are kept.
         handlers: command name → handler.
         config: the ``set_config`` target; without one, ``set_config`` is an unknown command.
+        auth: the device's broker credentials and TLS; anonymous plain TCP when None.
     """
 
     def __init__(
@@ -76,6 +77,7 @@ class RemoteControl:
         store: RemoteStore,
         handlers: dict[str, Handler] | None = None,
         config: ConfigTarget | None = None,
+        auth: MqttAuth | None = None,
     ) -> None:
         self.hall_id = hall_id
         self.device_id = device_id
@@ -88,6 +90,7 @@ class RemoteControl:
         self._subscription = Subscription(
             host, port, [(command_topic(hall_id, device_id), 1)],
             lambda topic, payload: self._inbox.put(payload), f"remote-{hall_id}-{device_id}-",
+            auth=auth,
         )
         self.subscribed = self._subscription.subscribed
 

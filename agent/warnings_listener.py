@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.errors import MalformedMessage
-from core.mqtt import Subscription
+from core.mqtt import MqttAuth, Subscription
 from core.topics import warnings_topic
 
 log = logging.getLogger(__name__)
@@ -42,16 +42,23 @@ class WarningsListener:
         port: broker port.
         hall_id: the hall to listen to.
         on_payload: called with each decoded warning list.
+        auth: the PAD's broker credentials and TLS; anonymous plain TCP when None.
     """
 
     def __init__(
-        self, host: str, port: int, hall_id: str, on_payload: Callable[[dict[str, Any]], None]
+        self,
+        host: str,
+        port: int,
+        hall_id: str,
+        on_payload: Callable[[dict[str, Any]], None],
+        auth: MqttAuth | None = None,
     ) -> None:
         self.topic = warnings_topic(hall_id)
         self.on_payload = on_payload
         self.rejected = 0
         self._subscription = Subscription(
-            host, port, [(self.topic, 1)], self._on_message, f"halledge-pad-{hall_id}-"
+            host, port, [(self.topic, 1)], self._on_message, f"halledge-pad-{hall_id}-",
+            auth=auth,
         )
         self.subscribed = self._subscription.subscribed
 

@@ -11,6 +11,7 @@ from collector.dashboard import Dashboard
 from collector.service import CollectorService
 from core.clock import SystemClock
 from core.config import DEFAULT_CONFIG, load_hall_config
+from core.mqtt import mqtt_auth
 from core.netaddr import parse_host_port
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,9 @@ def run_collector(args: argparse.Namespace, stop: threading.Event | None = None)
     host, port = parse_host_port(args.mqtt)
     halls = {c.hall_id: c for c in map(load_hall_config, args.config or [DEFAULT_CONFIG])}
     Path(args.store).parent.mkdir(parents=True, exist_ok=True)
-    service = CollectorService(args.store, host, port, halls, clock=SystemClock())
+    service = CollectorService(
+        args.store, host, port, halls, clock=SystemClock(), auth=mqtt_auth(args)
+    )
     service.start()
     dashboard = Dashboard(service.dashboard_state, port=args.dashboard_port)
     print(f"管理看板 dashboard: {dashboard.start()}", flush=True)

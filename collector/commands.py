@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from core.mqtt import Subscription
+from core.mqtt import MqttAuth, Subscription
 from core.topics import ALL_COMMAND_ACKS, command_topic
 
 
@@ -18,13 +18,15 @@ class CommandSender:
     Args:
         host: broker address.
         port: broker port.
+        auth: the collector's broker credentials and TLS; anonymous plain TCP when None.
     """
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, auth: MqttAuth | None = None) -> None:
         self._acks: dict[str, dict[str, Any]] = {}
         self._arrived = threading.Condition()
         self._subscription = Subscription(
-            host, port, [(ALL_COMMAND_ACKS, 1)], self._on_ack, "halledge-commands-"
+            host, port, [(ALL_COMMAND_ACKS, 1)], self._on_ack, "halledge-commands-",
+            auth=auth,
         )
         self.subscribed = self._subscription.subscribed
 

@@ -24,6 +24,7 @@ from collector.gaps import GapTracker
 from collector.store import EventStore, Gap
 from core.errors import IngestError, MalformedMessage
 from core.events import Event, decode_batch
+from core.mqtt import MqttAuth, apply_auth
 from core.topics import ALL_EVENTS
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Ingestor:
             called when the whole batch was a duplicate. It runs on the MQTT network thread;
             an exception in it is logged, not fatal.
         client_id: the persistent session name; two collectors must not share it.
+        auth: the collector's broker credentials and TLS; anonymous plain TCP when None.
 
     Attributes:
         events_ingested: distinct events stored.
@@ -89,12 +91,14 @@ class Ingestor:
         port: int,
         on_events: Callable[[list[Event]], None] | None = None,
         client_id: str = "halledge-collector",
+        auth: MqttAuth | None = None,
     ) -> None:
         self.store = store if isinstance(store, EventStore) else EventStore(store)
         self.host = host
         self.port = port
         self.on_events = on_events
         self.client_id = client_id
+        self.auth = auth
         self.events_ingested = 0
         self.duplicates = 0
         self.rejected = 0
@@ -116,6 +120,7 @@ class Ingestor:
             protocol=mqtt.MQTTv311,
             manual_ack=True,
         )
+        apply_auth(client, self.auth)
         client.reconnect_delay_set(min_delay=1, max_delay=5)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import MalformedMessage
-from core.mqtt import Subscription
+from core.mqtt import MqttAuth, Subscription
 from core.topics import ALL_HEARTBEATS, ALL_STATES
 
 log = logging.getLogger(__name__)
@@ -145,11 +145,19 @@ class PresenceView:
 class PresenceListener:
     """Subscribes a :class:`PresenceView` to every hall's presence topics."""
 
-    def __init__(self, view: PresenceView, host: str, port: int, client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        view: PresenceView,
+        host: str,
+        port: int,
+        client_id: str | None = None,
+        auth: MqttAuth | None = None,
+    ) -> None:
         self.view = view
         self._subscription = Subscription(
             host, port, [(ALL_STATES, 1), (ALL_HEARTBEATS, 0)], view.on_message,
             client_id or "halledge-presence-",
+            auth=auth,
         )
         self.subscribed = self._subscription.subscribed
 

@@ -26,6 +26,7 @@ from core.clock import Clock
 from core.config import HallConfig
 from core.errors import BrokerUnavailable
 from core.events import Event
+from core.mqtt import MqttAuth, apply_auth
 from core.topics import warnings_topic
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class CollectorService:
             max(watermark, clock.now()).
         eval_interval_s: real seconds between timer evaluations.
         client_id: the ingest session name; the publisher uses it with ``-warnings``.
+        auth: the collector's broker credentials and TLS, for all its connections;
+            anonymous plain TCP when None.
     """
 
     def __init__(
@@ -58,19 +61,21 @@ class CollectorService:
         clock: Clock | None = None,
         eval_interval_s: float = EVAL_INTERVAL_S,
         client_id: str = "halledge-collector",
+        auth: MqttAuth | None = None,
     ) -> None:
         self.host = host
+        self.auth = auth
         self.port = port
         self.clock = clock
         self.eval_interval_s = eval_interval_s
         self.monitor = HallMonitor(halls)
         self.store = EventStore(store_path)
         self.ingestor = Ingestor(
-            self.store, host, port, on_events=self._on_events, client_id=client_id
+            self.store, host, port, on_events=self._on_events, client_id=client_id, auth=auth
         )
         self.presence = PresenceView()
         self._presence_listener = PresenceListener(
-            self.presence, host, port, client_id=f"{client_id}-presence"
+            self.presence, host, port, client_id=f"{client_id}-presence", auth=auth
         )
         self._publisher_id = f"{client_id}-warnings"
         self._publisher: Any = None
@@ -177,6 +182,7 @@ class CollectorService:
             client_id=self._publisher_id,
             protocol=mqtt.MQTTv311,
         )
+        apply_auth(client, self.auth)
         client.reconnect_delay_set(min_delay=1, max_delay=5)
         client.on_connect = lambda c, u, f, rc, p: rc.is_failure or self._connected.set()
         client.on_disconnect = lambda c, u, f, rc, p: self._connected.clear()

@@ -376,6 +376,31 @@ class ConfigApplyFailed(RemoteError):
     key = "config_apply_failed"
 
 
+class MqttAuthRefused(BrokerUnavailable):
+    """The broker refused this device's username or password (or its ACL forbids the client).
+
+    Like any outage, nothing is lost: the journal keeps the events until the credentials are
+    fixed; but only a technician can fix this one.
+    """
+
+    code = 470
+    key = "mqtt_auth_refused"
+
+
+class MqttTlsFailed(BrokerUnavailable):
+    """The TLS handshake failed: an unknown CA, another host name, or no TLS on the listener."""
+
+    code = 471
+    key = "mqtt_tls_failed"
+
+
+class PrivacyKeyMissing(HallEdgeError):
+    """No per-hall secret is configured, so no pseudonymous key may be made from an ID."""
+
+    code = 472
+    key = "privacy_key_missing"
+
+
 # --- 500 collector -----------------------------------------------------------------------
 
 
