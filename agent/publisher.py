@@ -42,6 +42,8 @@ class _Session:
 
     connected: bool = False
     lost: bool = False
+    #: The broker answered the CONNECT with a refusal (already counted and logged).
+    refused: bool = False
     #: paho message id → journal rows carried by that message.
     inflight: dict[int, list[int]] = field(default_factory=dict)
     #: Highest journal row already sent on this connection.
@@ -242,6 +244,11 @@ class Publisher:
             while not self._stop.is_set():
                 rc = client.loop(timeout=self.poll_interval)
                 if rc != mqtt.MQTT_ERR_SUCCESS or session.lost:
+                    if not session.connected and not session.refused:
+                        # e.g. plain TCP to a TLS-only listener: the broker just hangs up.
+                        self._connect_failed(
+                            BrokerUnavailable(f"closed before CONNACK: {rc}", port=self.port)
+                        )
                     break
                 session.caught_up = False
                 if session.connected:
@@ -294,6 +301,7 @@ class Publisher:
     def _on_connect(self, session: _Session, reason_code: Any) -> None:
         if reason_code.is_failure:
             session.lost = True
+            session.refused = True
             self._connect_failed(refusal(reason_code, self.host, self.port))
             return
         self.last_error = None
