@@ -13,6 +13,9 @@ import pytest
 from agent import journal
 from agent.presence import hall_box_presence
 from agent.publisher import Publisher
+from agent.remote import RemoteControl
+from agent.remote_store import RemoteStore
+from collector.commands import CommandSender
 from collector.ingest import Ingestor
 from core.errors import BrokerUnavailable, MqttAuthRefused, MqttTlsFailed
 from core.events import Event, Kind, encode_batch
@@ -185,3 +188,40 @@ def test_a_broker_signed_by_another_ca_is_refused(
     assert isinstance(pub.last_error, MqttTlsFailed)
     assert "证书" in error_text(pub.last_error)
     assert pub.events_published == 0
+
+
+def test_commands_reach_only_the_box_of_their_hall(tmp_path: Path, broker: SecureMosquitto):
+    """The collector's command reaches the hall's box over TLS and its ack comes back; a box
+    of another hall that subscribes to the same command topic gets nothing."""
+    hall = "hall-demo"
+    ping = {"ping": lambda args: {"pong": True}}
+    mine = RemoteControl(broker.host, broker.port, hall, "hallbox-1",
+                         RemoteStore(tmp_path / "mine.db"), ping,
+                         auth=broker.auth(hall_box_user(hall)))
+    snoop_store = RemoteStore(tmp_path / "snoop.db")
+    snoop = RemoteControl(broker.host, broker.port, hall, "hallbox-1", snoop_store, ping,
+                          auth=broker.auth(hall_box_user(OTHER_HALL)))
+    sender = CommandSender(broker.host, broker.port, auth=broker.auth(COLLECTOR_USER))
+    for client in (mine, snoop, sender):
+        client.start()
+    try:
+        for client in (mine, snoop, sender):
+            assert client.subscribed.wait(60), broker.log_text()
+        cmd_id = sender.send(hall, "hallbox-1", "ping")
+        ack = sender.wait_ack(cmd_id, 60)
+        assert ack is not None and ack["outcome"] == "ok", broker.log_text()
+        # The snoop's command and ack would have been queued on the same broker by now.
+        assert sender.wait_ack(sender.send(hall, "hallbox-1", "ping"), 60) is not None
+    finally:
+        for client in (sender, snoop, mine):
+            client.stop()
+    assert snoop_store.answered(cmd_id) is None
+
+
+def test_password_comes_from_a_file_and_no_options_mean_anonymous(tmp_path: Path):
+    assert MqttAuth.from_options() is None
+    secret = tmp_path / "mqtt.password"
+    secret.write_text("s3cret pass\n", encoding="utf-8")
+    auth = MqttAuth.from_options("hallbox-hall-demo", secret, "/etc/halledge/ca.crt")
+    assert auth == MqttAuth("hallbox-hall-demo", "s3cret pass", "/etc/halledge/ca.crt")
+    assert auth.tls and not MqttAuth("u", "p").tls
