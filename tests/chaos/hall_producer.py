@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sqlite3
+import time
 from pathlib import Path
 
 from agent import journal
@@ -49,8 +50,13 @@ def produced(hall_db: Path) -> dict[str, tuple[str, int]]:
     return {e: (d, s) for e, d, s in rows}
 
 
-def run(hall_db: Path, events: int) -> int:
-    """Drive the hall until at least ``events`` events are journaled. Returns the count."""
+def run(hall_db: Path, events: int, per_second: float = 0.0) -> int:
+    """Drive the hall until at least ``events`` events are journaled. Returns the count.
+
+    ``per_second`` caps the pace (0: as fast as SQLite allows), so a test can keep the hall
+    busy for as long as it kills agents.
+    """
+    started = time.monotonic()
     conn = journal.connect(hall_db)
     hall = load_hall_config()
     clock = SimClock(HALL_OPENS)
@@ -71,6 +77,10 @@ def run(hall_db: Path, events: int) -> int:
         elif queue.call_next(w.no, f"pad-{w.no}") is not None:
             made += 1
         clock.advance(20)
+        if per_second > 0:
+            ahead = started + made / per_second - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
     conn.close()
     return made
 
@@ -79,8 +89,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hall-db", required=True, type=Path)
     parser.add_argument("--events", required=True, type=int)
+    parser.add_argument("--per-second", type=float, default=0.0)
     args = parser.parse_args()
-    print(run(args.hall_db, args.events), flush=True)
+    print(run(args.hall_db, args.events, args.per_second), flush=True)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,11 @@ from tests.chaos import hall_producer
 
 ROOT = Path(__file__).resolve().parents[2]
 HALL = "hall-demo"
+#: Mean seconds between kills (agent start plus a random 0.2–1.8 s of life).
+KILL_SPACING_S = 1.5
 
 
-def start_producer(hall_db: Path, events: int, log: Path) -> subprocess.Popen:
+def start_producer(hall_db: Path, events: int, per_second: float, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [
             sys.executable,
@@ -37,6 +39,8 @@ def start_producer(hall_db: Path, events: int, log: Path) -> subprocess.Popen:
             str(hall_db),
             "--events",
             str(events),
+            "--per-second",
+            str(per_second),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -82,9 +86,14 @@ def run_kill_chaos(
     producing_at_kill: list[bool] = []
     try:
         assert ingestor.wait_subscribed(30)
-        producer = start_producer(hall_db, events, log)
-        for _ in range(kills):
+        # Paced so the hall is still journaling through the whole kill phase.
+        producer = start_producer(hall_db, events, events / (kills * KILL_SPACING_S), log)
+        for k in range(kills):
             agent = start_agent(hall_db, broker, log)
+            if k == kills - 1:
+                # At least one kill lands on an agent known to be mid-delivery.
+                before = ingestor.store.count(HALL)
+                wait_until(lambda: ingestor.store.count(HALL) > before, 30)
             # From "still importing" to "mid-batch": the kill lands anywhere in its life.
             time.sleep(rng.uniform(0.2, 1.8))
             producing_at_kill.append(producer.poll() is None)
