@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from devices.window_screen import WindowScreen
     from drivers.line_socket import LineSocket
     from hardware_sim.id_card_reader import IdCardReaderSim
-    from hardware_sim.line_server import LineServer
 
 
 def open_ticket_printer(url: str, device_id: str) -> TicketPrinter:
@@ -139,7 +138,7 @@ def open_call_display(url: str, device_id: str) -> CallDisplay:
             speak_s=_number(parsed, "speak_s", 0.0),
             wav_dir=parsed.option("wav_dir"),
         )
-        _start_sim(sim, url)
+        sim.start()
         driver = _line_socket(parsed, "127.0.0.1", sim.port, device_id)
         return CallDisplay(driver, device_id, sim=sim)
     if parsed.scheme == "tcp":
@@ -187,7 +186,7 @@ def open_rating_pad(url: str, device_id: str) -> RatingPad:
             auto_level=None if auto is None else int(auto),
             delay_s=_number(parsed, "delay", 0.0),
         )
-        _start_sim(sim, url)
+        sim.start()
         driver = _line_socket(parsed, "127.0.0.1", sim.port, device_id)
         return RatingPad(driver, device_id, sim=sim)
     if parsed.scheme == "tcp":
@@ -220,7 +219,7 @@ def open_window_screen(url: str, device_id: str) -> WindowScreen:
         from hardware_sim.window_screen import WindowScreenSim
 
         sim = WindowScreenSim(int(_number(parsed, "port", 0)))
-        _start_sim(sim, url)
+        sim.start()
         return WindowScreen(
             _line_socket(parsed, "127.0.0.1", sim.port, device_id), device_id, sim=sim
         )
@@ -507,13 +506,6 @@ def open_document_camera(url: str, device_id: str) -> DocumentCamera:
         driver = OpenCvCamera(sim.url, STREAM, None, device_id)
         return DocumentCamera(driver, profile, device_id, sim=sim)
     raise ConfigError(f"a document camera cannot be opened from {parsed.scheme}://", url=url)
-
-
-def _start_sim(sim: LineServer, url: str) -> None:
-    try:
-        sim.start()
-    except OSError as err:
-        raise ConfigError(f"cannot start the simulator: {err}", url=url) from err
 
 
 def _line_socket(parsed: DeviceUrl, host: str, port: int, device_id: str) -> LineSocket:

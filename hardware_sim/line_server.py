@@ -15,6 +15,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TypeVar
 
+from core.errors import ConfigError
 from drivers.hall_line_codec import MAX_LINE_BYTES, PROTOCOL_VERSION, ErrCode, err_line
 
 log = logging.getLogger(__name__)
@@ -93,9 +94,18 @@ class LineServer:
     # --- life cycle -------------------------------------------------------------------
 
     def start(self) -> LineServer:
-        """Start listening. Returns self, so ``sim = CallDisplaySim().start()`` reads well."""
+        """Start listening. Returns self, so ``sim = CallDisplaySim().start()`` reads well.
+
+        Raises:
+            ConfigError (100): the port cannot be listened on (busy, or not allowed).
+        """
         self._stopping.clear()
-        self._listen()
+        try:
+            self._listen()
+        except OSError as err:
+            raise ConfigError(
+                f"{self.kind} simulator cannot listen on port {self.port}: {err}", port=self.port
+            ) from err
         return self
 
     def stop(self) -> None:

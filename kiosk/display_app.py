@@ -14,7 +14,7 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.uix.widget import Widget
 
-from core.errors import ConfigError, HallEdgeError
+from core.errors import HallEdgeError
 from core.strings_zh import error_text
 from kiosk.background import Background
 from kiosk.widgets import Panel, Text, clear_into, header
@@ -77,14 +77,7 @@ class DisplayApp(App):
     def _start_sim(self) -> None:
         from hardware_sim.call_display import CallDisplaySim
 
-        sim = CallDisplaySim(self.port, on_call=self._on_call)
-        try:
-            sim.start()
-        except OSError as err:
-            raise ConfigError(
-                f"call display cannot listen on port {self.port}: {err}", port=self.port
-            ) from err
-        self.sim = sim
+        self.sim = CallDisplaySim(self.port, on_call=self._on_call).start()
 
     def _on_call(self, record: CallRecord) -> None:
         # On a simulator thread: read the board here, draw it on the Kivy thread.

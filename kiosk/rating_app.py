@@ -15,7 +15,7 @@ from kivy.clock import Clock
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
-from core.errors import ConfigError, HallEdgeError
+from core.errors import HallEdgeError
 from core.rating import LEVEL_LABELS
 from core.strings_zh import error_text
 from kiosk.background import Background
@@ -91,14 +91,9 @@ class RatingPadApp(App):
     def _start_sim(self) -> None:
         from hardware_sim.rating_pad import RatingPadSim
 
-        sim = RatingPadSim(self.port, on_request=self._on_request, on_clear=self._on_clear)
-        try:
-            sim.start()
-        except OSError as err:
-            raise ConfigError(
-                f"rating pad cannot listen on port {self.port}: {err}", port=self.port
-            ) from err
-        self.sim = sim
+        self.sim = RatingPadSim(
+            self.port, on_request=self._on_request, on_clear=self._on_clear
+        ).start()
 
     def _on_request(self, request: PendingRating) -> None:
         Clock.schedule_once(lambda _dt: self._ask(request), 0)
