@@ -24,6 +24,7 @@ from typing import Any
 
 from agent.remote_store import RemoteStore
 from core.errors import (
+    BrokerUnavailable,
     CommandRejected,
     ConfigApplyFailed,
     ConfigRejected,
@@ -90,9 +91,16 @@ class RemoteControl:
         self._subscription = Subscription(
             host, port, [(command_topic(hall_id, device_id), 1)],
             lambda topic, payload: self._inbox.put(payload), f"remote-{hall_id}-{device_id}-",
-            auth=auth,
+            auth=auth, name=f"remote control {device_id}", logger=log,
         )
         self.subscribed = self._subscription.subscribed
+        #: The broker connection's health: ``last_error``, ``connect_failures``.
+        self.status = self._subscription.status
+
+    @property
+    def last_error(self) -> BrokerUnavailable | None:
+        """Why the broker connection fails (410, 470 or 471); None while connected."""
+        return self._subscription.last_error
 
     def start(self) -> None:
         self._worker = threading.Thread(target=self._work, name="remote-control", daemon=True)

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from core.errors import MalformedMessage
+from core.errors import BrokerUnavailable, MalformedMessage
 from core.mqtt import MqttAuth, Subscription
 from core.topics import warnings_topic
 
@@ -58,9 +58,16 @@ class WarningsListener:
         self.rejected = 0
         self._subscription = Subscription(
             host, port, [(self.topic, 1)], self._on_message, f"halledge-pad-{hall_id}-",
-            auth=auth,
+            auth=auth, name=f"warnings listener {hall_id}", logger=log,
         )
         self.subscribed = self._subscription.subscribed
+        #: The broker connection's health: ``last_error``, ``connect_failures``.
+        self.status = self._subscription.status
+
+    @property
+    def last_error(self) -> BrokerUnavailable | None:
+        """Why the broker connection fails (410, 470 or 471); None while connected."""
+        return self._subscription.last_error
 
     def start(self) -> None:
         """Connect in the background; paho reconnects by itself after a drop."""

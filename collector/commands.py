@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
 from typing import Any
 
+from core.errors import BrokerUnavailable
 from core.mqtt import MqttAuth, Subscription
 from core.topics import ALL_COMMAND_ACKS, command_topic
+
+log = logging.getLogger(__name__)
 
 
 class CommandSender:
@@ -26,9 +30,16 @@ class CommandSender:
         self._arrived = threading.Condition()
         self._subscription = Subscription(
             host, port, [(ALL_COMMAND_ACKS, 1)], self._on_ack, "halledge-commands-",
-            auth=auth,
+            auth=auth, name="command sender", logger=log,
         )
         self.subscribed = self._subscription.subscribed
+        #: The broker connection's health: ``last_error``, ``connect_failures``.
+        self.status = self._subscription.status
+
+    @property
+    def last_error(self) -> BrokerUnavailable | None:
+        """Why the broker connection fails (410, 470 or 471); None while connected."""
+        return self._subscription.last_error
 
     def start(self) -> None:
         self._subscription.start()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import MalformedMessage
+from core.errors import BrokerUnavailable, MalformedMessage
 from core.mqtt import MqttAuth, Subscription
 from core.topics import ALL_HEARTBEATS, ALL_STATES
 
@@ -157,9 +157,16 @@ class PresenceListener:
         self._subscription = Subscription(
             host, port, [(ALL_STATES, 1), (ALL_HEARTBEATS, 0)], view.on_message,
             client_id or "halledge-presence-",
-            auth=auth,
+            auth=auth, name="presence view", logger=log,
         )
         self.subscribed = self._subscription.subscribed
+        #: The broker connection's health: ``last_error``, ``connect_failures``.
+        self.status = self._subscription.status
+
+    @property
+    def last_error(self) -> BrokerUnavailable | None:
+        """Why the broker connection fails (410, 470 or 471); None while connected."""
+        return self._subscription.last_error
 
     def start(self) -> None:
         self._subscription.start()

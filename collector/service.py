@@ -26,7 +26,7 @@ from core.clock import Clock
 from core.config import HallConfig
 from core.errors import BrokerUnavailable
 from core.events import Event
-from core.mqtt import MqttAuth, apply_auth
+from core.mqtt import ConnectionStatus, MqttAuth, watched_client
 from core.topics import warnings_topic
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ class CollectorService:
         )
         self._publisher_id = f"{client_id}-warnings"
         self._publisher: Any = None
+        #: The warning publisher's connection: ``.last_error`` is 410, 470 or 471 when it fails.
+        self.warnings_status = ConnectionStatus("warning publisher", host, port, log)
         self._connected = threading.Event()
         self._stopping = threading.Event()
         self._timer: threading.Thread | None = None
@@ -175,17 +177,11 @@ class CollectorService:
                 log.exception("timer evaluation failed")
 
     def _start_publisher(self) -> None:
-        import paho.mqtt.client as mqtt
-
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=self._publisher_id,
-            protocol=mqtt.MQTTv311,
-        )
-        apply_auth(client, self.auth)
+        status = self.warnings_status
+        client = watched_client(status, self._publisher_id, self.auth)
         client.reconnect_delay_set(min_delay=1, max_delay=5)
-        client.on_connect = lambda c, u, f, rc, p: rc.is_failure or self._connected.set()
-        client.on_disconnect = lambda c, u, f, rc, p: self._connected.clear()
+        client.on_connect = lambda c, u, f, rc, p: status.connack(rc) and self._connected.set()
+        client.on_disconnect = lambda c, u, f, rc, p: (self._connected.clear(), status.closed())
         self._publisher = client
         try:
             client.connect_async(self.host, self.port, keepalive=30)

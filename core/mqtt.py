@@ -1,19 +1,32 @@
-"""A background MQTT connection that keeps its subscriptions: the piece every listener shares.
+"""What every MQTT client of Hall Edge shares: credentials and TLS, one way to name a failed
+connection, and a background connection that keeps its subscriptions.
 
-paho forgets subscriptions with a clean session, so they are made again on every connect;
-paho reconnects by itself (1–10 s back-off) after a drop. Messages reach ``on_message`` on
-paho's network thread: a slow handler must hand work to its own thread.
+A technician must tell "the network is down" from "this box's password is refused" from "the
+broker's certificate is not the one we trust", whichever client hit it. Every client keeps a
+:class:`ConnectionStatus`: its ``last_error`` is a ``BrokerUnavailable`` (410),
+``MqttAuthRefused`` (470) or ``MqttTlsFailed`` (471), and a warning is logged whenever that
+kind changes.
+
+paho forgets subscriptions with a clean session, so :class:`Subscription` makes them again on
+every connect; paho reconnects by itself (1–10 s back-off) after a drop. Messages reach
+``on_message`` on paho's network thread: a slow handler must hand work to its own thread.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import ssl
 import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from core.errors import BrokerUnavailable, MqttAuthRefused, MqttTlsFailed
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,133 @@ def mqtt_auth(args: argparse.Namespace) -> MqttAuth | None:
     )
 
 
+#: CONNACK refusals that mean "these credentials", not "the broker is busy": paho maps
+#: MQTT 3.1.1's return codes 4 and 5 to the MQTT 5 reason codes 134 and 135.
+_AUTH_REFUSALS = (134, 135)
+
+
+def refusal(reason_code: Any, host: str, port: int) -> BrokerUnavailable:
+    """The typed error for a refused CONNACK.
+
+    Returns:
+        MqttAuthRefused (470) for bad credentials or an unauthorised client, else
+        BrokerUnavailable (410).
+    """
+    value = getattr(reason_code, "value", reason_code)
+    kind = MqttAuthRefused if value in _AUTH_REFUSALS else BrokerUnavailable
+    return kind(f"refused: {reason_code}", host=host, port=port)
+
+
+def connect_error(err: OSError, host: str, port: int) -> BrokerUnavailable:
+    """The typed error for a connection attempt that raised: a failed TLS handshake is
+    ``MqttTlsFailed`` (471), anything else on the way (refused, unreachable, timed out)
+    ``BrokerUnavailable`` (410)."""
+    kind = MqttTlsFailed if isinstance(err, ssl.SSLError) else BrokerUnavailable
+    return kind(str(err), host=host, port=port)
+
+
+class ConnectionStatus:
+    """Why one client's connection to the broker fails, if it does.
+
+    Fed by the client: :meth:`attempt_failed` when connecting raised, :meth:`connack` with
+    the broker's answer, :meth:`closed` when the connection ends.
+
+    Args:
+        name: the client, as the log names it (``remote control hallbox-hall-demo``).
+        host: broker address.
+        port: broker port.
+        logger: where failures are logged (the client's own module logger).
+
+    Attributes:
+        last_error: why the latest attempt failed, None once connected.
+        connect_failures: attempts refused, failed, or closed before the CONNACK.
+    """
+
+    def __init__(
+        self, name: str, host: str, port: int, logger: logging.Logger | None = None
+    ) -> None:
+        self.name, self.host, self.port = name, host, port
+        self.last_error: BrokerUnavailable | None = None
+        self.connect_failures = 0
+        self._log = logger or log
+        self._awaiting_connack = False
+        self._lock = threading.Lock()
+
+    def attempting(self) -> None:
+        """A connection attempt begins."""
+        with self._lock:
+            self._awaiting_connack = True
+
+    def attempt_failed(self, err: OSError) -> None:
+        """Connecting raised (socket or TLS handshake)."""
+        with self._lock:
+            self._awaiting_connack = False
+        self.failed(connect_error(err, self.host, self.port))
+
+    def connack(self, reason_code: Any) -> bool:
+        """The broker's answer to CONNECT; True when it accepted."""
+        with self._lock:
+            self._awaiting_connack = False
+        if getattr(reason_code, "is_failure", False):
+            self.failed(refusal(reason_code, self.host, self.port))
+            return False
+        with self._lock:
+            self.last_error = None
+        return True
+
+    def closed(self) -> None:
+        """The connection ended; before a CONNACK it counts as a failed attempt (plain TCP
+        to a TLS-only listener: the broker just hangs up)."""
+        with self._lock:
+            early, self._awaiting_connack = self._awaiting_connack, False
+        if early:
+            self.failed(BrokerUnavailable("closed before CONNACK", host=self.host, port=self.port))
+
+    def failed(self, err: BrokerUnavailable) -> None:
+        """Record a failed attempt; log a warning on the first one and when the kind changes."""
+        with self._lock:
+            self.connect_failures += 1
+            # A new kind of failure is worth a warning even in a long outage: the technician
+            # must see when "network down" turns into "password refused".
+            changed = type(err) is not type(self.last_error)
+            self.last_error = err
+            first = self.connect_failures == 1
+        level = logging.WARNING if first or changed else logging.DEBUG
+        self._log.log(
+            level, "%s: broker %s:%d unavailable: code=%d %s",
+            self.name, self.host, self.port, err.code, err,
+        )
+
+
+def watched_client(status: ConnectionStatus, client_id: str, auth: MqttAuth | None = None,
+                   **options: Any) -> Any:
+    """A paho client that reports every failed connection attempt to ``status``.
+
+    paho's own thread retries a failed connect and only says "it failed"; this client catches
+    the socket or TLS error on the way, so the kind of failure is known. The caller still
+    feeds ``status.connack`` and ``status.closed`` from its own callbacks.
+
+    Args:
+        options: further ``paho.mqtt.client.Client`` arguments (``clean_session`` …).
+    """
+    import paho.mqtt.client as mqtt
+
+    class _WatchedClient(mqtt.Client):
+        def reconnect(self) -> Any:
+            status.attempting()
+            try:
+                return super().reconnect()
+            except OSError as err:
+                status.attempt_failed(err)
+                raise
+
+    client = _WatchedClient(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, **options
+    )
+    apply_auth(client, auth)
+    return client
+
+
 class Subscription:
     """Subscribe to topics for as long as it runs.
 
@@ -108,6 +248,12 @@ class Subscription:
         client_id: the MQTT client id; a random one with this prefix when it ends in ``-``.
         keepalive: seconds; the broker drops a silent client after 1.5× this.
         auth: credentials and TLS; anonymous plain TCP when None.
+        name: the client as the log names it (default: the client id).
+        logger: where connection failures are logged (the owner's module logger).
+
+    Attributes:
+        status: the connection's :class:`ConnectionStatus` (``last_error`` …).
+        subscribed: set once the broker confirmed the subscriptions.
     """
 
     def __init__(
@@ -119,22 +265,26 @@ class Subscription:
         client_id: str,
         keepalive: int = 30,
         auth: MqttAuth | None = None,
+        name: str | None = None,
+        logger: logging.Logger | None = None,
     ) -> None:
-        import paho.mqtt.client as mqtt
-
         if client_id.endswith("-"):
             client_id += uuid.uuid4().hex[:8]
         self.topics = list(topics)
         self.subscribed = threading.Event()
-        self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311
-        )
-        apply_auth(self._client, auth)
+        self.status = ConnectionStatus(name or client_id, host, port, logger)
+        self._client = watched_client(self.status, client_id, auth)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._on_connect
+        self._client.on_disconnect = lambda *_: self.status.closed()
         self._client.on_subscribe = lambda *_: self.subscribed.set()
         self._client.on_message = lambda c, u, msg: on_message(msg.topic, msg.payload)
         self._host, self._port, self._keepalive = host, port, keepalive
+
+    @property
+    def last_error(self) -> BrokerUnavailable | None:
+        """Why the latest connection attempt failed (410, 470 or 471); None once connected."""
+        return self.status.last_error
 
     def start(self) -> None:
         """Connect in the background."""
@@ -150,5 +300,5 @@ class Subscription:
         return self._client.publish(topic, payload, qos=qos, retain=retain)
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any) -> None:
-        if not reason_code.is_failure:
+        if self.status.connack(reason_code):
             client.subscribe(self.topics)
