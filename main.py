@@ -5,6 +5,7 @@
     python main.py bench [queue] --json      benchmarks, each with a same-run baseline
     python main.py kiosk|pad|display|rating-pad ...   one hall app (see kiosk/launch.py)
     python main.py collector ...             the central collector with its dashboard
+    python main.py collector command NAME --hall H [--args JSON]   one command to a device
     python main.py agent ...                 the hall's journal publisher
     python main.py errors [--write]          the error-code table for technicians
     python main.py devices [--json]          configured devices' health; what is attached
@@ -75,6 +76,9 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     col.add_argument("--config", action="append", help="hall config TOML (repeatable)")
     col.add_argument("--dashboard-port", type=int, default=8780)
     add_mqtt_auth_arguments(col)
+    from collector.cli import add_command_parser
+
+    add_command_parser(col.add_subparsers(dest="collector_action", metavar="{command}"))
 
     agent = sub.add_parser("agent", help="publish a hall's journal to the collector")
     agent.add_argument("--mqtt", default="127.0.0.1:1883", help="broker host:port")

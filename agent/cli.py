@@ -1,22 +1,40 @@
-"""`python main.py agent`: publish one hall's journal until interrupted."""
+"""`python main.py agent`: one hall box's agent until interrupted or told to restart.
+
+It publishes the hall journal, keeps the box's presence, and takes the collector's commands
+(``agent/hallbox_remote.py``). After ``restart_app`` it shuts down cleanly and exits with
+``RESTART_EXIT_CODE`` (75) so that its supervisor starts it again.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 import threading
 
+from agent.hallbox_remote import RESTART_EXIT_CODE, HallBoxRemote
 from agent.presence import hall_box_presence
 from agent.publisher import Publisher
 from core.config import DEFAULT_CONFIG, load_hall_config
 from core.mqtt import mqtt_auth
 from core.netaddr import parse_host_port
 
+log = logging.getLogger(__name__)
+
 
 def run_agent(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     host, port = parse_host_port(args.mqtt)
-    hall = load_hall_config(args.config or DEFAULT_CONFIG)
+    config_path = args.config or DEFAULT_CONFIG
+    hall = load_hall_config(config_path)
     auth = mqtt_auth(args)
+    stop = stop or threading.Event()
+    restart = threading.Event()
+
+    def request_restart() -> None:
+        log.warning("restart requested by the collector: exiting with %d", RESTART_EXIT_CODE)
+        restart.set()
+        stop.set()
+
     publisher = Publisher(
         args.hall_db,
         hall.hall_id,
@@ -25,15 +43,19 @@ def run_agent(args: argparse.Namespace, stop: threading.Event | None = None) -> 
         client_id=f"agent-{hall.hall_id}-{socket.gethostname()}",
         auth=auth,
     )
+    remote = HallBoxRemote(
+        hall, config_path, args.hall_db, host, port, publisher, request_restart, auth=auth
+    )
     publisher.start()
     presence = hall_box_presence(hall, host, port, auth=auth)
     presence.start()
+    remote.start()
     try:
-        (stop or threading.Event()).wait()
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        remote.stop()
         presence.stop()
         publisher.stop()
-    return 0
-
+    return RESTART_EXIT_CODE if restart.is_set() else 0

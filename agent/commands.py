@@ -51,11 +51,11 @@ def restart_app(request_restart: Callable[[], None]) -> Handler:
     return handle
 
 
-def refresh_catalog(reload: Callable[[], int]) -> Handler:
-    """``refresh_catalog``: reload the service catalog; the result says how many services."""
+def refresh_catalog(reload: Callable[[], dict[str, Any]]) -> Handler:
+    """``refresh_catalog``: reload the service catalog; the result says what changed."""
 
     def handle(args: dict[str, Any]) -> dict[str, Any]:
-        return {"services": reload()}
+        return reload()
 
     return handle
 

@@ -182,8 +182,9 @@ class RemoteControl:
             if active is not None:
                 self.config.apply(self.config.validate(active[1]))
             self.store.record_config(version, body, "failed", f"apply failed: {err}")
+            back_on = active[0] if active else "the shipped one"
             raise ConfigApplyFailed(
-                f"configuration {version} failed to apply; back on {active[0] if active else 'the shipped one'}"
+                f"configuration {version} failed to apply ({err}); back on {back_on}"
             ) from err
         self.store.record_config(version, body, "active")
         return {"config_version": version}

@@ -82,10 +82,13 @@ def command_sender(broker: SecureMosquitto, auth: MqttAuth, tmp: Path) -> Client
 
 def warning_publisher(broker: SecureMosquitto, auth: MqttAuth, tmp: Path) -> Client:
     hall = load_hall_config()
-    service = CollectorService(tmp / "collector.db", broker.host, broker.port,
-                               {hall.hall_id: hall}, auth=auth)
+    service = CollectorService(
+        tmp / "collector.db", broker.host, broker.port, {hall.hall_id: hall}, auth=auth
+    )
     return Client(
-        service.start, service.stop, lambda: service.warnings_status.last_error,
+        service.start,
+        service.stop,
+        lambda: service.warnings_status.last_error,
         "collector.service",
     )
 
@@ -123,7 +126,10 @@ def test_a_wrong_password_is_auth_refused(
 
 @pytest.mark.parametrize("name", CLIENTS)
 def test_a_broker_signed_by_another_ca_is_tls_failed(
-    name: str, broker: SecureMosquitto, stranger_ca: str, tmp_path: Path,
+    name: str,
+    broker: SecureMosquitto,
+    stranger_ca: str,
+    tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     make, user = CLIENTS[name]
@@ -151,8 +157,9 @@ def test_the_log_warns_once_per_kind_of_failure(
     """Broker down, then up but refusing the password: one warning for each, not one per
     retry, so a long outage does not bury the moment the fault changed."""
     secure = SecureMosquitto(tmp_path / "mosquitto", [HALL])
-    sender = CommandSender(secure.host, secure.port,
-                           auth=secure.auth(COLLECTOR_USER, password="not-it"))
+    sender = CommandSender(
+        secure.host, secure.port, auth=secure.auth(COLLECTOR_USER, password="not-it")
+    )
     with caplog.at_level(logging.DEBUG, logger="collector.commands"):
         sender.start()
         try:
@@ -161,9 +168,7 @@ def test_the_log_warns_once_per_kind_of_failure(
             secure.start()
             assert wait_until(lambda: isinstance(sender.last_error, MqttAuthRefused), 60)
             refused_from = sender.status.connect_failures
-            assert wait_until(
-                lambda: sender.status.connect_failures >= refused_from + 1, 60
-            )
+            assert wait_until(lambda: sender.status.connect_failures >= refused_from + 1, 60)
         finally:
             sender.stop()
             secure.close()

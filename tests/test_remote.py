@@ -54,7 +54,9 @@ def rig(mosquitto: MosquittoUnderTest, tmp_path: Path) -> Iterator[Rig]:
     store = RemoteStore(tmp_path / "remote.db")
     handlers = {
         "set_power_schedule": commands.power_schedule(store),
-        "refresh_catalog": commands.refresh_catalog(lambda: ran.append("refresh") or 3),
+        "refresh_catalog": commands.refresh_catalog(
+            lambda: ran.append("refresh") or {"services": 3}
+        ),
         "upload_diagnostics": commands.upload_diagnostics(lambda: {"backlog": 0}),
     }
     remote = RemoteControl(
