@@ -84,6 +84,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE outbox_v3 RENAME TO outbox",
         ),
     ),
+    # Samples are not events: their own outbox, thinned out under an outage (agent/telemetry.py).
+    # ``aggregated`` marks rows that stand for several readings, so they are never merged again;
+    # the index on ``at`` finds the oldest readings to drop.
+    Migration(
+        4,
+        "telemetry samples and their drop counters",
+        (
+            (
+                "CREATE TABLE telemetry ("
+                " row_ INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL,"
+                " metric TEXT NOT NULL, at REAL NOT NULL, value REAL NOT NULL,"
+                " vmin REAL NOT NULL, vmax REAL NOT NULL, n INTEGER NOT NULL DEFAULT 1,"
+                " aggregated INTEGER NOT NULL DEFAULT 0)"
+            ),
+            "CREATE INDEX telemetry_at ON telemetry(at)",
+            "CREATE TABLE telemetry_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        ),
+    ),
 )
 
 _LEDGER = (

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent import journal
+from agent import journal, telemetry
 from core.errors import BrokerUnavailable, MqttAuthRefused, MqttTlsFailed
 from core.events import SCHEMA_VERSION
 from core.mqtt import MqttAuth, apply_auth
-from core.topics import events_topic
+from core.telemetry import TelemetryBatch, encode_batch
+from core.topics import events_topic, telemetry_topic
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,15 @@ class _Session:
     lost: bool = False
     #: The broker answered the CONNECT with a refusal (already counted and logged).
     refused: bool = False
-    #: paho message id → journal rows carried by that message.
+    #: paho message id → journal rows carried by that message (events).
     inflight: dict[int, list[int]] = field(default_factory=dict)
+    #: paho message id → telemetry rows carried by that message.
+    inflight_samples: dict[int, list[int]] = field(default_factory=dict)
     #: Highest journal row already sent on this connection.
     sent_to_row: int = 0
-    #: The last journal read of this cycle found nothing more to send.
+    #: Highest telemetry row already sent on this connection.
+    samples_sent_to_row: int = 0
+    #: The last reads of this cycle found nothing more to send.
     caught_up: bool = False
 
 
@@ -100,6 +105,7 @@ class Publisher:
         self.db_path = str(db_path)
         self.hall_id = hall_id
         self.topic = events_topic(hall_id)
+        self.telemetry_topic = telemetry_topic(hall_id)
         self.host = host
         self.port = port
         self.client_id = client_id
@@ -112,6 +118,7 @@ class Publisher:
         self.auth = auth
         self.last_error: BrokerUnavailable | None = None
         self.events_published = 0
+        self.samples_published = 0
         self.messages_sent = 0
         self.reconnects = 0
         self.connect_failures = 0
@@ -173,6 +180,7 @@ class Publisher:
         """A snapshot of the counters, for logs and health reports."""
         return {
             "events_published": self.events_published,
+            "samples_published": self.samples_published,
             "messages_sent": self.messages_sent,
             "reconnects": self.reconnects,
             "connect_failures": self.connect_failures,
@@ -196,7 +204,9 @@ class Publisher:
                     self._connected = False
                     if self._stop.is_set():
                         break
-                    self._cycle_done(idle=journal.backlog(conn) == 0)
+                    self._cycle_done(
+                        idle=journal.backlog(conn) == 0 and telemetry.unsent(conn) == 0
+                    )
                 except Exception:
                     # A journal or socket error ends this connection only; the journal still
                     # holds everything unacknowledged, so the next connection resumes.
@@ -257,7 +267,10 @@ class Publisher:
                     self._connect_failed(BrokerUnavailable("no CONNACK", port=self.port))
                     break
                 self._cycle_done(
-                    idle=session.connected and session.caught_up and not session.inflight
+                    idle=session.connected
+                    and session.caught_up
+                    and not session.inflight
+                    and not session.inflight_samples
                 )
         finally:
             if not session.lost:
@@ -267,19 +280,57 @@ class Publisher:
         return session.connected
 
     def _fill(self, client: Any, conn: Any, session: _Session) -> None:
-        """Publish journal rows after the last one sent until the in-flight window is full."""
-        while len(session.inflight) < self.max_inflight:
+        """Publish rows after the last ones sent until the in-flight window is full.
+
+        Events first: telemetry gets only a small share of the window
+        (``telemetry.PUBLISH_INFLIGHT`` messages), so a backlog of samples after an outage
+        never holds back a citizen's ticket.
+        """
+        events_done = self._fill_events(client, conn, session)
+        samples_done = self._fill_samples(client, conn, session)
+        session.caught_up = events_done and samples_done
+
+    def _fill_events(self, client: Any, conn: Any, session: _Session) -> bool:
+        """Returns True when every journal row has been sent."""
+        while self._window_left(session):
             batch = journal.pending_payloads(conn, self.batch_size, after_row=session.sent_to_row)
             if not batch:
-                session.caught_up = True
-                return
+                return True
             info = client.publish(self.topic, batch_payload([p for _, p in batch]), qos=1)
             if info.rc != 0:
                 session.lost = True
-                return
+                return False
             session.inflight[info.mid] = [row for row, _ in batch]
             session.sent_to_row = batch[-1][0]
             self.messages_sent += 1
+        return False
+
+    def _fill_samples(self, client: Any, conn: Any, session: _Session) -> bool:
+        """Returns True when every telemetry row has been sent."""
+        while (
+            self._window_left(session)
+            and len(session.inflight_samples) < telemetry.PUBLISH_INFLIGHT
+        ):
+            rows = telemetry.pending_samples(
+                conn, telemetry.PUBLISH_BATCH_ROWS, after_row=session.samples_sent_to_row
+            )
+            if not rows:
+                return True
+            totals = telemetry.counters(conn)
+            batch = TelemetryBatch(
+                self.hall_id, [s for _, s in rows], totals["dropped"], totals["downsampled"]
+            )
+            info = client.publish(self.telemetry_topic, encode_batch(batch), qos=1)
+            if info.rc != 0:
+                session.lost = True
+                return False
+            session.inflight_samples[info.mid] = [row for row, _ in rows]
+            session.samples_sent_to_row = rows[-1][0]
+            self.messages_sent += 1
+        return False
+
+    def _window_left(self, session: _Session) -> bool:
+        return len(session.inflight) + len(session.inflight_samples) < self.max_inflight
 
     def _cycle_done(self, idle: bool) -> None:
         with self._cond:
@@ -323,10 +374,14 @@ class Publisher:
 
     def _on_publish(self, conn: Any, session: _Session, mid: int) -> None:
         rows = session.inflight.pop(mid, None)
-        if rows is None:
+        if rows is not None:
+            journal.acknowledge(conn, rows)
+            self.events_published += len(rows)
             return
-        journal.acknowledge(conn, rows)
-        self.events_published += len(rows)
+        rows = session.inflight_samples.pop(mid, None)
+        if rows is not None:
+            telemetry.acknowledge_samples(conn, rows)
+            self.samples_published += len(rows)
 
 
 #: CONNACK refusals that mean "these credentials", not "the broker is busy": paho maps

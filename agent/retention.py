@@ -33,10 +33,17 @@ class RetentionPolicy:
         reserve_bytes: refuse new tickets when less room than this is left. 64 MiB holds
             about 100,000 events, days of calls and finishes for the citizens already queued.
         wal_limit_bytes: size the WAL file is truncated back to after a checkpoint.
+        telemetry_downsample_rows: unsent telemetry rows beyond which the oldest readings
+            are merged into per-minute aggregates (``agent/telemetry.py``).
+        telemetry_max_rows: unsent telemetry rows beyond which the oldest are dropped.
+            At about 100 bytes a row, the default keeps telemetry under some 10 MB, far
+            inside the transactions' reserve.
     """
 
     reserve_bytes: int = 64 * MIB
     wal_limit_bytes: int = 16 * MIB
+    telemetry_downsample_rows: int = 20_000
+    telemetry_max_rows: int = 100_000
 
 
 def set_policy(conn: sqlite3.Connection, policy: RetentionPolicy) -> None:

@@ -22,24 +22,43 @@ from typing import Any
 
 from collector.gaps import GapTracker
 from collector.store import EventStore, Gap
+from collector.telemetry_store import TelemetryStore
 from core.errors import IngestError, MalformedMessage
 from core.events import Event, decode_batch
 from core.mqtt import MqttAuth, apply_auth
-from core.topics import ALL_EVENTS
+from core.telemetry import TelemetryBatch
+from core.telemetry import decode_batch as decode_telemetry
+from core.topics import ALL_EVENTS, ALL_TELEMETRY
 
 log = logging.getLogger(__name__)
 
 
-def hall_of_topic(topic: str) -> str:
-    """The hall id in ``halledge/v1/<hall_id>/events``.
+def hall_of_topic(topic: str, kind: str = "events") -> str:
+    """The hall id in ``halledge/v1/<hall_id>/<kind>``.
 
     Raises:
         MalformedMessage (501): the topic does not have that shape.
     """
     parts = topic.split("/")
-    if len(parts) != 4 or parts[:2] != ["halledge", "v1"] or parts[3] != "events" or not parts[2]:
-        raise MalformedMessage(f"not an events topic: {topic!r}", reason="topic")
+    if len(parts) != 4 or parts[:2] != ["halledge", "v1"] or parts[3] != kind or not parts[2]:
+        raise MalformedMessage(f"not a {kind} topic: {topic!r}", reason="topic")
     return parts[2]
+
+
+def parse_telemetry(topic: str, payload: bytes) -> TelemetryBatch:
+    """Decode a telemetry batch and check it belongs to the hall named in the topic.
+
+    Raises:
+        MalformedMessage (501): bad topic, not JSON, wrong version, an invalid sample, or
+            another hall's batch.
+    """
+    hall = hall_of_topic(topic, "telemetry")
+    batch = decode_telemetry(payload)
+    if batch.hall_id != hall:
+        raise MalformedMessage(
+            f"telemetry of hall {batch.hall_id!r} on topic of hall {hall!r}", reason="wrong_hall"
+        )
+    return batch
 
 
 def parse_message(topic: str, payload: bytes) -> list[Event]:
@@ -60,7 +79,7 @@ def parse_message(topic: str, payload: bytes) -> list[Event]:
 
 
 class Ingestor:
-    """Subscribe to every hall's events and store them once each.
+    """Subscribe to every hall's events and telemetry and store them once each.
 
     Args:
         store: an :class:`EventStore`, or a path to open one at.
@@ -82,6 +101,9 @@ class Ingestor:
         seq_conflicts: events refused because their (hall, device, seq) was stored under
             another event id.
         gap_tracker: the missing seq runs per device, kept current batch by batch.
+        samples_ingested: distinct telemetry samples stored (in ``telemetry``, a
+            :class:`TelemetryStore` on the same database file).
+        sample_duplicates: samples received again after they were stored.
     """
 
     def __init__(
@@ -106,6 +128,9 @@ class Ingestor:
         self.store_failures = 0
         self.seq_conflicts = 0
         self.gap_tracker = GapTracker(self.store.gaps(), self.store.highest_seqs())
+        self.telemetry = TelemetryStore(self.store.path)
+        self.samples_ingested = 0
+        self.sample_duplicates = 0
         self._subscribed = threading.Event()
         self._client: Any = None
 
@@ -153,6 +178,12 @@ class Ingestor:
             "seq_conflicts": self.seq_conflicts,
             "gaps_opened": self.gap_tracker.opened_total,
             "gaps": [_gap_dict(g) for g in self.gap_tracker.open_gaps()],
+            "samples_ingested": self.samples_ingested,
+            "sample_duplicates": self.sample_duplicates,
+            "telemetry_thinned": {
+                hall: {"dropped": t.dropped, "downsampled": t.downsampled}
+                for hall, t in self.telemetry.thinned().items()
+            },
         }
 
     def ingest(self, topic: str, payload: bytes) -> bool:
@@ -162,15 +193,12 @@ class Ingestor:
             True if the message is settled (stored or rejected) and may be acknowledged;
             False if storing failed and the broker should redeliver it.
         """
+        if topic.endswith("/telemetry"):
+            return self.ingest_telemetry(topic, payload)
         try:
             events = parse_message(topic, payload)
         except MalformedMessage as err:
-            self.rejected += 1
-            reason = str(err.details.get("reason", "unknown"))
-            self.rejected_reasons[reason] += 1
-            log.warning(
-                "rejected message on %s: code=%d reason=%s %s", topic, err.code, reason, err
-            )
+            self._reject(topic, err)
             return True
         try:
             stored = self.store.add_batch(events)
@@ -190,6 +218,30 @@ class Ingestor:
                 # A metrics bug must not stop ingestion; the events are stored already.
                 log.exception("on_events hook failed")
         return True
+
+    def ingest_telemetry(self, topic: str, payload: bytes) -> bool:
+        """Validate and store one telemetry message; same contract as :meth:`ingest`."""
+        try:
+            batch = parse_telemetry(topic, payload)
+        except MalformedMessage as err:
+            self._reject(topic, err)
+            return True
+        try:
+            new = self.telemetry.add_batch(batch)
+        except sqlite3.Error as err:
+            self.store_failures += 1
+            failure = IngestError(f"cannot store telemetry: {err}", topic=topic)
+            log.error("code=%d %s", failure.code, failure)
+            return False
+        self.samples_ingested += new
+        self.sample_duplicates += len(batch.samples) - new
+        return True
+
+    def _reject(self, topic: str, err: MalformedMessage) -> None:
+        self.rejected += 1
+        reason = str(err.details.get("reason", "unknown"))
+        self.rejected_reasons[reason] += 1
+        log.warning("rejected message on %s: code=%d reason=%s %s", topic, err.code, reason, err)
 
     def _account(self, conflicts: list[Event], new: list[Event]) -> None:
         for e in conflicts:
@@ -228,7 +280,7 @@ class Ingestor:
         if reason_code.is_failure:
             log.warning("collector connect refused: %s", reason_code)
             return
-        client.subscribe(ALL_EVENTS, qos=1)
+        client.subscribe([(ALL_EVENTS, 1), (ALL_TELEMETRY, 1)])
 
     def _on_subscribe(self, client: Any, userdata: Any, mid: int, codes: Any, props: Any) -> None:
         if all(not c.is_failure for c in codes):

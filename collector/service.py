@@ -119,6 +119,7 @@ class CollectorService:
             self._publisher.loop_stop()
             self._publisher = None
         self.store.close()
+        self.ingestor.telemetry.close()
 
     def __enter__(self) -> CollectorService:
         self.start()

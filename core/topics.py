@@ -18,6 +18,14 @@ def warnings_topic(hall_id: str) -> str:
     return f"{PREFIX}/{hall_id}/warnings"
 
 
+def telemetry_topic(hall_id: str) -> str:
+    """Where a hall's agent publishes its telemetry sample batches (QoS 1)."""
+    return f"{PREFIX}/{hall_id}/telemetry"
+
+
+#: What the collector subscribes to: every hall's telemetry.
+ALL_TELEMETRY = f"{PREFIX}/+/telemetry"
+
 #: What the collector subscribes to for presence: every device's retained state.
 ALL_STATES = f"{PREFIX}/+/state/+"
 #: And every device's heartbeats.
