@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from collector.commands import CommandSender
-from collector.dashboard import Dashboard
-from collector.service import CollectorService
 from core.clock import SystemClock
 from core.config import DEFAULT_CONFIG, load_hall_config
 from core.errors import ConfigError
@@ -99,6 +97,10 @@ def run_command(args: argparse.Namespace) -> int:
 def run_collector(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     if getattr(args, "collector_action", None) == "command":
         return run_command(args)
+    # Imported here: `collector command` and every other main.py command parse without them.
+    from collector.dashboard import Dashboard
+    from collector.service import CollectorService
+
     host, port = parse_host_port(args.mqtt)
     halls = {c.hall_id: c for c in map(load_hall_config, args.config or [DEFAULT_CONFIG])}
     Path(args.store).parent.mkdir(parents=True, exist_ok=True)

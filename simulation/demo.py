@@ -4,7 +4,8 @@ It starts, with embedded defaults and nothing to configure:
 
 * an MQTT broker (Mosquitto if installed, otherwise an in-process one);
 * the central collector and its dashboard page;
-* the hall agent publishing the hall journal;
+* the hall agent publishing the hall journal and taking the collector's commands
+  (``python main.py collector command … --hall hall-demo``, the address is printed);
 * walk-in citizens and staff at windows 1 and 2, simulated in real time, so the hall is busy;
 * unless ``--headless``: the call display, the rating pad, the kiosk (with a simulated USB
   ticket printer) and the PAD for window 3 as Kivy windows, each its own process, talking to
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from agent import journal
 from agent.broker import start_embedded_broker, wait_listening
+from agent.hallbox_remote import HallBoxRemote
 from agent.presence import hall_box_presence
 from agent.publisher import Publisher
 from collector.dashboard import Dashboard
@@ -88,11 +90,27 @@ def run_demo(args: argparse.Namespace) -> int:
     publisher.start()
     presence = hall_box_presence(hall, broker.host, broker.port)
     presence.start()
+    # No supervisor restarts the demo, so restart_app is acknowledged and only logged.
+    remote = HallBoxRemote(
+        hall,
+        DEFAULT_CONFIG,
+        hall_db,
+        broker.host,
+        broker.port,
+        publisher,
+        lambda: log.warning("restart_app acknowledged; the demo has no supervisor to restart it"),
+    )
+    remote.start()
     apps: list[subprocess.Popen[bytes]] = []
     walk_ins = None
     try:
         print(f"管理看板 dashboard: {url}", flush=True)
         print(f"MQTT broker ({broker.kind}): {broker.host}:{broker.port}", flush=True)
+        print(
+            "远程命令 remote commands: python main.py collector command upload_diagnostics"
+            f" --hall {hall.hall_id} --mqtt {broker.host}:{broker.port}",
+            flush=True,
+        )
         display_url = "sim://call-display"
         if not args.headless:
             apps = _start_apps(args, workdir, hall_db, f"{broker.host}:{broker.port}")
@@ -115,6 +133,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 app.kill()
         if walk_ins is not None:
             walk_ins.join(timeout=10)
+        remote.stop()
         presence.stop()
         publisher.wait_drained(10)
         publisher.stop()
@@ -126,7 +145,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _fresh(workdir: Path) -> None:
     # Each demo tells the story from A001: yesterday's demo hall is not today's.
-    for name in ("hall.db", "hall.db-wal", "hall.db-shm", "collector.db", "tickets.jsonl"):
+    names = ("hall.db", "hall.remote.db", "collector.db", "tickets.jsonl")
+    for name in (n + suffix for n in names for suffix in ("", "-wal", "-shm")):
         (workdir / name).unlink(missing_ok=True)
     shutil.rmtree(workdir / "broker", ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
