@@ -66,6 +66,7 @@ def acl_text(halls: list[str]) -> str:
         lines += [
             f"user {hall_box_user(hall)}",
             f"topic write halledge/v1/{hall}/events",
+            f"topic write halledge/v1/{hall}/telemetry",
             f"topic write halledge/v1/{hall}/state/#",
             f"topic write halledge/v1/{hall}/heartbeat/#",
             f"topic write halledge/v1/{hall}/cmd-ack/#",

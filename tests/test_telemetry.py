@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent import journal, retention, telemetry
+from agent.host_metrics import HostMetrics
 from agent.publisher import Publisher
 from agent.retention import RetentionPolicy
 from agent.telemetry import TelemetryRecorder
@@ -290,3 +291,20 @@ def test_per_minute_buckets_are_per_device_and_metric(tmp_path: Path):
     conn.close()
     assert groups and all(count == 1 for count in groups.values())
     assert {device for device, _, _ in groups} == {"d0", "d1"}
+
+
+def test_the_hall_box_measures_its_backlog_disk_and_link(hall_db: HallDb):
+    hall_db.queue.issue("social", "kiosk-1")
+    hall_db.queue.issue("social", "kiosk-1")
+    rec = TelemetryRecorder(hall_db.path)
+    metrics = HostMetrics(rec, hall_db.path, "hallbox-t", connected=lambda: False)
+    try:
+        readings = metrics.read_once()
+        rec.flush()
+    finally:
+        rec.stop()
+    assert readings["journal.backlog"] == journal.backlog(hall_db.conn) == 2
+    assert readings["publisher.connected"] == 0.0
+    assert readings["disk.free_bytes"] > 0
+    stored = {r[1]: r[3] for r in table(hall_db.conn)}
+    assert stored == readings
