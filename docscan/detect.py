@@ -30,6 +30,10 @@ MIN_AREA = 0.04
 MAX_ELONGATION = 3.5
 #: Pixels (on the small copy) from the frame edge within which a page counts as cut off.
 BORDER = 3.0
+#: Scale of the texture cue against Lab units when judging a side (paper ~1, desk 2–4).
+TEXTURE_WEIGHT = 4.0
+#: Line quads scored in full; beyond this many, the ones with most edge pixels on their sides.
+MAX_LINE_QUADS = 1500
 #: Below this confidence a detection is refused, never cropped.
 MIN_CONFIDENCE = 0.3
 
@@ -91,6 +95,38 @@ def _paper_likeness(weighted: np.ndarray) -> np.ndarray:
     return np.uint8(255 - np.clip(distance * 4, 0, 255))
 
 
+def _texture(small: np.ndarray) -> np.ndarray:
+    """Local colour spread (7-px window, all three Lab channels) of a lightly blurred copy.
+
+    Paper is flat between its lines of ink; a desk has grain, weave or blotches in lightness
+    *or* hue. This holds when the sheet is as bright as the desk, where every brightness cue
+    fails. The blur is light on purpose: the median that cleans the other cues erases the
+    desk's texture too."""
+    lab = cv2.cvtColor(cv2.GaussianBlur(small, (0, 0), 1.0), cv2.COLOR_BGR2Lab).astype(np.float32)
+    mean = cv2.blur(lab, (7, 7))
+    var = np.maximum(cv2.blur(lab * lab, (7, 7)) - mean * mean, 0).sum(axis=2)
+    return np.sqrt(var)
+
+
+def _smooth_masks(texture: np.ndarray) -> list[np.ndarray]:
+    # Ink makes holes and notches in a smooth region: close them, then fill what the outline
+    # encloses, so a page full of text is one solid region.
+    masks = []
+    kernel = np.ones((5, 5), np.uint8)
+    for level in np.percentile(texture[::3, ::3], (25, 40)):
+        mask = cv2.morphologyEx(np.uint8(texture < level) * 255, cv2.MORPH_OPEN, kernel)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((7, 7), np.uint8))
+        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        filled = np.zeros_like(mask)
+        for contour in contours:
+            # A text block can reach the sheet's edge and cut its smooth margin open; the sheet
+            # is convex, so its hull closes the cut.
+            cv2.drawContours(filled, [cv2.convexHull(contour)], -1, 255, -1)
+        masks.append(filled)
+    return masks
+
+
 def _masks(light: np.ndarray, paper: np.ndarray, likeness: np.ndarray) -> list[np.ndarray]:
     # A sweep of thresholds, not one: under a lamp gradient the level that separates the page
     # from the desk differs from frame to frame, and a wrong level only adds a poor candidate.
@@ -148,30 +184,40 @@ def _side_support(weighted: np.ndarray, quad: np.ndarray, step: float = 5.0) -> 
     frame, which :func:`detect` reports as such rather than as "no page". Two or more such
     sides are a corner of the desk, not a page.
     """
+    return float(_side_supports(weighted, np.asarray(quad, np.float64)[None], step)[0])
+
+
+def _side_supports(weighted: np.ndarray, quads: np.ndarray, step: float = 5.0) -> np.ndarray:
+    """:func:`_side_support` for N quads at once (N×4×2, corners in cyclic order)."""
     h, w = weighted.shape[:2]
-    quad = np.asarray(quad, np.float64)
-    nxt = np.roll(quad, -1, axis=0)
-    cut = np.array([bool((_on_border(quad[i], weighted.shape)
-                          & _on_border(nxt[i], weighted.shape)).any()) for i in range(4)])
-    direction = (nxt - quad) / (np.linalg.norm(nxt - quad, axis=1, keepdims=True) + 1e-9)
-    normal = np.stack([-direction[:, 1], direction[:, 0]], axis=1)
-    outward = np.einsum("ij,ij->i", (quad + nxt) / 2 - quad.mean(axis=0), normal) >= 0
-    normal *= np.where(outward, 1.0, -1.0)[:, None]
-    ts = np.linspace(0.05, 0.95, 24)[None, :, None]
-    points = quad[:, None, :] + (nxt - quad)[:, None, :] * ts  # (4 sides, 24, xy)
+    quads = np.asarray(quads, np.float64)
+    nxt = np.roll(quads, -1, axis=1)
+    near = np.stack([quads[..., 0] < BORDER, quads[..., 1] < BORDER,
+                     quads[..., 0] > w - 1 - BORDER, quads[..., 1] > h - 1 - BORDER], axis=-1)
+    cut = (near & np.roll(near, -1, axis=1)).any(axis=2)  # (N, 4): both ends on one border
+    direction = nxt - quads
+    direction /= np.linalg.norm(direction, axis=2, keepdims=True) + 1e-9
+    normal = np.stack([-direction[..., 1], direction[..., 0]], axis=2)
+    mid = (quads + nxt) / 2 - quads.mean(axis=1, keepdims=True)
+    outward = np.einsum("nij,nij->ni", mid, normal) >= 0
+    normal *= np.where(outward, 1.0, -1.0)[..., None]
+    ts = np.linspace(0.05, 0.95, 24)[None, None, :, None]
+    points = quads[:, :, None, :] + (nxt - quads)[:, :, None, :] * ts  # (N, 4 sides, 24, xy)
 
     def sample(pts: np.ndarray) -> np.ndarray:
         xs = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
         ys = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
         return weighted[ys, xs]
 
-    diff = sample(points - normal[:, None, :] * step) - sample(points + normal[:, None, :] * step)
+    shift = normal[:, :, None, :] * step
+    diff = sample(points - shift) - sample(points + shift)  # (N, 4, 24, channels)
     # The step must point the same way along the side: noise steps point anywhere.
-    main = np.median(diff, axis=1)
-    main /= np.linalg.norm(main, axis=1, keepdims=True) + 1e-9
-    shares = (np.einsum("skc,sc->sk", diff, main) > 3).mean(axis=1)
-    shares = np.where(cut, 1.0 if cut.sum() == 1 else 0.0, shares)
-    return float(shares.mean() * shares.min() ** 0.5)
+    main = np.median(diff, axis=2)
+    main /= np.linalg.norm(main, axis=2, keepdims=True) + 1e-9
+    shares = (np.einsum("nskc,nsc->nsk", diff, main) > 3).mean(axis=2)
+    cut_count = cut.sum(axis=1, keepdims=True)
+    shares = np.where(cut, np.where(cut_count == 1, 1.0, 0.0), shares)
+    return shares.mean(axis=1) * np.sqrt(shares.min(axis=1))
 
 
 def _elongation(quad: np.ndarray) -> float:
@@ -236,8 +282,11 @@ def _line_quads(lines: list[tuple[float, float]], shape: tuple[int, ...]) -> np.
     a, b, c, d = a[keep], b[keep], c[keep], d[keep]
     quads = np.stack([meet[a, c], meet[c, b], meet[b, d], meet[d, a]], axis=1)
     h, w = shape[:2]
-    inside = ((quads[..., 0] >= -2) & (quads[..., 0] <= w + 1) & (quads[..., 1] >= -2)
-              & (quads[..., 1] <= h + 1)).all(axis=1)
+    # Strictly inside: a line quad with a side on the frame border is a strip of desk between
+    # the sheet's extended sides (a sheet cut by the frame is found by the region masks).
+    margin = BORDER + 1
+    inside = ((quads[..., 0] >= margin) & (quads[..., 0] <= w - 1 - margin)
+              & (quads[..., 1] >= margin) & (quads[..., 1] <= h - 1 - margin)).all(axis=1)
     edges = np.roll(quads, -1, axis=1) - quads
     cross = edges[:, :, 0] * np.roll(edges, -1, axis=1)[:, :, 1] - edges[:, :, 1] * np.roll(
         edges, -1, axis=1)[:, :, 0]
@@ -253,9 +302,13 @@ def _line_quads(lines: list[tuple[float, float]], shape: tuple[int, ...]) -> np.
 
 def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.ndarray]:
     light, paper, weighted = _smooth_channels(small)
+    texture = _texture(small)
+    # Sides are judged on colour and on texture: a sheet as bright as the desk still differs
+    # from it in smoothness.
+    cues = np.dstack([weighted, texture * TEXTURE_WEIGHT])
     frame_area = small.shape[0] * small.shape[1]
     found = []
-    for mask in _masks(light, paper, _paper_likeness(weighted)):
+    for mask in _masks(light, paper, _paper_likeness(weighted)) + _smooth_masks(texture):
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for contour in contours:
             area = cv2.contourArea(contour)
@@ -267,18 +320,33 @@ def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.n
             fill = area / max(cv2.contourArea(quad), 1.0)
             if min(fill, 1 / fill) < 0.75:
                 continue  # not four-sided: a blob of desk or a page merged with its shadow
-            score = _side_support(weighted, quad) * min(fill, 1 / fill) ** 2
+            score = _side_support(cues, quad) * min(fill, 1 / fill) ** 2
             found.append((score, quad))
-    quads = _line_quads(_hough_lines(weighted), small.shape)
+    # Sides of the region candidates join the Hough lines: a shadow splits a sheet into two
+    # regions and a hand bulges one, but each still has some true sides, and the sheet is the
+    # quad built from the right four of them.
+    regions = _distinct(sorted(found, key=lambda c: -c[0]))
+    lines = _hough_lines(weighted) + [_side_line(quad[i], quad[(i + 1) % 4])
+                                      for score, quad in regions if score > 0.05 for i in range(4)]
+    quads = _line_quads(lines, small.shape)
     if len(quads):
-        near_edge = cv2.dilate(cv2.Canny(light, 6, 14), np.ones((3, 3), np.uint8))
-        for k in np.argsort(-_edge_hits(near_edge, quads))[:10]:
-            quad = order_corners(quads[k])
-            found.append((_side_support(weighted, quad), quad))
-    return _distinct(sorted(found, key=lambda c: -c[0])), weighted
+        if len(quads) > MAX_LINE_QUADS:
+            near_edge = cv2.dilate(cv2.Canny(light, 6, 14), np.ones((3, 3), np.uint8))
+            quads = quads[np.argsort(-_edge_hits(near_edge, quads))[:MAX_LINE_QUADS]]
+        scores = _side_supports(cues, quads)
+        for k in np.argsort(-scores)[:10]:
+            found.append((float(scores[k]), order_corners(quads[k])))
+    return _distinct(sorted(found, key=lambda c: -c[0])), cues
 
 
-def _snapped(small: np.ndarray, weighted: np.ndarray,
+def _side_line(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """The line through a and b as Hough's (rho, theta), theta in [0, pi)."""
+    direction = b - a
+    theta = float(np.arctan2(-direction[0], direction[1]) % np.pi)
+    return float(a[0] * np.cos(theta) + a[1] * np.sin(theta)), theta
+
+
+def _snapped(small: np.ndarray, cues: np.ndarray,
              candidates: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
     # A mask's outline can sit a few pixels off the paper (a threshold inside a shadow, a
     # morphology step): re-find each side on the small copy first, then judge the snapped quad.
@@ -291,10 +359,19 @@ def _snapped(small: np.ndarray, weighted: np.ndarray,
             continue
         result = refine(small, quad, 8.0)
         if result is None:
-            snapped.append((score * 0.5, quad))
-            continue
+            continue  # a side with no edge near it: desk texture, not a sheet
+        # A side that was 8 px off moves only part of the way in one pass: repeat while the
+        # corners still move.
+        for _ in range(3):
+            if np.abs(result[0] - quad).max() < 1.0:
+                break
+            quad = result[0]
+            again = refine(small, quad, 8.0)
+            if again is None:
+                break
+            result = again
         fitted, support = result
-        snapped.append((_side_support(weighted, fitted) * support, fitted))
+        snapped.append((_side_support(cues, fitted) * support, fitted))
     return sorted(snapped, key=lambda c: -c[0])
 
 
@@ -426,9 +503,9 @@ def detect(image: np.ndarray) -> Detection:
     """
     small, scale = _small(image)
     check_exposure(small)
-    ranked, weighted = _candidates(small)
+    ranked, cues = _candidates(small)
     # A weak region cut by the frame is desk, not a page: drop it before counting pages.
-    candidates = [c for c in _snapped(small, weighted, ranked)
+    candidates = [c for c in _snapped(small, cues, ranked)
                   if c[0] >= 0.5 or not any(_on_border(p, small.shape).any() for p in c[1])]
     if not candidates or candidates[0][0] < 0.25:
         raise NoPageFound(candidates=len(ranked))
