@@ -82,9 +82,12 @@ class HostMetrics:
             thread.join()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        # The first readings at start: a box that just booted is worth a look at once.
+        while True:
             try:
                 self.read_once()
             except (OSError, sqlite3.Error) as err:
                 # A missed reading is a gap in a graph; the next one comes in ten seconds.
                 log.warning("host metrics not read: %s", err)
+            if self._stop.wait(self.interval):
+                return

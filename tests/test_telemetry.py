@@ -308,3 +308,35 @@ def test_the_hall_box_measures_its_backlog_disk_and_link(hall_db: HallDb):
     assert readings["disk.free_bytes"] > 0
     stored = {r[1]: r[3] for r in table(hall_db.conn)}
     assert stored == readings
+
+
+def test_the_agent_process_sends_the_boxs_readings_to_the_collector(
+    hall_db: HallDb, mosquitto: MosquittoUnderTest, tmp_path: Path
+):
+    """``python main.py agent`` records the box's own readings and they reach the collector
+    as telemetry, beside the hall's events."""
+    hall_db.queue.issue("social", "kiosk-1")
+    ingestor = Ingestor(tmp_path / "collector.db", mosquitto.host, mosquitto.port)
+    ingestor.start()
+    log = tmp_path / "agent.log"
+    agent = subprocess.Popen(
+        [sys.executable, "main.py", "agent", "--mqtt", f"{mosquitto.host}:{mosquitto.port}",
+         "--hall-db", str(hall_db.path)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+    )
+    hall, box = hall_db.hall.hall_id, f"hallbox-{hall_db.hall.hall_id}"
+    try:
+        assert ingestor.wait_subscribed(30)
+        assert wait_until(
+            lambda: ingestor.telemetry.readings(hall, box, "disk.free_bytes"), 60
+        ), log.read_text(errors="replace")
+        assert wait_until(lambda: ingestor.events_ingested == 1, 30)
+        connected = ingestor.telemetry.readings(hall, box, "publisher.connected")
+    finally:
+        agent.terminate()
+        agent.wait(30)
+        ingestor.stop()
+        ingestor.store.close()
+        ingestor.telemetry.close()
+    assert connected and connected[0][1] in (0.0, 1.0)
+    assert agent.returncode == 0
