@@ -22,7 +22,8 @@ import uuid
 from typing import Any
 
 from core.config import HallConfig
-from core.mqtt import MqttAuth, apply_auth
+from core.errors import BrokerUnavailable
+from core.mqtt import ConnectionStatus, MqttAuth, watched_client
 from core.topics import heartbeat_topic, state_topic
 from core.version import software_version
 
@@ -82,8 +83,6 @@ class Presence:
         keepalive_s: int = 30,
         auth: MqttAuth | None = None,
     ) -> None:
-        import paho.mqtt.client as mqtt
-
         self.hall_id = hall_id
         self.device_id = device_id
         self.boot_id = uuid.uuid4().hex
@@ -98,16 +97,12 @@ class Presence:
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._thread: threading.Thread | None = None
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"presence-{hall_id}-{device_id}",
-            protocol=mqtt.MQTTv311,
-        )
-        apply_auth(client, auth)
+        self.status = ConnectionStatus(f"presence {device_id}", host, port, log)
+        client = watched_client(self.status, f"presence-{hall_id}-{device_id}", auth)
         client.will_set(self._topic, self._death("lost"), qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect
-        client.on_disconnect = lambda *_: self._connected.clear()
+        client.on_disconnect = lambda *_: (self._connected.clear(), self.status.closed())
         self._client = client
 
     def start(self) -> None:
@@ -116,6 +111,11 @@ class Presence:
         self._client.loop_start()
         self._thread = threading.Thread(target=self._beat, name="presence", daemon=True)
         self._thread.start()
+
+    @property
+    def last_error(self) -> BrokerUnavailable | None:
+        """Why the broker connection fails (410, 470 or 471); None while connected."""
+        return self.status.last_error
 
     def wait_online(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
@@ -132,7 +132,7 @@ class Presence:
         self._client.loop_stop()
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any) -> None:
-        if reason_code.is_failure:
+        if not self.status.connack(reason_code):
             return
         self.births += 1
         birth = {

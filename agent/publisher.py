@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import random
-import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from agent import journal, telemetry
-from core.errors import BrokerUnavailable, MqttAuthRefused, MqttTlsFailed
+from core.errors import BrokerUnavailable
 from core.events import SCHEMA_VERSION
-from core.mqtt import MqttAuth, apply_auth
+from core.mqtt import ConnectionStatus, MqttAuth, apply_auth, connect_error, refusal
 from core.telemetry import TelemetryBatch, encode_batch
 from core.topics import events_topic, telemetry_topic
 
@@ -116,12 +115,12 @@ class Publisher:
         self.backoff_max = backoff_max
         self.keepalive = keepalive
         self.auth = auth
-        self.last_error: BrokerUnavailable | None = None
+        #: Connection failures, classified and logged as every client does (core/mqtt.py).
+        self.status = ConnectionStatus(f"publisher {hall_id}", host, port, log)
         self.events_published = 0
         self.samples_published = 0
         self.messages_sent = 0
         self.reconnects = 0
-        self.connect_failures = 0
         self._connections = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -151,6 +150,14 @@ class Publisher:
         thread.join(timeout)
         with self._cond:
             self._cond.notify_all()
+
+    @property
+    def last_error(self) -> BrokerUnavailable | None:
+        return self.status.last_error
+
+    @property
+    def connect_failures(self) -> int:
+        return self.status.connect_failures
 
     @property
     def connected(self) -> bool:
@@ -243,11 +250,8 @@ class Publisher:
         client.on_publish = lambda c, u, mid, rc, p: self._on_publish(conn, session, mid)
         try:
             client.connect(self.host, self.port, keepalive=self.keepalive)
-        except ssl.SSLError as err:
-            self._connect_failed(MqttTlsFailed(str(err), host=self.host, port=self.port))
-            return False
         except OSError as err:
-            self._connect_failed(BrokerUnavailable(str(err), host=self.host, port=self.port))
+            self._connect_failed(connect_error(err, self.host, self.port))
             return False
         deadline = time.monotonic() + max(10.0, 2 * self.keepalive)
         try:
@@ -339,13 +343,7 @@ class Publisher:
             self._cond.notify_all()
 
     def _connect_failed(self, err: BrokerUnavailable) -> None:
-        self.connect_failures += 1
-        # A new kind of failure is worth a warning even in a long outage: the technician
-        # must see when "network down" turns into "password refused".
-        changed = type(err) is not type(self.last_error)
-        self.last_error = err
-        level = logging.WARNING if self.connect_failures == 1 or changed else logging.DEBUG
-        log.log(level, "broker %s:%d unavailable: code=%d %s", self.host, self.port, err.code, err)
+        self.status.failed(err)
 
     # --- paho callbacks (publisher thread) ----------------------------------------------
 
@@ -355,7 +353,7 @@ class Publisher:
             session.refused = True
             self._connect_failed(refusal(reason_code, self.host, self.port))
             return
-        self.last_error = None
+        self.status.connack(reason_code)
         session.connected = True
         self._connected = True
         if self._connections:
@@ -382,22 +380,6 @@ class Publisher:
         if rows is not None:
             telemetry.acknowledge_samples(conn, rows)
             self.samples_published += len(rows)
-
-
-#: CONNACK refusals that mean "these credentials", not "the broker is busy": paho maps
-#: MQTT 3.1.1's return codes 4 and 5 to the MQTT 5 reason codes 134 and 135.
-_AUTH_REFUSALS = (134, 135)
-
-
-def refusal(reason_code: Any, host: str, port: int) -> BrokerUnavailable:
-    """The typed error for a refused CONNACK.
-
-    Returns:
-        MqttAuthRefused (470) for bad credentials or an unauthorised client, else
-        BrokerUnavailable (410).
-    """
-    kind = MqttAuthRefused if getattr(reason_code, "value", reason_code) in _AUTH_REFUSALS else BrokerUnavailable
-    return kind(f"refused: {reason_code}", host=host, port=port)
 
 
 def batch_payload(events_json: list[str]) -> bytes:

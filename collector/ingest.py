@@ -25,7 +25,7 @@ from collector.store import EventStore, Gap
 from collector.telemetry_store import TelemetryStore
 from core.errors import IngestError, MalformedMessage
 from core.events import Event, decode_batch
-from core.mqtt import MqttAuth, apply_auth
+from core.mqtt import ConnectionStatus, MqttAuth, watched_client
 from core.telemetry import TelemetryBatch
 from core.telemetry import decode_batch as decode_telemetry
 from core.topics import ALL_EVENTS, ALL_TELEMETRY
@@ -133,19 +133,14 @@ class Ingestor:
         self.sample_duplicates = 0
         self._subscribed = threading.Event()
         self._client: Any = None
+        #: The broker connection's health: ``last_error`` is 410, 470 or 471 when it fails.
+        self.status = ConnectionStatus("collector ingest", host, port, log)
 
     def start(self) -> None:
         """Connect in the background; reconnects on its own until :meth:`stop`."""
-        import paho.mqtt.client as mqtt
-
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-            manual_ack=True,
+        client = watched_client(
+            self.status, self.client_id, self.auth, clean_session=False, manual_ack=True
         )
-        apply_auth(client, self.auth)
         client.reconnect_delay_set(min_delay=1, max_delay=5)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -154,6 +149,11 @@ class Ingestor:
         self._client = client
         client.connect_async(self.host, self.port, keepalive=30)
         client.loop_start()
+
+    @property
+    def last_error(self) -> Any:
+        """Why the broker connection fails (410, 470 or 471); None while connected."""
+        return self.status.last_error
 
     def wait_subscribed(self, timeout: float) -> bool:
         """Block until the subscription is confirmed. Returns False on timeout."""
@@ -277,8 +277,7 @@ class Ingestor:
     def _on_connect(
         self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any
     ) -> None:
-        if reason_code.is_failure:
-            log.warning("collector connect refused: %s", reason_code)
+        if not self.status.connack(reason_code):
             return
         client.subscribe([(ALL_EVENTS, 1), (ALL_TELEMETRY, 1)])
 
@@ -290,6 +289,7 @@ class Ingestor:
         self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any
     ) -> None:
         self._subscribed.clear()
+        self.status.closed()
         log.info("collector disconnected: %s", reason_code)
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:

@@ -93,9 +93,23 @@ def warning_publisher(broker: SecureMosquitto, auth: MqttAuth, tmp: Path) -> Cli
     )
 
 
+def box_presence(broker: SecureMosquitto, auth: MqttAuth, tmp: Path) -> Client:
+    from agent.presence import hall_box_presence
+    pres = hall_box_presence(load_hall_config(), broker.host, broker.port, auth=auth)
+    return Client(pres.start, pres.stop, lambda: pres.last_error, "agent.presence")
+
+
+def ingest(broker: SecureMosquitto, auth: MqttAuth, tmp: Path) -> Client:
+    from collector.ingest import Ingestor
+    ing = Ingestor(tmp / "c.db", broker.host, broker.port, auth=auth)
+    return Client(ing.start, ing.stop, lambda: ing.last_error, "collector.ingest")
+
+
 #: (client factory, the account it runs under on a production broker)
 CLIENTS: dict[str, tuple[Callable[[SecureMosquitto, MqttAuth, Path], Client], str]] = {
     "remote control": (remote_control, hall_box_user(HALL)),
+    "box presence": (box_presence, hall_box_user(HALL)),
+    "ingest": (ingest, COLLECTOR_USER),
     "PAD warnings listener": (warnings_listener, hall_box_user(HALL)),
     "collector presence view": (presence_view, COLLECTOR_USER),
     "collector command sender": (command_sender, COLLECTOR_USER),
