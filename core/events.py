@@ -10,13 +10,25 @@ event without a join. The wire form is documented in ``docs/topics.md``.
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.errors import MalformedMessage
 
 SCHEMA_VERSION = 1
+
+
+def new_event_id() -> str:
+    """A random RFC 4122 version-4 UUID as 32 hex digits, what ``uuid.uuid4().hex`` gives.
+
+    Built from ``os.urandom`` directly: ``uuid.UUID``'s constructor took a tenth of a
+    durable journal commit.
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return raw.hex()
 
 
 class Kind:
@@ -67,7 +79,7 @@ class Event:
     seq: int
     at: float
     data: dict[str, Any] = field(default_factory=dict)
-    event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    event_id: str = field(default_factory=new_event_id)
     v: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

@@ -162,3 +162,16 @@ def test_add_returns_only_new_events_even_within_one_batch(tmp_path: Path):
         assert store.count() == 1
     finally:
         store.close()
+
+
+def test_event_ids_are_random_version_4_uuids():
+    import uuid
+
+    from core.events import new_event_id
+
+    ids = [new_event_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    for event_id in ids:
+        parsed = uuid.UUID(hex=event_id)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert parsed.hex == event_id
