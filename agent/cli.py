@@ -14,7 +14,8 @@ import signal
 import socket
 import threading
 
-from agent.hallbox_remote import RESTART_EXIT_CODE, HallBoxRemote
+from agent.commands import RESTART_EXIT_CODE
+from agent.hallbox_remote import HallBoxRemote
 from agent.host_metrics import HostMetrics
 from agent.presence import hall_box_presence
 from agent.publisher import Publisher

@@ -16,6 +16,10 @@ from agent.remote_store import RemoteStore
 from core.errors import CommandRejected
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+#: A process's exit status after ``restart_app`` (the hall box's agent, a kiosk, a PAD):
+#: EX_TEMPFAIL from sysexits.h, "try again". Its supervisor starts it again (systemd:
+#: ``Restart=on-failure``); see docs/remote-control.md.
+RESTART_EXIT_CODE = 75
 #: Seconds between acknowledging a restart and restarting, so the ack leaves first.
 RESTART_DELAY_S = 1.0
 

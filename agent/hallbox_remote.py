@@ -27,16 +27,12 @@ from agent import commands, journal, retention
 from agent.remote import ConfigTarget, RemoteControl
 from agent.remote_store import RemoteStore
 from agent.retention import MIB, RetentionPolicy
-from core.config import HallConfig, Service, load_hall_config
-from core.errors import CommandRejected
+from agent.service_catalog import ServiceCatalog
+from core.config import HallConfig
 from core.mqtt import MqttAuth
 from core.version import software_version
 
 log = logging.getLogger(__name__)
-
-#: The agent's exit status after ``restart_app``: EX_TEMPFAIL from sysexits.h, "try again".
-#: Its supervisor restarts it (systemd: ``Restart=on-failure``); see docs/remote-control.md.
-RESTART_EXIT_CODE = 75
 
 #: Bounds of a pushed retention policy. Below 16 MiB of reserve the citizens already queued
 #: could not finish (about 25,000 events); a WAL limit outside 1 MiB–1 GiB is a typo.
@@ -110,47 +106,6 @@ class RetentionConfig:
 
     def target(self) -> ConfigTarget:
         return ConfigTarget(self.validate, self.apply)
-
-
-class ServiceCatalog:
-    """The hall's service catalog as the box last read it from its configuration file.
-
-    Args:
-        path: the hall configuration (TOML).
-        hall: the configuration already loaded from it.
-    """
-
-    def __init__(self, path: Path | str, hall: HallConfig) -> None:
-        self.path = Path(path)
-        self.hall_id = hall.hall_id
-        self.services: tuple[Service, ...] = hall.services
-        self.config_version = hall.config_version
-
-    def refresh(self) -> dict[str, Any]:
-        """Read the file again and say what changed since the last read.
-
-        Raises:
-            ConfigError (100): the file is missing or invalid; the catalog stays as it was.
-            CommandRejected (451): the file now describes another hall.
-        """
-        hall = load_hall_config(self.path)
-        if hall.hall_id != self.hall_id:
-            raise CommandRejected(
-                f"{self.path} now describes hall {hall.hall_id!r}, this box is {self.hall_id!r}",
-                reason="other_hall",
-            )
-        old = {s.code: s for s in self.services}
-        new = {s.code: s for s in hall.services}
-        change = {
-            "services": len(new),
-            "config_version": hall.config_version,
-            "added": sorted(new.keys() - old.keys()),
-            "removed": sorted(old.keys() - new.keys()),
-            "changed": sorted(c for c in new.keys() & old.keys() if new[c] != old[c]),
-        }
-        self.services, self.config_version = hall.services, hall.config_version
-        log.info("service catalog refreshed from %s: %s", self.path, change)
-        return change
 
 
 @dataclass

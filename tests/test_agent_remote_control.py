@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from agent import journal, retention
-from agent.hallbox_remote import MAX_RESERVE_BYTES, RESTART_EXIT_CODE, remote_db_path
+from agent.commands import RESTART_EXIT_CODE
+from agent.hallbox_remote import MAX_RESERVE_BYTES, remote_db_path
 from agent.remote_store import RemoteStore
 from agent.retention import MIB, RetentionPolicy
 from collector.commands import CommandSender
