@@ -12,11 +12,17 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import Future
+from typing import Any, TypeVar
 
 from core.errors import HallEdgeError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+#: How long :meth:`Background.call` waits for its turn and its answer; a ceiling, not a
+#: budget: a printer status check behind a citizen's print takes seconds at worst.
+CALL_TIMEOUT_S = 60.0
 
 Job = tuple[Callable[[], Any], Callable[[Any], None] | None, Callable[[HallEdgeError], None] | None]
 
@@ -49,6 +55,28 @@ class Background:
                 (``internal_error``), so the screen still says something.
         """
         self._jobs.put((call, on_done, on_error))
+
+    def call(self, fn: Callable[[], T], timeout: float = CALL_TIMEOUT_S) -> T:
+        """Run ``fn`` on the worker, in turn with the taps, and wait for its result.
+
+        For other threads that must touch the app's flow (a remote command swapping the
+        service catalog): the flow then never sees two callers at once. Never call it from
+        the worker itself (it would wait for itself) or from the Kivy thread (the window
+        would freeze).
+
+        Raises:
+            Whatever ``fn`` raised; ``TimeoutError`` when the answer did not come in time.
+        """
+        done: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                done.set_result(fn())
+            except BaseException as err:  # noqa: BLE001 - handed to the caller as it is
+                done.set_exception(err)
+
+        self._jobs.put((run, None, None))
+        return done.result(timeout)
 
     def idle(self) -> bool:
         """True when no call is waiting (a call may still be running)."""

@@ -54,6 +54,9 @@ class KioskApp(App):
     """
 
     title = "自助取号机"
+    #: The process's exit status once the window has closed: 75 after the collector's
+    #: ``restart_app`` (:mod:`kiosk.app_remote`), else 0.
+    exit_code = 0
 
     def __init__(
         self,

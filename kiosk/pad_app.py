@@ -67,6 +67,9 @@ class PadApp(App):
     """
 
     title = "窗口叫号"
+    #: The process's exit status once the window has closed: 75 after the collector's
+    #: ``restart_app`` (:mod:`kiosk.app_remote`), else 0.
+    exit_code = 0
 
     def __init__(
         self,
