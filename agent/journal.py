@@ -135,8 +135,8 @@ def acknowledge(conn: sqlite3.Connection, rows: list[int]) -> None:
         conn: the journal connection.
         rows: the rows of one :func:`pending` (or :func:`pending_payloads`) read, which are
             every outbox row from the first to the last of them. One range delete does it:
-            ``AUTOINCREMENT`` never hands out a row id below one already used, so no row
-            committed after the read can fall inside the range.
+            a new row gets the highest row id plus one, and the last row of the range exists
+            until this delete, so no row committed after the read can fall inside the range.
     """
     if not rows:
         return

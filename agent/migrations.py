@@ -102,6 +102,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE telemetry_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
         ),
     ),
+    # AUTOINCREMENT wrote a third page (sqlite_sequence) in every citizen's commit. Plain
+    # rowids are enough: a new row gets max(rowid) + 1, and the last row of every batch in
+    # flight still exists, so no new row can fall inside a range the publisher will delete;
+    # the publisher reads from the start whenever nothing is in flight
+    # (``agent/publisher.py``), so a table drained empty that starts again at 1 is read too.
+    Migration(
+        5,
+        "outbox without AUTOINCREMENT",
+        (
+            (
+                "CREATE TABLE outbox_v5 ("
+                " rowid_ INTEGER PRIMARY KEY, event_id TEXT NOT NULL,"
+                " device_id TEXT NOT NULL, seq INTEGER NOT NULL, payload TEXT NOT NULL)"
+            ),
+            "INSERT INTO outbox_v5 SELECT rowid_, event_id, device_id, seq, payload FROM outbox",
+            "DROP TABLE outbox",
+            "DELETE FROM sqlite_sequence WHERE name = 'outbox'",
+            "ALTER TABLE outbox_v5 RENAME TO outbox",
+        ),
+    ),
 )
 
 _LEDGER = (

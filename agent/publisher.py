@@ -297,7 +297,10 @@ class Publisher:
     def _fill_events(self, client: Any, conn: Any, session: _Session) -> bool:
         """Returns True when every journal row has been sent."""
         while self._window_left(session):
-            batch = journal.pending_payloads(conn, self.batch_size, after_row=session.sent_to_row)
+            # With nothing in flight every row left is unsent, so read from the start: row
+            # ids restart low once the outbox has been drained empty.
+            after = session.sent_to_row if session.inflight else 0
+            batch = journal.pending_payloads(conn, self.batch_size, after_row=after)
             if not batch:
                 return True
             info = client.publish(self.topic, batch_payload([p for _, p in batch]), qos=1)

@@ -109,3 +109,23 @@ def test_outbox_rebuild_keeps_backlog_and_never_reuses_a_row_id(tmp_path: Path):
         assert [p.row for p in journal.pending(conn, 10)] == [4]
     finally:
         conn.close()
+
+
+def test_outbox_without_autoincrement_keeps_the_backlog(tmp_path: Path):
+    """Migration 5 drops AUTOINCREMENT (a page less per commit): the unsent backlog is kept
+    row for row, and its counter leaves sqlite_sequence."""
+    conn = sqlite3.connect(tmp_path / "hall.db", isolation_level=None)
+    try:
+        migrations.migrate(conn, MIGRATIONS[:4])
+        for seq in (1, 2, 3):
+            journal.append(conn, Event(Kind.WINDOW_OPENED, "hall-demo", "pad-1", seq, 0.0, {}))
+        conn.execute("DELETE FROM outbox WHERE seq = 1")
+        kept = journal.pending(conn, 10)
+        assert migrations.migrate(conn) == [5]
+        assert journal.pending(conn, 10) == kept
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_sequence")]
+        assert "outbox" not in names
+        journal.append(conn, Event(Kind.WINDOW_CLOSED, "hall-demo", "pad-1", 4, 0.0, {}))
+        assert [p.row for p in journal.pending(conn, 10)] == [2, 3, 4]
+    finally:
+        conn.close()

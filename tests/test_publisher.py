@@ -126,3 +126,29 @@ def test_stop_keeps_unsent_rows_for_the_next_start(hall_db: HallDb, mosquitto: M
         second.stop()
     assert second.events_published == made
     assert journal.backlog(hall_db.conn) == 0
+
+
+def test_events_journaled_after_a_full_drain_are_sent_too(
+    hall_db: HallDb, mosquitto: MosquittoUnderTest
+):
+    """Once the outbox is drained empty, new rows get low row ids again (no AUTOINCREMENT);
+    the same connection must still send them, however far its cursor had got."""
+    sub = Subscriber(mosquitto.host, mosquitto.port, events_topic(hall_db.hall.hall_id))
+    pub = publisher_for(hall_db, mosquitto, batch_size=10)
+    pub.start()
+    try:
+        first = make_activity(hall_db, tickets=30)
+        assert pub.wait_drained(60)
+        assert journal.backlog(hall_db.conn) == 0
+        hall_db.queue.issue("social", "kiosk-1")
+        hall_db.queue.issue("social", "kiosk-2")
+        rows = [p.row for p in journal.pending(hall_db.conn, 10)]
+        assert rows and max(rows) < first  # the ids really restarted below the cursor
+        assert pub.wait_drained(60)
+        assert wait_until(lambda: len(received_events(sub)) >= first + 2, 30)
+        reconnects = pub.reconnects
+    finally:
+        pub.stop()
+        sub.close()
+    assert reconnects == 0
+    assert len({e["event_id"] for e in received_events(sub)}) == first + 2
