@@ -202,6 +202,8 @@ def _start_apps(
             "kiosk-1",
             "--printer",
             f"sim://usb-printer?record={workdir / 'tickets.jsonl'}",
+            "--mqtt",
+            mqtt,
         ],
         [
             "pad",
