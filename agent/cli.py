@@ -23,6 +23,7 @@ from agent.telemetry import TelemetryRecorder
 from core.config import DEFAULT_CONFIG, load_hall_config
 from core.mqtt import mqtt_auth
 from core.netaddr import parse_host_port
+from core.topics import hall_box_id
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def run_agent(args: argparse.Namespace, stop: threading.Event | None = None) -> 
     )
     recorder = TelemetryRecorder(args.hall_db)
     metrics = HostMetrics(
-        recorder, args.hall_db, f"hallbox-{hall.hall_id}", lambda: publisher.connected
+        recorder, args.hall_db, hall_box_id(hall.hall_id), lambda: publisher.connected
     )
     publisher.start()
     recorder.start()

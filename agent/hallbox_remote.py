@@ -30,6 +30,7 @@ from agent.retention import MIB, RetentionPolicy
 from agent.service_catalog import ServiceCatalog
 from core.config import HallConfig
 from core.mqtt import MqttAuth
+from core.topics import hall_box_id
 from core.version import software_version
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,6 @@ log = logging.getLogger(__name__)
 MIN_RESERVE_BYTES = 16 * MIB
 MAX_RESERVE_BYTES = 1024 * 1024 * MIB
 WAL_LIMIT_BYTES = (1 * MIB, 1024 * MIB)
-
-
-def hall_box_id(hall_id: str) -> str:
-    """The device id of a hall's edge box (its presence and its commands)."""
-    return f"hallbox-{hall_id}"
 
 
 def remote_db_path(hall_db: Path | str) -> Path:

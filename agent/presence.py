@@ -24,7 +24,7 @@ from typing import Any
 from core.config import HallConfig
 from core.errors import BrokerUnavailable
 from core.mqtt import ConnectionStatus, MqttAuth, watched_client
-from core.topics import heartbeat_topic, state_topic
+from core.topics import hall_box_id, heartbeat_topic, state_topic
 from core.version import software_version
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def hall_box_presence(
         host,
         port,
         hall.hall_id,
-        f"hallbox-{hall.hall_id}",
+        hall_box_id(hall.hall_id),
         inventory=dict(hall.devices),
         config_version=hall.config_version,
         software_version=software_version(),

@@ -18,6 +18,7 @@ from core.config import DEFAULT_CONFIG, load_hall_config
 from core.errors import ConfigError
 from core.mqtt import add_mqtt_auth_arguments, mqtt_auth
 from core.netaddr import parse_host_port
+from core.topics import hall_box_id
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def command_args(args: argparse.Namespace) -> dict[str, Any]:
 def run_command(args: argparse.Namespace) -> int:
     """Send the command, wait for the acknowledgement and print it as one JSON line."""
     host, port = parse_host_port(args.mqtt)
-    device = args.device or f"hallbox-{args.hall}"
+    device = args.device or hall_box_id(args.hall)
     body = command_args(args)
     sender = CommandSender(host, port, auth=mqtt_auth(args))
     sender.start()

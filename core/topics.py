@@ -4,6 +4,11 @@ from __future__ import annotations
 
 PREFIX = "halledge/v1"
 
+
+def hall_box_id(hall_id: str) -> str:
+    """The device id of a hall's edge box: its presence, telemetry and commands."""
+    return f"hallbox-{hall_id}"
+
 #: What the collector subscribes to: every hall's event batches.
 ALL_EVENTS = f"{PREFIX}/+/events"
 
