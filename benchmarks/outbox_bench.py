@@ -94,7 +94,7 @@ def _commits(tmp: Path, n: int) -> dict[str, Any]:
     same.execute("CREATE TABLE c (device_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL)")
     same.executemany("INSERT INTO c VALUES (?, 0)", [(d,) for d in DEVICES])
     same.execute(
-        "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT, device_id TEXT,"
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, event_id TEXT, device_id TEXT,"
         " seq INTEGER, payload TEXT)"
     )
     prepared = _event("kiosk-1", 1)
