@@ -32,8 +32,8 @@ MAX_ELONGATION = 3.5
 BORDER = 3.0
 #: Scale of the texture cue against Lab units when judging a side (paper ~1, desk 2–4).
 TEXTURE_WEIGHT = 4.0
-#: Line quads scored in full; beyond this many, the ones with most edge pixels on their sides.
-MAX_LINE_QUADS = 1500
+#: Line quads judged in full; beyond this many, the best after a rough judgement.
+MAX_LINE_QUADS = 200
 #: Below this confidence a detection is refused, never cropped.
 MIN_CONFIDENCE = 0.3
 
@@ -187,8 +187,10 @@ def _side_support(weighted: np.ndarray, quad: np.ndarray, step: float = 5.0) -> 
     return float(_side_supports(weighted, np.asarray(quad, np.float64)[None], step)[0])
 
 
-def _side_supports(weighted: np.ndarray, quads: np.ndarray, step: float = 5.0) -> np.ndarray:
-    """:func:`_side_support` for N quads at once (N×4×2, corners in cyclic order)."""
+def _side_supports(weighted: np.ndarray, quads: np.ndarray, step: float = 5.0,
+                   samples: int = 24) -> np.ndarray:
+    """:func:`_side_support` for N quads at once (N×4×2, corners in cyclic order), from
+    ``samples`` points per side."""
     h, w = weighted.shape[:2]
     quads = np.asarray(quads, np.float64)
     nxt = np.roll(quads, -1, axis=1)
@@ -201,8 +203,8 @@ def _side_supports(weighted: np.ndarray, quads: np.ndarray, step: float = 5.0) -
     mid = (quads + nxt) / 2 - quads.mean(axis=1, keepdims=True)
     outward = np.einsum("nij,nij->ni", mid, normal) >= 0
     normal *= np.where(outward, 1.0, -1.0)[..., None]
-    ts = np.linspace(0.05, 0.95, 24)[None, None, :, None]
-    points = quads[:, :, None, :] + (nxt - quads)[:, :, None, :] * ts  # (N, 4 sides, 24, xy)
+    ts = np.linspace(0.05, 0.95, samples)[None, None, :, None]
+    points = quads[:, :, None, :] + (nxt - quads)[:, :, None, :] * ts  # (N, 4 sides, k, xy)
 
     def sample(pts: np.ndarray) -> np.ndarray:
         xs = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
@@ -238,23 +240,22 @@ def _hough_lines(weighted: np.ndarray, keep: int = 20) -> list[tuple[float, floa
     found = cv2.HoughLines(half, 1, np.pi / 180, int(0.12 * min(half.shape[:2])))
     lines: list[tuple[float, float]] = []
     for rho, theta in ([] if found is None else found[:, 0]):
-        rho = float(rho) * 2
-        if all(abs(rho - r) > 8 or min(abs(theta - t), np.pi - abs(theta - t)) > 0.09
-               for r, t in lines):
-            lines.append((rho, float(theta)))
+        lines = _add_lines(lines, [(float(rho) * 2, float(theta))])
         if len(lines) == keep:
             break
     return lines
 
 
-def _edge_hits(edges: np.ndarray, quads: np.ndarray) -> np.ndarray:
-    """Per quad, the share of 64 boundary points on an edge pixel: a cheap first sort."""
-    ts = np.linspace(0.05, 0.95, 16)[None, None, :, None]
-    stack = quads[:, :, None, :]
-    points = stack + (np.roll(stack, -1, axis=1) - stack) * ts
-    xs = np.clip(np.round(points[..., 0]).astype(int), 0, edges.shape[1] - 1)
-    ys = np.clip(np.round(points[..., 1]).astype(int), 0, edges.shape[0] - 1)
-    return (edges[ys, xs] > 0).reshape(len(quads), -1).mean(axis=1)
+def _add_lines(lines: list[tuple[float, float]],
+               new: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``lines`` plus those of ``new`` that no kept line already matches (8 px, 5°): every
+    extra line multiplies the quads to score, and snapping makes up the difference."""
+    kept = list(lines)
+    for rho, theta in new:
+        if all(abs(rho - r) > 8 or min(abs(theta - t), np.pi - abs(theta - t)) > 0.09
+               for r, t in kept):
+            kept.append((rho, theta))
+    return kept
 
 
 def _line_quads(lines: list[tuple[float, float]], shape: tuple[int, ...]) -> np.ndarray:
@@ -307,7 +308,7 @@ def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.n
     # from it in smoothness.
     cues = np.dstack([weighted, texture * TEXTURE_WEIGHT])
     frame_area = small.shape[0] * small.shape[1]
-    found = []
+    shapes, fills = [], []
     for mask in _masks(light, paper, _paper_likeness(weighted)) + _smooth_masks(texture):
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for contour in contours:
@@ -320,19 +321,26 @@ def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.n
             fill = area / max(cv2.contourArea(quad), 1.0)
             if min(fill, 1 / fill) < 0.75:
                 continue  # not four-sided: a blob of desk or a page merged with its shadow
-            score = _side_support(cues, quad) * min(fill, 1 / fill) ** 2
-            found.append((score, quad))
+            shapes.append(quad)
+            fills.append(min(fill, 1 / fill))
+    found = []
+    if shapes:
+        scores = _side_supports(cues, np.array(shapes)) * np.array(fills) ** 2
+        found = [(float(score), quad) for score, quad in zip(scores, shapes)]
     # Sides of the region candidates join the Hough lines: a shadow splits a sheet into two
     # regions and a hand bulges one, but each still has some true sides, and the sheet is the
     # quad built from the right four of them.
     regions = _distinct(sorted(found, key=lambda c: -c[0]))
-    lines = _hough_lines(weighted) + [_side_line(quad[i], quad[(i + 1) % 4])
-                                      for score, quad in regions if score > 0.05 for i in range(4)]
+    lines = _hough_lines(weighted)
+    for score, quad in regions:
+        if score > 0.05:
+            lines = _add_lines(lines, [_side_line(quad[i], quad[(i + 1) % 4]) for i in range(4)])
     quads = _line_quads(lines, small.shape)
     if len(quads):
         if len(quads) > MAX_LINE_QUADS:
-            near_edge = cv2.dilate(cv2.Canny(light, 6, 14), np.ones((3, 3), np.uint8))
-            quads = quads[np.argsort(-_edge_hits(near_edge, quads))[:MAX_LINE_QUADS]]
+            # A first judgement from 8 points a side, then the full one for the best.
+            rough = _side_supports(cues, quads, samples=8)
+            quads = quads[np.argsort(-rough)[:MAX_LINE_QUADS]]
         scores = _side_supports(cues, quads)
         for k in np.argsort(-scores)[:10]:
             found.append((float(scores[k]), order_corners(quads[k])))
@@ -350,7 +358,7 @@ def _snapped(small: np.ndarray, cues: np.ndarray,
              candidates: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
     # A mask's outline can sit a few pixels off the paper (a threshold inside a shadow, a
     # morphology step): re-find each side on the small copy first, then judge the snapped quad.
-    snapped = []
+    snapped, fitted = [], []
     for score, quad in candidates[:4]:
         if score < 0.1:
             break
@@ -370,8 +378,11 @@ def _snapped(small: np.ndarray, cues: np.ndarray,
             if again is None:
                 break
             result = again
-        fitted, support = result
-        snapped.append((_side_support(cues, fitted) * support, fitted))
+        fitted.append(result)
+    if fitted:
+        judged = _side_supports(cues, np.array([quad for quad, _ in fitted]))
+        snapped += [(float(score * support), quad)
+                    for score, (quad, support) in zip(judged, fitted)]
     return sorted(snapped, key=lambda c: -c[0])
 
 
@@ -410,66 +421,87 @@ def _intersect(l1: np.ndarray, l2: np.ndarray) -> np.ndarray | None:
     return np.array([x1 + t * vx1, y1 + t * vy1])
 
 
-def _refine_side(image: np.ndarray, a: np.ndarray, b: np.ndarray, centre: np.ndarray,
-                 band: float) -> tuple[np.ndarray, float] | None:
-    direction = (b - a) / (np.linalg.norm(b - a) + 1e-9)
-    normal = np.array([-direction[1], direction[0]])
-    if np.dot((a + b) / 2 - centre, normal) < 0:
-        normal = -normal  # outward
+def _profiles(image: np.ndarray, quad: np.ndarray, band: float) -> tuple[np.ndarray, ...]:
+    """Step response across each side of ``quad``, in one ``remap`` for all four sides.
+
+    Returns:
+        ``base`` (4 sides × 48 points × xy) on the side, the outward ``normal`` per side, the
+        ``offsets`` sampled along it (−band … band) and ``resp`` (4·48 × offsets): the
+        derivative of the colour projected on the inside-minus-outside direction, positive
+        where the inside is brighter.
+    """
+    quad = np.asarray(quad, np.float64)
+    nxt = np.roll(quad, -1, axis=0)
+    direction = (nxt - quad) / (np.linalg.norm(nxt - quad, axis=1, keepdims=True) + 1e-9)
+    normal = np.stack([-direction[:, 1], direction[:, 0]], axis=1)
+    outward = np.einsum("ij,ij->i", (quad + nxt) / 2 - quad.mean(axis=0), normal) >= 0
+    normal *= np.where(outward, 1.0, -1.0)[:, None]
     ts = np.linspace(0.06, 0.94, 48)
     offsets = np.arange(-band, band + 1, 1.0)
     along = np.arange(-3, 4, 1.0)  # average 7 px along the side: sensor noise drops by √7
-    base = a[None, :] + (b - a)[None, :] * ts[:, None]
-    grid = (base[:, None, None, :] + along[None, :, None, None] * direction
-            + offsets[None, None, :, None] * normal).reshape(len(ts) * len(along), len(offsets), 2)
-    strip = cv2.remap(image, grid[..., 0].astype(np.float32), grid[..., 1].astype(np.float32),
-                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-    strip = strip.reshape(len(ts), len(along), len(offsets), -1).mean(axis=1)
+    base = quad[:, None, :] + (nxt - quad)[:, None, :] * ts[None, :, None]  # (4, 48, xy)
+    grid = (base[:, :, None, None, :] + along[None, None, :, None, None] * direction[:, None, None, None]
+            + offsets[None, None, None, :, None] * normal[:, None, None, None])
+    grid = grid.reshape(-1, len(offsets), 2).astype(np.float32)
+    strip = cv2.remap(image, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    strip = strip.reshape(4, len(ts), len(along), len(offsets), -1).mean(axis=2)
     # Project colour onto the inside-minus-outside direction: a tinted sheet on a grey desk of
     # the same brightness has its step in hue, which a grey conversion would throw away.
     third = max(1, len(offsets) // 3)
-    contrast = strip[:, :third].mean(axis=(0, 1)) - strip[:, -third:].mean(axis=(0, 1))
-    profile = strip @ (contrast / (np.linalg.norm(contrast) + 1e-9))
+    contrast = strip[:, :, :third].mean(axis=(1, 2)) - strip[:, :, -third:].mean(axis=(1, 2))
+    contrast /= np.linalg.norm(contrast, axis=1, keepdims=True) + 1e-9
+    profile = np.einsum("snkc,sc->snk", strip, contrast).reshape(4 * len(ts), len(offsets))
     profile = cv2.GaussianBlur(profile.astype(np.float32), (5, 1), 0)
-    deriv = np.zeros_like(profile)
-    deriv[:, 1:-1] = (profile[:, 2:] - profile[:, :-2]) / 2
-    resp = -deriv  # inside is brighter along the contrast direction, by construction
-    idx = np.clip(resp.argmax(axis=1), 1, len(offsets) - 2)
-    rows = np.arange(len(ts))
-    peak = resp[rows, idx]
-    left, right = resp[rows, idx - 1], resp[rows, idx + 1]
-    denom = left - 2 * peak + right
-    safe = np.where(np.abs(denom) > 1e-6, denom, 1.0)
-    sub = np.where(np.abs(denom) > 1e-6, 0.5 * (left - right) / safe, 0.0)
-    noise = float(np.median(np.abs(deriv))) + 1e-3
-    strong = peak > max(1.0, 4 * noise, 0.35 * float(np.median(peak)))
-    if strong.sum() < 8:
-        return None
-    points = base + (offsets[0] + idx + np.clip(sub, -0.5, 0.5))[:, None] * normal[None, :]
-    line = _line(points[strong])
-    # Second pass without points off the line (a hand's edge, a shadow border).
-    dist = np.abs((points[:, 0] - line[2]) * line[1] - (points[:, 1] - line[3]) * line[0])
-    keep = strong & (dist < 1.5 + band * 0.1)
-    if keep.sum() < 8:
-        return None
-    return _line(points[keep]), float(keep.mean())
+    resp = np.zeros_like(profile)
+    resp[:, 1:-1] = (profile[:, :-2] - profile[:, 2:]) / 2
+    return base, normal, offsets, resp
 
 
 def refine(image: np.ndarray, quad: np.ndarray, band: float) -> tuple[np.ndarray, float] | None:
-    """Re-find each side of ``quad`` within ``band`` pixels in the full-resolution ``image``.
+    """Re-find each side of ``quad`` within ``band`` pixels in ``image``.
+
+    Along each side, 48 points; at each, the strongest colour step across the side (7 px
+    averaged along it, sub-pixel peak); a robust line through the strong steps, fitted again
+    without the points off it (a hand's edge, a shadow border).
 
     Returns:
         The refined quad and the share of samples that agreed on its weakest side, or None if
         a side showed no edge.
     """
-    centre = quad.mean(axis=0)
+    base, normal, offsets, resp = _profiles(image, quad, band)
+    deriv = -resp
+    ts = np.arange(base.shape[1])
+    idx = np.clip(resp.argmax(axis=1), 1, len(offsets) - 2)
+    rows = np.arange(len(resp))
+    peak = resp[rows, idx]
+    left, right = resp[rows, idx - 1], resp[rows, idx + 1]
+    denom = left - 2 * peak + right
+    safe = np.where(np.abs(denom) > 1e-6, denom, 1.0)
+    sub = np.where(np.abs(denom) > 1e-6, 0.5 * (left - right) / safe, 0.0)
+    # Noise from the band away from each row's peak: in a narrow band the step itself would
+    # otherwise fill the median and hide a faint edge under its own "noise".
+    away = np.abs(np.arange(len(offsets))[None, :] - idx[:, None]) > 2
+    quiet = np.where(away, np.abs(deriv), np.nan).reshape(4, -1)
+    noise = np.nan_to_num(np.nanmedian(quiet, axis=1), nan=0.0) + 1e-3
+    peak = peak.reshape(4, len(ts))
+    floor = np.maximum(np.maximum(1.0, 4 * noise), 0.35 * np.median(peak, axis=1))
+    strong = peak > floor[:, None]
+    step = (offsets[0] + idx + np.clip(sub, -0.5, 0.5)).reshape(4, len(ts))
+    points = base + step[..., None] * normal[:, None, :]
     lines, support = [], []
-    for i in range(4):
-        side = _refine_side(image, quad[i], quad[(i + 1) % 4], centre, band)
-        if side is None:
+    for side in range(4):
+        if strong[side].sum() < 8:
             return None
-        lines.append(side[0])
-        support.append(side[1])
+        pts = points[side]
+        line = _line(pts[strong[side]])
+        # Second pass without points off the line (a hand's edge, a shadow border).
+        dist = np.abs((pts[:, 0] - line[2]) * line[1] - (pts[:, 1] - line[3]) * line[0])
+        keep = strong[side] & (dist < 1.5 + band * 0.1)
+        if keep.sum() < 8:
+            return None
+        lines.append(_line(pts[keep]))
+        support.append(keep.mean())
     corners = [_intersect(lines[i - 1], lines[i]) for i in range(4)]
     if any(c is None for c in corners):
         return None
