@@ -440,7 +440,8 @@ def _profiles(image: np.ndarray, quad: np.ndarray, band: float) -> tuple[np.ndar
     offsets = np.arange(-band, band + 1, 1.0)
     along = np.arange(-3, 4, 1.0)  # average 7 px along the side: sensor noise drops by √7
     base = quad[:, None, :] + (nxt - quad)[:, None, :] * ts[None, :, None]  # (4, 48, xy)
-    grid = (base[:, :, None, None, :] + along[None, None, :, None, None] * direction[:, None, None, None]
+    grid = (base[:, :, None, None, :]
+            + along[None, None, :, None, None] * direction[:, None, None, None]
             + offsets[None, None, None, :, None] * normal[:, None, None, None])
     grid = grid.reshape(-1, len(offsets), 2).astype(np.float32)
     strip = cv2.remap(image, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR,

@@ -1,7 +1,9 @@
 """From camera bytes to a cropped, flattened, whitened page: decode → detect → warp → clean → encode.
 
-One warp at full resolution, detection on a small copy, one core (OpenCV's own threads are
-limited to one by :func:`single_core`, so the kiosk's UI keeps the other core).
+Detection on a small copy; one warp from the full-resolution frame straight to the output size
+(200 dpi for a page, 300 dpi for an ID card, never upscaled: :mod:`docscan.warp`); one core
+(OpenCV's own threads are limited to one by :func:`single_core`, so the kiosk's UI keeps the
+other core).
 
 A low-confidence detection is refused with :class:`core.errors.LowConfidence` (607, "请重新摆放
 材料"), never returned as a crop: a wrong crop silently cuts off part of a citizen's document,
@@ -20,6 +22,7 @@ import numpy as np
 from core.errors import CaptureError, CorruptImage, ImageSizeInvalid
 from docscan.cleanup import scan_look
 from docscan.detect import detect
+from docscan.quality import check_page
 from docscan.warp import warp
 
 #: Smallest and largest frames accepted (pixels on a side / total pixels).
@@ -40,12 +43,14 @@ class Capture:
         data: the encoded page (JPEG or PNG bytes).
         quad: corners tl, tr, br, bl in frame pixels.
         confidence: the detector's confidence (only values ≥ the threshold get here).
+        size: the page's (width, height) in pixels (see :func:`docscan.warp.output_size`).
         timings_ms: per stage, for the benchmark and the technician log.
     """
 
     data: bytes
     quad: np.ndarray
     confidence: float
+    size: tuple[int, int]
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -88,7 +93,7 @@ def encode(image: np.ndarray, fmt: str = ".jpg", quality: int = 90) -> bytes:
 
 
 def capture(frame: bytes | np.ndarray, aspect: str = "detected", clean: bool = True,
-            fmt: str = ".jpg") -> Capture:
+            fmt: str = ".jpg", check_quality: bool = False) -> Capture:
     """Capture the one page in a frame.
 
     Args:
@@ -96,6 +101,7 @@ def capture(frame: bytes | np.ndarray, aspect: str = "detected", clean: bool = T
         aspect: ``"a4"``, ``"id_card"`` or ``"detected"`` (see :func:`docscan.warp.output_size`).
         clean: apply the scan look (even lighting, white paper).
         fmt: ``".jpg"`` or ``".png"``.
+        check_quality: refuse a blurred or glared page (:func:`docscan.quality.check_page`).
 
     Returns:
         The :class:`Capture`.
@@ -104,6 +110,7 @@ def capture(frame: bytes | np.ndarray, aspect: str = "detected", clean: bool = T
         CorruptImage (605), ImageSizeInvalid (606): bad bytes or size.
         BlankFrame (604), NoPageFound (601), TwoPagesFound (602), PageOutOfFrame (603),
         LowConfidence (607): see :func:`docscan.detect.detect`.
+        FrameBlurry (608), FrameGlare (609): with ``check_quality``.
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -121,6 +128,8 @@ def capture(frame: bytes | np.ndarray, aspect: str = "detected", clean: bool = T
         raise
     t2 = time.perf_counter()
     page = warp(image, found.quad, aspect)
+    if check_quality:
+        check_page(page)
     t3 = time.perf_counter()
     if clean:
         page = scan_look(page)
@@ -130,4 +139,4 @@ def capture(frame: bytes | np.ndarray, aspect: str = "detected", clean: bool = T
     for name, a, b in (("decode", start, t1), ("detect", t1, t2), ("warp", t2, t3),
                        ("clean", t3, t4), ("encode", t4, t5), ("total", start, t5)):
         timings[name] = round((b - a) * 1000, 2)
-    return Capture(data, found.quad, found.confidence, timings)
+    return Capture(data, found.quad, found.confidence, (page.shape[1], page.shape[0]), timings)

@@ -84,8 +84,16 @@ class StillnessWatch:
             return True
         return False
 
+    def rearm(self) -> None:
+        """Fire again on this scene once it is still: the last shot was refused (blur, glare)."""
+        self._armed = True
+
     def require_still(self, frame: np.ndarray) -> None:
         """Raise HandInFrame (610) while the scene is still moving (a hand placing the page)."""
         self.update(frame)
+        self.raise_if_moving()
+
+    def raise_if_moving(self) -> None:
+        """Raise HandInFrame (610) unless the frames seen so far have settled."""
         if self._still < self.frames_needed:
             raise HandInFrame(still_frames=self._still)

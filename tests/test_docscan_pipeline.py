@@ -115,3 +115,19 @@ def test_continuous_capture_waits_for_the_hand_to_leave() -> None:
     assert not any(watch.update(f) for f in moving)
     fired = [watch.update(still) for _ in range(5)]
     assert fired == [False, False, True, False, False]  # once, after settling
+
+
+def test_pages_come_out_at_their_target_dpi_and_are_never_upscaled() -> None:
+    from docscan.warp import output_size
+
+    def box(width: float, height: float) -> np.ndarray:
+        right, bottom = 10 + width, 10 + height
+        return np.float32([[10, 10], [right, 10], [right, bottom], [10, bottom]])
+
+    # An A4 page seen at ~290 dpi is delivered at 200 dpi (210 × 297 mm → 1654 × 2339 px).
+    assert output_size(box(2400, 3394), "a4") == (1654, 2339)
+    # An ID card at 300 dpi (85.6 × 54 mm → 1011 × 638 px), lying landscape as it was placed.
+    assert output_size(box(1500, 946), "id_card") == (1011, 638)
+    # A page seen below its target keeps the pixels it has; the baseline's full size on request.
+    assert output_size(box(600, 848), "a4") == (600, 848)
+    assert output_size(box(2400, 3394), "a4", limit=False) == (2400, 3394)
