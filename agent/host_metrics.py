@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from agent import journal, telemetry
 from agent.telemetry import TelemetryRecorder
+from core.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,8 @@ class HostMetrics:
         self.db_path = str(db_path)
         self.device_id = device_id
         self.connected = connected
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # The first readings at start: a box that just booted is worth a look at once.
+        self._timer = Periodic("host-metrics", interval, self._read_logged, at_start=True)
 
     def read_once(self) -> dict[str, float]:
         """Take one set of readings and hand them to the recorder."""
@@ -69,25 +68,14 @@ class HostMetrics:
         return readings
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="host-metrics", daemon=True)
-        self._thread.start()
+        self._timer.start()
 
     def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stop.set()
-            thread.join()
+        self._timer.stop()
 
-    def _run(self) -> None:
-        # The first readings at start: a box that just booted is worth a look at once.
-        while True:
-            try:
-                self.read_once()
-            except (OSError, sqlite3.Error) as err:
-                # A missed reading is a gap in a graph; the next one comes in ten seconds.
-                log.warning("host metrics not read: %s", err)
-            if self._stop.wait(self.interval):
-                return
+    def _read_logged(self) -> None:
+        try:
+            self.read_once()
+        except (OSError, sqlite3.Error) as err:
+            # A missed reading is a gap in a graph; the next one comes in ten seconds.
+            log.warning("host metrics not read: %s", err)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent import journal, retention
+from core.periodic import Periodic
 from core.telemetry import Sample
 
 log = logging.getLogger(__name__)
@@ -203,8 +204,7 @@ class TelemetryRecorder:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._timer = Periodic("telemetry", flush_interval, self.flush)
 
     def record(self, device_id: str, metric: str, value: float, at: float | None = None) -> None:
         """Keep one reading for the next group commit."""
@@ -279,23 +279,12 @@ class TelemetryRecorder:
 
     def start(self) -> None:
         """Commit in the background every ``flush_interval`` seconds."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="telemetry", daemon=True)
-        self._thread.start()
+        self._timer.start()
 
     def stop(self) -> None:
         """Stop the background commits and commit what is buffered."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stop.set()
-            thread.join()
+        self._timer.stop()
         self.flush()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.flush_interval):
-            self.flush()
