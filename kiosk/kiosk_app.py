@@ -15,6 +15,8 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from core.clock import hall_time
@@ -38,6 +40,9 @@ from kiosk.widgets import (
 
 if TYPE_CHECKING:
     from flows.ticketing import TicketFlow
+
+#: Services listed in one column of big buttons; more go in two columns.
+SINGLE_COLUMN_SERVICES = 4
 
 #: How often the kiosk asks the flow whether it has been idle long enough to go home.
 TICK_S = 1.0
@@ -203,17 +208,7 @@ class KioskApp(App):
                 height=80,
             )
         ]
-        for s in screen.data["services"]:
-            button = TouchButton(
-                text=f"{s['name']}\n[size=26]等候{s['waiting']}人[/size]",
-                markup=True,
-                ui_id=f"service_{s['code']}",
-                font_size=40,
-                size_hint_y=None,
-                height=140,
-            )
-            button.bind(on_release=lambda _b, code=s["code"]: self.tap_service(code))
-            widgets.append(button)
+        widgets.append(self._service_buttons(screen.data["services"]))
         if screen.error_text:
             widgets.append(
                 Text(
@@ -225,9 +220,39 @@ class KioskApp(App):
                     height=60,
                 )
             )
-        widgets.append(Widget())
         widgets.append(self._home_button())
         return widgets
+
+    def _service_buttons(self, services: list[dict[str, Any]]) -> Widget:
+        """The service buttons, all on screen whatever the catalog holds.
+
+        Up to four, one column of big buttons (what the elderly find easiest); more, two
+        columns of slightly smaller ones, so a catalog refreshed from the collector with up
+        to ten services still fits without scrolling. Beyond that the list scrolls rather
+        than running off the bottom of the screen.
+        """
+        one_column = len(services) <= SINGLE_COLUMN_SERVICES
+        grid = GridLayout(
+            cols=1 if one_column else 2,
+            spacing=16 if one_column else 12,
+            padding=(0, 8),
+            size_hint_y=None,
+            row_default_height=140 if one_column else 100,
+            row_force_default=True,
+        )
+        grid.bind(minimum_height=grid.setter("height"))
+        for s in services:
+            button = TouchButton(
+                text=f"{s['name']}\n[size={26 if one_column else 24}]等候{s['waiting']}人[/size]",
+                markup=True,
+                ui_id=f"service_{s['code']}",
+                font_size=40 if one_column else 32,
+            )
+            button.bind(on_release=lambda _b, code=s["code"]: self.tap_service(code))
+            grid.add_widget(button)
+        scroll = ScrollView(do_scroll_x=False, bar_width=12)
+        scroll.add_widget(grid)
+        return scroll
 
     def _ticket(self, screen: Screen) -> list[Widget]:
         d = screen.data

@@ -15,7 +15,7 @@ import pytest
 
 from agent import journal
 from core.clock import SystemClock
-from core.config import load_hall_config
+from core.config import DEFAULT_CONFIG, load_hall_config
 from core.errors import ConfigError
 from core.events import Kind
 from core.strings_zh import error_text
@@ -154,3 +154,44 @@ def test_a_bad_window_size_or_a_missing_font_stops_the_app_with_a_clear_message(
     assert "error 100 (config_invalid)" in proc.stderr and "WxH" in proc.stderr
     with pytest.raises(ConfigError, match="fonts-noto-cjk"):
         use_cjk_font(Path("/nonexistent/NotoSansCJK-Regular.ttc"))
+
+
+#: Six more services than the demo hall's three: what a township centre's catalog can hold.
+EXTRA_SERVICES = [
+    ("tax", "税务", "D"), ("estate", "不动产登记", "E"), ("pension", "养老认证", "F"),
+    ("civil", "民政婚姻", "G"), ("medical", "医保报销", "H"), ("permits", "工程审批", "J"),
+]
+
+
+def test_a_long_catalog_keeps_every_service_button_on_screen(
+    ui: UiLauncher, tmp_path: Path
+) -> None:
+    """Nine services (two columns): every button is wholly visible, none runs off the bottom
+    of the screen, and the last one issues its ticket."""
+    config = tmp_path / "hall.toml"
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    extra = "".join(
+        f'\n[[services]]\ncode = "{c}"\nname = "{n}"\nprefix = "{p}"\naht_s = 300\n'
+        for c, n, p in EXTRA_SERVICES
+    )
+    windows = "".join(f'\n[[windows]]\nno = {5 + i}\nservices = ["{c}"]\n'
+                      for i, (c, _, _) in enumerate(EXTRA_SERVICES))
+    config.write_text(text.replace("\n[[windows]]", extra + windows + "\n[[windows]]", 1),
+                      encoding="utf-8")
+    codes = ["social", "household", "business", *[c for c, _, _ in EXTRA_SERVICES]]
+    result = ui.run(
+        [
+            "kiosk", "--config", str(config), "--hall-db", str(tmp_path / "hall.db"),
+            "--device-id", "kiosk-1", "--printer", "sim://usb-printer",
+        ],
+        [
+            {"op": "tap", "id": "take_button"},
+            *[{"op": "wait_on_screen", "id": f"service_{c}"} for c in codes],
+            {"op": "wait_on_screen", "id": "home_button"},
+            {"op": "screenshot", "name": "nine-services"},
+            {"op": "tap", "id": "service_permits"},
+            {"op": "wait_text", "id": "ticket_no", "match": r"^J\d{3}$"},
+            {"op": "snapshot", "name": "ticket"},
+        ],
+    )
+    assert result["snapshots"]["ticket"]["ticket_service"] == "工程审批"

@@ -15,6 +15,7 @@ Steps (JSON objects, ``op`` first)::
     {"op": "tap", "id": "take_button"}                touch down + up at its centre
     {"op": "type", "id": "staff_input", "text": "7"}  tap, then keyboard text into it
     {"op": "wait_text", "id": "ticket_no", "match": "^A\\\\d{3}$"}   text matches (re.search)
+    {"op": "wait_on_screen", "id": "service_tax"}     all of it inside the window and any scroll view
     {"op": "wait_gone", "id": "ticket_no"}            the widget left the screen
     {"op": "wait_file", "path": "/tmp/go"}            the test process says go
     {"op": "snapshot", "name": "after_call"}          every ui_id's text, saved under name
@@ -118,6 +119,9 @@ class ScriptRunner:
         if op == "wait_text":
             w = self._find(step["id"])
             return w is not None and re.search(step["match"], str(w.text)) is not None
+        if op == "wait_on_screen":
+            w = self._find(step["id"])
+            return w is not None and self._on_screen(w)
         if op == "wait_gone":
             return self._find(step["id"]) is None
         if op == "wait_file":
@@ -164,6 +168,29 @@ class ScriptRunner:
             return False  # focus arrives with the touch; give it a frame
         Window.dispatch("on_textinput", text)
         return True
+
+    def _on_screen(self, w: Any) -> bool:
+        """Whether all of the widget is where an eye can see it: inside the window and inside
+        every scrolling view around it (a finger cannot reach what is clipped away)."""
+        from kivy.core.window import Window
+        from kivy.uix.scrollview import ScrollView
+
+        def box(widget: Any) -> tuple[float, float, float, float]:
+            x0, y0 = widget.to_window(widget.x, widget.y)
+            x1, y1 = widget.to_window(widget.right, widget.top)
+            return x0, y0, x1, y1
+
+        x0, y0, x1, y1 = box(w)
+        bounds = [(0.0, 0.0, float(Window.width), float(Window.height))]
+        parent = w.parent
+        while parent is not None and parent is not parent.parent:
+            if isinstance(parent, ScrollView):
+                bounds.append(box(parent))
+            parent = parent.parent
+        return all(
+            x0 >= bx0 - 0.5 and y0 >= by0 - 0.5 and x1 <= bx1 + 0.5 and y1 <= by1 + 0.5
+            for bx0, by0, bx1, by1 in bounds
+        )
 
     def _find(self, ui_id: str) -> Any:
         from kivy.core.window import Window
