@@ -19,7 +19,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.errors import BlankFrame, LowConfidence, NoPageFound, PageOutOfFrame, TwoPagesFound
+from core.errors import (
+    BlankFrame,
+    CaptureError,
+    LowConfidence,
+    NoPageFound,
+    PageOutOfFrame,
+    TwoPagesFound,
+)
 
 #: Long side of the copy the coarse search runs on.
 DETECT_SIZE = 384
@@ -36,6 +43,8 @@ TEXTURE_WEIGHT = 4.0
 MAX_LINE_QUADS = 200
 #: Below this confidence a detection is refused, never cropped.
 MIN_CONFIDENCE = 0.3
+#: A quick-pass detection at or above this confidence is kept without the full search.
+QUICK_CONFIDENCE = 0.9
 
 
 @dataclass(frozen=True)
@@ -127,17 +136,23 @@ def _smooth_masks(texture: np.ndarray) -> list[np.ndarray]:
     return masks
 
 
-def _masks(light: np.ndarray, paper: np.ndarray, likeness: np.ndarray) -> list[np.ndarray]:
+def _sweep(channel: np.ndarray) -> list[np.ndarray]:
     # A sweep of thresholds, not one: under a lamp gradient the level that separates the page
     # from the desk differs from frame to frame, and a wrong level only adds a poor candidate.
     masks = []
     kernel = np.ones((5, 5), np.uint8)
-    for channel in (paper, light, likeness):
-        otsu, _ = cv2.threshold(channel, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        levels = {int(otsu), *(int(v) for v in np.percentile(channel[::4, ::4], (35, 60, 85)))}
-        for level in sorted(levels):
-            mask = cv2.morphologyEx(np.uint8(channel > level) * 255, cv2.MORPH_OPEN, kernel)
-            masks.append(mask)
+    otsu, _ = cv2.threshold(channel, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    levels = {int(otsu), *(int(v) for v in np.percentile(channel[::4, ::4], (35, 60, 85)))}
+    for level in sorted(levels):
+        masks.append(cv2.morphologyEx(np.uint8(channel > level) * 255, cv2.MORPH_OPEN, kernel))
+    return masks
+
+
+def _more_masks(light: np.ndarray, likeness: np.ndarray) -> list[np.ndarray]:
+    """The cues the quick pass leaves out: lightness and likeness sweeps, smoothness of the
+    lightness, filled edge contours."""
+    masks = _sweep(light) + _sweep(likeness)
+    kernel = np.ones((5, 5), np.uint8)
     # Paper is smooth where a desk (wood grain, fabric, a mottled top) is not.
     mean = cv2.blur(light.astype(np.float32), (9, 9))
     spread = cv2.sqrt(np.maximum(cv2.blur(light.astype(np.float32) ** 2, (9, 9)) - mean ** 2, 0))
@@ -301,15 +316,31 @@ def _line_quads(lines: list[tuple[float, float]], shape: tuple[int, ...]) -> np.
     return quads[ok]
 
 
-def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.ndarray]:
+@dataclass(frozen=True)
+class _Views:
+    """The small copy seen several ways, computed once for both passes."""
+
+    small: np.ndarray
+    light: np.ndarray
+    paper: np.ndarray
+    weighted: np.ndarray
+    texture: np.ndarray
+    cues: np.ndarray
+
+
+def _views(small: np.ndarray) -> _Views:
     light, paper, weighted = _smooth_channels(small)
     texture = _texture(small)
     # Sides are judged on colour and on texture: a sheet as bright as the desk still differs
     # from it in smoothness.
     cues = np.dstack([weighted, texture * TEXTURE_WEIGHT])
-    frame_area = small.shape[0] * small.shape[1]
+    return _Views(small, light, paper, weighted, texture, cues)
+
+
+def _region_quads(masks: list[np.ndarray], views: _Views) -> list[tuple[float, np.ndarray]]:
+    frame_area = views.small.shape[0] * views.small.shape[1]
     shapes, fills = [], []
-    for mask in _masks(light, paper, _paper_likeness(weighted)) + _smooth_masks(texture):
+    for mask in masks:
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for contour in contours:
             area = cv2.contourArea(contour)
@@ -323,28 +354,41 @@ def _candidates(small: np.ndarray) -> tuple[list[tuple[float, np.ndarray]], np.n
                 continue  # not four-sided: a blob of desk or a page merged with its shadow
             shapes.append(quad)
             fills.append(min(fill, 1 / fill))
-    found = []
-    if shapes:
-        scores = _side_supports(cues, np.array(shapes)) * np.array(fills) ** 2
-        found = [(float(score), quad) for score, quad in zip(scores, shapes)]
+    if not shapes:
+        return []
+    scores = _side_supports(views.cues, np.array(shapes)) * np.array(fills) ** 2
+    return [(float(score), quad) for score, quad in zip(scores, shapes)]
+
+
+def _quick_candidates(views: _Views) -> list[tuple[float, np.ndarray]]:
+    """Regions of the paper channel and of smoothness only: enough for a plain sheet."""
+    masks = _sweep(views.paper) + _smooth_masks(views.texture)
+    return _distinct(sorted(_region_quads(masks, views), key=lambda c: -c[0]))
+
+
+def _candidates(views: _Views) -> list[tuple[float, np.ndarray]]:
+    """Every cue: all region masks, then quads of Hough lines and region sides."""
+    masks = _sweep(views.paper) + _more_masks(views.light, _paper_likeness(views.weighted)) + (
+        _smooth_masks(views.texture))
+    found = _region_quads(masks, views)
     # Sides of the region candidates join the Hough lines: a shadow splits a sheet into two
     # regions and a hand bulges one, but each still has some true sides, and the sheet is the
     # quad built from the right four of them.
     regions = _distinct(sorted(found, key=lambda c: -c[0]))
-    lines = _hough_lines(weighted)
+    lines = _hough_lines(views.weighted)
     for score, quad in regions:
         if score > 0.05:
             lines = _add_lines(lines, [_side_line(quad[i], quad[(i + 1) % 4]) for i in range(4)])
-    quads = _line_quads(lines, small.shape)
+    quads = _line_quads(lines, views.small.shape)
     if len(quads):
         if len(quads) > MAX_LINE_QUADS:
             # A first judgement from 8 points a side, then the full one for the best.
-            rough = _side_supports(cues, quads, samples=8)
+            rough = _side_supports(views.cues, quads, samples=8)
             quads = quads[np.argsort(-rough)[:MAX_LINE_QUADS]]
-        scores = _side_supports(cues, quads)
+        scores = _side_supports(views.cues, quads)
         for k in np.argsort(-scores)[:10]:
             found.append((float(scores[k]), order_corners(quads[k])))
-    return _distinct(sorted(found, key=lambda c: -c[0])), cues
+    return _distinct(sorted(found, key=lambda c: -c[0]))
 
 
 def _side_line(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -536,9 +580,32 @@ def detect(image: np.ndarray) -> Detection:
     """
     small, scale = _small(image)
     check_exposure(small)
-    ranked, cues = _candidates(small)
+    views = _views(small)
+    # Most sheets are plain to see: a quick pass on two cues, kept only when it is sure. Any
+    # doubt (a refusal, a lower confidence) and the full search decides from scratch.
+    try:
+        quick = _quick_candidates(views)
+        found = _decide(image, scale, views, quick)
+        if found.confidence >= QUICK_CONFIDENCE and not _rival(found.quad * scale, quick):
+            return found
+    except TwoPagesFound:
+        raise  # two sure sheets already: more cues would only find more
+    except CaptureError:
+        pass
+    return _decide(image, scale, views, _candidates(views))
+
+
+def _rival(quad: np.ndarray, ranked: list[tuple[float, np.ndarray]]) -> bool:
+    """Is there another fair candidate apart from ``quad``? (Perhaps a second sheet, seen in
+    part: the full search must judge it, the quick pass snaps too few candidates to.)"""
+    return any(score > 0.3 and _overlap(quad, other) < 0.1 for score, other in ranked)
+
+
+def _decide(image: np.ndarray, scale: float, views: _Views,
+            ranked: list[tuple[float, np.ndarray]]) -> Detection:
+    small = views.small
     # A weak region cut by the frame is desk, not a page: drop it before counting pages.
-    candidates = [c for c in _snapped(small, cues, ranked)
+    candidates = [c for c in _snapped(small, views.cues, ranked)
                   if c[0] >= 0.5 or not any(_on_border(p, small.shape).any() for p in c[1])]
     if not candidates or candidates[0][0] < 0.25:
         raise NoPageFound(candidates=len(ranked))
