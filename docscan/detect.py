@@ -398,12 +398,12 @@ def _side_line(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(a[0] * np.cos(theta) + a[1] * np.sin(theta)), theta
 
 
-def _snapped(small: np.ndarray, cues: np.ndarray,
-             candidates: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+def _snapped(small: np.ndarray, cues: np.ndarray, candidates: list[tuple[float, np.ndarray]],
+             count: int = 4) -> list[tuple[float, np.ndarray]]:
     # A mask's outline can sit a few pixels off the paper (a threshold inside a shadow, a
     # morphology step): re-find each side on the small copy first, then judge the snapped quad.
     snapped, fitted = [], []
-    for score, quad in candidates[:4]:
+    for score, quad in candidates[:count]:
         if score < 0.1:
             break
         if any(_on_border(corner, small.shape).any() for corner in quad):
@@ -414,7 +414,7 @@ def _snapped(small: np.ndarray, cues: np.ndarray,
             continue  # a side with no edge near it: desk texture, not a sheet
         # A side that was 8 px off moves only part of the way in one pass: repeat while the
         # corners still move.
-        for _ in range(3):
+        for _ in range(2):
             if np.abs(result[0] - quad).max() < 1.0:
                 break
             quad = result[0]
@@ -484,10 +484,12 @@ def _profiles(image: np.ndarray, quad: np.ndarray, band: float) -> tuple[np.ndar
     offsets = np.arange(-band, band + 1, 1.0)
     along = np.arange(-3, 4, 1.0)  # average 7 px along the side: sensor noise drops by √7
     base = quad[:, None, :] + (nxt - quad)[:, None, :] * ts[None, :, None]  # (4, 48, xy)
-    grid = (base[:, :, None, None, :]
+    direction, normal32 = direction.astype(np.float32), normal.astype(np.float32)
+    along, offsets32 = along.astype(np.float32), offsets.astype(np.float32)
+    grid = (base.astype(np.float32)[:, :, None, None, :]
             + along[None, None, :, None, None] * direction[:, None, None, None]
-            + offsets[None, None, None, :, None] * normal[:, None, None, None])
-    grid = grid.reshape(-1, len(offsets), 2).astype(np.float32)
+            + offsets32[None, None, None, :, None] * normal32[:, None, None, None])
+    grid = grid.reshape(-1, len(offsets), 2)
     strip = cv2.remap(image, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     strip = strip.reshape(4, len(ts), len(along), len(offsets), -1).mean(axis=2)
@@ -526,9 +528,10 @@ def refine(image: np.ndarray, quad: np.ndarray, band: float) -> tuple[np.ndarray
     sub = np.where(np.abs(denom) > 1e-6, 0.5 * (left - right) / safe, 0.0)
     # Noise from the band away from each row's peak: in a narrow band the step itself would
     # otherwise fill the median and hide a faint edge under its own "noise".
-    away = np.abs(np.arange(len(offsets))[None, :] - idx[:, None]) > 2
-    quiet = np.where(away, np.abs(deriv), np.nan).reshape(4, -1)
-    noise = np.nan_to_num(np.nanmedian(quiet, axis=1), nan=0.0) + 1e-3
+    away = (np.abs(np.arange(len(offsets))[None, :] - idx[:, None]) > 2).reshape(4, -1)
+    magnitude = np.abs(deriv).reshape(4, -1)
+    noise = np.array([float(np.median(m[a])) if a.any() else 0.0
+                      for m, a in zip(magnitude, away)]) + 1e-3
     peak = peak.reshape(4, len(ts))
     floor = np.maximum(np.maximum(1.0, 4 * noise), 0.35 * np.median(peak, axis=1))
     strong = peak > floor[:, None]
@@ -585,7 +588,7 @@ def detect(image: np.ndarray) -> Detection:
     # doubt (a refusal, a lower confidence) and the full search decides from scratch.
     try:
         quick = _quick_candidates(views)
-        found = _decide(image, scale, views, quick)
+        found = _decide(image, scale, views, quick, snap=2)
         if found.confidence >= QUICK_CONFIDENCE and not _rival(found.quad * scale, quick):
             return found
     except TwoPagesFound:
@@ -602,10 +605,10 @@ def _rival(quad: np.ndarray, ranked: list[tuple[float, np.ndarray]]) -> bool:
 
 
 def _decide(image: np.ndarray, scale: float, views: _Views,
-            ranked: list[tuple[float, np.ndarray]]) -> Detection:
+            ranked: list[tuple[float, np.ndarray]], snap: int = 4) -> Detection:
     small = views.small
     # A weak region cut by the frame is desk, not a page: drop it before counting pages.
-    candidates = [c for c in _snapped(small, views.cues, ranked)
+    candidates = [c for c in _snapped(small, views.cues, ranked, snap)
                   if c[0] >= 0.5 or not any(_on_border(p, small.shape).any() for p in c[1])]
     if not candidates or candidates[0][0] < 0.25:
         raise NoPageFound(candidates=len(ranked))
