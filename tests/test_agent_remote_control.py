@@ -24,6 +24,7 @@ from collector.commands import CommandSender
 from core.config import DEFAULT_CONFIG
 from core.version import software_version
 from tests.brokers import MosquittoUnderTest, wait_until
+from tests.collector_cli import collector_command
 from tests.conftest import HallDb
 from tests.test_publisher import make_activity
 
@@ -74,27 +75,7 @@ class Box:
 
     def command(self, name: str, args: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         """A command through ``python main.py collector command``: its exit status and ack."""
-        done = subprocess.run(  # noqa: PLW1510 - the exit status is what the test reads
-            [
-                sys.executable,
-                "main.py",
-                "collector",
-                "command",
-                name,
-                "--hall",
-                HALL,
-                "--args",
-                json.dumps(args or {}),
-                "--mqtt",
-                f"{self.broker.host}:{self.broker.port}",
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.stdout.strip(), done.stderr + self.log.read_text(errors="replace")
-        return done.returncode, json.loads(done.stdout)
+        return collector_command(self.broker, HALL, name, args=args or {})
 
     def diagnostics(self) -> dict[str, Any]:
         ack = self.ask("upload_diagnostics")

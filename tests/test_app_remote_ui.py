@@ -21,6 +21,7 @@ from agent.commands import RESTART_EXIT_CODE
 from collector.commands import CommandSender
 from core.config import DEFAULT_CONFIG
 from tests.brokers import MosquittoUnderTest, wait_until
+from tests.collector_cli import collector_command
 from tests.ui.fixtures import ROOT, UiLauncher
 
 pytestmark = pytest.mark.ui
@@ -68,31 +69,6 @@ def listening(sender: CommandSender, device: str, log: Path | None = None) -> di
     assert wait_until(answered, APP_START_TIMEOUT_S), f"{device} never answered\n{tail}"
     assert acks[-1]["outcome"] == "ok", acks[-1]
     return acks[-1]["result"]["diagnostics"]
-
-
-def collector_command(broker: MosquittoUnderTest, device: str, name: str) -> tuple[int, dict]:
-    """``python main.py collector command``: its exit status and the ack it printed."""
-    done = subprocess.run(  # noqa: PLW1510 - the exit status is what the test reads
-        [
-            sys.executable,
-            "main.py",
-            "collector",
-            "command",
-            name,
-            "--hall",
-            HALL,
-            "--device",
-            device,
-            "--mqtt",
-            f"{broker.host}:{broker.port}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.stdout.strip(), done.stderr
-    return done.returncode, json.loads(done.stdout)
 
 
 def start_app(xvfb: dict[str, str], argv: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -152,7 +128,7 @@ def test_the_kiosk_shows_the_refreshed_catalog_the_next_time_a_citizen_chooses(
     )
     config.write_text(text + TAX_SERVICE, encoding="utf-8")
 
-    status, ack = collector_command(mosquitto, "kiosk-1", "refresh_catalog")
+    status, ack = collector_command(mosquitto, HALL, "refresh_catalog", device="kiosk-1")
     assert (status, ack["outcome"]) == (0, "ok"), ack
     assert (ack["device"], ack["result"]["added"], ack["result"]["services"]) == (
         "kiosk-1",
@@ -202,7 +178,7 @@ def test_restart_app_closes_the_kiosk_with_exit_status_75_after_its_ack(
         assert (printer["device"], printer["state"]) == ("kiosk-2-printer", "error")
         assert "paper_out" in printer["reasons"]
 
-        status, ack = collector_command(mosquitto, "kiosk-2", "restart_app")
+        status, ack = collector_command(mosquitto, HALL, "restart_app", device="kiosk-2")
         assert (status, ack["outcome"], ack["device"]) == (0, "ok", "kiosk-2"), ack
         assert kiosk.wait(timeout=60) == RESTART_EXIT_CODE, log.read_text(errors="replace")
     finally:
@@ -255,12 +231,12 @@ def test_the_pad_takes_its_own_commands_and_keeps_its_catalog_when_its_window_is
         config.write_text(
             original[:window_4] + original[original.index("\n\n", window_4) :], "utf-8"
         )
-        status, ack = collector_command(mosquitto, "pad-4", "refresh_catalog")
+        status, ack = collector_command(mosquitto, HALL, "refresh_catalog", device="pad-4")
         assert (status, ack["outcome"], ack["code"]) == (1, "failed", 202), ack
         assert ask(sender, "pad-4", "upload_diagnostics")["result"]["diagnostics"]["services"] == 3
 
         config.write_text(original + TAX_SERVICE, "utf-8")
-        status, ack = collector_command(mosquitto, "pad-4", "refresh_catalog")
+        status, ack = collector_command(mosquitto, HALL, "refresh_catalog", device="pad-4")
         assert (status, ack["outcome"], ack["result"]["added"]) == (0, "ok", ["tax"]), ack
 
         refused = sender.wait_ack(
@@ -269,7 +245,7 @@ def test_the_pad_takes_its_own_commands_and_keeps_its_catalog_when_its_window_is
         assert refused is not None and refused["reason"] == "wrong_device"
         assert "result" not in refused
 
-        status, ack = collector_command(mosquitto, "pad-4", "restart_app")
+        status, ack = collector_command(mosquitto, HALL, "restart_app", device="pad-4")
         assert (status, ack["outcome"]) == (0, "ok"), ack
         assert pad.wait(timeout=60) == RESTART_EXIT_CODE, log.read_text(errors="replace")
     finally:
