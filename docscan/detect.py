@@ -388,7 +388,9 @@ def _candidates(views: _Views) -> list[tuple[float, np.ndarray]]:
         scores = _side_supports(views.cues, quads)
         for k in np.argsort(-scores)[:10]:
             found.append((float(scores[k]), order_corners(quads[k])))
-    return _distinct(sorted(found, key=lambda c: -c[0]))
+    # Deeper than the quick pass: pieces of one sheet (halves split by a shadow, the part
+    # beside a hand) can fill the first places and push a second sheet down the ranking.
+    return _distinct(sorted(found, key=lambda c: -c[0]), limit=16)
 
 
 def _side_line(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -430,13 +432,14 @@ def _snapped(small: np.ndarray, cues: np.ndarray, candidates: list[tuple[float, 
     return sorted(snapped, key=lambda c: -c[0])
 
 
-def _distinct(ranked: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+def _distinct(ranked: list[tuple[float, np.ndarray]],
+              limit: int = 8) -> list[tuple[float, np.ndarray]]:
     # The sweep finds the same page many times; keep the best of each.
     kept: list[tuple[float, np.ndarray]] = []
     for score, quad in ranked:
         if all(_iou(quad, other) < 0.8 for _, other in kept):
             kept.append((score, quad))
-            if len(kept) == 8:  # only the first few are ever snapped or compared
+            if len(kept) == limit:  # only the first few are ever snapped or compared
                 break
     return kept
 
@@ -604,18 +607,39 @@ def _rival(quad: np.ndarray, ranked: list[tuple[float, np.ndarray]]) -> bool:
     return any(score > 0.3 and _overlap(quad, other) < 0.1 for score, other in ranked)
 
 
+def _second_sheet(score: float, best_score: float, quad: np.ndarray, best: np.ndarray) -> bool:
+    """Is a candidate lying apart from the best one a second sheet?
+
+    Clearly outlined and at least half the best one's size; or, with fainter sides, about the
+    same size as the best one (0.8–1.25×). A second sheet often has the same sides as the first
+    (same paper, same lamp), so a twin in size is strong evidence even when its edges are
+    weak; a desk region of chance size needs clear sides to count."""
+    ratio = cv2.contourArea(quad) / max(cv2.contourArea(best), 1e-6)
+    if score > max(0.6, 0.75 * best_score) and ratio > 0.5:
+        return True
+    return score > 0.5 and 0.8 <= ratio <= 1.25
+
+
 def _decide(image: np.ndarray, scale: float, views: _Views,
             ranked: list[tuple[float, np.ndarray]], snap: int = 4) -> Detection:
     small = views.small
-    # A weak region cut by the frame is desk, not a page: drop it before counting pages.
-    candidates = [c for c in _snapped(small, views.cues, ranked, snap)
-                  if c[0] >= 0.5 or not any(_on_border(p, small.shape).any() for p in c[1])]
+
+    def snapped(ranked: list[tuple[float, np.ndarray]],
+                count: int) -> list[tuple[float, np.ndarray]]:
+        # A weak region cut by the frame is desk, not a page: drop it before counting pages.
+        return [c for c in _snapped(small, views.cues, ranked, count)
+                if c[0] >= 0.5 or not any(_on_border(p, small.shape).any() for p in c[1])]
+
+    candidates = snapped(ranked, snap)
     if not candidates or candidates[0][0] < 0.25:
         raise NoPageFound(candidates=len(ranked))
     best_score, best = candidates[0]
+    # Pieces of the best sheet crowd the first places of the ranking, so a second sheet may
+    # not be among those snapped: the best few lying apart from the best sheet are snapped too.
+    apart = [c for c in ranked[snap:] if _overlap(best, c[1]) < 0.1]
+    candidates += snapped(apart, 2)
     for score, quad in candidates[1:]:
-        if score > max(0.6, 0.75 * best_score) and _overlap(best, quad) < 0.1 and (
-                cv2.contourArea(quad) > 0.5 * cv2.contourArea(best)):
+        if _overlap(best, quad) < 0.1 and _second_sheet(score, best_score, quad, best):
             raise TwoPagesFound()
     if any(_on_border(corner, small.shape).any() for corner in best):
         raise PageOutOfFrame()

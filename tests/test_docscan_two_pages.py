@@ -1,0 +1,40 @@
+"""Two sheets on the platen are refused, never half-copied; one sheet is never taken for two.
+
+Hard synthetic frames (shadows, low-contrast paper, noise, JPEG) at the benchmark's frame size.
+A crop of one of two sheets gives the citizen a copy of half of what they put down, silently,
+so every two-page frame must end in TwoPagesFound."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import CaptureError, TwoPagesFound
+from docscan.pipeline import capture
+from hardware_sim.document_scenes import make_scene
+
+FRAME = (1080, 1440)
+#: Two-page frames the detector still crops to one sheet: a low-contrast card on a plain light
+#: desk under a shadow, whose sides are too faint to be found at all (docs/docscan.md).
+STILL_CROPPED = {7007: "second card's sides too faint to find (plain desk, shadow)"}
+
+
+@pytest.mark.parametrize("seed", [
+    pytest.param(seed, marks=pytest.mark.xfail(strict=True, reason=STILL_CROPPED[seed]))
+    if seed in STILL_CROPPED else seed
+    for seed in range(7000, 7020)
+])
+def test_two_sheets_side_by_side_are_refused(seed: int) -> None:
+    scene = make_scene(seed, FRAME, hard=True, layout="two")
+    with pytest.raises(TwoPagesFound):
+        capture(scene.jpeg, clean=False)
+
+
+@pytest.mark.parametrize("seed", range(500, 510))
+def test_one_sheet_with_hand_shadow_or_pattern_is_not_taken_for_two(seed: int) -> None:
+    scene = make_scene(seed, FRAME, hard=True)
+    try:
+        capture(scene.jpeg, clean=False)
+    except TwoPagesFound:
+        pytest.fail(f"one sheet refused as two ({', '.join(scene.tags)})")
+    except CaptureError:
+        pass  # other refusals of hard frames are the benchmark's business, not this test's
