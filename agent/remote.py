@@ -24,14 +24,13 @@ from typing import Any
 
 from agent.remote_store import RemoteStore
 from core.errors import (
-    BrokerUnavailable,
     CommandRejected,
     ConfigApplyFailed,
     ConfigRejected,
     HallEdgeError,
     RemoteError,
 )
-from core.mqtt import MqttAuth, Subscription
+from core.mqtt import MqttAuth, Subscription, SubscriptionClient
 from core.topics import command_ack_topic, command_topic
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ class ConfigTarget:
         self.apply = apply
 
 
-class RemoteControl:
+class RemoteControl(SubscriptionClient):
     """Takes commands for one device and acknowledges each.
 
     Args:
@@ -88,30 +87,22 @@ class RemoteControl:
         self._inbox: queue.Queue[bytes | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         # Handlers may take time (diagnostics); paho's network thread only queues.
-        self._subscription = Subscription(
+        self._subscribe(Subscription(
             host, port, [(command_topic(hall_id, device_id), 1)],
             lambda topic, payload: self._inbox.put(payload), f"remote-{hall_id}-{device_id}-",
             auth=auth, name=f"remote control {device_id}", logger=log,
-        )
-        self.subscribed = self._subscription.subscribed
-        #: The broker connection's health: ``last_error``, ``connect_failures``.
-        self.status = self._subscription.status
-
-    @property
-    def last_error(self) -> BrokerUnavailable | None:
-        """Why the broker connection fails (410, 470 or 471); None while connected."""
-        return self._subscription.last_error
+        ))
 
     def start(self) -> None:
         self._worker = threading.Thread(target=self._work, name="remote-control", daemon=True)
         self._worker.start()
-        self._subscription.start()
+        super().start()
 
     def stop(self) -> None:
         self._inbox.put(None)
         if self._worker is not None:
             self._worker.join(timeout=10)
-        self._subscription.stop()
+        super().stop()
 
     def handle(self, payload: bytes) -> dict[str, Any]:
         """Carry out one command message and return its acknowledgement (also published)."""

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from core.errors import BrokerUnavailable, MalformedMessage
-from core.mqtt import MqttAuth, Subscription
+from core.errors import MalformedMessage
+from core.mqtt import MqttAuth, Subscription, SubscriptionClient
 from core.topics import warnings_topic
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def decode_warnings(payload: bytes) -> dict[str, Any]:
     return body
 
 
-class WarningsListener:
+class WarningsListener(SubscriptionClient):
     """Subscribes to a hall's warnings and hands each list to a callback (on paho's thread).
 
     Args:
@@ -56,25 +56,11 @@ class WarningsListener:
         self.topic = warnings_topic(hall_id)
         self.on_payload = on_payload
         self.rejected = 0
-        self._subscription = Subscription(
+        self._subscribe(Subscription(
             host, port, [(self.topic, 1)], self._on_message, f"halledge-pad-{hall_id}-",
             auth=auth, name=f"warnings listener {hall_id}", logger=log,
-        )
-        self.subscribed = self._subscription.subscribed
-        #: The broker connection's health: ``last_error``, ``connect_failures``.
-        self.status = self._subscription.status
+        ))
 
-    @property
-    def last_error(self) -> BrokerUnavailable | None:
-        """Why the broker connection fails (410, 470 or 471); None while connected."""
-        return self._subscription.last_error
-
-    def start(self) -> None:
-        """Connect in the background; paho reconnects by itself after a drop."""
-        self._subscription.start()
-
-    def stop(self) -> None:
-        self._subscription.stop()
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         try:

@@ -9,14 +9,13 @@ import time
 import uuid
 from typing import Any
 
-from core.errors import BrokerUnavailable
-from core.mqtt import MqttAuth, Subscription
+from core.mqtt import MqttAuth, Subscription, SubscriptionClient
 from core.topics import ALL_COMMAND_ACKS, command_topic
 
 log = logging.getLogger(__name__)
 
 
-class CommandSender:
+class CommandSender(SubscriptionClient):
     """The collector's side of remote control.
 
     Args:
@@ -28,24 +27,11 @@ class CommandSender:
     def __init__(self, host: str, port: int, auth: MqttAuth | None = None) -> None:
         self._acks: dict[str, dict[str, Any]] = {}
         self._arrived = threading.Condition()
-        self._subscription = Subscription(
+        self._subscribe(Subscription(
             host, port, [(ALL_COMMAND_ACKS, 1)], self._on_ack, "halledge-commands-",
             auth=auth, name="command sender", logger=log,
-        )
-        self.subscribed = self._subscription.subscribed
-        #: The broker connection's health: ``last_error``, ``connect_failures``.
-        self.status = self._subscription.status
+        ))
 
-    @property
-    def last_error(self) -> BrokerUnavailable | None:
-        """Why the broker connection fails (410, 470 or 471); None while connected."""
-        return self._subscription.last_error
-
-    def start(self) -> None:
-        self._subscription.start()
-
-    def stop(self) -> None:
-        self._subscription.stop()
 
     def send(
         self,

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import BrokerUnavailable, MalformedMessage
-from core.mqtt import MqttAuth, Subscription
+from core.errors import MalformedMessage
+from core.mqtt import MqttAuth, Subscription, SubscriptionClient
 from core.topics import ALL_HEARTBEATS, ALL_STATES
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ class PresenceView:
             current.last_heartbeat = float(body.get("at") or self._clock())
 
 
-class PresenceListener:
+class PresenceListener(SubscriptionClient):
     """Subscribes a :class:`PresenceView` to every hall's presence topics."""
 
     def __init__(
@@ -154,22 +154,9 @@ class PresenceListener:
         auth: MqttAuth | None = None,
     ) -> None:
         self.view = view
-        self._subscription = Subscription(
+        self._subscribe(Subscription(
             host, port, [(ALL_STATES, 1), (ALL_HEARTBEATS, 0)], view.on_message,
             client_id or "halledge-presence-",
             auth=auth, name="presence view", logger=log,
-        )
-        self.subscribed = self._subscription.subscribed
-        #: The broker connection's health: ``last_error``, ``connect_failures``.
-        self.status = self._subscription.status
+        ))
 
-    @property
-    def last_error(self) -> BrokerUnavailable | None:
-        """Why the broker connection fails (410, 470 or 471); None while connected."""
-        return self._subscription.last_error
-
-    def start(self) -> None:
-        self._subscription.start()
-
-    def stop(self) -> None:
-        self._subscription.stop()

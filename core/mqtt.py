@@ -302,3 +302,32 @@ class Subscription:
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any) -> None:
         if self.status.connack(reason_code):
             client.subscribe(self.topics)
+
+
+class SubscriptionClient:
+    """What every client built on one :class:`Subscription` shares: its connection's health,
+    and starting and stopping it. Subclasses call :meth:`_subscribe` in ``__init__``.
+
+    Attributes:
+        subscribed: set once the broker confirmed the subscriptions.
+        status: the connection's :class:`ConnectionStatus` (``last_error``, ``connect_failures``).
+    """
+
+    _subscription: Subscription
+
+    def _subscribe(self, subscription: Subscription) -> None:
+        self._subscription = subscription
+        self.subscribed = subscription.subscribed
+        self.status = subscription.status
+
+    @property
+    def last_error(self) -> BrokerUnavailable | None:
+        """Why the broker connection fails (410, 470 or 471); None while connected."""
+        return self._subscription.last_error
+
+    def start(self) -> None:
+        """Connect in the background; paho reconnects by itself after a drop."""
+        self._subscription.start()
+
+    def stop(self) -> None:
+        self._subscription.stop()
