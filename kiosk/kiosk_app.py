@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.boxlayout import BoxLayout
@@ -23,7 +22,7 @@ from core.clock import hall_time
 from core.errors import HallEdgeError
 from core.strings_zh import error_text
 from flows.screens import Screen
-from kiosk.background import Background
+from kiosk.flow_app import FlowApp
 from kiosk.widgets import (
     BLUE,
     GREY,
@@ -48,7 +47,7 @@ SINGLE_COLUMN_SERVICES = 4
 TICK_S = 1.0
 
 
-class KioskApp(App):
+class KioskApp(FlowApp["TicketFlow"]):
     """The citizen kiosk window.
 
     Args:
@@ -59,9 +58,6 @@ class KioskApp(App):
     """
 
     title = "自助取号机"
-    #: The process's exit status once the window has closed: 75 after the collector's
-    #: ``restart_app`` (:mod:`kiosk.app_remote`), else 0.
-    exit_code = 0
 
     def __init__(
         self,
@@ -70,14 +66,10 @@ class KioskApp(App):
         hall_name: str = "",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__("kiosk-worker", close_flow, **kwargs)
         self._build_flow = build_flow
-        self._close_flow = close_flow
         self._hall_name = hall_name
-        self.flow: TicketFlow | None = None
         self.shown: Screen | None = None
-        self.busy = False
-        self.background = Background("kiosk-worker")
 
     # --- Kivy ---------------------------------------------------------------------------
 
@@ -91,66 +83,50 @@ class KioskApp(App):
         )
         clear_into(root, bar, self.body, self.status)
         clear_into(self.body, Text(text="正在启动，请稍候…", ui_id="starting", font_size=34))
-        self.background.submit(self._build_flow, self._flow_ready, self._startup_failed)
+        self.start_model(self._build_flow)
         Clock.schedule_interval(self._tick, TICK_S)
         return root
-
-    def on_stop(self) -> None:
-        flow, close = self.flow, self._close_flow
-        if flow is not None and close is not None:
-            self.background.submit(lambda: close(flow))
-        self.background.stop()
 
     # --- taps ---------------------------------------------------------------------------
 
     def tap_take(self, *_: Any) -> None:
         """取号 on the home screen: show the services."""
-        self._step(lambda f: f.choose_service())
+        self.step(lambda f: f.choose_service())
 
     def tap_service(self, code: str) -> None:
         """A service chosen: issue and print its ticket."""
-        self._step(lambda f: f.take(code), waiting_text="正在出号，请稍候…")
+        self.step(
+            lambda f: f.take(code),
+            before=lambda: clear_into(
+                self.body, Text(text="正在出号，请稍候…", ui_id="busy", font_size=40)
+            ),
+        )
 
     def tap_home(self, *_: Any) -> None:
         """返回首页."""
-        self._step(lambda f: f.home())
+        self.step(lambda f: f.home())
 
-    # --- plumbing -----------------------------------------------------------------------
+    # --- flow answers -------------------------------------------------------------------
 
-    def _step(self, action: Callable[[TicketFlow], Screen], waiting_text: str = "") -> None:
-        flow = self.flow
-        if flow is None or self.busy:
-            return  # a second tap while the first is still printing does nothing
-        self.busy = True
-        if waiting_text:
-            clear_into(self.body, Text(text=waiting_text, ui_id="busy", font_size=40))
-        self.background.submit(lambda: action(flow), self._stepped, self._failed)
-
-    def _stepped(self, screen: Screen) -> None:
-        self.busy = False
+    def stepped(self, screen: Screen) -> None:
         self.render(screen)
 
-    def _failed(self, err: HallEdgeError) -> None:
-        self.busy = False
+    def failed(self, err: HallEdgeError) -> None:
         self.status.text = error_text(err)
         if self.shown is not None:
             self.render(self.shown)
 
-    def _flow_ready(self, flow: TicketFlow) -> None:
-        self.flow = flow
-        self.render(flow.screen)
+    def model_ready(self, model: TicketFlow) -> None:
+        self.render(model.screen)
 
-    def _startup_failed(self, err: HallEdgeError) -> None:
+    def startup_failed(self, err: HallEdgeError) -> None:
         clear_into(
             self.body, Text(text=error_text(err), ui_id="startup_error", font_size=32, color=RED)
         )
 
     def _tick(self, _dt: float) -> None:
         self._clock_label.text = _clock_text()
-        flow = self.flow
-        if flow is None or self.busy or not self.background.idle():
-            return
-        self.background.submit(flow.tick, self._ticked)
+        self.poll(lambda f: f.tick(), self._ticked)
 
     def _ticked(self, screen: Screen) -> None:
         if screen is not self.shown and not self.busy:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
@@ -21,7 +20,7 @@ from kivy.uix.widget import Widget
 from core.errors import HallEdgeError
 from core.strings_zh import error_text
 from flows.screens import Screen
-from kiosk.background import Background
+from kiosk.flow_app import FlowApp
 from kiosk.widgets import (
     AMBER,
     BLUE,
@@ -55,7 +54,7 @@ LEVEL_COLOURS = {"red": RED, "yellow": AMBER, "valley": VALLEY}
 METRIC_NAMES = {"wait_s": "最长等候", "time_in_hall_s": "办事耗时", "waiting_count": "等候人数"}
 
 
-class PadApp(App):
+class PadApp(FlowApp["WindowDesk"]):
     """The window PAD.
 
     Args:
@@ -67,9 +66,6 @@ class PadApp(App):
     """
 
     title = "窗口叫号"
-    #: The process's exit status once the window has closed: 75 after the collector's
-    #: ``restart_app`` (:mod:`kiosk.app_remote`), else 0.
-    exit_code = 0
 
     def __init__(
         self,
@@ -79,17 +75,13 @@ class PadApp(App):
         staff_id: str = "",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__("pad-worker", close_desk, **kwargs)
         self.title = f"{window_no}号窗口 叫号终端"
         self._build_desk = build_desk
-        self._close_desk = close_desk
         self._window_no = window_no
         self._staff_id = staff_id
-        self.desk: WindowDesk | None = None
-        self.busy = False
         self._signed_in: bool | None = None
         self._error: str | None = None
-        self.background = Background("pad-worker")
 
     # --- Kivy ---------------------------------------------------------------------------
 
@@ -107,17 +99,9 @@ class PadApp(App):
         clear_into(root, bar, body, self.message)
         clear_into(self.left, Text(text="正在连接，请稍候…", ui_id="starting", font_size=30))
         on_change = lambda: Clock.schedule_once(lambda _dt: self.refresh(), 0)
-        self.background.submit(
-            lambda: self._build_desk(on_change), self._desk_ready, self._startup_failed
-        )
+        self.start_model(lambda: self._build_desk(on_change))
         Clock.schedule_interval(lambda _dt: self.refresh(), REFRESH_S)
         return root
-
-    def on_stop(self) -> None:
-        desk, close = self.desk, self._close_desk
-        if desk is not None and close is not None:
-            self.background.submit(lambda: close(desk))
-        self.background.stop()
 
     # --- taps ---------------------------------------------------------------------------
 
@@ -129,42 +113,31 @@ class PadApp(App):
             self._error = error_text("staff_id_required")
             self._show_message(None)
             return
-        self._step(lambda d: d.sign_in(staff))
+        self.step(lambda d: d.sign_in(staff))
 
     def tap_call(self, *_: Any) -> None:
         """叫号."""
-        self._step(lambda d: d.call())
+        self.step(lambda d: d.call())
 
     def tap_recall(self, *_: Any) -> None:
         """重呼."""
-        self._step(lambda d: d.recall())
+        self.step(lambda d: d.recall())
 
     def tap_skip(self, *_: Any) -> None:
         """过号."""
-        self._step(lambda d: d.skip())
+        self.step(lambda d: d.skip())
 
     def tap_finish(self, *_: Any) -> None:
         """办结."""
-        self._step(lambda d: d.finish())
+        self.step(lambda d: d.finish())
 
     def refresh(self) -> None:
         """Redraw from the desk as it is now (not after a tap: the tap's answer comes first)."""
-        desk = self.desk
-        if desk is None or self.busy or not self.background.idle():
-            return
-        self.background.submit(desk.view, self._refreshed)
+        self.poll(lambda d: d.view(), self._refreshed)
 
-    # --- plumbing -----------------------------------------------------------------------
+    # --- desk answers -------------------------------------------------------------------
 
-    def _step(self, action: Callable[[WindowDesk], Screen]) -> None:
-        desk = self.desk
-        if desk is None or self.busy:
-            return
-        self.busy = True
-        self.background.submit(lambda: action(desk), self._stepped, self._failed)
-
-    def _stepped(self, screen: Screen) -> None:
-        self.busy = False
+    def stepped(self, screen: Screen) -> None:
         self._error = screen.error_text
         self.render(screen)
 
@@ -172,16 +145,14 @@ class PadApp(App):
         if not self.busy:
             self.render(screen)
 
-    def _failed(self, err: HallEdgeError) -> None:
-        self.busy = False
+    def failed(self, err: HallEdgeError) -> None:
         self._error = error_text(err)
         self._show_message(None)
 
-    def _desk_ready(self, desk: WindowDesk) -> None:
-        self.desk = desk
+    def model_ready(self, model: WindowDesk) -> None:
         self.refresh()
 
-    def _startup_failed(self, err: HallEdgeError) -> None:
+    def startup_failed(self, err: HallEdgeError) -> None:
         clear_into(
             self.left, Text(text=error_text(err), ui_id="startup_error", font_size=28, color=RED)
         )
