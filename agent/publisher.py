@@ -22,6 +22,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,16 +45,35 @@ class _Session:
     lost: bool = False
     #: The broker answered the CONNECT with a refusal (already counted and logged).
     refused: bool = False
-    #: paho message id → journal rows carried by that message (events).
-    inflight: dict[int, list[int]] = field(default_factory=dict)
-    #: paho message id → telemetry rows carried by that message.
-    inflight_samples: dict[int, list[int]] = field(default_factory=dict)
-    #: Highest journal row already sent on this connection.
-    sent_to_row: int = 0
-    #: Highest telemetry row already sent on this connection.
-    samples_sent_to_row: int = 0
+    #: paho message id → (lane, rows carried by that message).
+    inflight: dict[int, tuple[_Lane, list[int]]] = field(default_factory=dict)
+    #: Per lane, the highest row already sent on this connection.
+    sent_to_row: dict[str, int] = field(default_factory=dict)
     #: The last reads of this cycle found nothing more to send.
     caught_up: bool = False
+
+    def in_flight(self, lane: _Lane | None = None) -> int:
+        """Messages sent and not acknowledged, of one lane or of all."""
+        return sum(1 for owner, _ in self.inflight.values() if lane is None or owner is lane)
+
+
+@dataclass(frozen=True)
+class _Lane:
+    """One table the publisher drains: events, or telemetry samples.
+
+    Attributes:
+        name: ``events`` or ``samples``.
+        topic: where its batches go.
+        read: the rows after a row id and the message carrying them, or None if none.
+        acknowledge: deletes the rows of an acknowledged message.
+        max_inflight: most of its messages in flight (the window is shared).
+    """
+
+    name: str
+    topic: str
+    read: Callable[[Any, int], tuple[list[int], bytes] | None]
+    acknowledge: Callable[[Any, list[int]], None]
+    max_inflight: int
 
 
 class Publisher:
@@ -76,6 +96,7 @@ class Publisher:
 
     Attributes:
         events_published: events whose batch the broker acknowledged (rows deleted).
+        published: per lane (``events``, ``samples``), rows whose batch was acknowledged.
         messages_sent: batches handed to the socket, including re-sends.
         reconnects: connections established after the first one.
         connect_failures: connection attempts that failed.
@@ -117,8 +138,19 @@ class Publisher:
         self.auth = auth
         #: Connection failures, classified and logged as every client does (core/mqtt.py).
         self.status = ConnectionStatus(f"publisher {hall_id}", host, port, log)
-        self.events_published = 0
-        self.samples_published = 0
+        # Events first, in the order listed: telemetry gets only a small share of the
+        # window, so a backlog of samples after an outage never holds back a ticket.
+        self._lanes = (
+            _Lane("events", self.topic, self._read_events, journal.acknowledge, max_inflight),
+            _Lane(
+                "samples",
+                self.telemetry_topic,
+                self._read_samples,
+                telemetry.acknowledge_samples,
+                telemetry.PUBLISH_INFLIGHT,
+            ),
+        )
+        self.published = dict.fromkeys((lane.name for lane in self._lanes), 0)
         self.messages_sent = 0
         self.reconnects = 0
         self._connections = 0
@@ -187,11 +219,16 @@ class Publisher:
         """A snapshot of the counters, for logs and health reports."""
         return {
             "events_published": self.events_published,
-            "samples_published": self.samples_published,
+            "samples_published": self.published["samples"],
             "messages_sent": self.messages_sent,
             "reconnects": self.reconnects,
             "connect_failures": self.connect_failures,
         }
+
+    @property
+    def events_published(self) -> int:
+        """Events whose batch the broker acknowledged (their rows are deleted)."""
+        return self.published["events"]
 
     # --- thread -------------------------------------------------------------------------
 
@@ -274,7 +311,6 @@ class Publisher:
                     idle=session.connected
                     and session.caught_up
                     and not session.inflight
-                    and not session.inflight_samples
                 )
         finally:
             if not session.lost:
@@ -284,60 +320,48 @@ class Publisher:
         return session.connected
 
     def _fill(self, client: Any, conn: Any, session: _Session) -> None:
-        """Publish rows after the last ones sent until the in-flight window is full.
+        """Publish rows after the last ones sent, lane by lane, until the window is full."""
+        # Every lane gets its turn (a list, not a short-circuiting generator).
+        done = [self._fill_lane(client, conn, session, lane) for lane in self._lanes]
+        session.caught_up = all(done)
 
-        Events first: telemetry gets only a small share of the window
-        (``telemetry.PUBLISH_INFLIGHT`` messages), so a backlog of samples after an outage
-        never holds back a citizen's ticket.
-        """
-        events_done = self._fill_events(client, conn, session)
-        samples_done = self._fill_samples(client, conn, session)
-        session.caught_up = events_done and samples_done
-
-    def _fill_events(self, client: Any, conn: Any, session: _Session) -> bool:
-        """Returns True when every journal row has been sent."""
-        while self._window_left(session):
-            # With nothing in flight every row left is unsent, so read from the start: row
-            # ids restart low once the outbox has been drained empty.
-            after = session.sent_to_row if session.inflight else 0
-            batch = journal.pending_payloads(conn, self.batch_size, after_row=after)
-            if not batch:
-                return True
-            info = client.publish(self.topic, batch_payload([p for _, p in batch]), qos=1)
-            if info.rc != 0:
-                session.lost = True
-                return False
-            session.inflight[info.mid] = [row for row, _ in batch]
-            session.sent_to_row = batch[-1][0]
-            self.messages_sent += 1
-        return False
-
-    def _fill_samples(self, client: Any, conn: Any, session: _Session) -> bool:
-        """Returns True when every telemetry row has been sent."""
+    def _fill_lane(self, client: Any, conn: Any, session: _Session, lane: _Lane) -> bool:
+        """Returns True when every row of the lane has been sent."""
         while (
-            self._window_left(session)
-            and len(session.inflight_samples) < telemetry.PUBLISH_INFLIGHT
+            session.in_flight() < self.max_inflight
+            and session.in_flight(lane) < lane.max_inflight
         ):
-            rows = telemetry.pending_samples(
-                conn, telemetry.PUBLISH_BATCH_ROWS, after_row=session.samples_sent_to_row
-            )
-            if not rows:
+            # With nothing in flight every row left is unsent, so read from the start: row
+            # ids restart low once an outbox has been drained empty.
+            after = session.sent_to_row.get(lane.name, 0) if session.in_flight(lane) else 0
+            found = lane.read(conn, after)
+            if found is None:
                 return True
-            totals = telemetry.counters(conn)
-            batch = TelemetryBatch(
-                self.hall_id, [s for _, s in rows], totals["dropped"], totals["downsampled"]
-            )
-            info = client.publish(self.telemetry_topic, encode_batch(batch), qos=1)
+            rows, payload = found
+            info = client.publish(lane.topic, payload, qos=1)
             if info.rc != 0:
                 session.lost = True
                 return False
-            session.inflight_samples[info.mid] = [row for row, _ in rows]
-            session.samples_sent_to_row = rows[-1][0]
+            session.inflight[info.mid] = (lane, rows)
+            session.sent_to_row[lane.name] = rows[-1]
             self.messages_sent += 1
         return False
 
-    def _window_left(self, session: _Session) -> bool:
-        return len(session.inflight) + len(session.inflight_samples) < self.max_inflight
+    def _read_events(self, conn: Any, after: int) -> tuple[list[int], bytes] | None:
+        batch = journal.pending_payloads(conn, self.batch_size, after_row=after)
+        if not batch:
+            return None
+        return [row for row, _ in batch], batch_payload([p for _, p in batch])
+
+    def _read_samples(self, conn: Any, after: int) -> tuple[list[int], bytes] | None:
+        rows = telemetry.pending_samples(conn, telemetry.PUBLISH_BATCH_ROWS, after_row=after)
+        if not rows:
+            return None
+        totals = telemetry.counters(conn)
+        batch = TelemetryBatch(
+            self.hall_id, [s for _, s in rows], totals["dropped"], totals["downsampled"]
+        )
+        return [row for row, _ in rows], encode_batch(batch)
 
     def _cycle_done(self, idle: bool) -> None:
         with self._cond:
@@ -374,15 +398,12 @@ class Publisher:
         )
 
     def _on_publish(self, conn: Any, session: _Session, mid: int) -> None:
-        rows = session.inflight.pop(mid, None)
-        if rows is not None:
-            journal.acknowledge(conn, rows)
-            self.events_published += len(rows)
+        sent = session.inflight.pop(mid, None)
+        if sent is None:
             return
-        rows = session.inflight_samples.pop(mid, None)
-        if rows is not None:
-            telemetry.acknowledge_samples(conn, rows)
-            self.samples_published += len(rows)
+        lane, rows = sent
+        lane.acknowledge(conn, rows)
+        self.published[lane.name] += len(rows)
 
 
 def batch_payload(events_json: list[str]) -> bytes:
