@@ -591,8 +591,9 @@ def detect(image: np.ndarray) -> Detection:
     # doubt (a refusal, a lower confidence) and the full search decides from scratch.
     try:
         quick = _quick_candidates(views)
-        found = _decide(image, scale, views, quick, snap=2)
-        if found.confidence >= QUICK_CONFIDENCE and not _rival(found.quad * scale, quick):
+        found = _decide(image, scale, views, quick, snap=2, twins=False)
+        if (found.confidence >= QUICK_CONFIDENCE and not _rival(found.quad * scale, quick)
+                and not _smooth_twin(views.texture, found.quad * scale)):
             return found
     except TwoPagesFound:
         raise  # two sure sheets already: more cues would only find more
@@ -620,8 +621,130 @@ def _second_sheet(score: float, best_score: float, quad: np.ndarray, best: np.nd
     return score > 0.5 and 0.8 <= ratio <= 1.25
 
 
+def _paper_and_desk(texture: np.ndarray,
+                    best: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray] | None:
+    """Texture levels of paper (lower quartile inside ``best``) and of the desk (median of a
+    ring around it), the mask of ``best`` widened by 5 px and the ring; None if this cue
+    cannot tell paper from desk in this frame (the desk is as smooth as the sheet)."""
+    h, w = texture.shape
+    sheet = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(sheet, [np.int32(np.round(best))], 255)
+    inside = cv2.erode(sheet, np.ones((7, 7), np.uint8)) > 0
+    near = cv2.dilate(sheet, np.ones((11, 11), np.uint8)) > 0
+    around = (cv2.dilate(sheet, np.ones((41, 41), np.uint8)) > 0) & ~near
+    if not inside.any() or not around.any():
+        return None
+    paper = float(np.percentile(texture[inside], 25))
+    desk = float(np.median(texture[around]))
+    return (paper, desk, near, around) if desk >= 2 * paper else None
+
+
+def _paper_past_a_side(texture: np.ndarray, best: np.ndarray) -> bool:
+    """Does smooth paper go on past one of the sides of ``best``? Then ``best`` is a piece of
+    a sheet (a text block, the part above a shadow), not the sheet: a crop would cut the page."""
+    levels = _paper_and_desk(texture, best)
+    if levels is None:
+        return False
+    paper, desk, _, _ = levels
+    h, w = texture.shape
+    centre = best.mean(axis=0)
+    for i in range(4):
+        a, b = best[i], best[(i + 1) % 4]
+        along = (b - a) / (np.linalg.norm(b - a) + 1e-9)
+        out = np.array([-along[1], along[0]])
+        if np.dot((a + b) / 2 - centre, out) < 0:
+            out = -out
+        # A band 6–16 px outside the side's middle 80 %: clear of the side's own blur.
+        a, b = a + (b - a) * 0.1, b - (b - a) * 0.1
+        band = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(band, [np.int32(np.round([a + out * 6, b + out * 6, b + out * 16,
+                                                a + out * 16]))], 255)
+        values = texture[band > 0]
+        # A hand or a shadowed desk beside a sheet is smooth on part of a side (≤ 0.63 of it
+        # in the hard sets); the rest of a page, all along it.
+        if len(values) > 20 and (values < (paper + desk) / 2).mean() > 0.75:
+            return True
+    return False
+
+
+def _smooth_pieces(smooth: np.ndarray, allowed: np.ndarray, gap: int,
+                   min_area: float = 0.0) -> list[np.ndarray]:
+    """Hulls of the smooth pixels within ``allowed``, pieces closer than ``gap`` taken
+    together: ink cuts a sheet's smooth inside into pieces (margins, the space below a table).
+    Groups whose bounding box is under ``min_area`` are skipped."""
+    groups = cv2.dilate(smooth, np.ones((gap, gap), np.uint8))
+    groups[~allowed] = 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(groups)
+    pieces = (smooth > 0) & allowed
+    hulls = []
+    for label in range(1, count):
+        if stats[label, cv2.CC_STAT_WIDTH] * stats[label, cv2.CC_STAT_HEIGHT] < min_area:
+            continue  # its hull cannot be larger than its box
+        contours, _ = cv2.findContours(np.uint8((labels == label) & pieces),
+                                       cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        if contours:
+            # The outlines hold every hull vertex, at a fraction of the pixels' cost.
+            hulls.append(cv2.convexHull(np.concatenate(contours)))
+    return hulls
+
+
+def _smooth_twin(texture: np.ndarray, best: np.ndarray) -> bool:
+    """Is there, apart from ``best``, a second sheet seen by its inside alone?
+
+    A low-contrast sheet on a plain desk may have no side clear enough to score, yet its inside
+    is still paper: smooth between its lines of ink, where the desk has blotches or grain. The
+    level that tells them apart is taken from this frame: half way between the inside of the
+    best sheet and the desk around it. A smooth region apart from ``best`` is a second sheet if
+    it is the size of the largest smooth piece inside ``best`` (a page of text is smooth only in
+    its margins and below its table, so the pieces, not the outline, are compared), mostly
+    smooth, and at its lower quartile as smooth as paper; the scattered smooth spots of a
+    checked mat or a shadowed desk fail the last two."""
+    levels = _paper_and_desk(texture, best)
+    if levels is None:
+        return False
+    paper, desk, near, around = levels
+    h, w = texture.shape
+    smooth = np.uint8(texture < (paper + desk) / 2) * 255
+    smooth = cv2.morphologyEx(smooth, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    smooth = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8))
+    smooth = cv2.morphologyEx(smooth, cv2.MORPH_OPEN, np.ones((7, 7), np.uint8))
+    if (smooth[around] > 0).mean() > 0.25:
+        # The desk itself passes for smooth here (the flat squares of a checked mat, with
+        # only their borders rough): the cue cannot tell. In the hard sets the ring is ≤ 6 %
+        # smooth around a sheet on any other desk, 83 % on such a mat.
+        return False
+    area = cv2.contourArea(np.float32(best))
+    if np.count_nonzero(smooth[~near]) < 0.5 * 0.25 * area:
+        return False  # too little smooth desk for any region to pass (the usual frame)
+    gap = max(3, int(0.25 * np.sqrt(area)))
+    sheet = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(sheet, [np.int32(np.round(best))], 255)
+    own = max((cv2.contourArea(hull) for hull in _smooth_pieces(smooth, sheet > 0, gap)),
+              default=0.0)
+    # Never less than a quarter of the sheet: a desk spot beside a card is not a sheet.
+    needed = max(0.7 * own, 0.25 * area)
+    for hull in _smooth_pieces(smooth, ~near, gap, needed):
+        if cv2.contourArea(hull) < needed:
+            continue
+        (_, _), (rw, rh), _ = cv2.minAreaRect(hull)
+        if max(rw, rh) > MAX_ELONGATION * max(min(rw, rh), 1.0):
+            continue
+        region = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(region, [hull], 255)
+        if (region[near] > 0).sum() > 0.1 * (region > 0).sum():
+            continue  # spots on both sides of the best sheet, joined across it: not apart
+        share = float((smooth[region > 0] > 0).mean())
+        if share >= 0.6 and np.percentile(texture[region > 0], 25) <= (
+                paper + 0.15 * (desk - paper)):
+            return True
+    return False
+
+
 def _decide(image: np.ndarray, scale: float, views: _Views,
-            ranked: list[tuple[float, np.ndarray]], snap: int = 4) -> Detection:
+            ranked: list[tuple[float, np.ndarray]], snap: int = 4,
+            twins: bool = True) -> Detection:
+    # ``twins=False`` (the quick pass) leaves the smooth-twin test to the caller: with only two
+    # candidates snapped, the best may be a piece of the sheet and the rest of it its "twin".
     small = views.small
 
     def snapped(ranked: list[tuple[float, np.ndarray]],
@@ -641,6 +764,10 @@ def _decide(image: np.ndarray, scale: float, views: _Views,
     for score, quad in candidates[1:]:
         if _overlap(best, quad) < 0.1 and _second_sheet(score, best_score, quad, best):
             raise TwoPagesFound()
+    if twins and _smooth_twin(views.texture, best):
+        raise TwoPagesFound()
+    if _paper_past_a_side(views.texture, best):
+        raise LowConfidence(reason="paper_past_a_side")  # a piece of a sheet, not the sheet
     if any(_on_border(corner, small.shape).any() for corner in best):
         raise PageOutOfFrame()
     quad = best / scale
