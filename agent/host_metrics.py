@@ -47,19 +47,19 @@ class HostMetrics:
         self.db_path = str(db_path)
         self.device_id = device_id
         self.connected = connected
+        self._conn: sqlite3.Connection | None = None
         # The first readings at start: a box that just booted is worth a look at once.
         self._timer = Periodic("host-metrics", interval, self._read_logged, at_start=True)
 
     def read_once(self) -> dict[str, float]:
         """Take one set of readings and hand them to the recorder."""
-        conn = journal.connect(self.db_path)
-        try:
-            readings = {
-                "journal.backlog": float(journal.backlog(conn)),
-                "telemetry.backlog": float(telemetry.unsent(conn)),
-            }
-        finally:
-            conn.close()
+        if self._conn is None:
+            # Opened once: connecting runs the migration check and the WAL pragmas again.
+            self._conn = journal.connect(self.db_path)
+        readings = {
+            "journal.backlog": float(journal.backlog(self._conn)),
+            "telemetry.backlog": float(telemetry.unsent(self._conn)),
+        }
         st = os.statvfs(os.path.dirname(os.path.abspath(self.db_path)))
         readings["disk.free_bytes"] = float(st.f_bavail * st.f_frsize)
         readings["publisher.connected"] = 1.0 if self.connected() else 0.0
@@ -72,6 +72,9 @@ class HostMetrics:
 
     def stop(self) -> None:
         self._timer.stop()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def _read_logged(self) -> None:
         try:

@@ -302,6 +302,7 @@ def test_the_hall_box_measures_its_backlog_disk_and_link(hall_db: HallDb):
         readings = metrics.read_once()
         rec.flush()
     finally:
+        metrics.stop()
         rec.stop()
     assert readings["journal.backlog"] == journal.backlog(hall_db.conn) == 2
     assert readings["publisher.connected"] == 0.0
