@@ -3,7 +3,7 @@
 Two ways out, and only these (``docs/privacy.md``):
 
 - **masked** for people to read (screens, logs, events): region and last four digits,
-  ``110101********1234``, the rule of :func:`devices.id_card.mask_number`;
+  ``110101********1234``, the rule of :func:`mask_number`;
 - **keyed hash** when the collector needs the same citizen to give the same key (e.g. "at
   most N tickets per ID per day"): HMAC-SHA256 under a secret of the hall. Without the
   secret, the 10^8-ish plausible numbers of a region cannot be hashed and compared, which a
@@ -20,10 +20,25 @@ import hmac
 from pathlib import Path
 
 from core.errors import PrivacyKeyMissing
-from devices.id_card import mask_number
 
 #: Shortest secret accepted; shorter ones are guessable.
 MIN_SECRET_BYTES = 16
+
+
+def mask_number(number: str) -> str:
+    """``110101199003071234`` → ``110101********1234``: region and last four only.
+
+    Shorter numbers (15-character foreigner cards) keep their first three and last four.
+    """
+    head = 6 if len(number) >= 18 else 3
+    if len(number) <= head + 4:
+        return "*" * len(number)
+    return number[:head] + "*" * (len(number) - head - 4) + number[-4:]
+
+
+def mask_name(name: str) -> str:
+    """``张三丰`` → ``张**``: the first character only."""
+    return name[:1] + "*" * (len(name) - 1) if name else ""
 
 
 def normalize_id_number(number: str) -> str:

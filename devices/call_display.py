@@ -1,7 +1,7 @@
 """The hall call display (叫号显示屏): shows and announces which ticket goes to which window.
 
 The display renders and speaks the call itself from the numbers it is sent; the host builds
-the same sentences (``devices.speech``) so the window PAD and the journal can show exactly what
+the same sentences (``protocols.call_speech``) so the window PAD and the journal can show exactly what
 citizens saw and heard.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from devices.line_device import LineDeviceMixin
-from devices.speech import call_speech, call_text
-from drivers.hall_line_codec import KIND_CALL_DISPLAY, encode_call, expect_ok
+from protocols.call_speech import call_speech, call_text
+from protocols.hall_line import KIND_CALL_DISPLAY, encode_call, expect_ok
 from drivers.line_socket import LineDriver
 
 

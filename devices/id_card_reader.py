@@ -1,7 +1,7 @@
 """The second-generation ID card reader (二代证阅读器): find, select and read a card over SAM frames.
 
 :class:`IdCardReader` holds a byte driver (:class:`drivers.serial_port.SerialPort`) and speaks the
-SAM module protocol through :mod:`drivers.sam_frame`. Every exchange starts clean (stale bytes
+SAM module protocol through :mod:`protocols.sam_frame`. Every exchange starts clean (stale bytes
 dropped), resynchronises past line noise, and ends in a frame, a typed error or
 ``DeviceTimeout``. A read is always find → select → read (reference §1.10); when select or read
 fails, one more find tells a card that was pulled away (:class:`CardRemoved`) from one that
@@ -35,8 +35,8 @@ from core.errors import (
     UnsupportedCard,
 )
 from devices.health import Health, HealthState, Reason
-from devices.id_card import IdCard, PhotoDecoder, decode_card
-from drivers.sam_frame import Cmd, FrameParser, Response, Sw3, encode_command, response_of
+from protocols.id_card import IdCard, PhotoDecoder, decode_card
+from protocols.sam_frame import Cmd, FrameParser, Response, Sw3, encode_command, response_of
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from core.errors import DeviceError
 from devices.health import Health
-from drivers.hall_line_codec import expect_pong
+from protocols.hall_line import expect_pong
 
 
 class LineDeviceMixin:

@@ -15,7 +15,7 @@ from typing import Any
 
 from core.errors import BadResponse, DeviceError, HallEdgeError
 from devices.line_device import LineDeviceMixin
-from drivers.hall_line_codec import (
+from protocols.hall_line import (
     EVENT_WORDS,
     KIND_RATING_PAD,
     encode_ack,

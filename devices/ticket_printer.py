@@ -28,38 +28,31 @@ from core.errors import (
     PrinterOffline,
 )
 from devices.health import Health, HealthState, Reason
-from drivers.qr_size import qr_modules
-
-# Command bytes (Epson ESC/POS reference; the same values python-escpos 3.1 emits, §2.2).
-#: ESC @: initialise the printer (modes back to default; Chinese mode survives).
-INIT = b"\x1b\x40"
-#: FS &: Chinese character mode, so GB18030 bytes print as characters (reference §2.4).
-CHINESE_MODE_ON = b"\x1c\x26"
-#: ESC a n: justification left / centre.
-ALIGN_LEFT, ALIGN_CENTER = b"\x1b\x61\x00", b"\x1b\x61\x01"
-#: ESC E n: emphasis off / on.
-BOLD_OFF, BOLD_ON = b"\x1b\x45\x00", b"\x1b\x45\x01"
-#: GS ! n: character size; 0x11 is double width and double height.
-SIZE_NORMAL, SIZE_DOUBLE = b"\x1d\x21\x00", b"\x1d\x21\x11"
-#: LF: print the line.
-LF = b"\n"
-#: ESC d n: print and feed n lines.
-FEED_LINES = b"\x1b\x64"
-#: GS V 65 / 66 n: feed to the cutter (+n dots), then full / partial cut.
-CUT_FULL, CUT_PARTIAL = b"\x1d\x56\x41\x00", b"\x1d\x56\x42\x00"
-#: DLE EOT n: real-time status; n = 1 printer, 2 offline cause, 3 error cause, 4 paper sensor.
-STATUS_QUERY = b"\x10\x04"
-#: GS ( k, cn 49: the QR code function group.
-QR_FUNCTION = b"\x1d\x28\x6b"
-#: Error correction level byte of GS ( k fn 69.
-QR_EC_LEVELS = {"L": 48, "M": 49, "Q": 50, "H": 51}
-
-# Bits of the DLE EOT reply (reference §2.3).
-_FIXED_MASK, _FIXED_BITS = 0x93, 0x12
-_N1_OFFLINE = 0x08
-_N2_COVER_OPEN, _N2_PAPER_STOP, _N2_ERROR = 0x04, 0x20, 0x40
-_N3_CUTTER = 0x08
-_N4_NEAR_END, _N4_PAPER_END = 0x0C, 0x60
+from protocols.escpos import (
+    ALIGN_CENTER,
+    BOLD_OFF,
+    BOLD_ON,
+    CHINESE_MODE_ON,
+    CUT_FULL,
+    CUT_PARTIAL,
+    FEED_LINES,
+    INIT,
+    LF,
+    QR_EC_LEVELS,
+    QR_FUNCTION,
+    SIZE_DOUBLE,
+    SIZE_NORMAL,
+    STATUS_COVER_OPEN,
+    STATUS_CUTTER_ERROR,
+    STATUS_ERROR,
+    STATUS_NEAR_END,
+    STATUS_OFFLINE,
+    STATUS_PAPER_END,
+    STATUS_PAPER_END_STOP,
+    STATUS_QUERY,
+    is_status_reply,
+)
+from protocols.qr_size import qr_modules
 
 #: The Chinese text on the ticket (user-facing, so it lives in one place).
 TICKET_TEXT = {
@@ -323,12 +316,12 @@ class TicketPrinter:
         if not self.driver.is_open:
             self.driver.open()
         n1, n2, n4 = self._query(1), self._query(2), self._query(4)
-        cutter = bool(n2 & _N2_ERROR) and bool(self._query(3) & _N3_CUTTER)
+        cutter = bool(n2 & STATUS_ERROR) and bool(self._query(3) & STATUS_CUTTER_ERROR)
         return PrinterStatus(
-            offline=bool(n1 & _N1_OFFLINE),
-            cover_open=bool(n2 & _N2_COVER_OPEN),
-            paper_out=bool(n2 & _N2_PAPER_STOP) or n4 & _N4_PAPER_END == _N4_PAPER_END,
-            near_end=n4 & _N4_NEAR_END == _N4_NEAR_END,
+            offline=bool(n1 & STATUS_OFFLINE),
+            cover_open=bool(n2 & STATUS_COVER_OPEN),
+            paper_out=bool(n2 & STATUS_PAPER_END_STOP) or n4 & STATUS_PAPER_END == STATUS_PAPER_END,
+            near_end=n4 & STATUS_NEAR_END == STATUS_NEAR_END,
             cutter_error=cutter,
         )
 
@@ -339,7 +332,7 @@ class TicketPrinter:
             raise DeviceTimeout(f"no answer to DLE EOT {n}", device=self.device_id, query=n)
         # A late answer to an earlier query would come first; the newest byte is ours.
         byte = reply[-1]
-        if byte & _FIXED_MASK != _FIXED_BITS:
+        if not is_status_reply(byte):
             raise BadResponse(
                 f"DLE EOT {n} answered 0x{byte:02X}", device=self.device_id, query=n,
                 reply=reply.hex(), reason=Reason.BAD_FRAME,

@@ -30,7 +30,7 @@ from core.errors import (
 )
 from devices.health import Health, HealthState, Reason
 from drivers.caller_bus import CallerBus
-from drivers.caller_frame import (
+from protocols.caller_frame import (
     BLANK_DIGIT,
     F_BEEP,
     F_DISPLAY,
@@ -39,7 +39,7 @@ from drivers.caller_frame import (
     START_RATING_DATA,
     Frame,
 )
-from drivers.hall_line_codec import check_ticket_no, check_window_no
+from protocols.hall_line import check_ticket_no, check_window_no
 
 
 class CallerAction(str, Enum):

@@ -11,10 +11,10 @@ from typing import Any
 
 from devices.call_display import CallAnnouncement
 from devices.line_device import LineDeviceMixin
-from devices.speech import call_speech, call_text
-from drivers.hall_line_codec import encode_call, expect_ok
+from protocols.call_speech import call_speech, call_text
+from protocols.hall_line import encode_call, expect_ok
 from drivers.line_socket import LineDriver
-from drivers.window_screen_codec import (
+from protocols.window_screen import (
     KIND_WINDOW_SCREEN,
     ScreenState,
     ScreenStatus,

@@ -1,6 +1,6 @@
 """The host end of an RS-485 caller bus: one serial port, several device addresses.
 
-A reader thread turns the line's bytes into frames (:class:`drivers.caller_frame.FrameParser`)
+A reader thread turns the line's bytes into frames (:class:`protocols.caller_frame.FrameParser`)
 and keeps the link rules of reference §5.2: every key frame from a configured address is echoed
 unchanged, every rating (``F=11``) is acknowledged with ``F=01`` and the same key value. The
 frame then goes to the handler registered for its address. Broken frames, a frame cut off by a
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from core.errors import CallerFrameInvalid, DeviceError, HallEdgeError
-from drivers.caller_frame import (
+from protocols.caller_frame import (
     F_RATING,
     F_RATING_ACK,
     HOST_MAX_L,

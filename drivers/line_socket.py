@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from core.errors import BadResponse, DeviceTimeout, DeviceUnplugged, HallEdgeError
-from drivers.hall_line_codec import MAX_LINE_BYTES
+from protocols.hall_line import MAX_LINE_BYTES
 
 log = logging.getLogger(__name__)
 

@@ -23,22 +23,24 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from drivers.qr_size import qr_modules
-
-#: ESC, "escape": starts most print-mode commands.
-ESC = 0x1B
-#: GS, "group separator": starts size, cut, QR and raster commands.
-GS = 0x1D
-#: FS, "file separator": starts the Chinese-mode commands (FS &, FS .).
-FS = 0x1C
-#: DLE: with EOT, the real-time status query.
-DLE = 0x10
-#: EOT, second byte of DLE EOT n.
-EOT = 0x04
-#: LF prints the line buffer and feeds one line.
-LF = 0x0A
-#: CR is ignored when the printer feeds on LF (the USB default of every model we know).
-CR = 0x0D
+from protocols.escpos import (
+    CR,
+    DLE,
+    EOT,
+    ESC,
+    FS,
+    GS,
+    LF_BYTE as LF,
+    STATUS_BASE,
+    STATUS_COVER_OPEN,
+    STATUS_CUTTER_ERROR,
+    STATUS_ERROR,
+    STATUS_NEAR_END,
+    STATUS_OFFLINE,
+    STATUS_PAPER_END,
+    STATUS_PAPER_END_STOP,
+)
+from protocols.qr_size import qr_modules
 
 #: 203 dpi print head: 8 dots per millimetre.
 DOTS_PER_MM = 8
@@ -46,23 +48,6 @@ DOTS_PER_MM = 8
 DEFAULT_LINE_SPACING = 30
 #: Glyph widths in dots: font A 12x24, font B 9x17, Chinese characters 24x24.
 FONT_A_WIDTH, FONT_B_WIDTH, HANZI_WIDTH, GLYPH_HEIGHT = 12, 9, 24, 24
-
-#: A healthy DLE EOT reply: bits 1 and 4 are fixed 1, bits 0 and 7 fixed 0 (reference §2.3).
-STATUS_BASE = 0x12
-#: DLE EOT 1, bit 3: printer is offline.
-STATUS_OFFLINE = 0x08
-#: DLE EOT 2, bit 2: cover open.
-STATUS_COVER_OPEN = 0x04
-#: DLE EOT 2, bit 5: printing stopped because the paper ended.
-STATUS_PAPER_END_STOP = 0x20
-#: DLE EOT 2, bit 6: an error occurred.
-STATUS_ERROR = 0x40
-#: DLE EOT 3, bit 3: auto-cutter error.
-STATUS_CUTTER_ERROR = 0x08
-#: DLE EOT 4, bits 2+3: roll paper near end.
-STATUS_NEAR_END = 0x0C
-#: DLE EOT 4, bits 5+6: roll paper end.
-STATUS_PAPER_END = 0x60
 
 _ALIGN = {0: "left", 1: "center", 2: "right", 48: "left", 49: "center", 50: "right"}
 _QR_EC = {48: "L", 49: "M", 50: "Q", 51: "H"}

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from core.errors import ConfigError
-from drivers.hall_line_codec import MAX_LINE_BYTES, PROTOCOL_VERSION, ErrCode, err_line
+from protocols.hall_line import MAX_LINE_BYTES, PROTOCOL_VERSION, ErrCode, err_line
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.rating import LEVEL_LABELS
-from drivers.hall_line_codec import (
+from protocols.hall_line import (
     KIND_RATING_PAD,
     TICKET_RE,
     WINDOW_RE,

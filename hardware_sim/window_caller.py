@@ -2,7 +2,7 @@
 
 Several callers share one paced pty line at 9600 baud (:class:`hardware_sim.pty_link.PtyLink`),
 each answering only its own address, and they speak the ``FF 68 … 16`` frames of
-:mod:`drivers.caller_frame` (reference §5.2). The simulator is strict: a host frame with a bad
+:mod:`protocols.caller_frame` (reference §5.2). The simulator is strict: a host frame with a bad
 CS, a wrong L, an unknown function or a digit the display cannot show is refused (counted in
 :attr:`WindowCallerBusSim.rejected`), never half-obeyed.
 
@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 
-from drivers.caller_frame import (
+from protocols.caller_frame import (
     BLANK_DIGIT,
     DEVICE_MAX_L,
     DEVICE_MIN_L,

@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable
 
 from core.errors import DeviceRejected
-from drivers.hall_line_codec import TICKET_RE, WINDOW_RE, ErrCode, err_line
-from drivers.window_screen_codec import (
+from protocols.hall_line import TICKET_RE, WINDOW_RE, ErrCode, err_line
+from protocols.window_screen import (
     CALL_TEXT,
     KIND_WINDOW_SCREEN,
     ScreenState,

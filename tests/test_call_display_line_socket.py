@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from core.errors import BadResponse, DeviceTimeout, DeviceUnplugged, HallEdgeError
-from drivers.hall_line_codec import MAX_LINE_BYTES
+from protocols.hall_line import MAX_LINE_BYTES
 from drivers.line_socket import LineSocket
 
 WAIT_S = 10.0

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers.hall_line_codec import MAX_LINE_BYTES, ErrCode
+from protocols.hall_line import MAX_LINE_BYTES, ErrCode
 from hardware_sim.call_display import CallDisplaySim
 
 

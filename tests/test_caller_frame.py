@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from core.errors import CallerChecksum, CallerFrameInvalid
 from devices.window_caller import display_digits
-from drivers.caller_frame import (
+from protocols.caller_frame import (
     DEVICE_MAX_L,
     DEVICE_MIN_L,
     F_RATING,

@@ -26,7 +26,7 @@ from core.errors import (
 )
 from core.strings_zh import error_text
 from devices.health import Health, HealthState
-from devices.id_card import CardKind, IdCard
+from protocols.id_card import CardKind, IdCard
 from devices.id_card_reader import IdCardReader
 from devices.open import open_id_card_reader
 from hardware_sim.id_card_reader import SAMPLE_CARDS, with_timing

@@ -11,15 +11,15 @@ import pytest
 
 from core.errors import UnsupportedCard
 from core.strings_zh import error_text
-from devices.id_card import (
+from protocols.id_card import (
     NATIONS,
     CardKind,
     IdCard,
     check_digit,
     decode_card,
     encode_card,
-    mask_number,
 )
+from core.privacy import mask_number
 from devices.id_card_reader import IdCardReader
 from devices.open import open_id_card_reader
 from hardware_sim.id_card_reader import SAMPLE_CARDS, photo_of

@@ -14,7 +14,7 @@ import pytest
 from core.errors import ConfigError
 from devices.health import HealthState
 from devices.open import open_id_card_reader
-from drivers.sam_frame import PREAMBLE, Cmd, encode_command
+from protocols.sam_frame import PREAMBLE, Cmd, encode_command
 from drivers.serial_port import SerialPort
 from hardware_sim.id_card_reader import BAUD, SAMPLE_CARDS, TIMINGS, IdCardReaderSim
 

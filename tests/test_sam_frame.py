@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import SamFrameError
-from drivers.sam_frame import (
+from protocols.sam_frame import (
     Cmd,
     FrameParser,
     Sw3,
@@ -38,7 +38,7 @@ def test_host_commands_are_the_published_bytes(command: Cmd, frame: str) -> None
 
 def test_a_command_with_data_counts_it_in_len() -> None:
     # Set the RF frame size to 80 bytes, as the open-source daemon does once after status.
-    from drivers.sam_frame import Command
+    from protocols.sam_frame import Command
 
     assert encode_command(Command(0x61, 0xFF, b"\x50")) == h("AA AA AA 96 69 00 04 61 FF 50 CA")
 

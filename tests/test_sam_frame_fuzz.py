@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import SamFrameError
-from drivers.sam_frame import HEADER_LEN, MAX_LEN, PREAMBLE, FrameParser, encode_response
+from protocols.sam_frame import HEADER_LEN, MAX_LEN, PREAMBLE, FrameParser, encode_response
 
 QUICK = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LONG = settings(max_examples=4000, deadline=None, suppress_health_check=list(HealthCheck))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devices.speech import call_speech, call_text, spell_ticket_no
+from protocols.call_speech import call_speech, call_text, spell_ticket_no
 
 
 def test_the_board_shows_the_ticket_and_window_as_printed() -> None:

@@ -16,7 +16,7 @@ from devices.health import HealthState
 from devices.open import open_window_caller
 from devices.window_caller import ACTION_LABELS, RATER_PROFILES, CallerAction, WindowCaller
 from drivers.caller_bus import CallerBus
-from drivers.caller_frame import F_KEY, Frame, encode_frame
+from protocols.caller_frame import F_KEY, Frame, encode_frame
 from drivers.serial_port import SerialPort
 from hardware_sim.window_caller import KEYBOARD, CallerFault, WindowCallerBusSim
 

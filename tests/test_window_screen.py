@@ -12,7 +12,7 @@ from core.strings_zh import error_text
 from devices.health import HealthState
 from devices.open import open_window_screen
 from devices.window_screen import WindowScreen
-from drivers.window_screen_codec import ScreenState, ScreenStatus, encode_show, parse_show
+from protocols.window_screen import ScreenState, ScreenStatus, encode_show, parse_show
 
 
 @pytest.fixture

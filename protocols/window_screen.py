@@ -2,7 +2,7 @@
 
 No public protocol exists for these screens (reference §5.1: vendors ship a DLL), so Hall Edge
 defines a small one on the hall line protocol's framing (``docs/devices/window-screen.md``,
-``drivers/hall_line_codec.py``): the host sends the whole state of the screen in one line, the
+``protocols/hall_line.py``): the host sends the whole state of the screen in one line, the
 screen renders the Chinese rows itself. Shared by :mod:`devices.window_screen` and
 :mod:`hardware_sim.window_screen`; a vendor screen gets an adapter that speaks this on one side.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from core.errors import DeviceRejected
-from drivers.hall_line_codec import TICKET_RE, WINDOW_RE, check_ticket_no, check_window_no
+from protocols.hall_line import TICKET_RE, WINDOW_RE, check_ticket_no, check_window_no
 
 KIND_WINDOW_SCREEN = "window-screen"
 

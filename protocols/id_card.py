@@ -22,6 +22,7 @@ from datetime import date
 from enum import Enum
 
 from core.errors import CardReadFailed, UnsupportedCard
+from core.privacy import mask_name, mask_number
 
 #: Bytes of the text block and of the WLT photo in a read answer (reference §1.6).
 TEXT_LEN, PHOTO_LEN = 256, 1024
@@ -254,22 +255,6 @@ class IdCard:
         return f"IdCard(kind={m['kind']}, name={m['name']!r}, id_number={m['id_number']!r})"
 
     __str__ = __repr__
-
-
-def mask_number(number: str) -> str:
-    """``110101199003071234`` → ``110101********1234``: region and last four only.
-
-    Shorter numbers (15-character foreigner cards) keep their first three and last four.
-    """
-    head = 6 if len(number) >= 18 else 3
-    if len(number) <= head + 4:
-        return "*" * len(number)
-    return number[:head] + "*" * (len(number) - head - 4) + number[-4:]
-
-
-def mask_name(name: str) -> str:
-    """``张三丰`` → ``张**``: the first character only."""
-    return name[:1] + "*" * (len(name) - 1) if name else ""
 
 
 def check_digit(first17: str) -> str:
