@@ -35,7 +35,11 @@ system-deps-test:
 demo: system-deps-demo $(STAMP)
 	$(PY) main.py demo
 
-test: system-deps-test $(STAMP)
+# The layer rules of docs/architecture.md, as import-linter contracts in pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
+
+test: system-deps-test $(STAMP) lint
 	$(PY) -m pytest -q -m "not slow"
 
 bench: $(STAMP)

@@ -23,3 +23,7 @@ def test_each_suite_prints_json_with_a_ratio(suite: str) -> None:
     result = json.loads(out.stdout)[suite]
     ratios = {k: v for k, v in result.items() if "ratio" in k}
     assert ratios and all(isinstance(v, (int, float)) and v > 0 for v in ratios.values()), result
+    versions = result["versions"]
+    assert versions["sqlite"].count(".") == 2
+    for library in SUITES[suite].libraries:
+        assert versions[library][0].isdigit(), (library, versions)
