@@ -19,6 +19,7 @@ from statistics import median
 from typing import Any
 
 from devices.open import open_document_camera
+from hardware_sim import register_simulators
 from hardware_sim.document_frames import render_page
 from hardware_sim.mjpeg_camera import MjpegCameraSim
 
@@ -68,6 +69,7 @@ def _capture_latency(captures: int, fps: float) -> tuple[float, float]:
 
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
+    register_simulators()
     quick = bool(options.get("quick"))
     seconds = 1.0 if quick else 5.0
     frames = [render_page(WIDTH, HEIGHT, n) for n in (1, 2, 3)]

@@ -20,17 +20,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent import journal
 from core.clock import SimClock, at_hall_time
 from core.config import load_hall_config
 from devices.open import open_id_card_reader, open_ticket_printer
 from flows.queue import HallQueue
 from flows.ticketing import TicketFlow
+from hallstore import journal
+from hardware_sim import register_simulators, simulator_of
 
 
 def _id_reads(timing: str, reads: int) -> dict[str, float]:
     reader = open_id_card_reader(f"sim://id-reader?card=resident&timing={timing}", "bench-id")
-    link = reader.sim.link
+    link = simulator_of(reader).link
     try:
         reader.health()  # open the port outside the timed reads
         read_s, wire_s = [], []
@@ -74,6 +75,7 @@ def _ticket_runs(tmp: Path, tickets: int) -> tuple[float, float]:
 
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
+    register_simulators()
     quick = bool(options.get("quick"))
     reads = 3 if quick else 15
     typical = _id_reads("typical", reads)

@@ -7,13 +7,13 @@ citizens saw and heard.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from devices.line_device import LineDeviceMixin
+from drivers.line_socket import LineDriver
 from protocols.call_speech import call_speech, call_text
 from protocols.hall_line import KIND_CALL_DISPLAY, encode_call, expect_ok
-from drivers.line_socket import LineDriver
 
 
 @dataclass(frozen=True)
@@ -41,16 +41,21 @@ class CallDisplay(LineDeviceMixin):
     Args:
         driver: the transport (a :class:`drivers.line_socket.LineSocket` today).
         device_id: the display's id in events and health reports.
-        sim: the in-process simulator behind a ``sim://`` URL, else None (for tests and the
-            demo; code that works with the display never needs it). Stopped by :meth:`close`.
+        on_close: called by :meth:`close` after the connection is closed.
     """
 
     LINE_KIND = KIND_CALL_DISPLAY
 
-    def __init__(self, driver: LineDriver, device_id: str, *, sim: Any = None) -> None:
+    def __init__(
+        self,
+        driver: LineDriver,
+        device_id: str,
+        *,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self.driver = driver
         self.device_id = device_id
-        self.sim = sim
+        self.on_close = on_close
 
     def announce(self, ticket_no: str, window_no: int, recall: bool = False) -> CallAnnouncement:
         """Show a call on the board and queue its announcement.

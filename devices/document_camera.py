@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -127,16 +128,20 @@ class DocumentCamera:
         driver: the frame driver.
         profile: the model's profile.
         device_id: the hall's name for the camera, carried in health and errors.
-        sim: the simulator behind the driver, when opened from a ``sim://`` URL.
+        on_close: called by :meth:`close` after the source is released.
     """
 
     def __init__(
-        self, driver: FrameDriver, profile: CameraProfile, device_id: str, sim: Any = None
+        self,
+        driver: FrameDriver,
+        profile: CameraProfile,
+        device_id: str,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.driver = driver
         self.profile = profile
         self.device_id = device_id
-        self.sim = sim
+        self.on_close = on_close
         self.mode: CaptureMode | None = None
         self.bad_frames = 0
         self._cond = threading.Condition()
@@ -227,13 +232,13 @@ class DocumentCamera:
         return Health.ok(self.device_id)
 
     def close(self) -> None:
-        """Stop reading, release the source and stop the simulator, if this camera started one."""
+        """Stop reading, release the source, then call ``on_close``."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(self.profile.frame_timeout_s + 20.0)
         self.driver.release()
-        if self.sim is not None:
-            self.sim.close()
+        if self.on_close is not None:
+            self.on_close()
 
     def _read_loop(self) -> None:
         failures = 0

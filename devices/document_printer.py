@@ -15,9 +15,10 @@ prints once the fault is cleared.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from core.errors import (
     CoverOpen,
@@ -151,7 +152,8 @@ class DocumentPrinter:
         driver: the queue driver.
         profile: the model's profile.
         device_id: the hall's name for the printer, carried in health and errors.
-        sim: the simulator behind the queue, when opened from a ``sim://`` URL.
+        on_close: called by :meth:`close` (a queue needs no closing; whoever started one
+            does).
     """
 
     def __init__(
@@ -159,12 +161,12 @@ class DocumentPrinter:
         driver: QueueDriver,
         profile: DocumentPrinterProfile,
         device_id: str,
-        sim: Any = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.driver = driver
         self.profile = profile
         self.device_id = device_id
-        self.sim = sim
+        self.on_close = on_close
 
     def print_file(self, path: str | Path, title: str = "", copies: int = 1) -> PrintResult:
         """Print a PDF or a JPEG/PNG image and wait until it is out.
@@ -280,9 +282,9 @@ class DocumentPrinter:
         return Health(self.device_id, found[0][0], reasons, code)
 
     def close(self) -> None:
-        """Stop the simulator this printer started (``sim://``); a real queue needs nothing."""
-        if self.sim is not None:
-            self.sim.close()
+        """Call ``on_close``; a CUPS queue itself needs nothing."""
+        if self.on_close is not None:
+            self.on_close()
 
     def _check_queue(self, job: JobStatus, settled: bool) -> None:
         stopped = job.state == JOB_STOPPED or "printer-stopped" in job.reasons

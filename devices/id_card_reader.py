@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from core.errors import (
     CardAuthFailed,
@@ -145,7 +145,7 @@ class IdCardReader:
         on_health: called with the new :class:`Health` whenever it changes.
         photo_decoder: turns the WLT photo into an image (a vendor library); none is shipped,
             so by default cards carry the photo as opaque bytes only.
-        sim: the simulator under the driver when opened from a ``sim://`` URL, else None.
+        on_close: called by :meth:`close` after the port is released.
     """
 
     def __init__(
@@ -155,14 +155,14 @@ class IdCardReader:
         device_id: str = "id-reader",
         on_health: Callable[[Health], None] | None = None,
         photo_decoder: PhotoDecoder | None = None,
-        sim: Any = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.driver = driver
         self.profile = profile
         self.device_id = device_id
         self.on_health = on_health
         self.photo_decoder = photo_decoder
-        self.sim = sim
+        self.on_close = on_close
         self._parser = FrameParser()
         self._health = Health.unknown(device_id)
         self._lock = threading.Lock()
@@ -175,10 +175,10 @@ class IdCardReader:
         return self._health
 
     def close(self) -> None:
-        """Release the port (and stop the simulator behind a ``sim://`` reader)."""
+        """Release the port, then call ``on_close``."""
         self.driver.close()
-        if self.sim is not None:
-            self.sim.stop()
+        if self.on_close is not None:
+            self.on_close()
 
     def health(self) -> Health:
         """Ask the module for its status now. Never raises."""

@@ -1,11 +1,13 @@
 """What every device on the hall line protocol shares: PING health and closing.
 
 The call display, the rating pad and the window screen each hold a line driver, a device id
-and, when opened from a ``sim://`` URL, the in-process simulator they own.
+and an optional ``on_close`` callback (whoever opened the device may own something behind it,
+such as a simulator, to stop with it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from core.errors import DeviceError
@@ -17,13 +19,13 @@ class LineDeviceMixin:
     """``health()`` and ``close()`` for a line-protocol device.
 
     The class sets :attr:`LINE_KIND` (the kind its ``PONG`` must name); instances have
-    ``driver``, ``device_id`` and ``sim``.
+    ``driver``, ``device_id`` and ``on_close``.
     """
 
     LINE_KIND: ClassVar[str]
     driver: Any
     device_id: str
-    sim: Any
+    on_close: Callable[[], None] | None
 
     def health(self) -> Health:
         """Ask the device whether it is there (``PING``); never raises for device faults."""
@@ -34,7 +36,7 @@ class LineDeviceMixin:
         return Health.ok(self.device_id)
 
     def close(self) -> None:
-        """Close the connection, and stop the in-process simulator if this device owns one."""
+        """Close the connection, then call ``on_close``."""
         self.driver.close()
-        if self.sim is not None:
-            self.sim.stop()
+        if self.on_close is not None:
+            self.on_close()

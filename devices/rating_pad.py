@@ -11,10 +11,10 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from core.errors import BadResponse, DeviceError, HallEdgeError
 from devices.line_device import LineDeviceMixin
+from drivers.line_socket import LineDriver
 from protocols.hall_line import (
     EVENT_WORDS,
     KIND_RATING_PAD,
@@ -24,7 +24,6 @@ from protocols.hall_line import (
     expect_ok,
     parse_result,
 )
-from drivers.line_socket import LineDriver
 
 #: The five levels of 好差评 (reference §5.5), best first.
 
@@ -47,8 +46,7 @@ class RatingPad(LineDeviceMixin):
         driver: the transport; this pad registers for its unsolicited ``RESULT`` lines.
         device_id: the pad's id in events and health reports.
         on_error: told about each rejected result and a lost connection, on the reader thread.
-        sim: the in-process simulator behind a ``sim://`` URL, else None. Stopped by
-            :meth:`close`.
+        on_close: called by :meth:`close` after the connection is closed.
 
     Attributes:
         rejected: the most recent rejected results (BadResponse), oldest first.
@@ -62,13 +60,13 @@ class RatingPad(LineDeviceMixin):
         device_id: str,
         on_error: Callable[[HallEdgeError], None] | None = None,
         *,
-        sim: Any = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.driver = driver
         self.device_id = device_id
         self.on_error = on_error
         self.rejected: deque[HallEdgeError] = deque(maxlen=50)
-        self.sim = sim
+        self.on_close = on_close
         self._pending: RatingRequest | None = None
         self._lock = threading.Lock()
         driver.listen(EVENT_WORDS, self.handle_result, self._report)

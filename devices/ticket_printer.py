@@ -176,8 +176,7 @@ class TicketPrinter:
         device_id: the hall's name for this printer (``printer-1``).
         on_health: called with the new :class:`Health` whenever it changes, e.g. to journal a
             ``device.health`` event.
-        sim: the simulator under the driver when opened from a ``sim://`` URL, else None.
-        on_close: called by :meth:`close`, e.g. to stop a simulator's serial link.
+        on_close: called by :meth:`close` after the driver is released.
     """
 
     def __init__(
@@ -186,15 +185,13 @@ class TicketPrinter:
         profile: PrinterProfile = PROFILES["pos-58"],
         device_id: str = "printer",
         on_health: Callable[[Health], None] | None = None,
-        sim: Any = None,
         on_close: Callable[[], None] | None = None,
     ) -> None:
         self.driver = driver
         self.profile = profile
         self.device_id = device_id
         self.on_health = on_health
-        self.sim = sim
-        self._on_close = on_close
+        self.on_close = on_close
         self._health = Health.unknown(device_id)
         self._lock = threading.Lock()
 
@@ -204,10 +201,10 @@ class TicketPrinter:
         return self._health
 
     def close(self) -> None:
-        """Release the printer (and stop the simulator this printer owns, if any)."""
+        """Release the printer, then call ``on_close``."""
         self.driver.close()
-        if self._on_close is not None:
-            self._on_close()
+        if self.on_close is not None:
+            self.on_close()
 
     def health(self) -> Health:
         """Ask the printer now. Never raises: a device error becomes the health it implies."""

@@ -18,7 +18,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from core.errors import (
     BadResponse,
@@ -201,7 +200,7 @@ class WindowCaller:
         on_error: told about each key that could not be understood.
         rater: the rating pad profile (:data:`RATER_PROFILES`).
         owns_bus: close the bus with this caller (one caller per opened URL).
-        sim: the simulator behind a ``sim://`` URL, else None; stopped by :meth:`close`.
+        on_close: called by :meth:`close` after the bus is closed.
 
     Attributes:
         rating_pad: the 4-key pad wired to this caller, a :class:`CallerRatingPad`.
@@ -218,7 +217,7 @@ class WindowCaller:
         *,
         rater: RaterProfile = RATER_PROFILES["4key"],
         owns_bus: bool = False,
-        sim: Any = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.bus = bus
         self.address = address
@@ -226,7 +225,7 @@ class WindowCaller:
         self.on_press = on_press
         self.on_error = on_error
         self.owns_bus = owns_bus
-        self.sim = sim
+        self.on_close = on_close
         self.presses: deque[CallerPress] = deque(maxlen=50)
         self.rating_pad = CallerRatingPad(self, rater)
         bus.attach(address, self._frame)
@@ -259,11 +258,11 @@ class WindowCaller:
         return bus_health(self.device_id, self.bus)
 
     def close(self) -> None:
-        """Close the bus if this caller owns it, and stop the simulator if there is one."""
+        """Close the bus if this caller owns it, then call ``on_close``."""
         if self.owns_bus:
             self.bus.close()
-        if self.sim is not None:
-            self.sim.stop()
+        if self.on_close is not None:
+            self.on_close()
 
     def _frame(self, frame: Frame) -> None:
         if frame.function == F_RATING:

@@ -7,13 +7,13 @@ so a window flow can send a call to either.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from devices.call_display import CallAnnouncement
 from devices.line_device import LineDeviceMixin
+from drivers.line_socket import LineDriver
 from protocols.call_speech import call_speech, call_text
 from protocols.hall_line import encode_call, expect_ok
-from drivers.line_socket import LineDriver
 from protocols.window_screen import (
     KIND_WINDOW_SCREEN,
     ScreenState,
@@ -28,16 +28,21 @@ class WindowScreen(LineDeviceMixin):
     Args:
         driver: the transport (a :class:`drivers.line_socket.LineSocket`).
         device_id: the screen's id in events and health reports.
-        sim: the in-process simulator behind a ``sim://`` URL, else None; stopped by
-            :meth:`close`.
+        on_close: called by :meth:`close` after the connection is closed.
     """
 
     LINE_KIND = KIND_WINDOW_SCREEN
 
-    def __init__(self, driver: LineDriver, device_id: str, *, sim: Any = None) -> None:
+    def __init__(
+        self,
+        driver: LineDriver,
+        device_id: str,
+        *,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self.driver = driver
         self.device_id = device_id
-        self.sim = sim
+        self.on_close = on_close
 
     def show(self, state: ScreenState) -> None:
         """Show a whole state: the screen replaces everything it showed.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hardware_sim.document_scenes import FONT
+from core.fonts import cjk_font
 
 A4_MM = (210.0, 297.0)
 ID_CARD_MM = (85.6, 54.0)
@@ -96,7 +96,7 @@ def watermark(page: Any, business: str, date: str, kiosk_id: str, dpi: int = 300
     """
     from PIL import Image, ImageDraw, ImageFont
 
-    font = ImageFont.truetype(FONT, mm_to_px(4.0, dpi))
+    font = ImageFont.truetype(str(cjk_font()), mm_to_px(4.0, dpi))
     text = watermark_text(business, date, kiosk_id)
     # Draw on an oversized layer, rotate, and centre-crop, so the tiling has no bare corners.
     side = int((page.width ** 2 + page.height ** 2) ** 0.5) + 1

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from core.errors import CallerFrameInvalid, DeviceError, HallEdgeError
+from drivers.serial_port import SerialPort
 from protocols.caller_frame import (
     F_RATING,
     F_RATING_ACK,
@@ -25,7 +26,6 @@ from protocols.caller_frame import (
     FrameParser,
     encode_frame,
 )
-from drivers.serial_port import SerialPort
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hardware_sim.line_server import LineServer, SimClient
 from protocols.call_speech import call_speech, call_text
 from protocols.hall_line import KIND_CALL_DISPLAY, TICKET_RE, WINDOW_RE, ErrCode, err_line
-from hardware_sim.line_server import LineServer, SimClient
 
 #: Tickets on the board, newest first; enough for a typical 4-row LED strip plus one.
 BOARD_SIZE = 5

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import ConfigError
-
-#: Debian fonts-noto-cjk; face 0 covers Simplified Chinese.
-FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+from core.fonts import cjk_font
 
 #: The page's lines (user-visible content of the simulated document).
 PAGE_LINES = (
@@ -92,14 +89,13 @@ def _sheet(size: int, page: int):  # -> numpy.ndarray (BGR), A4 proportions
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
 
-    if not FONT.exists():
-        raise ConfigError(f"{FONT} missing: install fonts-noto-cjk")
+    font = str(cjk_font())
     height = max(size, 200)
     width = int(height / 1.414)
     sheet = Image.new("RGB", (width, height), (245, 245, 240))
     draw = ImageDraw.Draw(sheet)
-    title = ImageFont.truetype(str(FONT), max(height // 22, 8))
-    body = ImageFont.truetype(str(FONT), max(height // 36, 6))
+    title = ImageFont.truetype(font, max(height // 22, 8))
+    body = ImageFont.truetype(font, max(height // 36, 6))
     margin = width // 10
     y = height // 10
     for n, line in enumerate(PAGE_LINES):

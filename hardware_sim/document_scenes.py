@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+from core.fonts import cjk_font
 
 #: (width, height) in millimetres.
 A4_MM = (210.0, 297.0)
@@ -63,7 +63,7 @@ class Scene:
 def _font(px: int) -> Any:
     from PIL import ImageFont
 
-    return ImageFont.truetype(FONT, max(8, px))
+    return ImageFont.truetype(str(cjk_font()), max(8, px))
 
 
 def render_page(width: int, rng: Any, card: bool = False) -> Any:

@@ -30,7 +30,6 @@ from protocols.escpos import (
     ESC,
     FS,
     GS,
-    LF_BYTE as LF,
     STATUS_BASE,
     STATUS_COVER_OPEN,
     STATUS_CUTTER_ERROR,
@@ -39,6 +38,9 @@ from protocols.escpos import (
     STATUS_OFFLINE,
     STATUS_PAPER_END,
     STATUS_PAPER_END_STOP,
+)
+from protocols.escpos import (
+    LF_BYTE as LF,
 )
 from protocols.qr_size import qr_modules
 

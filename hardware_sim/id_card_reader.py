@@ -22,9 +22,9 @@ from datetime import date
 from enum import Enum
 
 from core.errors import SamFrameError
+from hardware_sim.pty_link import PtyLink
 from protocols.id_card import PHOTO_LEN, CardKind, IdCard, check_digit, encode_card
 from protocols.sam_frame import Cmd, Command, FrameParser, Sw3, command_of, encode_response
-from hardware_sim.pty_link import PtyLink
 
 #: The module's default line speed (reference §1.1).
 BAUD = 115200

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.rating import LEVEL_LABELS
+from hardware_sim.line_server import LineServer, SimClient
 from protocols.hall_line import (
     KIND_RATING_PAD,
     TICKET_RE,
@@ -23,7 +24,6 @@ from protocols.hall_line import (
     encode_result,
     err_line,
 )
-from hardware_sim.line_server import LineServer, SimClient
 
 #: Unacknowledged results the pad remembers; a morning's worth at one window.
 MAX_UNACKED = 32

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 
+from hardware_sim.pty_link import PtyLink
 from protocols.caller_frame import (
     BLANK_DIGIT,
     DEVICE_MAX_L,
@@ -36,7 +37,6 @@ from protocols.caller_frame import (
     FrameParser,
     encode_frame,
 )
-from hardware_sim.pty_link import PtyLink
 
 #: The caller's keys as the bytes each sends (§5.2): a function key alone, or a digit key then
 #: the confirm key (0F) for the two-key actions.

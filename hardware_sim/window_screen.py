@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 
 from core.errors import DeviceRejected
+from hardware_sim.line_server import LineServer, SimClient
 from protocols.hall_line import TICKET_RE, WINDOW_RE, ErrCode, err_line
 from protocols.window_screen import (
     CALL_TEXT,
@@ -20,7 +21,6 @@ from protocols.window_screen import (
     ScreenStatus,
     parse_show,
 )
-from hardware_sim.line_server import LineServer, SimClient
 
 #: What a screen shows before the host has told it anything.
 BLANK_ROWS = ("", "", "")

@@ -1,18 +1,10 @@
-"""The CJK font every Hall Edge window draws its text with.
-
-Kivy's bundled Roboto has no Chinese glyphs: without this, every 汉字 renders as a box (tofu).
-"""
+"""The CJK font every Hall Edge window draws its text with (:mod:`core.fonts`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import ConfigError
-
-#: Debian package fonts-noto-cjk. Face 0 of the collection is used (Kivy cannot pick a face);
-#: every face covers the whole Simplified Chinese set.
-CJK_REGULAR = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-CJK_BOLD = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
+from core.fonts import CJK_BOLD, CJK_REGULAR, require_font
 
 
 def use_cjk_font(regular: Path = CJK_REGULAR, bold: Path = CJK_BOLD) -> None:
@@ -29,12 +21,7 @@ def use_cjk_font(regular: Path = CJK_REGULAR, bold: Path = CJK_BOLD) -> None:
     """
     from kivy.core.text import DEFAULT_FONT, LabelBase
 
-    if not regular.is_file():
-        raise ConfigError(
-            f"Chinese font {regular} is missing; install the Debian package fonts-noto-cjk "
-            "(scripts/system-deps.sh)",
-            path=str(regular),
-        )
+    require_font(regular)
     LabelBase.register(
         DEFAULT_FONT,
         fn_regular=str(regular),

@@ -13,6 +13,7 @@ from devices.ticket_printer import TicketPrinter
 from flows.queue import HallQueue
 from flows.ticketing import TicketFlow
 from flows.window_desk import WindowDesk
+from hardware_sim import register_simulators
 
 
 @dataclass
@@ -56,6 +57,7 @@ def open_front_of_house(
         display_url: the hall display (``tcp://`` to reach the demo's display window).
         printer_url: the printers' URL (each kiosk opens its own simulator).
     """
+    register_simulators()
     printers = [open_ticket_printer(printer_url, f"printer-{k}") for k in kiosk_ids]
     kiosks = [TicketFlow(queue, p, k, clock) for k, p in zip(kiosk_ids, printers)]
     display = open_call_display(display_url, "display-1")

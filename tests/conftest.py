@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from agent import journal
 from core.clock import SimClock, at_hall_time
 from core.config import HallConfig, load_hall_config
 from flows.queue import HallQueue
+from hallstore import journal
+from hardware_sim import register_simulators
 from tests.brokers import MosquittoUnderTest
+
+# The test session composes the program as main.py does: sim:// URLs open simulators.
+register_simulators()
 
 # One Xvfb for the whole session, and the UI launcher, for every test that asks.
 pytest_plugins = ["tests.ui.fixtures"]

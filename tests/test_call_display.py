@@ -15,6 +15,7 @@ from devices.call_display import CallDisplay
 from devices.health import HealthState
 from devices.open import open_call_display
 from drivers.line_socket import LineSocket
+from hardware_sim import simulator_of
 from hardware_sim.call_display import CallDisplaySim
 from hardware_sim.rating_pad import RatingPadSim
 
@@ -199,7 +200,7 @@ def test_the_host_sends_exactly_the_documented_bytes() -> None:
 
 def test_a_sim_url_starts_a_display_the_test_can_watch_and_close_stops_it() -> None:
     display = open_call_display("sim://call-display?speak_s=0.01", "display-1")
-    sim = display.sim
+    sim = simulator_of(display)
     assert isinstance(sim, CallDisplaySim)
     display.announce("C003", 4)
     assert [r.text for r in sim.board] == ["请C003号到4号窗口办理"]
@@ -213,11 +214,11 @@ def test_a_sim_url_can_fix_the_port_for_a_second_process() -> None:
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
     display = open_call_display(f"sim://call-display?port={port}", "display-1")
-    assert display.sim.port == port
+    assert simulator_of(display).port == port
     other_process_view = open_call_display(f"tcp://127.0.0.1:{port}?timeout=5", "display-2")
     other_process_view.announce("A010", 2)
-    assert [c.ticket_no for c in display.sim.calls] == ["A010"]
-    assert other_process_view.sim is None
+    assert [c.ticket_no for c in simulator_of(display).calls] == ["A010"]
+    assert simulator_of(other_process_view) is None
     other_process_view.close()
     display.close()
 

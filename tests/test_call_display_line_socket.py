@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from core.errors import BadResponse, DeviceTimeout, DeviceUnplugged, HallEdgeError
-from protocols.hall_line import MAX_LINE_BYTES
 from drivers.line_socket import LineSocket
+from protocols.hall_line import MAX_LINE_BYTES
 
 WAIT_S = 10.0
 

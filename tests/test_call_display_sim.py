@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocols.hall_line import MAX_LINE_BYTES, ErrCode
 from hardware_sim.call_display import CallDisplaySim
+from protocols.hall_line import MAX_LINE_BYTES, ErrCode
 
 
 class RawHost:

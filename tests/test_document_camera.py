@@ -24,6 +24,7 @@ from core.strings_zh import error_text
 from devices.document_camera import DocumentCamera
 from devices.health import HealthState
 from devices.open import open_document_camera
+from hardware_sim import simulator_of
 from hardware_sim.document_frames import render_array, write_sequence
 from hardware_sim.mjpeg_camera import Fault, MjpegCameraSim
 
@@ -82,7 +83,7 @@ def test_a_capture_returns_the_page_as_it_lies_now_not_a_buffered_one() -> None:
 
 def test_a_corrupt_frame_warns_bad_frame_and_the_stream_goes_on(camera: DocumentCamera) -> None:
     camera.capture(timeout_s=15.0)
-    camera.sim.inject(Fault.CORRUPT, count=2)
+    simulator_of(camera).inject(Fault.CORRUPT, count=2)
     assert _eventually(lambda: camera.bad_frames >= 1)
     health = camera.health()
     assert (health.state, health.reasons, health.code) == (HealthState.WARNING, ("bad_frame",), 341)
@@ -93,19 +94,21 @@ def test_a_corrupt_frame_warns_bad_frame_and_the_stream_goes_on(camera: Document
 
 def test_black_frames_are_refused_with_a_dark_frame_message(camera: DocumentCamera) -> None:
     camera.capture(timeout_s=15.0)
-    camera.sim.inject(Fault.BLACK)
+    sim = simulator_of(camera)
+    sim.inject(Fault.BLACK)
     with pytest.raises(CameraDarkFrame) as caught:
         assert _eventually(lambda: camera.health().reasons == ("dark_frame",))
         camera.capture()
     assert error_text(caught.value) == "画面过暗，请检查高拍仪灯光或联系工作人员"
     assert camera.health().state is HealthState.ERROR
-    camera.sim.clear(Fault.BLACK)
+    sim.clear(Fault.BLACK)
     assert _eventually(lambda: camera.health().state is HealthState.OK)
 
 
 def test_no_frames_in_time_is_a_timeout(camera: DocumentCamera) -> None:
     camera.capture(timeout_s=15.0)
-    camera.sim.inject(Fault.SLOW)
+    sim = simulator_of(camera)
+    sim.inject(Fault.SLOW)
     time.sleep(0.3)  # frames already on the way still arrive
     with pytest.raises(CameraNoFrames) as caught:
         camera.capture(timeout_s=0.5)
@@ -113,7 +116,7 @@ def test_no_frames_in_time_is_a_timeout(camera: DocumentCamera) -> None:
     assert error_text(caught.value) == "高拍仪没有画面，请稍候再试或联系工作人员"
     assert _eventually(lambda: camera.health().reasons == ("timeout",))
     assert camera.health().code == 340
-    camera.sim.clear(Fault.SLOW)
+    sim.clear(Fault.SLOW)
     assert camera.capture(timeout_s=15.0).size == (1280, 960)
 
 
@@ -121,14 +124,15 @@ def test_unplugging_the_camera_is_offline_and_plugging_it_back_recovers(
     camera: DocumentCamera,
 ) -> None:
     camera.capture(timeout_s=15.0)
-    camera.sim.inject(Fault.UNPLUG)
+    sim = simulator_of(camera)
+    sim.inject(Fault.UNPLUG)
     assert _eventually(lambda: camera.health().state is HealthState.OFFLINE)
     health = camera.health()
     assert (health.reasons, health.code) == (("unplugged",), 342)
     with pytest.raises(CameraUnplugged) as caught:
         camera.capture()
     assert error_text(caught.value) == "高拍仪已断开，请联系工作人员"
-    camera.sim.plug()
+    sim.plug()
     assert _eventually(lambda: camera.health().state is HealthState.OK)
     assert camera.capture(timeout_s=15.0).size == (1280, 960)
 

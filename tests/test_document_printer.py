@@ -36,6 +36,7 @@ from devices.document_printer import PROFILES, DocumentPrinter
 from devices.health import HealthState
 from devices.open import open_document_printer
 from drivers.cups_printer import JOB_CANCELED, CupsPrinter
+from hardware_sim import simulator_of
 from hardware_sim.cups_server import CupsServer, StatePrinter
 
 #: Fast polling and a deadline generous enough for a loaded 2-core machine.
@@ -55,7 +56,7 @@ def pdf_printer() -> Iterator[DocumentPrinter]:
 
 @pytest.fixture
 def server(pdf_printer: DocumentPrinter) -> Iterator[CupsServer]:
-    sim: CupsServer = pdf_printer.sim
+    sim: CupsServer = simulator_of(pdf_printer)
     yield sim
     for queue in ("cups-pdf", "a4"):
         CupsPrinter(queue, sim.server).resume()

@@ -26,10 +26,11 @@ from core.errors import (
 )
 from core.strings_zh import error_text
 from devices.health import Health, HealthState
-from protocols.id_card import CardKind, IdCard
 from devices.id_card_reader import IdCardReader
 from devices.open import open_id_card_reader
+from hardware_sim import simulator_of
 from hardware_sim.id_card_reader import SAMPLE_CARDS, with_timing
+from protocols.id_card import CardKind, IdCard
 
 
 @pytest.fixture
@@ -49,11 +50,11 @@ def test_a_card_on_the_reader_is_read_and_the_reader_is_ok(reader: IdCardReader)
     card = reader.read_card()
     assert card.kind is CardKind.RESIDENT and card.name == "测试甲"
     assert reader.last_health == Health.ok("id-reader-1")
-    assert reader.sim.commands[-3:] == [0x2001, 0x2002, 0x3001]  # find, select, read
+    assert simulator_of(reader).commands[-3:] == [0x2001, 0x2002, 0x3001]  # find, select, read
 
 
 def test_no_card_is_a_quiet_poll_and_a_prompt_when_a_read_is_asked(reader: IdCardReader) -> None:
-    reader.sim.inject("no_card")
+    simulator_of(reader).inject("no_card")
     assert reader.poll() is None
     health = reader.last_health
     assert (health.state, health.reasons, health.usable) == (HealthState.OK, ("no_card",), True)
@@ -65,31 +66,32 @@ def test_a_card_pulled_mid_read_says_so_and_the_next_placement_reads(reader: IdC
     reader.health()
     seen: list[Health] = []
     reader.on_health = seen.append
-    reader.sim.inject("card_removed")
+    sim = simulator_of(reader)
+    sim.inject("card_removed")
     err = failure(reader.read_card, CardRemoved)
     assert err.code == 323 and [h.reasons for h in seen] == [("card_removed",)]
     assert error_text(err) == "证件已移开，读取未完成，请重新放置证件并保持不动"
     assert reader.last_health.reasons == ("card_removed",) and reader.last_health.usable
-    reader.sim.place(SAMPLE_CARDS["resident"])
+    sim.place(SAMPLE_CARDS["resident"])
     assert reader.poll() == reader.read_card()
 
 
 def test_a_card_that_stays_but_does_not_read_is_not_called_removed(reader: IdCardReader) -> None:
-    reader.sim.inject("read_failed")
+    simulator_of(reader).inject("read_failed")
     err = failure(reader.read_card, CardReadFailed)
     assert (err.code, error_text(err)) == (324, "证件读取失败，请重新放置证件")
     assert reader.last_health.reasons == ("card_unreadable",)
 
 
 def test_a_card_the_sam_does_not_trust_sends_the_citizen_to_a_window(reader: IdCardReader) -> None:
-    reader.sim.inject("auth_failed")
+    simulator_of(reader).inject("auth_failed")
     err = failure(reader.read_card, CardAuthFailed)
     assert (err.code, error_text(err)) == (325, "证件验证未通过，请到人工窗口办理")
     assert err.details["sw3"] == 0x32
 
 
 def test_line_noise_before_every_answer_is_skipped(reader: IdCardReader) -> None:
-    reader.sim.inject("garbage")
+    simulator_of(reader).inject("garbage")
     assert reader.health().state is HealthState.OK
     assert reader.read_card().name == "测试甲"
 
@@ -98,33 +100,36 @@ def test_line_noise_before_every_answer_is_skipped(reader: IdCardReader) -> None
 def test_a_damaged_answer_is_a_communication_error_not_a_card(
     reader: IdCardReader, fault: str
 ) -> None:
-    reader.sim.inject(fault)
+    sim = simulator_of(reader)
+    sim.inject(fault)
     err = failure(reader.read_card, SamFrameError)
     assert (err.code, error_text(err)) == (321, "身份证读取通信异常，请重新放置证件")
     assert err.details["fault"] == ("checksum" if fault == "bad_checksum" else "truncated")
     health = reader.last_health
     assert (health.state, health.reasons, health.code) == (HealthState.UNKNOWN, ("bad_frame",), 321)
-    reader.sim.clear(fault)
+    sim.clear(fault)
     assert reader.read_card().name == "测试甲"
 
 
 def test_a_module_too_slow_to_answer_is_a_timeout(reader: IdCardReader) -> None:
-    with_timing(reader.sim, slow_s=1.2)  # beyond the 0.8 s the driver waits for find
-    reader.sim.inject("slow")
+    sim = simulator_of(reader)
+    with_timing(sim, slow_s=1.2)  # beyond the 0.8 s the driver waits for find
+    sim.inject("slow")
     err = failure(reader.read_card, DeviceTimeout)
     assert (err.code, error_text(err)) == (303, "设备无响应，请联系工作人员")
     assert (reader.last_health.state, reader.last_health.reasons) == (
         HealthState.UNKNOWN,
         ("timeout",),
     )
-    reader.sim.clear("slow")
+    sim.clear("slow")
     time.sleep(1.5)  # the late answer (due 1.2 s after find) lands and is dropped first
     assert reader.read_card().name == "测试甲"
 
 
 def test_a_pulled_cable_is_unplugged_then_not_found_then_back(reader: IdCardReader) -> None:
     assert reader.health().state is HealthState.OK
-    reader.sim.inject("unplug")
+    sim = simulator_of(reader)
+    sim.inject("unplug")
     err = failure(reader.read_card, DeviceUnplugged)
     assert (err.code, error_text(err)) == (302, "设备已断开，请联系工作人员")
     assert (reader.last_health.state, reader.last_health.reasons) == (
@@ -132,13 +137,13 @@ def test_a_pulled_cable_is_unplugged_then_not_found_then_back(reader: IdCardRead
         ("unplugged",),
     )
     assert failure(reader.read_card, DeviceNotFound).code == 301
-    reader.sim.clear("unplug")
+    sim.clear("unplug")
     assert reader.read_card().name == "测试甲"
 
 
 @pytest.mark.parametrize("fault", ["self_test_failed", "sam_not_authorised"])
 def test_a_broken_security_module_is_a_technician_job(reader: IdCardReader, fault: str) -> None:
-    reader.sim.inject(fault)
+    simulator_of(reader).inject(fault)
     health = reader.health() if fault == "self_test_failed" else None
     if health is not None:
         assert (health.state, health.reasons, health.code) == (
@@ -156,7 +161,7 @@ def test_health_never_raises_and_reports_each_change_once(reader: IdCardReader) 
     reader.on_health = seen.append
     reader.health()
     reader.health()
-    reader.sim.inject("unplug")
+    simulator_of(reader).inject("unplug")
     assert reader.health().reasons == ("unplugged",)
     assert reader.health().reasons == ("not_found",)
     assert [h.reasons for h in seen] == [(), ("unplugged",), ("not_found",)]
@@ -165,9 +170,10 @@ def test_health_never_raises_and_reports_each_change_once(reader: IdCardReader) 
 def test_a_card_left_on_the_reader_is_polled_once(reader: IdCardReader) -> None:
     first = reader.poll()
     assert first is not None and reader.poll() is None
-    reader.sim.lift()
+    sim = simulator_of(reader)
+    sim.lift()
     assert reader.poll() is None
-    reader.sim.place(SAMPLE_CARDS["resident"])
+    sim.place(SAMPLE_CARDS["resident"])
     assert reader.poll() == first
 
 
@@ -176,7 +182,7 @@ def test_a_module_that_hides_a_read_card_is_polled_once_too() -> None:
     try:
         assert r.poll() is not None
         assert r.poll() is None and r.last_health.reasons == ("no_card",)
-        r.sim.place(SAMPLE_CARDS["hk_macao_taiwan"])
+        simulator_of(r).place(SAMPLE_CARDS["hk_macao_taiwan"])
         assert r.poll().kind is CardKind.HK_MACAO_TAIWAN
     finally:
         r.close()
@@ -191,12 +197,13 @@ def test_watch_reports_each_card_placed_and_each_fault_then_stops(reader: IdCard
     thread.start()
     try:
         _wait(lambda: len(cards) == 1)
-        reader.sim.lift()
-        reader.sim.place(SAMPLE_CARDS["foreigner"])
+        sim = simulator_of(reader)
+        sim.lift()
+        sim.place(SAMPLE_CARDS["foreigner"])
         _wait(lambda: len(cards) == 2)
-        reader.sim.inject("auth_failed")
-        reader.sim.lift()
-        reader.sim.place(SAMPLE_CARDS["resident-10y"])
+        sim.inject("auth_failed")
+        sim.lift()
+        sim.place(SAMPLE_CARDS["resident-10y"])
         _wait(lambda: any(isinstance(e, CardAuthFailed) for e in errors))
     finally:
         stop.set()

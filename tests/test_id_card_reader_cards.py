@@ -10,7 +10,12 @@ from datetime import date
 import pytest
 
 from core.errors import UnsupportedCard
+from core.privacy import mask_number
 from core.strings_zh import error_text
+from devices.id_card_reader import IdCardReader
+from devices.open import open_id_card_reader
+from hardware_sim import simulator_of
+from hardware_sim.id_card_reader import SAMPLE_CARDS, photo_of
 from protocols.id_card import (
     NATIONS,
     CardKind,
@@ -19,10 +24,6 @@ from protocols.id_card import (
     decode_card,
     encode_card,
 )
-from core.privacy import mask_number
-from devices.id_card_reader import IdCardReader
-from devices.open import open_id_card_reader
-from hardware_sim.id_card_reader import SAMPLE_CARDS, photo_of
 
 DECODED_FIELDS = (
     "kind",
@@ -54,7 +55,7 @@ def reader() -> Iterator[IdCardReader]:
 @pytest.mark.parametrize("name", sorted(SAMPLE_CARDS))
 def test_each_card_layout_reads_back_field_for_field(reader: IdCardReader, name: str) -> None:
     sample = SAMPLE_CARDS[name]
-    reader.sim.place(sample)
+    simulator_of(reader).place(sample)
     card = reader.read_card()
     assert {f: getattr(card, f) for f in DECODED_FIELDS} == {
         f: getattr(sample, f) for f in DECODED_FIELDS
@@ -66,7 +67,7 @@ def test_each_card_layout_reads_back_field_for_field(reader: IdCardReader, name:
 def test_a_resident_card_speaks_chinese_for_sex_nation_and_long_term_validity(
     reader: IdCardReader,
 ) -> None:
-    reader.sim.place(SAMPLE_CARDS["resident"])
+    simulator_of(reader).place(SAMPLE_CARDS["resident"])
     card = reader.read_card()
     assert (card.sex, card.nation, card.long_term) == ("女", "汉", True)
     assert card.valid_on(date(2090, 1, 1)) and not card.valid_on(date(2016, 4, 30))
@@ -74,7 +75,7 @@ def test_a_resident_card_speaks_chinese_for_sex_nation_and_long_term_validity(
 
 
 def test_a_permit_has_no_nation_but_a_pass_number_and_issue_count(reader: IdCardReader) -> None:
-    reader.sim.place(SAMPLE_CARDS["hk_macao_taiwan"])
+    simulator_of(reader).place(SAMPLE_CARDS["hk_macao_taiwan"])
     card = reader.read_card()
     assert (card.kind, card.nation, card.pass_number, card.issue_count) == (
         CardKind.HK_MACAO_TAIWAN,
@@ -85,7 +86,7 @@ def test_a_permit_has_no_nation_but_a_pass_number_and_issue_count(reader: IdCard
 
 
 def test_the_old_foreigner_card_puts_the_birth_date_after_validity(reader: IdCardReader) -> None:
-    reader.sim.place(SAMPLE_CARDS["foreigner"])
+    simulator_of(reader).place(SAMPLE_CARDS["foreigner"])
     card = reader.read_card()
     assert (card.english_name, card.nationality, card.birth) == (
         "TESTER, ALICE",
@@ -96,7 +97,7 @@ def test_the_old_foreigner_card_puts_the_birth_date_after_validity(reader: IdCar
 
 
 def test_the_2023_foreigner_card_keeps_its_disputed_fields_raw(reader: IdCardReader) -> None:
-    reader.sim.place(SAMPLE_CARDS["foreigner_2023"])
+    simulator_of(reader).place(SAMPLE_CARDS["foreigner_2023"])
     card = reader.read_card()
     assert card.raw_fields["32:4"] == "01".encode("utf-16-le")
     assert set(card.raw_fields) == {"32:4", "158:30", "220:22", "250:6"}
@@ -132,7 +133,7 @@ def test_nation_codes_follow_the_card_table() -> None:
 def test_a_card_never_prints_its_holder(
     reader: IdCardReader, caplog: pytest.LogCaptureFixture
 ) -> None:
-    reader.sim.place(SAMPLE_CARDS["resident"])
+    simulator_of(reader).place(SAMPLE_CARDS["resident"])
     card = reader.read_card()
     with caplog.at_level(logging.INFO):
         logging.getLogger("kiosk").info("read %s / %r / %s", card, card, [card])
@@ -171,7 +172,7 @@ def test_a_fingerprint_reader_returns_the_templates() -> None:
     try:
         card = r.read_card()
         assert len(card.fingerprint) == 1024 and card.name == "测试甲"
-        assert r.sim.commands[-1] == 0x3010
+        assert simulator_of(r).commands[-1] == 0x3010
     finally:
         r.close()
 

@@ -14,9 +14,10 @@ import pytest
 from core.errors import ConfigError
 from devices.health import HealthState
 from devices.open import open_id_card_reader
-from protocols.sam_frame import PREAMBLE, Cmd, encode_command
 from drivers.serial_port import SerialPort
+from hardware_sim import simulator_of
 from hardware_sim.id_card_reader import BAUD, SAMPLE_CARDS, TIMINGS, IdCardReaderSim
+from protocols.sam_frame import PREAMBLE, Cmd, encode_command
 
 #: The simulator and a bare serial port onto it.
 Line = tuple[IdCardReaderSim, SerialPort]
@@ -163,6 +164,6 @@ def test_faults_can_be_present_from_the_url() -> None:
     reader = open_id_card_reader("sim://id-reader?card=resident&timing=instant&faults=garbage", "r")
     try:
         assert reader.read_card().name == "测试甲"
-        assert reader.sim.faults == {"garbage"}
+        assert simulator_of(reader).faults == {"garbage"}
     finally:
         reader.close()

@@ -17,6 +17,7 @@ from devices.health import HealthState
 from devices.open import open_rating_pad
 from devices.rating_pad import RatingPad
 from drivers.line_socket import LineSocket
+from hardware_sim import simulator_of
 from hardware_sim.rating_pad import PendingRating, RatingPadSim
 from tests.test_call_display_sim import noise_or_commands
 
@@ -307,7 +308,7 @@ def test_a_sim_url_with_auto_rates_by_itself() -> None:
     results: queue.Queue[int] = queue.Queue()
     pad.request("A001", 1, results.put)
     assert results.get(timeout=WAIT_S) == 5
-    assert pad.sim.results == [("A001", 5)]
+    assert simulator_of(pad).results == [("A001", 5)]
     pad.close()
     assert pad.health().state is HealthState.OFFLINE
 
@@ -318,7 +319,7 @@ def test_a_tcp_url_reaches_a_pad_running_elsewhere(pad_sim: RatingPadSim) -> Non
     pad.request("B002", 2, results.put)
     pad_sim.press(3)
     assert results.get(timeout=WAIT_S) == 3
-    assert pad.sim is None
+    assert simulator_of(pad) is None
     pad.close()
 
 

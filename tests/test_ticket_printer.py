@@ -27,6 +27,7 @@ from core.errors import (
 from devices.health import Health, HealthState
 from devices.open import open_ticket_printer
 from devices.ticket_printer import PROFILES, TicketContent, TicketPrinter
+from hardware_sim import simulator_of
 from hardware_sim.escpos_printer import EscPosPrinterSim, Fault
 
 ISSUED = at_hall_time("2026-11-23", "08:47")
@@ -64,8 +65,9 @@ def printer(tmp_path: Path) -> Iterator[TicketPrinter]:
 
 
 def sim_of(printer: TicketPrinter) -> EscPosPrinterSim:
-    assert isinstance(printer.sim, EscPosPrinterSim)
-    return printer.sim
+    sim = simulator_of(printer)
+    assert isinstance(sim, EscPosPrinterSim)
+    return sim
 
 
 def test_a_chinese_ticket_comes_out_as_laid_out(printer: TicketPrinter) -> None:

@@ -16,9 +16,10 @@ from devices.health import HealthState
 from devices.open import open_window_caller
 from devices.window_caller import ACTION_LABELS, RATER_PROFILES, CallerAction, WindowCaller
 from drivers.caller_bus import CallerBus
-from protocols.caller_frame import F_KEY, Frame, encode_frame
 from drivers.serial_port import SerialPort
+from hardware_sim import simulator_of
 from hardware_sim.window_caller import KEYBOARD, CallerFault, WindowCallerBusSim
+from protocols.caller_frame import F_KEY, Frame, encode_frame
 
 
 class Seen:
@@ -75,17 +76,18 @@ def test_each_key_is_echoed_and_becomes_its_action(
     caller: WindowCaller, key: str, action: CallerAction, label: str
 ) -> None:
     seen = Seen(caller)
-    sent = caller.sim.press(3, key)
+    sim = simulator_of(caller)
+    sent = sim.press(3, key)
     press = seen.press()
     assert (press.action, press.label, press.address) == (action, label, 3)
-    assert caller.sim.wait_echo(3)
-    assert caller.sim.unit(3).echoed == [sent]  # echoed byte for byte (§5.2)
+    assert sim.wait_echo(3)
+    assert sim.unit(3).echoed == [sent]  # echoed byte for byte (§5.2)
     assert ACTION_LABELS[action] == label
 
 
 def test_a_confirm_key_after_an_unused_digit_is_refused_in_chinese(caller: WindowCaller) -> None:
     seen = Seen(caller)
-    caller.sim.press_raw(3, b"\x05\x0f")
+    simulator_of(caller).press_raw(3, b"\x05\x0f")
     err = seen.error()
     assert err.code == 352
     assert error_text(err) == "叫号器按键无法识别，请重新按键"
@@ -93,16 +95,17 @@ def test_a_confirm_key_after_an_unused_digit_is_refused_in_chinese(caller: Windo
 
 
 def test_the_display_shows_the_ticket_and_the_waiting_count(caller: WindowCaller) -> None:
-    unit = caller.sim.unit(3)
+    sim = simulator_of(caller)
+    unit = sim.unit(3)
     caller.show_ticket("A012")
-    assert caller.sim.wait_for(lambda: unit.display == "   012")
+    assert sim.wait_for(lambda: unit.display == "   012")
     caller.show_waiting(1234)
-    assert caller.sim.wait_for(lambda: unit.display == "999   ")
+    assert sim.wait_for(lambda: unit.display == "999   ")
     caller.show(ticket_no="B7", waiting=5)
-    assert caller.sim.wait_for(lambda: unit.display == "005007")
+    assert sim.wait_for(lambda: unit.display == "005007")
     caller.beep()
-    assert caller.sim.wait_for(lambda: unit.beeps == 1)
-    assert caller.sim.rejected == []
+    assert sim.wait_for(lambda: unit.beeps == 1)
+    assert sim.rejected == []
 
 
 def test_several_callers_share_one_bus_and_each_answers_its_own_address() -> None:
@@ -139,11 +142,12 @@ def test_each_rating_key_gives_its_recorded_level(
 ) -> None:
     results: queue.Queue[int] = queue.Queue()
     caller.rating_pad.request("A001", 3, results.put)
-    assert caller.sim.wait_for(lambda: caller.sim.unit(3).ratings_started == 1)
-    caller.sim.rate(3, key)
+    sim = simulator_of(caller)
+    assert sim.wait_for(lambda: sim.unit(3).ratings_started == 1)
+    sim.rate(3, key)
     assert results.get(timeout=3) == level == RATER_PROFILES["4key"].levels[key]
-    assert caller.sim.wait_acked(3)
-    assert caller.sim.unit(3).acked == [key]
+    assert sim.wait_acked(3)
+    assert sim.unit(3).acked == [key]
     assert caller.rating_pad.pending is None
 
 
@@ -153,10 +157,11 @@ def test_the_four_key_pad_cannot_give_very_dissatisfied_and_says_so_in_its_profi
 
 def test_a_rating_with_no_request_is_acknowledged_but_never_stored(caller: WindowCaller) -> None:
     seen = Seen(caller)
-    caller.sim.rate(3, 3)
+    sim = simulator_of(caller)
+    sim.rate(3, 3)
     err = seen.error()
     assert err.code == 354 and error_text(err) == "当前没有待评价的业务"
-    assert caller.sim.wait_acked(3)  # the pad stops resending
+    assert sim.wait_acked(3)  # the pad stops resending
     assert list(caller.rating_pad.rejected) == [err]
 
 
@@ -164,7 +169,7 @@ def test_a_key_value_outside_the_pad_is_refused_in_chinese(caller: WindowCaller)
     seen = Seen(caller)
     results: list[int] = []
     caller.rating_pad.request("A001", 3, results.append)
-    caller.sim.rate(3, 7)
+    simulator_of(caller).rate(3, 7)
     err = seen.error()
     assert err.code == 353 and error_text(err) == "评价器按键无法识别，请重新评价"
     assert results == []
@@ -194,8 +199,9 @@ def test_an_unacknowledged_rating_is_resent_and_stored_once() -> None:
 
 def test_noise_on_the_line_is_reported_and_the_key_still_works(caller: WindowCaller) -> None:
     seen = Seen(caller)
-    caller.sim.inject(CallerFault.GARBAGE)
-    caller.sim.press(3, "call")
+    sim = simulator_of(caller)
+    sim.inject(CallerFault.GARBAGE)
+    sim.press(3, "call")
     err = seen.error()
     assert err.code == 350 and err.details["reason"] == "length_mismatch"
     assert error_text(err) == "叫号器通信异常，请检查叫号器连线"
@@ -204,24 +210,26 @@ def test_noise_on_the_line_is_reported_and_the_key_still_works(caller: WindowCal
 
 def test_a_bad_checksum_is_not_obeyed_nor_echoed(caller: WindowCaller) -> None:
     seen = Seen(caller)
-    caller.sim.inject(CallerFault.BAD_CHECKSUM)
-    caller.sim.press(3, "call")
+    sim = simulator_of(caller)
+    sim.inject(CallerFault.BAD_CHECKSUM)
+    sim.press(3, "call")
     err = seen.error()
     assert err.code == 351 and error_text(err) == "叫号器数据校验失败，请检查叫号器连线"
-    assert not caller.sim.wait_echo(3, timeout=0.5)
+    assert not sim.wait_echo(3, timeout=0.5)
     assert seen.presses.empty()
     health = caller.health()
     assert (health.state, health.reasons, health.code) == (HealthState.UNKNOWN, ("bad_frame",), 351)
-    caller.sim.clear(CallerFault.BAD_CHECKSUM)
-    caller.sim.press(3, "call")
+    sim.clear(CallerFault.BAD_CHECKSUM)
+    sim.press(3, "call")
     assert seen.press().action is CallerAction.CALL
     assert caller.health().state is HealthState.OK
 
 
 def test_a_wrong_length_byte_is_refused_in_chinese(caller: WindowCaller) -> None:
     seen = Seen(caller)
-    caller.sim.inject(CallerFault.WRONG_LENGTH)
-    caller.sim.press(3, "recall")
+    sim = simulator_of(caller)
+    sim.inject(CallerFault.WRONG_LENGTH)
+    sim.press(3, "recall")
     err = seen.error()
     assert err.code == 350 and err.details["reason"] == "length_mismatch"
     assert error_text(err) == "叫号器通信异常，请检查叫号器连线"
@@ -230,12 +238,13 @@ def test_a_wrong_length_byte_is_refused_in_chinese(caller: WindowCaller) -> None
 
 def test_a_slow_sender_is_understood_until_its_frames_fall_apart(caller: WindowCaller) -> None:
     seen = Seen(caller)
-    caller.sim.inject(CallerFault.SLOW)
-    caller.sim.slow_gap_s = 0.02
-    caller.sim.press(3, "pause")
+    sim = simulator_of(caller)
+    sim.inject(CallerFault.SLOW)
+    sim.slow_gap_s = 0.02
+    sim.press(3, "pause")
     assert seen.press(timeout=5).action is CallerAction.PAUSE
-    caller.sim.slow_gap_s = caller.bus.frame_gap_s + 0.2
-    caller.sim.press(3, "pause")
+    sim.slow_gap_s = caller.bus.frame_gap_s + 0.2
+    sim.press(3, "pause")
     err = seen.error(timeout=5)
     assert err.code == 350 and err.details["reason"] == "truncated"
     assert error_text(err) == "叫号器通信异常，请检查叫号器连线"
@@ -243,7 +252,8 @@ def test_a_slow_sender_is_understood_until_its_frames_fall_apart(caller: WindowC
 
 def test_a_pulled_adapter_is_offline_in_chinese_and_comes_back(caller: WindowCaller) -> None:
     seen = Seen(caller)
-    caller.sim.inject(CallerFault.UNPLUG)
+    sim = simulator_of(caller)
+    sim.inject(CallerFault.UNPLUG)
     err = seen.error()
     assert err.code == 302 and error_text(err) == "设备已断开，请联系工作人员"
     health = caller.health()
@@ -251,9 +261,9 @@ def test_a_pulled_adapter_is_offline_in_chinese_and_comes_back(caller: WindowCal
     with pytest.raises(HallEdgeError) as refused:
         caller.beep()
     assert refused.value.code in (301, 302)
-    caller.sim.clear(CallerFault.UNPLUG)
+    sim.clear(CallerFault.UNPLUG)
     assert eventually(lambda: caller.health().state is HealthState.OK, timeout=5)
-    caller.sim.press(3, "call")
+    sim.press(3, "call")
     assert seen.press().action is CallerAction.CALL
 
 
@@ -277,9 +287,9 @@ def test_spy_url_writes_a_wire_trace_without_code_changes(tmp_path: Path) -> Non
     caller = open_window_caller(f"sim://window-caller?address=3&trace={trace}", "caller-3")
     seen = Seen(caller)
     try:
-        caller.sim.press(3, "call")
+        simulator_of(caller).press(3, "call")
         assert seen.press().action is CallerAction.CALL
-        assert caller.sim.wait_echo(3)
+        assert simulator_of(caller).wait_echo(3)
     finally:
         caller.close()
     text = trace.read_text()

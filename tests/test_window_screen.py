@@ -12,6 +12,7 @@ from core.strings_zh import error_text
 from devices.health import HealthState
 from devices.open import open_window_screen
 from devices.window_screen import WindowScreen
+from hardware_sim import simulator_of
 from protocols.window_screen import ScreenState, ScreenStatus, encode_show, parse_show
 
 
@@ -60,21 +61,23 @@ def test_the_host_refuses_what_the_protocol_cannot_carry(state: ScreenState, rea
 
 def test_the_screen_shows_window_ticket_and_staff_in_chinese(screen: WindowScreen) -> None:
     screen.serving(3, "A012", "1001", "张三")
-    assert screen.sim.rows == ("3号窗口", "请A012号办理", "工号1001 张三")
+    sim = simulator_of(screen)
+    assert sim.rows == ("3号窗口", "请A012号办理", "工号1001 张三")
     screen.status(3, ScreenStatus.PAUSED, "1001", "张三")
-    assert screen.sim.rows == ("3号窗口", "暂停服务", "工号1001 张三")
+    assert sim.rows == ("3号窗口", "暂停服务", "工号1001 张三")
     screen.status(3, ScreenStatus.IDLE, "1001")
-    assert screen.sim.rows == ("3号窗口", "等待叫号", "工号1001")
+    assert sim.rows == ("3号窗口", "等待叫号", "工号1001")
     screen.status(3, ScreenStatus.CLOSED)
-    assert screen.sim.rows == ("3号窗口", "停止服务", "")
+    assert sim.rows == ("3号窗口", "停止服务", "")
 
 
 def test_a_call_flashes_like_on_the_call_display(screen: WindowScreen) -> None:
     screen.status(3, ScreenStatus.IDLE, "1001", "李四")
     call = screen.announce("B007", 3, recall=True)
     assert call.text == "请B007号到3号窗口办理（重呼）"
-    assert screen.sim.flash == "请B007号到3号窗口"
-    assert screen.sim.rows == ("3号窗口", "请B007号办理", "工号1001 李四")
+    sim = simulator_of(screen)
+    assert sim.flash == "请B007号到3号窗口"
+    assert sim.rows == ("3号窗口", "请B007号办理", "工号1001 李四")
 
 
 @pytest.mark.parametrize(
@@ -94,7 +97,7 @@ def test_a_call_flashes_like_on_the_call_display(screen: WindowScreen) -> None:
 def test_the_screen_refuses_bad_lines_with_the_documented_err(
     screen: WindowScreen, line: str, reply: str
 ) -> None:
-    with socket.create_connection(("127.0.0.1", screen.sim.port), timeout=2) as sock:
+    with socket.create_connection(("127.0.0.1", simulator_of(screen).port), timeout=2) as sock:
         sock.sendall(line.encode() + b"\n")
         got = sock.makefile("rb").readline().decode().rstrip("\n")
     assert got == reply
@@ -102,17 +105,18 @@ def test_the_screen_refuses_bad_lines_with_the_documented_err(
 
 def test_health_is_ok_then_offline_when_unplugged_in_chinese(screen: WindowScreen) -> None:
     assert screen.health().state is HealthState.OK
-    screen.sim.unplug()
+    sim = simulator_of(screen)
+    sim.unplug()
     health = screen.health()
     assert health.state is HealthState.OFFLINE
     with pytest.raises(DeviceUnplugged) as err:
         screen.status(3, ScreenStatus.PAUSED)
     assert error_text(err.value) == "设备已断开，请联系工作人员"
-    screen.sim.plug()
+    sim.plug()
     assert screen.health().state is HealthState.OK
 
 
 def test_a_screen_answering_garbage_is_a_bad_response(screen: WindowScreen) -> None:
-    screen.sim.garbage = True
+    simulator_of(screen).garbage = True
     health = screen.health()
     assert (health.state, health.code) == (HealthState.UNKNOWN, 304)

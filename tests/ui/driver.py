@@ -3,7 +3,8 @@
     python -m tests.ui.driver --steps steps.json --artifacts DIR --out result.json -- \\
         kiosk --hall-db /tmp/hall.db --printer "sim://usb-printer?record=/tmp/t.jsonl"
 
-The app is built by :func:`kiosk.launch.build_app` exactly as ``main.py`` builds it, and runs
+The app is built by :func:`kiosk.launch.build_app` (for ``display`` and ``rating-pad``:
+:func:`simulation.launch.build_app`) exactly as ``main.py`` builds it, and runs
 in a real window (the test session's Xvfb). The script runs on the Kivy clock, one step at a
 time. Taps are touch events posted into the window's input pipeline at the widget's window
 coordinates (``UnitTestTouch``), so they reach the widget the way a finger would: through the
@@ -231,8 +232,13 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     app_argv = args.app_argv[1:] if args.app_argv[:1] == ["--"] else args.app_argv
 
-    from kiosk.launch import build_app
+    from hardware_sim import register_simulators
 
+    register_simulators()  # as main.py does: a kiosk's printer may be sim://
+    if app_argv[:1] in (["display"], ["rating-pad"]):
+        from simulation.launch import build_app
+    else:
+        from kiosk.launch import build_app
     app = build_app(app_argv)
     steps = json.loads(Path(args.steps).read_text(encoding="utf-8"))
     runner = ScriptRunner(app, steps, Path(args.artifacts))

@@ -1,14 +1,15 @@
-"""The hall call display (叫号显示屏) as a window, for the demo and for tests.
+"""The simulated hall call display (叫号显示屏) as a window, for the demo and for tests.
 
 The window *is* the device: it embeds :class:`hardware_sim.call_display.CallDisplaySim` on a
 loopback port, so PADs reach it with ``tcp://127.0.0.1:PORT`` through the real display driver,
-exactly as they would reach an LED board. The simulator's callbacks run on its own threads;
-they only hand the call to the Kivy clock.
+exactly as they would reach an LED board. It borrows the kiosk's widgets so it looks like the
+hall's other screens. The simulator's callbacks run on its own threads; they only hand the call
+to the Kivy clock.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -16,11 +17,9 @@ from kivy.uix.widget import Widget
 
 from core.errors import HallEdgeError
 from core.strings_zh import error_text
+from hardware_sim.call_display import CallDisplaySim, CallRecord
 from kiosk.background import Background
 from kiosk.widgets import Panel, Text, clear_into, header
-
-if TYPE_CHECKING:
-    from hardware_sim.call_display import CallDisplaySim, CallRecord
 
 #: LED-board colours: amber text on a dark field reads from across the hall.
 BOARD_BG = (0.05, 0.07, 0.12, 1)
@@ -29,7 +28,7 @@ LED_DIM = (0.85, 0.85, 0.88, 1)
 BOARD_ROWS = 5
 
 
-class DisplayApp(App):
+class CallDisplayWindow(App):
     """The call display window.
 
     Args:
@@ -75,8 +74,6 @@ class DisplayApp(App):
         self.background.stop()
 
     def _start_sim(self) -> None:
-        from hardware_sim.call_display import CallDisplaySim
-
         self.sim = CallDisplaySim(self.port, on_call=self._on_call).start()
 
     def _on_call(self, record: CallRecord) -> None:

@@ -1,4 +1,4 @@
-"""The 好差评 rating pad (评价器) as a window, for the demo and for tests.
+"""The simulated 好差评 rating pad (评价器) as a window, for the demo and for tests.
 
 The window embeds :class:`hardware_sim.rating_pad.RatingPadSim` on a loopback port, so the PAD
 reaches it with ``tcp://127.0.0.1:PORT`` through the real rating pad driver. A request shows
@@ -8,7 +8,7 @@ the ticket and the five keys; a tap presses the key on the simulated device, whi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -18,11 +18,9 @@ from kivy.uix.widget import Widget
 from core.errors import HallEdgeError
 from core.rating import LEVEL_LABELS
 from core.strings_zh import error_text
+from hardware_sim.rating_pad import PendingRating, RatingPadSim
 from kiosk.background import Background
 from kiosk.widgets import BLUE, MUTED, PAGE, Panel, Text, TouchButton, clear_into, header
-
-if TYPE_CHECKING:
-    from hardware_sim.rating_pad import PendingRating, RatingPadSim
 
 #: From 非常满意 (green) to 非常不满意 (red), the colours citizens expect on a rater.
 KEY_COLOURS = {
@@ -38,7 +36,7 @@ IDLE_TEXT = "您好，欢迎对我们的服务进行评价"
 THANKS_TEXT = "感谢您的评价"
 
 
-class RatingPadApp(App):
+class RatingPadWindow(App):
     """The rating pad window.
 
     Args:
@@ -89,8 +87,6 @@ class RatingPadApp(App):
     # --- device side (simulator threads) -------------------------------------------------
 
     def _start_sim(self) -> None:
-        from hardware_sim.rating_pad import RatingPadSim
-
         self.sim = RatingPadSim(
             self.port, on_request=self._on_request, on_clear=self._on_clear
         ).start()
