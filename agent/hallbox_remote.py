@@ -4,7 +4,7 @@ The hall box's agent (``python main.py agent``) runs one :class:`RemoteControl` 
 device ``hallbox-<hall_id>`` with these commands (``docs/remote-control.md``):
 
 * ``set_config``: the hall box's remotely managed configuration, which today is the disk
-  retention policy (``agent/retention.py``). It is what a technician far away has to tune on
+  retention policy (``hallstore/retention.py``). It is what a technician far away has to tune on
   a box: a small SD card needs a smaller reserve, a box that keeps failing to check-point
   needs a larger WAL limit. It is validated, versioned and applied in one transaction, and
   rolled back when the box would refuse new tickets at once under it.
@@ -23,15 +23,16 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from agent import commands, journal, retention
+from agent import commands
 from agent.remote import ConfigTarget, RemoteControl
 from agent.remote_store import RemoteStore
-from agent.retention import MIB, RetentionPolicy
 from agent.service_catalog import ServiceCatalog
 from core.config import HallConfig
 from core.mqtt import MqttAuth
 from core.topics import hall_box_id
 from core.version import software_version
+from hallstore import journal, retention
+from hallstore.retention import MIB, RetentionPolicy
 
 log = logging.getLogger(__name__)
 

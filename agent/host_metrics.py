@@ -14,9 +14,10 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from agent import journal, telemetry
+from agent import telemetry
 from agent.telemetry import TelemetryRecorder
 from core.periodic import Periodic
+from hallstore import journal
 
 log = logging.getLogger(__name__)
 

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent import journal, telemetry
+from agent import telemetry
 from core.errors import BrokerUnavailable
 from core.events import SCHEMA_VERSION
 from core.mqtt import ConnectionStatus, MqttAuth, apply_auth, connect_error, refusal
 from core.telemetry import TelemetryBatch, encode_batch
 from core.topics import events_topic, telemetry_topic
+from hallstore import journal
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,9 @@ A small SQLite file of its own (``remote.db``), so remote control never contends
 hall journal's write lock. Both tables exist for the same reason: a command redelivered by the
 broker (QoS 1 is at least once) must be answered again, not run again, and a configuration
 must be restorable when a newer one fails half-way.
+
+Its schema is the migration set ``remote`` (:mod:`core.sqlite_migrations`); remote stores made
+before that recorded version 1 in ``schema_migrations``, which the set adopts.
 """
 
 from __future__ import annotations
@@ -15,23 +18,28 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.migrations import Migration, migrate
+from core.sqlite_migrations import Migration, Migrations
+from core.sqlite_tx import atomic
 
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        1,
-        "remote configuration versions and command outcomes",
-        (
-            "CREATE TABLE config_versions ("
-            " version INTEGER PRIMARY KEY, body TEXT NOT NULL,"
-            " state TEXT NOT NULL CHECK (state IN ('active','superseded','failed')),"
-            " applied_at REAL NOT NULL, detail TEXT)",
-            "CREATE TABLE commands ("
-            " cmd_id TEXT PRIMARY KEY, name TEXT NOT NULL, outcome TEXT NOT NULL,"
-            " ack TEXT NOT NULL, at REAL NOT NULL)",
-            "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+REMOTE_SCHEMA = Migrations(
+    "remote",
+    (
+        Migration(
+            1,
+            "remote configuration versions and command outcomes",
+            (
+                "CREATE TABLE config_versions ("
+                " version INTEGER PRIMARY KEY, body TEXT NOT NULL,"
+                " state TEXT NOT NULL CHECK (state IN ('active','superseded','failed')),"
+                " applied_at REAL NOT NULL, detail TEXT)",
+                "CREATE TABLE commands ("
+                " cmd_id TEXT PRIMARY KEY, name TEXT NOT NULL, outcome TEXT NOT NULL,"
+                " ack TEXT NOT NULL, at REAL NOT NULL)",
+                "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            ),
         ),
     ),
+    legacy_ledger="schema_migrations",
 )
 
 
@@ -47,7 +55,7 @@ class RemoteStore:
         self.conn.execute("PRAGMA journal_mode=WAL")
         # A configuration change is what the device runs after a power cut: fsync it.
         self.conn.execute("PRAGMA synchronous=FULL")
-        migrate(self.conn, MIGRATIONS)
+        REMOTE_SCHEMA.apply(self.conn)
         self._lock = threading.Lock()
 
     def active_config(self) -> tuple[int, dict[str, Any]] | None:
@@ -60,22 +68,14 @@ class RemoteStore:
 
     def record_config(self, version: int, body: dict[str, Any], state: str, detail: str = "") -> None:
         """Record a configuration's outcome; an ``active`` one supersedes the previous one."""
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                if state == "active":
-                    self.conn.execute(
-                        "UPDATE config_versions SET state='superseded' WHERE state='active'"
-                    )
-                self.conn.execute(
-                    "INSERT OR REPLACE INTO config_versions(version, body, state, applied_at, detail)"
-                    " VALUES (?,?,?,?,?)",
-                    (version, json.dumps(body, ensure_ascii=False), state, time.time(), detail),
-                )
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
+        with self._lock, atomic(self.conn) as conn:
+            if state == "active":
+                conn.execute("UPDATE config_versions SET state='superseded' WHERE state='active'")
+            conn.execute(
+                "INSERT OR REPLACE INTO config_versions(version, body, state, applied_at, detail)"
+                " VALUES (?,?,?,?,?)",
+                (version, json.dumps(body, ensure_ascii=False), state, time.time(), detail),
+            )
 
     def answered(self, cmd_id: str) -> dict[str, Any] | None:
         """The acknowledgement already given for a command, if it ran before."""

@@ -7,7 +7,7 @@ readings in memory and commits them together, about once a second, on its own co
 costs a ticket an fsync, and never touches the events' outbox.
 
 Under a long outage the unsent samples are bounded by the hall's retention policy
-(:class:`agent.retention.RetentionPolicy`):
+(:class:`hallstore.retention.RetentionPolicy`):
 
 1. Beyond ``telemetry_downsample_rows`` unsent rows, the oldest single readings are merged
    into one aggregate per device, metric and minute (mean, min, max, count).
@@ -34,9 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent import journal, retention
 from core.periodic import Periodic
+from core.sqlite_tx import atomic
 from core.telemetry import Sample
+from hallstore import journal, retention
 
 log = logging.getLogger(__name__)
 
@@ -167,13 +168,8 @@ def acknowledge_samples(conn: sqlite3.Connection, rows: list[int]) -> None:
     """
     if not rows:
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with atomic(conn):
         conn.execute("DELETE FROM telemetry WHERE row_ BETWEEN ? AND ?", (rows[0], rows[-1]))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 class TelemetryRecorder:
@@ -244,8 +240,7 @@ class TelemetryRecorder:
     def _commit(self, batch: list[Sample], lost: int) -> Thinning:
         conn = self._connection()
         policy = retention.get_policy(conn)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with atomic(conn):
             refused = 0
             if batch and retention.room_bytes(conn) < ROOM_FACTOR * policy.reserve_bytes:
                 refused, batch = len(batch), []
@@ -260,10 +255,6 @@ class TelemetryRecorder:
                 conn, recorded=len(batch) + refused + lost, downsampled=done.downsampled,
                 dropped=dropped,
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         if refused:
             log.warning("disk nearly full: %d telemetry readings dropped", refused)
         return Thinning(done.downsampled, dropped)

@@ -29,12 +29,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent import journal, retention
 from agent.broker import MosquittoBroker, mosquitto_binary
 from agent.publisher import Publisher
 from agent.telemetry import TelemetryRecorder
 from core.events import Event, Kind
 from core.topics import events_topic
+from hallstore import journal, retention
 
 HALL = "hall-bench"
 DEVICES = ("kiosk-1", "kiosk-2", "pad-1", "pad-2")

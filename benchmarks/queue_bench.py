@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent import journal
 from core.clock import SimClock, at_hall_time
 from core.config import load_hall_config
 from flows.queue import HallQueue
+from hallstore import journal
 
 TICKETS = 300
 

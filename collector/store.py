@@ -11,6 +11,9 @@ which :meth:`EventStore.gaps` reports.
 Durability: the ingest acknowledges a message to the broker only after :meth:`EventStore.add`
 committed, so the store uses WAL with ``synchronous=FULL`` like the hall journal; an
 acknowledged event must survive a power cut of the collector.
+
+Schema: the migration set ``collector.events`` (:mod:`core.sqlite_migrations`), in the same
+ledger as the telemetry store's set, which shares the file.
 """
 
 from __future__ import annotations
@@ -22,20 +25,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.events import Event
+from core.sqlite_migrations import Migration, Migrations
+from core.sqlite_tx import atomic
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    event_id  TEXT PRIMARY KEY,
-    hall_id   TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    seq       INTEGER NOT NULL,
-    kind      TEXT NOT NULL,
-    at        REAL NOT NULL,
-    payload   TEXT NOT NULL
-);
-DROP INDEX IF EXISTS events_device_seq;
-CREATE UNIQUE INDEX IF NOT EXISTS events_device_seq_once ON events(hall_id, device_id, seq);
-"""
+EVENTS_SCHEMA = Migrations(
+    "collector.events",
+    (
+        # The schema the store created before it had a ledger, so ``IF NOT EXISTS`` adopts
+        # those databases with their events. The unique (hall, device, seq) index replaced a
+        # plain one of an earlier release, which is dropped.
+        Migration(
+            1,
+            "events keyed by event id and by (hall, device, seq)",
+            (
+                (
+                    "CREATE TABLE IF NOT EXISTS events ("
+                    " event_id TEXT PRIMARY KEY, hall_id TEXT NOT NULL,"
+                    " device_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,"
+                    " at REAL NOT NULL, payload TEXT NOT NULL)"
+                ),
+                "DROP INDEX IF EXISTS events_device_seq",
+                (
+                    "CREATE UNIQUE INDEX IF NOT EXISTS events_device_seq_once"
+                    " ON events(hall_id, device_id, seq)"
+                ),
+            ),
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,9 @@ class EventStore:
 
     Args:
         path: database file; created if missing. ``":memory:"`` works for tests.
+
+    Raises:
+        JournalTooNew (421): a newer release migrated the database.
     """
 
     def __init__(self, path: Path | str) -> None:
@@ -87,7 +107,7 @@ class EventStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA busy_timeout=10000")
-        self._conn.executescript(SCHEMA)
+        EVENTS_SCHEMA.apply(self._conn)
 
     def add(self, events: list[Event]) -> list[Event]:
         """Store events in one transaction; only the new ones (see :meth:`add_batch`)."""
@@ -105,29 +125,20 @@ class EventStore:
         """
         new: list[Event] = []
         conflicts: list[Event] = []
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for e in events:
-                    cur = conn.execute(
-                        "INSERT OR IGNORE INTO events(event_id, hall_id, device_id, seq, kind, at,"
-                        " payload) VALUES (?,?,?,?,?,?,?)",
-                        (e.event_id, e.hall_id, e.device_id, e.seq, e.kind, e.at, e.to_json()),
-                    )
-                    if cur.rowcount == 1:
-                        new.append(e)
-                    elif (
-                        conn.execute(
-                            "SELECT 1 FROM events WHERE event_id=?", (e.event_id,)
-                        ).fetchone()
-                        is None
-                    ):
-                        conflicts.append(e)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._lock, atomic(self._conn) as conn:
+            for e in events:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO events(event_id, hall_id, device_id, seq, kind, at,"
+                    " payload) VALUES (?,?,?,?,?,?,?)",
+                    (e.event_id, e.hall_id, e.device_id, e.seq, e.kind, e.at, e.to_json()),
+                )
+                if cur.rowcount == 1:
+                    new.append(e)
+                elif (
+                    conn.execute("SELECT 1 FROM events WHERE event_id=?", (e.event_id,)).fetchone()
+                    is None
+                ):
+                    conflicts.append(e)
         return Stored(new, len(events) - len(new) - len(conflicts), conflicts)
 
     def highest_seqs(self) -> dict[tuple[str, str], int]:

@@ -1,63 +1,32 @@
 """The hall queue: a UI-free state machine over SQLite.
 
 A ticket moves ``waiting → called → finished`` or ``waiting → called → skipped`` (no-show).
-Every transition commits together with its event in one transaction on the hall database
-(see :mod:`agent.journal`), so the journal can never disagree with the queue.
+Every transition commits together with its event in one transaction of the hall store
+(:class:`hallstore.HallStore`), so the journal can never disagree with the queue. The queue
+owns its SQL; its tables are created and migrated by the store (``hallstore/schema.py``).
 
 All devices of a hall (kiosks, PADs) use the same hall database, and each write starts with
 ``BEGIN IMMEDIATE``. Two kiosks issuing at the same instant therefore serialise on the
 database lock, and a ticket number is never issued twice, even across processes. Within a
-process, one :class:`HallQueue` is shared by every flow and device thread (taps, rating-pad
-results, health changes); a lock makes its connection safe to share.
+process, one :class:`HallQueue` and its store are shared by every flow and device thread
+(taps, rating-pad results, health changes); the store's lock makes the connection safe to
+share.
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from agent import journal
 from core.clock import Clock, business_day
 from core.config import HallConfig
 from core.errors import NoCurrentTicket, TicketInService, WindowNotOpen
-from core.events import Event, Kind
+from core.events import Kind
 from core.rating import LEVEL_LABELS
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tickets (
-    ticket_id   TEXT PRIMARY KEY,
-    day         TEXT NOT NULL,
-    service     TEXT NOT NULL,
-    ticket_no   TEXT NOT NULL,
-    issued_at   REAL NOT NULL,
-    issued_by   TEXT NOT NULL,
-    state       TEXT NOT NULL CHECK (state IN ('waiting','called','finished','skipped')),
-    window_no   INTEGER,
-    called_at   REAL,
-    finished_at REAL,
-    call_count  INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (day, ticket_no)
-);
-CREATE INDEX IF NOT EXISTS tickets_waiting ON tickets(state, service, issued_at);
-CREATE TABLE IF NOT EXISTS ticket_counter (
-    day    TEXT NOT NULL,
-    prefix TEXT NOT NULL,
-    last   INTEGER NOT NULL,
-    PRIMARY KEY (day, prefix)
-);
-CREATE TABLE IF NOT EXISTS open_windows (
-    window_no INTEGER PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    staff_id  TEXT NOT NULL,
-    opened_at REAL NOT NULL
-);
-"""
+from hallstore import HallStore
 
 #: Columns in the order of :class:`Ticket`'s fields.
 TICKET_COLS = (
@@ -104,17 +73,31 @@ class HallQueue:
     """Issue, call, recall, skip and finish tickets for one hall.
 
     Args:
-        conn: the hall database, opened with :func:`agent.journal.connect`.
+        store: the hall store, or a connection from :func:`hallstore.journal.connect`, which
+            the queue then wraps in a store of its own. Other flows of the process that
+            journal (device health) share ``queue.store``.
         hall: services and windows of this hall.
         clock: the hall clock (a :class:`core.clock.SimClock` in simulations).
+
+    Raises:
+        ValueError: the store journals for another hall than ``hall``.
     """
 
-    def __init__(self, conn: sqlite3.Connection, hall: HallConfig, clock: Clock) -> None:
-        self.conn = conn
-        self._lock = threading.RLock()
+    def __init__(
+        self, store: HallStore | sqlite3.Connection, hall: HallConfig, clock: Clock
+    ) -> None:
+        if isinstance(store, sqlite3.Connection):
+            store = HallStore(store, hall.hall_id)
+        if store.hall_id != hall.hall_id:
+            raise ValueError(f"store of hall {store.hall_id} given to hall {hall.hall_id}")
+        self.store = store
         self.hall = hall
         self.clock = clock
-        conn.executescript(SCHEMA)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The hall database connection (the store's)."""
+        return self.store.conn
 
     # --- citizen side -----------------------------------------------------------------
 
@@ -123,13 +106,14 @@ class HallQueue:
 
         Raises:
             UnknownService (201): the hall has no such service.
-            StorageFull (420): the hall disk is nearly full (see :mod:`agent.retention`).
+            StorageFull (420): the hall disk is nearly full (see :mod:`hallstore.retention`).
         """
         service = self.hall.service(service_code)
         now = self.clock.now()
         day = business_day(now)
-        with self._write() as conn:
-            journal.ensure_room(conn)
+        with self.store.transaction() as tx:
+            tx.ensure_room()
+            conn = tx.conn
             number = conn.execute(
                 "INSERT INTO ticket_counter(day, prefix, last) VALUES (?, ?, 1) "
                 "ON CONFLICT(day, prefix) DO UPDATE SET last = last + 1 RETURNING last",
@@ -152,12 +136,11 @@ class HallQueue:
                 (ticket.ticket_id, day, ticket.service, ticket.ticket_no, now, device_id),
             )
             est = self._estimate_wait(conn, service.code, people_ahead)
-            self._emit(
-                conn,
+            tx.journal(
                 Kind.TICKET_ISSUED,
                 device_id,
-                now,
                 _ticket_data(ticket) | {"people_ahead": people_ahead, "est_wait_s": est},
+                at=now,
             )
         return IssuedTicket(ticket, people_ahead, est)
 
@@ -167,30 +150,29 @@ class HallQueue:
         """Sign a window in (签到): it starts taking calls for its services."""
         window = self.hall.window(window_no)
         now = self.clock.now()
-        with self._write() as conn:
-            conn.execute(
+        with self.store.transaction() as tx:
+            tx.conn.execute(
                 "INSERT INTO open_windows(window_no, device_id, staff_id, opened_at) VALUES (?,?,?,?)"
                 " ON CONFLICT(window_no) DO UPDATE SET device_id=excluded.device_id,"
                 " staff_id=excluded.staff_id, opened_at=excluded.opened_at",
                 (window_no, device_id, staff_id, now),
             )
-            self._emit(
-                conn,
+            tx.journal(
                 Kind.WINDOW_OPENED,
                 device_id,
-                now,
                 {"window": window_no, "staff_id": staff_id, "services": list(window.services)},
+                at=now,
             )
 
     def close_window(self, window_no: int, device_id: str) -> None:
         """Sign a window out (签退)."""
         self.hall.window(window_no)
         now = self.clock.now()
-        with self._write() as conn:
-            if self._current(conn, window_no) is not None:
+        with self.store.transaction() as tx:
+            if self._current(tx.conn, window_no) is not None:
                 raise TicketInService("finish or skip the current ticket first", window=window_no)
-            conn.execute("DELETE FROM open_windows WHERE window_no=?", (window_no,))
-            self._emit(conn, Kind.WINDOW_CLOSED, device_id, now, {"window": window_no})
+            tx.conn.execute("DELETE FROM open_windows WHERE window_no=?", (window_no,))
+            tx.journal(Kind.WINDOW_CLOSED, device_id, {"window": window_no}, at=now)
 
     def call_next(self, window_no: int, device_id: str) -> Ticket | None:
         """Call the longest-waiting ticket this window serves (叫号). None if nobody waits.
@@ -201,7 +183,8 @@ class HallQueue:
         """
         window = self.hall.window(window_no)
         now = self.clock.now()
-        with self._write() as conn:
+        with self.store.transaction() as tx:
+            conn = tx.conn
             self._require_open(conn, window_no)
             if self._current(conn, window_no) is not None:
                 raise TicketInService("finish or skip the current ticket first", window=window_no)
@@ -220,12 +203,11 @@ class HallQueue:
                 (window_no, now, ticket.ticket_id),
             )
             called = replace(ticket, state="called", window_no=window_no, called_at=now, call_count=1)
-            self._emit(
-                conn,
+            tx.journal(
                 Kind.TICKET_CALLED,
                 device_id,
-                now,
                 _ticket_data(called) | {"wait_s": now - called.issued_at},
+                at=now,
             )
         return called
 
@@ -236,14 +218,14 @@ class HallQueue:
             NoCurrentTicket (204): the window serves nobody.
         """
         now = self.clock.now()
-        with self._write() as conn:
-            ticket = self._require_current(conn, window_no)
-            conn.execute(
+        with self.store.transaction() as tx:
+            ticket = self._require_current(tx.conn, window_no)
+            tx.conn.execute(
                 "UPDATE tickets SET call_count = call_count + 1 WHERE ticket_id=?",
                 (ticket.ticket_id,),
             )
             recalled = replace(ticket, call_count=ticket.call_count + 1)
-            self._emit(conn, Kind.TICKET_RECALLED, device_id, now, _ticket_data(recalled))
+            tx.journal(Kind.TICKET_RECALLED, device_id, _ticket_data(recalled), at=now)
         return recalled
 
     def skip(self, window_no: int, device_id: str) -> Ticket:
@@ -259,12 +241,10 @@ class HallQueue:
         if level not in LEVEL_LABELS:
             raise ValueError(f"rating level {level} outside 1..5")
         now = self.clock.now()
-        with self._write() as conn:
-            self._emit(
-                conn,
+        with self.store.transaction() as tx:
+            tx.journal(
                 Kind.RATING_SUBMITTED,
                 device_id,
-                now,
                 {
                     "ticket_id": ticket.ticket_id,
                     "ticket_no": ticket.ticket_no,
@@ -273,22 +253,17 @@ class HallQueue:
                     "level": level,
                     "label": LEVEL_LABELS[level],
                 },
+                at=now,
             )
 
     # --- views ------------------------------------------------------------------------
 
-    def record_event(self, kind: str, device_id: str, data: dict[str, Any]) -> None:
-        """Journal a hall event that changes no queue state (a device's health)."""
-        with self._write() as conn:
-            self._emit(conn, kind, device_id, self.clock.now(), data)
-
     def window_view(self, window_no: int) -> WindowView:
-        with self._lock:
-            return self._window_view(window_no)
+        with self.store.read() as conn:
+            return self._window_view(conn, window_no)
 
-    def _window_view(self, window_no: int) -> WindowView:
+    def _window_view(self, conn: sqlite3.Connection, window_no: int) -> WindowView:
         window = self.hall.window(window_no)
-        conn = self.conn
         marks = ",".join("?" * len(window.services))
         rows = conn.execute(
             f"SELECT {TICKET_COLS} FROM tickets WHERE state='waiting' AND service IN ({marks})"
@@ -313,46 +288,21 @@ class HallQueue:
             sql, args = "SELECT COUNT(*) FROM tickets WHERE state='waiting' AND service=?", (
                 service_code,
             )
-        with self._lock:
-            return int(self.conn.execute(sql, args).fetchone()[0])
+        with self.store.read() as conn:
+            return int(conn.execute(sql, args).fetchone()[0])
 
     def open_windows(self) -> list[int]:
-        with self._lock:
-            rows = self.conn.execute("SELECT window_no FROM open_windows ORDER BY 1").fetchall()
+        with self.store.read() as conn:
+            rows = conn.execute("SELECT window_no FROM open_windows ORDER BY 1").fetchall()
         return [r[0] for r in rows]
 
     # --- internals --------------------------------------------------------------------
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    def _emit(
-        self, conn: sqlite3.Connection, kind: str, device_id: str, at: float, data: dict[str, Any]
-    ) -> None:
-        event = Event(
-            kind=kind,
-            hall_id=self.hall.hall_id,
-            device_id=device_id,
-            seq=journal.next_seq(conn, device_id),
-            at=at,
-            data=data,
-        )
-        journal.append(conn, event)
-
     def _close_ticket(self, window_no: int, device_id: str, state: str, kind: str) -> Ticket:
         now = self.clock.now()
-        with self._write() as conn:
-            ticket = self._require_current(conn, window_no)
-            conn.execute(
+        with self.store.transaction() as tx:
+            ticket = self._require_current(tx.conn, window_no)
+            tx.conn.execute(
                 "UPDATE tickets SET state=?, finished_at=? WHERE ticket_id=?",
                 (state, now, ticket.ticket_id),
             )
@@ -363,7 +313,7 @@ class HallQueue:
                     "service_s": now - (done.called_at or now),
                     "time_in_hall_s": now - done.issued_at,
                 }
-            self._emit(conn, kind, device_id, now, data)
+            tx.journal(kind, device_id, data, at=now)
         return done
 
     def _require_open(self, conn: sqlite3.Connection, window_no: int) -> None:

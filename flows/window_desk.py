@@ -64,7 +64,7 @@ class WindowDesk:
         self.rating_pad = rating_pad
         self.clock = clock
         self.on_change = on_change
-        self.health = HealthJournal(queue)
+        self.health = HealthJournal(queue.store, clock)
         self.staff_id: str | None = None
         #: Ratings journaled since this desk started.
         self.ratings_recorded = 0

@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from agent import journal
 from agent.broker import AmqttBroker, MosquittoBroker, mosquitto_binary, start_embedded_broker
 from agent.publisher import Publisher
 from collector.service import CollectorService
@@ -21,6 +20,7 @@ from core.clock import SimClock, hall_time
 from core.config import HallConfig, load_hall_config
 from core.errors import BrokerUnavailable, ConfigError
 from flows.queue import HallQueue
+from hallstore import journal
 from simulation.devices import open_front_of_house
 from simulation.hall_sim import HallSimulation, SimStats, paced
 from simulation.scenarios import SCENARIOS

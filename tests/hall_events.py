@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent import journal
 from core.clock import SimClock, at_hall_time
 from core.config import HallConfig, load_hall_config
 from core.events import Event
 from flows.queue import HallQueue, Ticket
+from hallstore import journal
 
 MORNING = at_hall_time("2026-11-23", "08:30")
 

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from agent import journal, retention
 from agent.commands import RESTART_EXIT_CODE
 from agent.hallbox_remote import MAX_RESERVE_BYTES, remote_db_path
 from agent.remote_store import RemoteStore
-from agent.retention import MIB, RetentionPolicy
 from collector.commands import CommandSender
 from core.config import DEFAULT_CONFIG
 from core.version import software_version
+from hallstore import journal, retention
+from hallstore.retention import MIB, RetentionPolicy
 from tests.brokers import MosquittoUnderTest, wait_until
 from tests.collector_cli import collector_command
 from tests.conftest import HallDb

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from agent import journal
 from collector.commands import CommandSender
 from core.clock import SystemClock
 from core.config import DEFAULT_CONFIG, load_hall_config
 from devices.open import open_ticket_printer
 from flows.queue import HallQueue
 from flows.ticketing import TicketFlow
+from hallstore import journal
 from kiosk.app_remote import AppRemote, use_catalog
 from kiosk.background import Background
 from tests.brokers import MosquittoUnderTest, wait_until

@@ -10,9 +10,9 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from agent import journal
 from agent.publisher import Publisher
 from collector.ingest import Ingestor
+from hallstore import journal
 from tests.brokers import MosquittoUnderTest, wait_until
 from tests.conftest import HallDb
 

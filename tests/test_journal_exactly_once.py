@@ -103,8 +103,8 @@ def test_a_reused_seq_under_a_new_event_id_is_refused_and_logged(ingestor: Inges
 def test_publisher_batch_from_stored_json_is_the_encoded_batch(tmp_path: Path):
     """The publisher sends journal rows without re-encoding them; the bytes are exactly what
     encoding the events would give, so the collector cannot tell the difference."""
-    from agent import journal
     from agent.publisher import batch_payload
+    from hallstore import journal
 
     conn = journal.connect(tmp_path / "hall.db")
     try:
@@ -120,7 +120,7 @@ def test_publisher_batch_from_stored_json_is_the_encoded_batch(tmp_path: Path):
 
 
 def test_journal_stores_the_event_text_to_json_would_give():
-    from agent import journal
+    from hallstore import journal
 
     e = dataclasses.replace(
         event("叫号屏", 7), data={"窗口": [1, 2], "nested": {"a": None, "b": 1.5}, "ok": True}

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from agent import journal
 from agent.presence import hall_box_presence
 from agent.publisher import Publisher
 from agent.remote import RemoteControl
@@ -22,6 +21,7 @@ from core.events import Event, Kind, encode_batch
 from core.mqtt import MqttAuth
 from core.strings_zh import error_text
 from core.topics import events_topic
+from hallstore import journal
 from tests.brokers import wait_until
 from tests.conftest import HallDb
 from tests.secure_broker import COLLECTOR_USER, SecureMosquitto, hall_box_user, make_pki

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from agent import journal
 from core.clock import SystemClock
 from core.config import load_hall_config
 from core.events import Kind
 from core.strings_zh import error_text
 from core.topics import warnings_topic
 from flows.queue import HallQueue
+from hallstore import journal
 from hardware_sim.call_display import CallDisplaySim
 from hardware_sim.rating_pad import RatingPadSim
 from tests.brokers import MosquittoUnderTest

@@ -6,9 +6,9 @@ import json
 import math
 import time
 
-from agent import journal
 from agent.publisher import Publisher
 from core.topics import events_topic
+from hallstore import journal
 from tests.brokers import MosquittoUnderTest, Subscriber, wait_until
 from tests.conftest import HallDb
 

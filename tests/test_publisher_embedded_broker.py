@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from agent import journal
 from agent.broker import start_embedded_broker
 from agent.publisher import Publisher
 from core.topics import events_topic
+from hallstore import journal
 from tests.brokers import Subscriber, wait_until
 from tests.conftest import HallDb
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from agent import journal
 from core.clock import SimClock, at_hall_time
 from core.config import load_hall_config
 from core.errors import NoCurrentTicket, TicketInService, UnknownService, WindowNotOpen
 from core.events import Kind
 from flows.queue import HallQueue
+from hallstore import journal
 
 DAY = "2026-11-23"
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from agent import journal, retention
-from agent.retention import MIB, RetentionPolicy
 from core.clock import SimClock
 from core.config import load_hall_config
 from core.errors import StorageFull
 from core.strings_zh import error_text
 from flows.queue import HallQueue
 from flows.ticketing import TicketFlow
+from hallstore import journal, retention
+from hallstore.retention import MIB, RetentionPolicy
 from tests.conftest import HALL_OPENS
 
 CITIZEN_SEES = "本机存储空间即将用尽，暂停取号，请联系工作人员"

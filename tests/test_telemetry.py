@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from agent import journal, retention, telemetry
+from agent import telemetry
 from agent.host_metrics import HostMetrics
 from agent.publisher import Publisher
-from agent.retention import RetentionPolicy
 from agent.telemetry import TelemetryRecorder
 from collector.ingest import Ingestor
 from core.errors import MalformedMessage
 from core.telemetry import Sample, TelemetryBatch, decode_batch, encode_batch
 from core.topics import telemetry_topic
+from hallstore import journal, retention
+from hallstore.retention import RetentionPolicy
 from tests.brokers import MosquittoUnderTest, wait_until
 from tests.conftest import HallDb
 

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from collector.service import CollectorService
-from core.topics import warnings_topic
 from core.clock import SimClock
 from core.events import encode_batch
+from core.topics import warnings_topic
 from tests.brokers import Subscriber, wait_until
 from tests.hall_events import RecordedHall
 

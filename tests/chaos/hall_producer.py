@@ -14,10 +14,10 @@ import sqlite3
 import time
 from pathlib import Path
 
-from agent import journal
 from core.clock import SimClock, at_hall_time
 from core.config import load_hall_config
 from flows.queue import HallQueue
+from hallstore import journal
 
 SERVICES = ("social", "household", "business")
 #: Monday morning opening time, as in the tests (not imported: this runs outside pytest).

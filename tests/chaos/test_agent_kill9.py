@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from agent import journal
 from collector.ingest import Ingestor
+from hallstore import journal
 from tests.brokers import MosquittoUnderTest, wait_until
 from tests.chaos import hall_producer
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from agent import journal
 from agent.publisher import Publisher
 from collector.ingest import Ingestor
+from hallstore import journal
 from tests.brokers import MosquittoUnderTest, wait_until
 from tests.chaos.tcp_proxy import TcpProxy
 from tests.conftest import HallDb

@@ -3,7 +3,7 @@
 Policy (see ``docs/agent.md``):
 
 * Nothing citizen-visible is ever deleted to make room. An outbox row leaves only when the
-  broker acknowledged it (:func:`agent.journal.acknowledge`); its pages go to SQLite's free
+  broker acknowledged it (:func:`hallstore.journal.acknowledge`); its pages go to SQLite's free
   list and are reused by the next rows, so the file stays as large as the biggest backlog.
 * The WAL is checkpointed when it reaches ``wal_limit_bytes`` (``wal_autocheckpoint``) and
   cut back to that size afterwards (``journal_size_limit``).
@@ -22,6 +22,7 @@ import sqlite3
 from dataclasses import dataclass, fields
 
 from core.errors import StorageFull
+from core.sqlite_tx import atomic
 
 MIB = 1024 * 1024
 
@@ -50,17 +51,12 @@ class RetentionPolicy:
 
 def set_policy(conn: sqlite3.Connection, policy: RetentionPolicy) -> None:
     """Store the policy for every process of this hall database."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with atomic(conn):
         conn.executemany(
             "INSERT INTO journal_settings(name, value) VALUES (?, ?)"
             " ON CONFLICT(name) DO UPDATE SET value=excluded.value",
             [(f.name, int(getattr(policy, f.name))) for f in fields(policy)],
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     apply_wal_limit(conn, policy)
 
 

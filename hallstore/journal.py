@@ -1,9 +1,14 @@
-"""The edge journal: every event is on disk here before anything else sees it.
+"""The hall journal: every event is on disk here before anything else sees it.
 
-The journal lives in the hall's SQLite database, beside the queue tables, so that a queue
-state change and the event that records it commit in one transaction: either both are on
-disk or neither is. The publisher reads the ``outbox`` table in order and deletes a row only
-after the broker acknowledged it.
+The journal lives in the hall database, beside the flows' tables, so that a flow's state
+change and the event that records it commit in one transaction: either both are on disk or
+neither is. Flows write through :class:`hallstore.HallStore` (``store.transaction()`` and its
+``journal(...)``); the functions here are the connection-level pieces under it. The
+publisher reads the ``outbox`` table in order and deletes a row only after the broker
+acknowledged it.
+
+:func:`connect` is the one way to open the hall database: it applies the connection settings
+below and every pending step of :data:`hallstore.schema.HALL_SCHEMA`.
 
 Durability, per class of data (``docs/agent.md`` has the table):
 
@@ -13,8 +18,8 @@ Durability, per class of data (``docs/agent.md`` has the table):
   faster but may lose the last commits on power loss, exactly what a citizen would notice.
 * Device health changes (``device.health``) share the transaction class: they are rare and
   a technician relies on them.
-* Telemetry samples (high-rate measurements that may be group-committed with NORMAL) are not
-  journaled yet; when they come, they get their own table and connection, never this one.
+* Telemetry samples are group-committed with NORMAL on the recorder's own connection
+  (``agent/telemetry.py``), never on a flow's.
 
 Why ``(device_id, seq)`` needs no boot id: ``seq`` is allocated by :func:`next_seq` in the
 same transaction as the event it numbers. A crash rolls both back together, so a seq is
@@ -22,7 +27,12 @@ neither reused after a restart nor skipped; the pair identifies an event for goo
 hole is a hall database replaced by an older copy (restored backup, swapped disk): seqs
 would repeat, and the collector counts and logs that as a ``seq_conflict`` instead of storing it.
 
-Schema changes go through :mod:`agent.migrations`; disk limits through :mod:`agent.retention`.
+Plain ``sqlite3`` throughout, no ORM or wrapper: a durable single-event commit is
+benchmarked (``python main.py bench outbox``) against raw ``sqlite3`` doing the same two
+writes, and every layer between a flow and SQLite shows in that ratio.
+
+Schema changes go through :mod:`hallstore.schema`; disk limits through
+:mod:`hallstore.retention`.
 """
 
 from __future__ import annotations
@@ -32,15 +42,19 @@ import sqlite3
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from agent import migrations, retention
 from core.events import Event
+from core.sqlite_tx import atomic
+from hallstore import retention
+from hallstore.schema import HALL_SCHEMA
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
-    """Open the hall database with the journal's durability settings.
+    """Open the hall database with the journal's durability settings, migrated to the newest
+    schema (:data:`hallstore.schema.HALL_SCHEMA`).
 
     ``isolation_level=None`` puts transactions under our control: writers use
-    ``BEGIN IMMEDIATE`` so two processes (two kiosks) serialise instead of failing late.
+    ``BEGIN IMMEDIATE`` (:class:`core.sqlite_tx.atomic`) so two processes (two kiosks)
+    serialise instead of failing late.
 
     Raises:
         JournalTooNew (421): a newer Hall Edge migrated this database.
@@ -50,7 +64,7 @@ def connect(path: Path | str) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
-        migrations.migrate(conn)
+        HALL_SCHEMA.apply(conn)
         retention.apply_wal_limit(conn, retention.get_policy(conn))
     except BaseException:
         conn.close()
@@ -59,7 +73,8 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
 
 def ensure_room(conn: sqlite3.Connection) -> None:
-    """Refuse new work before the disk is full; the queue calls it before issuing a ticket.
+    """Refuse new work before the disk is full; call inside the transaction that would add it
+    (the queue does before issuing a ticket).
 
     Raises:
         StorageFull (420): less room than the retention policy's reserve is left.
@@ -140,13 +155,8 @@ def acknowledge(conn: sqlite3.Connection, rows: list[int]) -> None:
     """
     if not rows:
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with atomic(conn):
         conn.execute("DELETE FROM outbox WHERE rowid_ BETWEEN ? AND ?", (rows[0], rows[-1]))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def backlog(conn: sqlite3.Connection) -> int:

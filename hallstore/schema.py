@@ -1,0 +1,157 @@
+"""Every table of the hall database, as one migration history (schema ``hall``).
+
+The hall store owns the schema of the whole file: the journal's outbox and seq counters, the
+retention settings, telemetry, the queue's tables and each flow's own state. A flow owns its
+SQL; its tables' creation and changes are steps here, so that one ledger says what a hall
+database holds and every process of the box (kiosks, PADs, agent) upgrades it the same way.
+
+Versions 1–5 are the journal's history from ``agent/migrations.py``, unchanged (their numbers
+are in every hall database's old ``schema_migrations`` ledger, which the first new step
+adopts). Steps are append-only: never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from core.sqlite_migrations import Migration, Migrations
+
+HALL_SCHEMA = Migrations(
+    "hall",
+    (
+        # ``IF NOT EXISTS`` adopts databases created before migrations existed.
+        Migration(
+            1,
+            "outbox and per-device sequence",
+            (
+                (
+                    "CREATE TABLE IF NOT EXISTS device_seq ("
+                    " device_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL)"
+                ),
+                (
+                    "CREATE TABLE IF NOT EXISTS outbox ("
+                    " rowid_ INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,"
+                    " device_id TEXT NOT NULL, seq INTEGER NOT NULL, payload TEXT NOT NULL)"
+                ),
+            ),
+        ),
+        Migration(
+            2,
+            "journal settings shared by every process of the hall box",
+            ("CREATE TABLE journal_settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",),
+        ),
+        # The UNIQUE index on event_id put every insert and every acknowledged row on a random
+        # index page (event ids are random), which cost more than the rest of a drain together.
+        # Uniqueness is the collector's job; here ids are random and seqs come from next_seq.
+        # The AUTOINCREMENT counter is carried over: a running publisher's cursor relies on new
+        # rows getting higher ids than any before.
+        Migration(
+            3,
+            "outbox without the event_id index",
+            (
+                (
+                    "CREATE TABLE outbox_v3 ("
+                    " rowid_ INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
+                    " device_id TEXT NOT NULL, seq INTEGER NOT NULL, payload TEXT NOT NULL)"
+                ),
+                (
+                    "INSERT INTO outbox_v3"
+                    " SELECT rowid_, event_id, device_id, seq, payload FROM outbox"
+                ),
+                "DELETE FROM sqlite_sequence WHERE name = 'outbox_v3'",
+                (
+                    "INSERT INTO sqlite_sequence(name, seq)"
+                    " SELECT 'outbox_v3', seq FROM sqlite_sequence WHERE name = 'outbox'"
+                ),
+                "DROP TABLE outbox",
+                "ALTER TABLE outbox_v3 RENAME TO outbox",
+            ),
+        ),
+        # Samples are not events: their own outbox, thinned out under an outage
+        # (agent/telemetry.py). ``aggregated`` marks rows that stand for several readings, so
+        # they are never merged again; the index on ``at`` finds the oldest readings to drop.
+        Migration(
+            4,
+            "telemetry samples and their drop counters",
+            (
+                (
+                    "CREATE TABLE telemetry ("
+                    " row_ INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL,"
+                    " metric TEXT NOT NULL, at REAL NOT NULL, value REAL NOT NULL,"
+                    " vmin REAL NOT NULL, vmax REAL NOT NULL, n INTEGER NOT NULL DEFAULT 1,"
+                    " aggregated INTEGER NOT NULL DEFAULT 0)"
+                ),
+                "CREATE INDEX telemetry_at ON telemetry(at)",
+                "CREATE TABLE telemetry_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+            ),
+        ),
+        # AUTOINCREMENT wrote a third page (sqlite_sequence) in every citizen's commit. Plain
+        # rowids are enough: a new row gets max(rowid) + 1, and the last row of every batch in
+        # flight still exists, so no new row can fall inside a range the publisher will
+        # delete; the publisher reads from the start whenever nothing is in flight
+        # (``agent/publisher.py``), so a table drained empty that starts again at 1 is read too.
+        Migration(
+            5,
+            "outbox without AUTOINCREMENT",
+            (
+                (
+                    "CREATE TABLE outbox_v5 ("
+                    " rowid_ INTEGER PRIMARY KEY, event_id TEXT NOT NULL,"
+                    " device_id TEXT NOT NULL, seq INTEGER NOT NULL, payload TEXT NOT NULL)"
+                ),
+                (
+                    "INSERT INTO outbox_v5"
+                    " SELECT rowid_, event_id, device_id, seq, payload FROM outbox"
+                ),
+                "DROP TABLE outbox",
+                "DELETE FROM sqlite_sequence WHERE name = 'outbox'",
+                "ALTER TABLE outbox_v5 RENAME TO outbox",
+            ),
+        ),
+        # The queue's tables (flows/queue.py), which the queue used to create itself with
+        # ``CREATE TABLE IF NOT EXISTS`` outside any ledger. The same statements adopt the
+        # tables of every hall database that already has them, tickets included.
+        Migration(
+            6,
+            "queue: tickets, per-day ticket counters, open windows",
+            (
+                (
+                    "CREATE TABLE IF NOT EXISTS tickets ("
+                    " ticket_id TEXT PRIMARY KEY, day TEXT NOT NULL, service TEXT NOT NULL,"
+                    " ticket_no TEXT NOT NULL, issued_at REAL NOT NULL, issued_by TEXT NOT NULL,"
+                    " state TEXT NOT NULL"
+                    " CHECK (state IN ('waiting','called','finished','skipped')),"
+                    " window_no INTEGER, called_at REAL, finished_at REAL,"
+                    " call_count INTEGER NOT NULL DEFAULT 0, UNIQUE (day, ticket_no))"
+                ),
+                (
+                    "CREATE INDEX IF NOT EXISTS tickets_waiting"
+                    " ON tickets(state, service, issued_at)"
+                ),
+                (
+                    "CREATE TABLE IF NOT EXISTS ticket_counter ("
+                    " day TEXT NOT NULL, prefix TEXT NOT NULL, last INTEGER NOT NULL,"
+                    " PRIMARY KEY (day, prefix))"
+                ),
+                (
+                    "CREATE TABLE IF NOT EXISTS open_windows ("
+                    " window_no INTEGER PRIMARY KEY, device_id TEXT NOT NULL,"
+                    " staff_id TEXT NOT NULL, opened_at REAL NOT NULL)"
+                ),
+            ),
+        ),
+        # The last health journaled per device (flows/health_events.py), committed with its
+        # ``device.health`` event: after a restart the flow knows what it last reported and
+        # does not report it again. ``seq`` is that event's seq.
+        Migration(
+            7,
+            "last journaled health per device",
+            (
+                (
+                    "CREATE TABLE device_health ("
+                    " device_id TEXT PRIMARY KEY, state TEXT NOT NULL, reasons TEXT NOT NULL,"
+                    " code INTEGER, at REAL NOT NULL, seq INTEGER NOT NULL)"
+                ),
+            ),
+        ),
+    ),
+    legacy_ledger="schema_migrations",
+)
