@@ -68,6 +68,10 @@ class HallConfig:
     devices: dict[str, Any] = field(default_factory=dict)
     #: Which revision of this hall's configuration this is (reported in the box's birth).
     config_version: str = "1"
+    #: The kiosk functions a kiosk of this hall offers (``[kiosk] functions``), by id; None
+    #: offers every registered one. The ids are checked against the registry when a kiosk
+    #: starts (:func:`flows.kiosk_functions.enabled`): core does not know the registry.
+    kiosk_functions: tuple[str, ...] | None = None
 
     def service(self, code: str) -> Service:
         for s in self.services:
@@ -108,6 +112,7 @@ def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
         )
         windows = tuple(Window(int(w["no"]), tuple(w["services"])) for w in raw["windows"])
         thresholds = _thresholds(raw.get("thresholds", {}))
+        kiosk_functions = _kiosk_functions(raw.get("kiosk", {}))
     except (KeyError, TypeError, ValueError) as err:
         raise ConfigError(f"invalid hall config: {err!r}") from err
     codes = {s.code for s in services}
@@ -126,7 +131,22 @@ def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
         thresholds=thresholds,
         devices=dict(raw.get("devices", {})),
         config_version=str(hall.get("config_version", "1")),
+        kiosk_functions=kiosk_functions,
     )
+
+
+def _kiosk_functions(raw: dict[str, Any]) -> tuple[str, ...] | None:
+    """``[kiosk] functions``: a non-empty list of distinct ids, or absent (every function)."""
+    given = raw.get("functions")
+    if given is None:
+        return None
+    if not isinstance(given, list) or not all(isinstance(f, str) and f for f in given):
+        raise ValueError(f"[kiosk] functions must be a list of function ids, got {given!r}")
+    if not given:
+        raise ValueError("[kiosk] functions is empty: a kiosk needs at least one function")
+    if len(set(given)) != len(given):
+        raise ValueError(f"[kiosk] functions lists an id twice: {given!r}")
+    return tuple(given)
 
 
 def _thresholds(raw: dict[str, Any]) -> Thresholds:

@@ -21,12 +21,16 @@ class Screen:
         kind: ``menu`` (choices), ``result`` (an outcome to read), ``form`` (input wanted).
         data: the facts the screen shows.
         error_key: a key of :mod:`core.strings_zh` when something went wrong.
+        function: on the kiosk, the id of the kiosk function whose screens draw this one
+            (``ticket``); :class:`flows.kiosk_functions.KioskHome` stamps it, so a function's
+            flow never names itself. None for a window's own screens (the kiosk home, the PAD).
     """
 
     name: str
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
     error_key: str | None = None
+    function: str | None = None
 
     @property
     def error_text(self) -> str | None:

@@ -1,9 +1,12 @@
-"""The kiosk's ticket flow (取号): home → choose a service → ticket → home.
+"""The kiosk's ticket flow (取号), the first kiosk function: choose a service → ticket.
 
-A UI-free step machine: every step returns the :class:`flows.screens.Screen` to show. The
-ticket is issued (journaled) *before* it is printed, so a printer that is out of paper or
-unplugged never costs the citizen a place in the queue: the number is shown on screen with
-the printer's error, and the fault is journaled as a ``device.health`` event.
+A UI-free step machine: every step returns the :class:`flows.screens.Screen` to show. On a
+kiosk it is the ``ticket`` row of :mod:`flows.kiosk_functions`, drawn by
+:mod:`kiosk.functions.ticket`; the kiosk's home screen and its idle timeout belong to
+:class:`flows.kiosk_functions.KioskHome`. The ticket is issued (journaled) *before* it is
+printed, so a printer that is out of paper or unplugged never costs the citizen a place in the
+queue: the number is shown on screen with the printer's error, and the fault is journaled as a
+``device.health`` event.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from core.clock import Clock
 from core.errors import DeviceError, HallEdgeError
 from devices.ticket_printer import TicketContent, TicketPrinter
 from flows.health_events import HealthJournal
+from flows.kiosk_functions import KioskContext
 from flows.queue import HallQueue, IssuedTicket
 from flows.screens import Screen
 
-#: Seconds of no taps after which a kiosk showing a ticket or the service list goes home.
-IDLE_TIMEOUT_S = 60.0
+__all__ = ["TicketFlow", "qr_payload"]
 
 
 def qr_payload(hall_id: str, issued: IssuedTicket) -> str:
@@ -33,14 +36,15 @@ def qr_payload(hall_id: str, issued: IssuedTicket) -> str:
 
 
 class TicketFlow:
-    """One kiosk's ticket flow.
+    """One kiosk's ticket flow (a :class:`flows.kiosk_functions.KioskFlow`).
 
     Args:
         queue: the hall queue.
         printer: the ticket printer, or None when the kiosk has none (numbers on screen only).
         device_id: this kiosk (``kiosk-1``).
-        clock: the hall clock (idle timeout).
-        idle_timeout_s: how long a ticket or the service list stays without a tap.
+        clock: the hall clock.
+
+    The kiosk's idle timeout is :class:`flows.kiosk_functions.KioskHome`'s, not the flow's.
     """
 
     def __init__(
@@ -49,23 +53,36 @@ class TicketFlow:
         printer: TicketPrinter | None,
         device_id: str,
         clock: Clock,
-        idle_timeout_s: float = IDLE_TIMEOUT_S,
     ) -> None:
         self.queue = queue
         self.printer = printer
         self.device_id = device_id
         self.clock = clock
-        self.idle_timeout_s = idle_timeout_s
-        self.health = HealthJournal(queue)
+        self.health = HealthJournal(queue.store, clock)
         # Steps run on worker threads; one at a time, as at a real kiosk.
         self._lock = threading.Lock()
-        self._shown_at = clock.now()
-        self.screen = self._show(Screen("home", "menu", {"hall_name": queue.hall.name}))
+        self.screen = self._show(self._home())
+
+    @classmethod
+    def for_kiosk(cls, context: KioskContext) -> TicketFlow:
+        """The flow of the kiosk's ``ticket`` function (its registry factory)."""
+        return cls(context.queue, context.printer, context.device_id, context.clock)
+
+    def start(self) -> Screen:
+        """The 取号 tile tapped: the services."""
+        return self.choose_service()
+
+    def leave(self) -> None:
+        """The citizen is done. The flow keeps nothing of theirs: the ticket is journaled."""
+        with self._lock:
+            self._show(self._home())
 
     def home(self) -> Screen:
-        """The home screen with the 取号 button."""
-        with self._lock:
-            return self._show(Screen("home", "menu", {"hall_name": self.queue.hall.name}))
+        """Back to rest, without a kiosk around the flow (the hall simulation's kiosks call it
+        after each ticket); on a kiosk, :meth:`leave` does this and the kiosk draws its home.
+        """
+        self.leave()
+        return self.screen
 
     def choose_service(self, error_key: str | None = None) -> Screen:
         """The list of services, each with how many people wait for it."""
@@ -97,15 +114,10 @@ class TicketFlow:
             }
             return self._show(Screen("ticket", "result", data, error_key))
 
-    def tick(self) -> Screen:
-        """Go home when the current screen has waited ``idle_timeout_s`` without a tap."""
-        with self._lock:
-            idle = self.clock.now() - self._shown_at >= self.idle_timeout_s
-            if self.screen.name != "home" and idle:
-                return self._show(Screen("home", "menu", {"hall_name": self.queue.hall.name}))
-            return self.screen
-
     # --- internals --------------------------------------------------------------------
+
+    def _home(self) -> Screen:
+        return Screen("home", "menu", {"hall_name": self.queue.hall.name})
 
     def _services(self, error_key: str | None) -> Screen:
         services = [
@@ -143,5 +155,4 @@ class TicketFlow:
 
     def _show(self, screen: Screen) -> Screen:
         self.screen = screen
-        self._shown_at = self.clock.now()
         return screen

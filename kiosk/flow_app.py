@@ -1,10 +1,10 @@
 """The plumbing every window that renders a UI-free flow shares (the kiosk, the PAD).
 
-The flow object (a :class:`flows.ticketing.TicketFlow`, a :class:`flows.window_desk.WindowDesk`)
-talks to SQLite and devices, so it is built, stepped, polled and closed on the app's
-:class:`kiosk.background.Background` worker; only its :class:`flows.screens.Screen` answers
-come back to the Kivy thread. One step at a time: a second tap while the first is still
-printing or calling does nothing.
+The flow object (the kiosk's :class:`flows.kiosk_functions.KioskHome`, the PAD's
+:class:`flows.window_desk.WindowDesk`) talks to SQLite and devices, so it is built, stepped,
+polled and closed on the app's :class:`kiosk.background.Background` worker; only its
+:class:`flows.screens.Screen` answers come back to the Kivy thread. One step at a time: a
+second tap while the first is still printing or calling does nothing.
 """
 
 from __future__ import annotations

@@ -12,8 +12,11 @@ from kivy.lang import Builder
 from kivy.properties import ColorProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.textinput import TextInput
+from kivy.uix.widget import Widget
 
 #: Government-hall palette: deep blue header, light page, strong colours only for states.
 BLUE = (0.11, 0.31, 0.54, 1)
@@ -27,6 +30,14 @@ GREEN = (0.13, 0.55, 0.30, 1)
 VALLEY = (0.16, 0.50, 0.72, 1)
 CARD = (1, 1, 1, 1)
 GREY = (0.62, 0.65, 0.70, 1)
+
+#: A kiosk function's tile colour, by the name its registry row gives
+#: (:data:`flows.kiosk_functions.COLOURS`).
+TILE_COLOURS = {"blue": BLUE, "green": GREEN, "teal": VALLEY, "amber": AMBER}
+
+#: Up to this many big buttons stand in one column (what the elderly find easiest); more go
+#: in two columns.
+SINGLE_COLUMN_MAX = 4
 
 Builder.load_string(
     """
@@ -113,6 +124,35 @@ def header(title: str, ui_id: str, right: str = "", right_id: str = "") -> Panel
             )
         )
     return bar
+
+
+def grid_columns(count: int, single_column_max: int = SINGLE_COLUMN_MAX) -> int:
+    """How many columns :func:`button_grid` should use for ``count`` buttons: 1 or 2."""
+    return 1 if count <= single_column_max else 2
+
+
+def button_grid(buttons: list[Widget], columns: int, row_height: int) -> ScrollView:
+    """Big buttons in ``columns`` columns of ``row_height`` rows (the service list, the kiosk's
+    home tiles), all reachable whatever their number.
+
+    The caller picks columns and height so that the usual count fits without scrolling (two
+    columns keep ten services on a kiosk screen); beyond that the list scrolls rather than
+    running off the bottom of the screen.
+    """
+    grid = GridLayout(
+        cols=columns,
+        spacing=16 if columns == 1 else 12,
+        padding=(0, 8),
+        size_hint_y=None,
+        row_default_height=row_height,
+        row_force_default=True,
+    )
+    grid.bind(minimum_height=grid.setter("height"))
+    for button in buttons:
+        grid.add_widget(button)
+    scroll = ScrollView(do_scroll_x=False, bar_width=12)
+    scroll.add_widget(grid)
+    return scroll
 
 
 def find(root: Any, ui_id: str) -> Any:

@@ -9,19 +9,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from agent import journal
 from core.clock import SystemClock
 from core.config import DEFAULT_CONFIG, load_hall_config
 from core.errors import ConfigError
 from core.events import Kind
 from core.strings_zh import error_text
+from flows.kiosk_functions import registered
 from flows.queue import HallQueue
+from hallstore import journal
 from kiosk.fonts import use_cjk_font
-from tests.ui.fixtures import ROOT, UiLauncher
+from tests.kiosk_probe import probes
+from tests.ui.fixtures import ROOT, UiLauncher, UiRun
 
 pytestmark = pytest.mark.ui
 
@@ -195,3 +199,120 @@ def test_a_long_catalog_keeps_every_service_button_on_screen(
         ],
     )
     assert result["snapshots"]["ticket"]["ticket_service"] == "工程审批"
+
+
+class ProbeLauncher(UiLauncher):
+    """Runs apps under ``python -m tests.kiosk_probe``: the UI driver, with the test-only
+    kiosk function 测试功能 registered in the app's process (a registration in this process
+    would not reach the app).
+
+    Attributes:
+        probes: how many test-only functions to register (``probe``, ``probe_2`` …).
+    """
+
+    probes = 1
+
+    def start(self, app_argv: list[str], steps: list[dict[str, Any]], name: str = "app") -> UiRun:
+        steps_path = self.work / f"{name}-steps.json"
+        steps_path.write_text(json.dumps(steps, ensure_ascii=False), encoding="utf-8")
+        out, log = self.work / f"{name}-result.json", self.work / f"{name}.log"
+        driver = ["--steps", str(steps_path), "--artifacts", str(self.artifacts), "--out", str(out)]
+        probes = ["--probes", str(self.probes)]
+        with log.open("wb") as log_file:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.kiosk_probe", *probes, *driver, "--", *app_argv],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        run = UiRun(proc, out, log)
+        self.runs.append(run)
+        return run
+
+
+@pytest.fixture
+def probe_ui(ui: UiLauncher) -> Iterator[ProbeLauncher]:
+    launcher = ProbeLauncher(ui.env, ui.work, ui.artifacts)
+    try:
+        yield launcher
+    finally:
+        for run in launcher.runs:
+            run.stop()
+
+
+def test_a_function_registered_by_a_test_gets_a_home_tile_that_a_tap_opens(
+    probe_ui: ProbeLauncher, tmp_path: Path
+) -> None:
+    """取号 first, 测试功能 after it; its screen steps its flow; 返回首页 makes it forget."""
+    result = probe_ui.run(
+        [
+            "kiosk", "--hall-db", str(tmp_path / "hall.db"), "--device-id", "kiosk-7",
+            "--printer", "sim://usb-printer",
+        ],
+        [
+            {"op": "wait_on_screen", "id": "take_button"},
+            {"op": "wait_on_screen", "id": "function_probe"},
+            {"op": "snapshot", "name": "home"},
+            {"op": "screenshot", "name": "1-home-two-functions"},
+            {"op": "tap", "id": "function_probe"},
+            {"op": "wait_text", "id": "probe_taps", "match": "^已点击0次$"},
+            {"op": "tap", "id": "probe_press"},
+            {"op": "wait_text", "id": "probe_taps", "match": "^已点击1次$"},
+            {"op": "snapshot", "name": "probe"},
+            {"op": "screenshot", "name": "2-probe"},
+            {"op": "tap", "id": "home_button"},
+            {"op": "wait", "id": "function_probe"},
+            {"op": "tap", "id": "function_probe"},
+            {"op": "wait_text", "id": "probe_taps", "match": "^已点击0次$"},
+            {"op": "tap", "id": "home_button"},
+            {"op": "tap", "id": "take_button"},
+            {"op": "wait", "id": "service_social"},
+        ],
+    )
+    home, probe = result["snapshots"]["home"], result["snapshots"]["probe"]
+    assert "取号" in home["take_button"] and "测试功能" in home["function_probe"]
+    assert home["header_title"] == "政务服务自助终端" and "home_button" not in home
+    assert probe["header_title"] == "测试功能" and probe["home_button"] == "返回首页"
+    assert "take_button" not in probe
+
+
+def test_twelve_functions_keep_every_tile_on_screen(
+    probe_ui: ProbeLauncher, tmp_path: Path
+) -> None:
+    """The home screen the coming functions will fill: twelve tiles (three columns), each wholly
+    visible, and the last one opens."""
+    built_in = [f.id for f in registered()]
+    probe_ui.probes = max(1, 12 - len(built_in))
+    probe_ids = [f.id for f in probes(probe_ui.probes)]
+    result = probe_ui.run(
+        ["kiosk", "--hall-db", str(tmp_path / "hall.db"), "--printer", "sim://usb-printer"],
+        [
+            {"op": "wait_on_screen", "id": "take_button"},
+            *[{"op": "wait_on_screen", "id": f"function_{i}"} for i in probe_ids],
+            {"op": "screenshot", "name": "twelve-functions"},
+            {"op": "tap", "id": f"function_{probe_ids[-1]}"},
+            {"op": "wait_text", "id": "probe_taps", "match": "^已点击0次$"},
+            {"op": "snapshot", "name": "last"},
+        ],
+    )
+    assert result["snapshots"]["last"]["header_title"] == probes(probe_ui.probes)[-1].title
+
+
+def test_an_unknown_function_in_the_hall_config_stops_the_kiosk_with_a_config_error(
+    tmp_path: Path,
+) -> None:
+    """A mistyped function id is the technician's to fix: the kiosk refuses to start and says
+    which id, with code 100, before any window opens."""
+    config = tmp_path / "hall.toml"
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    kiosk = '\n[kiosk]\nfunctions = ["ticket", "guide"]\n'
+    config.write_text(text.replace("\n[kiosk]\n", kiosk, 1), encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "main.py", "kiosk", "--config", str(config),
+         "--hall-db", str(tmp_path / "hall.db")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 2
+    assert "error 100 (config_invalid)" in out.stderr
+    assert "'guide'" in out.stderr

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent import journal
 from core.events import Kind
 from devices.open import open_ticket_printer
 from devices.ticket_printer import TicketPrinter
+from flows.kiosk_functions import KioskContext
 from flows.ticketing import TicketFlow
+from hallstore import journal
+from hardware_sim import simulator_of
 from tests.conftest import HallDb
 
 
@@ -32,7 +34,7 @@ def test_taking_a_ticket_prints_the_number_shown_on_screen(hall_db: HallDb, prin
     assert [s["name"] for s in services] == ["社保医保", "户籍办理", "企业开办"]
     screen = flow.take("social")
     assert (screen.name, screen.error_key, screen.data["printed"]) == ("ticket", None, True)
-    printed = printer.sim.tickets[-1]
+    printed = simulator_of(printer).tickets[-1]
     assert screen.data["ticket_no"] in printed.texts
     assert list(printed.qr_payloads) == [screen.data["qr_payload"]]
     assert screen.data["ticket_no"] in screen.data["qr_payload"]
@@ -52,13 +54,14 @@ def test_paper_out_still_issues_the_ticket_and_says_so_in_chinese(
     hall_db: HallDb, printer: TicketPrinter
 ) -> None:
     flow = TicketFlow(hall_db.queue, printer, "kiosk-1", hall_db.clock)
-    printer.sim.inject("paper_out")
+    sim = simulator_of(printer)
+    sim.inject("paper_out")
     screen = flow.take("social")
     assert screen.data["ticket_no"] == "A001" and screen.data["printed"] is False
     assert screen.error_key == "paper_out"
     assert screen.error_text == "打印机缺纸，请联系工作人员"
     assert hall_db.queue.waiting_count("social") == 1
-    assert printer.sim.tickets == []
+    assert sim.tickets == []
     assert health_events(hall_db)[-1] | {"code": None} == {
         "device": "printer-1", "state": "error", "reasons": ["paper_out"], "code": None
     }
@@ -67,10 +70,11 @@ def test_paper_out_still_issues_the_ticket_and_says_so_in_chinese(
 def test_a_fault_is_journaled_once_and_its_repair_once(hall_db: HallDb, printer: TicketPrinter) -> None:
     flow = TicketFlow(hall_db.queue, printer, "kiosk-1", hall_db.clock)
     flow.take("social")
-    printer.sim.inject("cover_open")
+    sim = simulator_of(printer)
+    sim.inject("cover_open")
     for _ in range(3):
         assert flow.take("social").error_key == "cover_open"
-    printer.sim.clear("cover_open")
+    sim.clear("cover_open")
     assert flow.take("social").data["printed"] is True
     states = [(e["state"], e["reasons"]) for e in health_events(hall_db)]
     assert states == [("ok", []), ("error", ["cover_open"]), ("ok", [])]
@@ -79,7 +83,7 @@ def test_a_fault_is_journaled_once_and_its_repair_once(hall_db: HallDb, printer:
 def test_an_unplugged_printer_keeps_the_queue_going(hall_db: HallDb, printer: TicketPrinter) -> None:
     flow = TicketFlow(hall_db.queue, printer, "kiosk-1", hall_db.clock)
     flow.take("business")
-    printer.sim.inject("unplugged")
+    simulator_of(printer).inject("unplugged")
     screen = flow.take("business")
     assert (screen.data["ticket_no"], screen.data["printed"]) == ("C002", False)
     assert screen.error_key == "device_unplugged"
@@ -94,13 +98,18 @@ def test_an_unknown_service_returns_to_the_list_with_an_error(hall_db: HallDb, p
     flow = TicketFlow(hall_db.queue, printer, "kiosk-1", hall_db.clock)
     screen = flow.take("no-such")
     assert (screen.name, screen.error_key) == ("choose_service", "unknown_service")
-    assert printer.sim.tickets == []
+    assert simulator_of(printer).tickets == []
 
 
-def test_an_idle_kiosk_goes_home(hall_db: HallDb, printer: TicketPrinter) -> None:
-    flow = TicketFlow(hall_db.queue, printer, "kiosk-1", hall_db.clock, idle_timeout_s=60)
-    flow.take("social")
-    hall_db.clock.advance(30)
-    assert flow.tick().name == "ticket"
-    hall_db.clock.advance(31)
-    assert flow.tick().name == "home"
+def test_the_ticket_function_starts_at_the_services_and_leaves_to_rest(
+    hall_db: HallDb, printer: TicketPrinter
+) -> None:
+    """On a kiosk the flow is built by its registry factory; the kiosk's home screen and idle
+    timeout are KioskHome's (tests/test_kiosk_functions.py)."""
+    context = KioskContext(hall_db.queue, "kiosk-1", hall_db.clock, printer=printer)
+    flow = TicketFlow.for_kiosk(context)
+    assert flow.printer is printer and flow.device_id == "kiosk-1"
+    assert flow.start().name == "choose_service"
+    assert flow.take("social").name == "ticket"
+    flow.leave()
+    assert flow.screen.name == "home"

@@ -1,0 +1,104 @@
+"""The screens of the kiosk functions: one module per function, named after its id.
+
+``kiosk/functions/ticket.py`` draws 取号. The function itself (its id, tile text and flow
+factory) is a row of :mod:`flows.kiosk_functions`, which names its screens module; the kiosk
+imports the module when it starts and finds its screens in ``SCREENS``::
+
+    SCREENS = FunctionScreens({"choose_service": services, "ticket": ticket})
+
+A draw function takes the :class:`flows.screens.Screen` the flow returned and the function's
+:class:`FunctionUi`, and returns the widgets of the kiosk's body, top to bottom. It reads the
+screen's data, binds taps to :meth:`FunctionUi.step` and keeps no state. The kiosk window owns
+the rest: the header (which shows the function's title), the 返回首页 button under every
+function screen, the status line, the idle timeout.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from kivy.uix.widget import Widget
+
+    from flows.kiosk_functions import KioskFunction
+    from flows.screens import Screen
+
+#: Draws one screen: ``(screen, ui) -> widgets``.
+Draw = Callable[["Screen", "FunctionUi"], "list[Widget]"]
+#: Runs one step of a function's flow on the kiosk's worker: ``(action, busy_text)``.
+RunStep = Callable[[Callable[[Any], "Screen"], "str | None"], None]
+
+
+@dataclass(frozen=True)
+class FunctionScreens:
+    """What a function's screens module offers the kiosk, as its ``SCREENS``.
+
+    Attributes:
+        draw: the draw function for each screen name the function's flow returns.
+        tile_ui_id: the ``ui_id`` of the function's home tile; None gives
+            ``function_<id>``. (取号 keeps ``take_button``, the name tests and technicians
+            knew before the home screen had tiles.)
+    """
+
+    draw: Mapping[str, Draw]
+    tile_ui_id: str | None = None
+
+
+class FunctionUi:
+    """What a function's screens may ask of the kiosk window, for one function.
+
+    Args:
+        function: the function's registry row.
+        run: runs a step on the kiosk's worker (:meth:`kiosk.kiosk_app.KioskApp`'s).
+    """
+
+    def __init__(self, function: KioskFunction, run: RunStep) -> None:
+        self.function = function
+        self._run = run
+
+    def step(self, action: Callable[[Any], Screen], busy: str | None = None) -> None:
+        """Run one of the function's flow steps, e.g. ``lambda flow: flow.take(code)``.
+
+        It runs on the kiosk's worker thread (it may print, read a card, query a server);
+        the screen it returns is drawn when it comes back. A tap while a step runs does
+        nothing, and so does a tap that arrives after the kiosk went home.
+
+        Args:
+            action: called with the function's flow; returns the next screen.
+            busy: drawn at once in place of the screen while the step runs, for a step a
+                citizen waits on (``正在出号，请稍候…``).
+        """
+        self._run(action, busy)
+
+
+def load(function: KioskFunction) -> FunctionScreens:
+    """Import a function's screens module and return its ``SCREENS``.
+
+    Raises:
+        ConfigError (100): the module cannot be imported or has no ``SCREENS``; the message
+            names the function and the module, and the import error is chained.
+    """
+    try:
+        module = importlib.import_module(function.screens)
+    except ImportError as err:
+        raise ConfigError(
+            f"kiosk function {function.id!r}: cannot import its screens {function.screens}: {err}",
+            function=function.id,
+        ) from err
+    screens = getattr(module, "SCREENS", None)
+    if not isinstance(screens, FunctionScreens):
+        raise ConfigError(
+            f"kiosk function {function.id!r}: {function.screens} has no SCREENS",
+            function=function.id,
+        )
+    return screens
+
+
+def tile_ui_id(function: KioskFunction, screens: FunctionScreens) -> str:
+    """The ``ui_id`` of a function's home tile."""
+    return screens.tile_ui_id or f"function_{function.id}"
