@@ -11,19 +11,14 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import socket
 import threading
 
 from agent.commands import RESTART_EXIT_CODE
-from agent.hallbox_remote import HallBoxRemote
-from agent.host_metrics import HostMetrics
-from agent.presence import hall_box_presence
-from agent.publisher import Publisher
-from agent.telemetry import TelemetryRecorder
+from agent.hall_box import HallBox
+from core.cli import Command
 from core.config import DEFAULT_CONFIG, load_hall_config
-from core.mqtt import mqtt_auth
+from core.mqtt import add_mqtt_auth_arguments, mqtt_auth
 from core.netaddr import parse_host_port
-from core.topics import hall_box_id
 
 log = logging.getLogger(__name__)
 
@@ -45,35 +40,25 @@ def run_agent(args: argparse.Namespace, stop: threading.Event | None = None) -> 
         restart.set()
         stop.set()
 
-    publisher = Publisher(
-        args.hall_db,
-        hall.hall_id,
-        host,
-        port,
-        client_id=f"agent-{hall.hall_id}-{socket.gethostname()}",
-        auth=auth,
-    )
-    remote = HallBoxRemote(
-        hall, config_path, args.hall_db, host, port, publisher, request_restart, auth=auth
-    )
-    recorder = TelemetryRecorder(args.hall_db)
-    metrics = HostMetrics(
-        recorder, args.hall_db, hall_box_id(hall.hall_id), lambda: publisher.connected
-    )
-    publisher.start()
-    recorder.start()
-    metrics.start()
-    presence = hall_box_presence(hall, host, port, auth=auth)
-    presence.start()
-    remote.start()
+    box = HallBox(hall, config_path, args.hall_db, host, port, request_restart, auth=auth)
+    box.start()
     try:
         stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        remote.stop()
-        presence.stop()
-        metrics.stop()
-        recorder.stop()
-        publisher.stop()
+        box.stop()
     return RESTART_EXIT_CODE if restart.is_set() else 0
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mqtt", default="127.0.0.1:1883", help="broker host:port")
+    parser.add_argument("--hall-db", required=True)
+    parser.add_argument("--config", help="hall config TOML")
+    add_mqtt_auth_arguments(parser)
+
+
+COMMANDS = (
+    Command("agent", "publish a hall's journal to the collector", _arguments,
+            "agent.cli:run_agent"),
+)

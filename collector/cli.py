@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.commands import CommandSender
+from core.cli import Command
 from core.clock import SystemClock
 from core.config import DEFAULT_CONFIG, load_hall_config
 from core.errors import ConfigError
@@ -119,3 +120,18 @@ def run_collector(args: argparse.Namespace, stop: threading.Event | None = None)
         dashboard.stop()
         service.stop()
     return 0
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mqtt", default="127.0.0.1:1883", help="broker host:port")
+    parser.add_argument("--store", default="var/collector/events.db")
+    parser.add_argument("--config", action="append", help="hall config TOML (repeatable)")
+    parser.add_argument("--dashboard-port", type=int, default=8780)
+    add_mqtt_auth_arguments(parser)
+    add_command_parser(parser.add_subparsers(dest="collector_action", metavar="{command}"))
+
+
+COMMANDS = (
+    Command("collector", "run the central collector and its dashboard", _arguments,
+            "collector.cli:run_collector"),
+)

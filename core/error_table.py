@@ -6,8 +6,10 @@ regenerates it and a test fails when the two drift apart.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+from core.cli import Command
 from core.errors import all_error_types
 from core.strings_zh import ERROR_TEXT
 
@@ -36,3 +38,19 @@ def render_doc(text: str) -> str:
 
 def write_doc() -> None:
     DOC.write_text(render_doc(DOC.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--write", action="store_true", help="update docs/error-codes.md")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.write:
+        write_doc()
+    print(markdown_table())
+    return 0
+
+
+COMMANDS = (
+    Command("errors", "print the error-code table (Markdown)", _arguments, "core.error_table:run"),
+)

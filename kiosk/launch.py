@@ -1,4 +1,4 @@
-"""Start one hall window: ``python main.py kiosk|pad|display|rating-pad [options]``.
+"""Start one hall window: ``python main.py kiosk|pad [options]``.
 
 One Kivy app per process. This module reads the options, builds the app's parts (hall
 database, devices, MQTT listener, remote control) as factories the app calls on its worker
@@ -14,8 +14,9 @@ Examples::
         --device-id kiosk-1 --mqtt 127.0.0.1:1883
     python main.py pad --window 3 --staff 003 --display tcp://127.0.0.1:7601 \\
         --rating-pad tcp://127.0.0.1:7602 --mqtt 127.0.0.1:1883
-    python main.py display --port 7601
-    python main.py rating-pad --port 7602
+
+The call display and rating pad windows are simulated devices; :mod:`simulation.launch`
+starts them with the helpers here.
 """
 
 from __future__ import annotations
@@ -29,29 +30,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.commands import RESTART_EXIT_CODE
+from core.cli import Command
 from core.config import DEFAULT_CONFIG, HallConfig, load_hall_config
 from core.errors import ConfigError
 from core.mqtt import add_mqtt_auth_arguments, mqtt_auth
 
 if TYPE_CHECKING:
-    from kivy.app import App
-
     from devices.health import Health
-    from flows.ticketing import TicketFlow
+    from flows.kiosk_functions import KioskContext
     from flows.window_desk import WindowDesk
     from kiosk.app_remote import AppRemote
+    from kiosk.flow_app import FlowApp
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 
-DEFAULT_SIZES = {
-    "kiosk": "720x960",
-    "pad": "1180x800",
-    "display": "1024x600",
-    "rating-pad": "800x480",
-}
-DEFAULT_PORTS = {"display": 7601, "rating-pad": 7602}
+DEFAULT_SIZES = {"kiosk": "720x960", "pad": "1180x800"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,75 +61,99 @@ def main(argv: Sequence[str] | None = None) -> int:
     Raises:
         ConfigError (100): a bad option, an unreadable hall config, a missing CJK font.
     """
-    app = build_app(argv)
+    return run(parser().parse_args(list(argv) if argv is not None else None))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the app ``args.app`` names (``kiosk`` or ``pad``), run it, return its exit code."""
+    app = build_app_from(args)
     app.run()
-    return int(getattr(app, "exit_code", 0))  # the display and rating pad have none
+    return int(app.exit_code)
 
 
-def parser() -> argparse.ArgumentParser:
-    """The command line of the four hall windows."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=str(DEFAULT_CONFIG), help="hall config TOML")
-    common.add_argument("--size", help="window size WxH in pixels")
-    hall_db = argparse.ArgumentParser(add_help=False)
-    hall_db.add_argument("--hall-db", help="hall database (default var/<hall id>/hall.db)")
-    hall_db.add_argument("--device-id", help="this device's id in events and commands")
-    hall_db.add_argument(
+def add_window_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where a window opens and how large: every app with a window takes these."""
+    parser.add_argument("--size", help="window size WxH in pixels")
+    parser.add_argument("--position", help="window position LEFT,TOP in screen pixels")
+
+
+def _common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="hall config TOML")
+    add_window_arguments(parser)
+    parser.add_argument("--hall-db", help="hall database (default var/<hall id>/hall.db)")
+    parser.add_argument("--device-id", help="this device's id in events and commands")
+    parser.add_argument(
         "--mqtt", help="broker host:port: the collector's commands (and the PAD's warnings)"
     )
-    add_mqtt_auth_arguments(hall_db)
+    add_mqtt_auth_arguments(parser)
 
-    top = argparse.ArgumentParser(prog="main.py", description="one Hall Edge window")
-    sub = top.add_subparsers(dest="app", required=True)
-    kiosk = sub.add_parser("kiosk", parents=[common, hall_db], help="citizen kiosk (取号)")
-    kiosk.add_argument("--printer", help="ticket printer URL (default: the hall config's)")
-    kiosk.add_argument(
+
+def add_kiosk_arguments(parser: argparse.ArgumentParser) -> None:
+    """The citizen kiosk's options."""
+    _common_arguments(parser)
+    parser.add_argument("--printer", help="ticket printer URL (default: the hall config's)")
+    parser.add_argument(
         "--idle-timeout",
         type=float,
         default=60.0,
         help="seconds without a tap before the kiosk goes home",
     )
-    pad = sub.add_parser("pad", parents=[common, hall_db], help="window PAD (叫号)")
-    pad.add_argument("--window", type=int, default=1, help="window number")
-    pad.add_argument("--staff", default="", help="staff id to fill in at sign-in")
-    pad.add_argument("--display", help="call display URL (default: the hall config's)")
-    pad.add_argument("--rating-pad", help="rating pad URL (default: the hall config's)")
-    for name, help_text in (("display", "hall call display"), ("rating-pad", "rating pad")):
-        app = sub.add_parser(name, parents=[common], help=f"{help_text}, simulated in a window")
-        app.add_argument(
-            "--port",
-            type=int,
-            default=DEFAULT_PORTS[name],
-            help="TCP port the simulated device listens on (127.0.0.1)",
-        )
+    parser.add_argument(
+        "--functions",
+        help="the kiosk functions offered, e.g. ticket,guide (default: the hall config's "
+        "[kiosk] functions, else every registered one)",
+    )
+    parser.set_defaults(app="kiosk")
+
+
+def add_pad_arguments(parser: argparse.ArgumentParser) -> None:
+    """The window PAD's options."""
+    _common_arguments(parser)
+    parser.add_argument("--window", type=int, default=1, help="window number")
+    parser.add_argument("--staff", default="", help="staff id to fill in at sign-in")
+    parser.add_argument("--display", help="call display URL (default: the hall config's)")
+    parser.add_argument("--rating-pad", help="rating pad URL (default: the hall config's)")
+    parser.set_defaults(app="pad")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of the kiosk and the PAD, on their own (tests build apps with it)."""
+    top = argparse.ArgumentParser(prog="main.py", description="one Hall Edge window")
+    sub = top.add_subparsers(dest="app", required=True)
+    add_kiosk_arguments(sub.add_parser("kiosk", help="citizen kiosk (取号)"))
+    add_pad_arguments(sub.add_parser("pad", help="window PAD (叫号)"))
     return top
 
 
-def build_app(argv: Sequence[str] | None) -> App:
+def build_app(argv: Sequence[str] | None) -> FlowApp:
     """Configure Kivy and build (not run) the app the command line asks for.
 
     Raises:
         ConfigError (100): see :func:`main`.
     """
-    args = parser().parse_args(list(argv) if argv is not None else None)
-    hall = load_hall_config(args.config)
-    _configure_kivy(_size(args.size or DEFAULT_SIZES[args.app]))
-    from kiosk.fonts import use_cjk_font
+    return build_app_from(parser().parse_args(list(argv) if argv is not None else None))
 
-    use_cjk_font()
-    builders: dict[str, Callable[[argparse.Namespace, HallConfig], App]] = {
+
+def build_app_from(args: argparse.Namespace) -> FlowApp:
+    """Configure Kivy and build (not run) the app of parsed arguments.
+
+    Raises:
+        ConfigError (100): see :func:`main`.
+    """
+    hall = load_hall_config(args.config)
+    prepare_kivy(args.size or DEFAULT_SIZES[args.app], args.position)
+    builders: dict[str, Callable[[argparse.Namespace, HallConfig], FlowApp]] = {
         "kiosk": _kiosk,
         "pad": _pad,
-        "display": _display,
-        "rating-pad": _rating_pad,
     }
     return builders[args.app](args, hall)
 
 
-# --- the four apps -----------------------------------------------------------------------
+# --- the two apps ------------------------------------------------------------------------
 
 
-def _kiosk(args: argparse.Namespace, hall: HallConfig) -> App:
+def _kiosk(args: argparse.Namespace, hall: HallConfig) -> FlowApp:
+    from flows.kiosk_functions import enabled
     from kiosk.kiosk_app import KioskApp
 
     device_id = args.device_id or "kiosk-1"
@@ -142,21 +161,25 @@ def _kiosk(args: argparse.Namespace, hall: HallConfig) -> App:
     mqtt = _mqtt(args.mqtt)
     db = _hall_db(args, hall)
     remotes: list[AppRemote] = []
+    functions = args.functions.split(",") if args.functions else None
+    # A mistyped function id fails here, on the technician's console, not on the kiosk screen.
+    enabled(functions if functions is not None else hall.kiosk_functions)
 
-    def build_flow() -> TicketFlow:
+    def build_context() -> KioskContext:
         from core.clock import SystemClock
         from devices.open import open_ticket_printer
+        from flows.kiosk_functions import KioskContext
         from flows.queue import HallQueue
-        from flows.ticketing import TicketFlow
         from kiosk.app_remote import use_catalog
 
         printer = open_ticket_printer(printer_url, f"{device_id}-printer") if printer_url else None
-        flow = TicketFlow(
-            HallQueue(_connect(db), hall, SystemClock()),
-            printer,
-            device_id,
-            SystemClock(),
+        context = KioskContext(
+            queue=HallQueue(_connect(db), hall, SystemClock()),
+            device_id=device_id,
+            clock=SystemClock(),
+            printer=printer,
             idle_timeout_s=args.idle_timeout,
+            functions=functions,
         )
         if mqtt is not None:
             remotes.append(
@@ -168,24 +191,24 @@ def _kiosk(args: argparse.Namespace, hall: HallConfig) -> App:
                     device_id,
                     mqtt,
                     app,
-                    lambda read: use_catalog(flow.queue, read),
-                    lambda: [] if flow.printer is None else [flow.printer.health()],
+                    lambda read: use_catalog(context.queue, read),
+                    lambda: [] if context.printer is None else [context.printer.health()],
                 )
             )
-        return flow
+        return context
 
-    def close_flow(flow: TicketFlow) -> None:
+    def close_context(context: KioskContext) -> None:
         for remote in remotes:
             remote.stop()
-        if flow.printer is not None:
-            flow.printer.close()
-        flow.queue.conn.close()
+        if context.printer is not None:
+            context.printer.close()
+        context.queue.conn.close()
 
-    app = KioskApp(build_flow, close_flow, hall_name=hall.name)
+    app = KioskApp(build_context, close_context, hall_name=hall.name)
     return app
 
 
-def _pad(args: argparse.Namespace, hall: HallConfig) -> App:
+def _pad(args: argparse.Namespace, hall: HallConfig) -> FlowApp:
     from kiosk.pad_app import PadApp
 
     hall.window(args.window)  # an unknown window fails now, with its code, not in the UI
@@ -257,18 +280,6 @@ def _pad(args: argparse.Namespace, hall: HallConfig) -> App:
     return app
 
 
-def _display(args: argparse.Namespace, hall: HallConfig) -> App:
-    from kiosk.display_app import DisplayApp
-
-    return DisplayApp(port=args.port, hall_name=hall.name)
-
-
-def _rating_pad(args: argparse.Namespace, hall: HallConfig) -> App:
-    from kiosk.rating_app import RatingPadApp
-
-    return RatingPadApp(port=args.port, hall_name=hall.name)
-
-
 # --- remote control ----------------------------------------------------------------------
 
 
@@ -320,7 +331,22 @@ def _restart(app: Any) -> None:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _configure_kivy(size: tuple[int, int]) -> None:
+def prepare_kivy(size: str, position: str | None = None) -> None:
+    """Configure Kivy for one window of ``size`` (``WxH``), at ``position`` (``LEFT,TOP`` in
+    screen pixels; the window manager's choice when None), and give it the CJK font.
+
+    Call before anything imports Kivy's window or widgets.
+
+    Raises:
+        ConfigError (100): a malformed size or position, or the CJK font is missing.
+    """
+    _configure_kivy(_size(size), _position(position) if position else None)
+    from kiosk.fonts import use_cjk_font
+
+    use_cjk_font()
+
+
+def _configure_kivy(size: tuple[int, int], position: tuple[int, int] | None) -> None:
     # Kivy reads sys.argv and its config at first import; ours are not Kivy options.
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     # SDL2's own clipboard: Kivy would otherwise look for xclip/xsel, absent on a kiosk.
@@ -330,6 +356,11 @@ def _configure_kivy(size: tuple[int, int]) -> None:
     Config.set("graphics", "width", str(size[0]))
     Config.set("graphics", "height", str(size[1]))
     Config.set("graphics", "resizable", "1")
+    if position is not None:
+        # Several windows on one screen (the demo) would otherwise open stacked.
+        Config.set("graphics", "position", "custom")
+        Config.set("graphics", "left", str(position[0]))
+        Config.set("graphics", "top", str(position[1]))
     # A citizen pressing Esc on a kiosk keyboard must not close the window.
     Config.set("kivy", "exit_on_escape", "0")
     # Right-clicks would otherwise leave red multitouch dots on a touch screen.
@@ -341,6 +372,13 @@ def _size(text: str) -> tuple[int, int]:
     if not sep or not width.isdigit() or not height.isdigit():
         raise ConfigError(f"--size wants WxH, e.g. 720x960, got {text!r}", size=text)
     return int(width), int(height)
+
+
+def _position(text: str) -> tuple[int, int]:
+    left, sep, top = text.partition(",")
+    if not sep or not left.strip().isdigit() or not top.strip().isdigit():
+        raise ConfigError(f"--position wants LEFT,TOP, e.g. 0,40, got {text!r}", position=text)
+    return int(left), int(top)
 
 
 def _mqtt(text: str | None) -> tuple[str, int] | None:
@@ -358,10 +396,16 @@ def _hall_db(args: argparse.Namespace, hall: HallConfig) -> Path:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    from agent import journal
     from core.errors import JournalError
+    from hallstore import journal
 
     try:
         return journal.connect(path)
     except sqlite3.Error as err:
         raise JournalError(f"cannot open the hall database {path}: {err}", path=str(path)) from err
+
+
+COMMANDS = (
+    Command("kiosk", "citizen kiosk (取号), a Kivy window", add_kiosk_arguments, "kiosk.launch:run"),
+    Command("pad", "window PAD (叫号), a Kivy window", add_pad_arguments, "kiosk.launch:run"),
+)

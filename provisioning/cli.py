@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from core.cli import Command
 from core.config import DEFAULT_CONFIG, load_hall_config
 from core.errors import HallEdgeError, all_error_types
 from core.strings_zh import ERROR_TEXT, error_text
@@ -151,3 +152,14 @@ def _width(text: str) -> int:
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--config", help="hall config TOML (default: the demo hall)")
+
+
+COMMANDS = (
+    Command("devices", "configured devices with their health; what is attached", _arguments,
+            "provisioning.cli:run_devices"),
+)

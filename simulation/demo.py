@@ -11,6 +11,11 @@ It starts, with embedded defaults and nothing to configure:
   ticket printer) and the PAD for window 3 as Kivy windows, each its own process, talking to
   each other through the same device protocols and hall database real hardware would use.
 
+The hall box's agent is :class:`agent.hall_box.HallBox`, the same assembly ``python main.py
+agent`` runs, so the demo also records and publishes the box's telemetry. Every process logs to
+``<workdir>/logs/``; the terminal shows only warnings and, last, what a person needs: the
+dashboard address and how to send a command.
+
 Closing the kiosk or PAD window, or Ctrl-C, stops everything.
 """
 
@@ -28,24 +33,31 @@ import time
 import webbrowser
 from pathlib import Path
 
-from agent import journal
 from agent.broker import start_embedded_broker, wait_listening
-from agent.hallbox_remote import HallBoxRemote
-from agent.presence import hall_box_presence
-from agent.publisher import Publisher
+from agent.hall_box import HallBox
 from collector.dashboard import Dashboard
 from collector.service import CollectorService
 from core.clock import SimClock, SystemClock
 from core.config import DEFAULT_CONFIG, HallConfig, load_hall_config
 from flows.queue import HallQueue
+from hallstore import journal
 from simulation.devices import open_front_of_house
-from simulation.hall_sim import HallSimulation, StopSimulation
+from simulation.hall_sim import IDLE_LOOK_S, HallSimulation, StopSimulation
 from simulation.scenarios import Scenario
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 PAD_WINDOW = 3
+#: Where each window opens on a 1920×1080 screen, and its size: side by side, not stacked.
+WINDOW_LAYOUT = {
+    "kiosk": ("720x960", "0,40"),
+    "pad": ("960x640", "730,40"),
+    "display": ("640x380", "730,700"),
+    "rating-pad": ("540x330", "1380,700"),
+}
+#: The dashboard's browser window, right of the PAD.
+BROWSER_POSITION, BROWSER_SIZE = (1700, 40), (1200, 900)
 #: How long a Kivy window may take to come up (first start compiles and caches shaders).
 APP_START_TIMEOUT_S = 30.0
 
@@ -73,6 +85,8 @@ def run_demo(args: argparse.Namespace) -> int:
         args.headless = True
     workdir = Path(args.workdir or ROOT / "var" / "demo")
     _fresh(workdir)
+    logs = workdir / "logs"
+    _log_to_file(logs / "demo.log")
     hall = load_hall_config(DEFAULT_CONFIG)
     hall_db = workdir / "hall.db"
     journal.connect(hall_db).close()
@@ -86,39 +100,40 @@ def run_demo(args: argparse.Namespace) -> int:
     collector.start()
     dashboard = Dashboard(collector.dashboard_state, port=args.dashboard_port)
     url = dashboard.start()
-    publisher = Publisher(hall_db, hall.hall_id, broker.host, broker.port, client_id="demo-agent")
-    publisher.start()
-    presence = hall_box_presence(hall, broker.host, broker.port)
-    presence.start()
     # No supervisor restarts the demo, so restart_app is acknowledged and only logged.
-    remote = HallBoxRemote(
+    box = HallBox(
         hall,
         DEFAULT_CONFIG,
         hall_db,
         broker.host,
         broker.port,
-        publisher,
         lambda: log.warning("restart_app acknowledged; the demo has no supervisor to restart it"),
+        client_id="demo-agent",
     )
-    remote.start()
+    box.start()
     apps: list[subprocess.Popen[bytes]] = []
     walk_ins = None
     try:
-        print(f"管理看板 dashboard: {url}", flush=True)
-        print(f"MQTT broker ({broker.kind}): {broker.host}:{broker.port}", flush=True)
-        print(
-            "远程命令 remote commands: python main.py collector command upload_diagnostics"
-            f" --hall {hall.hall_id} --mqtt {broker.host}:{broker.port}",
-            flush=True,
-        )
         display_url = "sim://call-display"
         if not args.headless:
-            apps = _start_apps(args, workdir, hall_db, f"{broker.host}:{broker.port}")
+            apps = _start_apps(args, workdir, hall_db, f"{broker.host}:{broker.port}", logs)
             display_url = f"tcp://127.0.0.1:{args.display_port}"
             if not args.no_browser:
-                _open_page(url)
+                browser = _open_page(url, workdir, logs)
+                if browser is not None:
+                    apps.append(browser)
         walk_ins = _start_walk_ins(hall_db, hall, args.citizens, display_url, stop)
-        _wait(stop, apps)
+        # Last, so that no window's start-up log buries it.
+        print(
+            f"\n管理看板 dashboard: {url}\n"
+            f"MQTT broker ({broker.kind}): {broker.host}:{broker.port}\n"
+            "远程命令 remote commands: python main.py collector command upload_diagnostics"
+            f" --hall {hall.hall_id} --mqtt {broker.host}:{broker.port}\n"
+            f"日志 logs: {logs}\n"
+            "Ctrl-C, or closing the kiosk or PAD window, stops the demo.",
+            flush=True,
+        )
+        _wait(stop, apps[2:4])  # the kiosk and the PAD
     except KeyboardInterrupt:
         pass
     finally:
@@ -133,14 +148,23 @@ def run_demo(args: argparse.Namespace) -> int:
                 app.kill()
         if walk_ins is not None:
             walk_ins.join(timeout=10)
-        remote.stop()
-        presence.stop()
-        publisher.wait_drained(10)
-        publisher.stop()
+        box.stop(drain_s=10)
         dashboard.stop()
         collector.stop()
         broker.close()
     return 0
+
+
+def _log_to_file(path: Path) -> None:
+    """Everything at INFO into ``path``; the terminal keeps only warnings."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.setLevel(logging.WARNING)
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(to_file)
+    root.setLevel(min(root.level, logging.INFO) or logging.INFO)
 
 
 def _fresh(workdir: Path) -> None:
@@ -148,7 +172,8 @@ def _fresh(workdir: Path) -> None:
     names = ("hall.db", "hall.remote.db", "collector.db", "tickets.jsonl")
     for name in (n + suffix for n in names for suffix in ("", "-wal", "-shm")):
         (workdir / name).unlink(missing_ok=True)
-    shutil.rmtree(workdir / "broker", ignore_errors=True)
+    for folder in ("broker", "logs"):
+        shutil.rmtree(workdir / folder, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
 
 
@@ -173,7 +198,9 @@ def _start_walk_ins(
             queue, clock, scenario.open_windows, kiosk_ids=("kiosk-2",), display_url=display_url
         )
         try:
-            HallSimulation(front, clock, scenario, seed=int(time.time())).run(
+            HallSimulation(
+                front, clock, scenario, seed=int(time.time()), idle_look_s=IDLE_LOOK_S
+            ).run(
                 pace=pace_real_time, start_at=time.time()
             )
         except Exception:
@@ -187,7 +214,7 @@ def _start_walk_ins(
 
 
 def _start_apps(
-    args: argparse.Namespace, workdir: Path, hall_db: Path, mqtt: str
+    args: argparse.Namespace, workdir: Path, hall_db: Path, mqtt: str, logs: Path
 ) -> list[subprocess.Popen[bytes]]:
     common = ["--config", str(DEFAULT_CONFIG), "--hall-db", str(hall_db)]
     display = f"tcp://127.0.0.1:{args.display_port}"
@@ -224,7 +251,12 @@ def _start_apps(
     ]
     apps = []
     for cmd in commands:
-        apps.append(subprocess.Popen([sys.executable, str(ROOT / "main.py"), *cmd], cwd=ROOT))
+        size, position = WINDOW_LAYOUT[cmd[0]]
+        with (logs / f"{cmd[0]}.log").open("ab") as out:
+            apps.append(subprocess.Popen(
+                [sys.executable, str(ROOT / "main.py"), *cmd, "--size", size, "--position", position],
+                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            ))
         if cmd[0] in ("display", "rating-pad"):
             # The PAD and the walk-in desks connect to these windows' devices at start.
             port = int(cmd[2])
@@ -237,17 +269,38 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _open_page(url: str) -> None:
-    if _has_display():
+def _open_page(url: str, workdir: Path, logs: Path) -> subprocess.Popen[bytes] | None:
+    """Open the dashboard. Chromium is started by us (and stopped with the demo); as root it
+    refuses to start without ``--no-sandbox``, which the desktop's default browser would not
+    pass, so the page silently never opened."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
         try:
-            webbrowser.open(url)
+            if webbrowser.open(url):
+                return None
         except webbrowser.Error:
-            log.info("no browser found; open %s by hand", url)
+            pass
+        log.warning("no browser found; open %s by hand", url)
+        return None
+    flags = [
+        f"--user-data-dir={workdir / 'chromium'}",
+        "--no-first-run",
+        "--no-default-browser-check",
+        # The demo reaches nothing outside the machine; without these Chromium keeps trying.
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--window-position={BROWSER_POSITION[0]},{BROWSER_POSITION[1]}",
+        f"--window-size={BROWSER_SIZE[0]},{BROWSER_SIZE[1]}",
+    ]
+    if os.geteuid() == 0:
+        flags.append("--no-sandbox")
+    with (logs / "chromium.log").open("ab") as out:
+        return subprocess.Popen([chromium, *flags, url], stdout=out, stderr=subprocess.STDOUT)
 
 
-def _wait(stop: threading.Event, apps: list[subprocess.Popen[bytes]]) -> None:
+def _wait(stop: threading.Event, watched: list[subprocess.Popen[bytes]]) -> None:
     """Until Ctrl-C, SIGTERM, or the citizen-facing kiosk or the PAD is closed."""
-    watched = apps[2:]  # kiosk and PAD: closing either ends the demo
     while not stop.wait(0.5):
         if watched and any(a.poll() is not None for a in watched):
             return

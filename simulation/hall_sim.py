@@ -20,11 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.clock import SimClock, at_hall_time
+from hardware_sim import simulator_of
 from simulation.devices import FrontOfHouse
 from simulation.scenarios import Scenario
 
 #: How long staff at an idle window take to call a citizen who just took a ticket.
 STAFF_REACTION_S = 10.0
+#: In real time (the demo), how often staff at an idle window look for someone to call: people
+#: also take tickets at the kiosk by hand, and the simulation does not see those arrive.
+IDLE_LOOK_S = 5.0
 #: A no-show is recalled after this long and skipped after twice this long.
 NO_SHOW_RECALL_S = 30.0
 #: After arrivals stop, windows keep serving everyone holding a ticket, up to this long.
@@ -71,10 +75,21 @@ class HallSimulation:
         clock: the simulated hall clock this simulation advances.
         scenario: who arrives when and which windows are staffed.
         seed: random seed; the same seed gives the same morning.
+        idle_look_s: when set, staff at an idle window also look for a ticket this often,
+            so tickets issued outside the simulation (a person at the kiosk) are called too.
+            Off in accelerated runs, where every ticket is the simulation's own.
     """
 
-    def __init__(self, hall: FrontOfHouse, clock: SimClock, scenario: Scenario, seed: int = 7) -> None:
+    def __init__(
+        self,
+        hall: FrontOfHouse,
+        clock: SimClock,
+        scenario: Scenario,
+        seed: int = 7,
+        idle_look_s: float | None = None,
+    ) -> None:
         self.hall = hall
+        self.idle_look_s = idle_look_s
         self.clock = clock
         self.scenario = scenario
         self.rng = random.Random(seed)
@@ -154,6 +169,8 @@ class HallSimulation:
         if current is None:
             # Nobody waits for this window: it is idle until a citizen it serves arrives.
             self._idle.add(window)
+            if self.idle_look_s is not None:
+                self._at(now + self.idle_look_s, "idle_look", window)
             return
         if screen.data["notice"]:
             self.stats.display_failures += 1
@@ -167,6 +184,12 @@ class HallSimulation:
         else:
             service = desk.queue.hall.service(current["service"])
             self._at(now + self._service_time(service.aht_s), "finish", window)
+
+    def _on_idle_look(self, window: int) -> None:
+        # An arrival may have woken this window already; then this look is stale.
+        if window in self._idle:
+            self._idle.discard(window)
+            self._on_window_free(window)
 
     def _on_recall(self, window: int) -> None:
         self.hall.desks[window].recall()
@@ -184,17 +207,17 @@ class HallSimulation:
         self._at(self.clock.now(), "window_free", window)
 
     def _on_rate(self, window: int) -> None:
-        pad = self.hall.pads.get(window)
-        if pad is None or pad.sim is None:
+        sim = simulator_of(self.hall.pads.get(window))
+        if sim is None:
             return
         weights = self.scenario.rating_weights
         level = self.rng.choices(list(weights), weights=list(weights.values()))[0]
         # The pad shows the request once its RATE arrived; the next citizen may already have
         # replaced it, and then this citizen has walked away unrated.
         deadline = time.monotonic() + PAD_WAIT_S
-        while pad.sim.pending is None and time.monotonic() < deadline:
+        while sim.pending is None and time.monotonic() < deadline:
             time.sleep(0.01)
-        if pad.sim.press(level) is not None:
+        if sim.press(level) is not None:
             self.stats.ratings += 1
 
     # --- helpers ---------------------------------------------------------------------

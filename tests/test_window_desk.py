@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import paho.mqtt.client as mqtt
 import pytest
 
-from agent import journal
 from agent.warnings_listener import WarningsListener
 from core.events import Kind
 from core.topics import warnings_topic
@@ -18,6 +17,8 @@ from devices.call_display import CallDisplay
 from devices.open import open_call_display, open_rating_pad
 from devices.rating_pad import RatingPad
 from flows.window_desk import WindowDesk
+from hallstore import journal
+from hardware_sim import simulator_of
 from tests.brokers import MosquittoUnderTest, wait_until
 from tests.conftest import HallDb
 
@@ -64,9 +65,10 @@ def test_a_call_reaches_the_hall_display(
     assert screen.data["current"]["ticket_no"] == "A001"
     assert screen.data["current"]["waited_s"] == pytest.approx(90)
     assert [w["ticket_no"] for w in screen.data["waiting"]] == ["B001"]
-    assert [c.text for c in display.sim.calls] == ["请A001号到3号窗口办理"]
+    sim = simulator_of(display)
+    assert [c.text for c in sim.calls] == ["请A001号到3号窗口办理"]
     desk.recall()
-    assert display.sim.calls[-1].recall is True
+    assert sim.calls[-1].recall is True
     assert desk.view().data["current"]["call_count"] == 2
 
 
@@ -75,7 +77,7 @@ def test_a_broken_display_loses_no_call(
 ) -> None:
     hall_db.queue.issue("social", "kiosk-1")
     desk.sign_in("003")
-    display.sim.unplug()
+    simulator_of(display).unplug()
     screen = desk.call()
     assert screen.data["current"]["ticket_no"] == "A001"
     assert "叫号屏未响应" in screen.data["notice"] and "设备已断开" in screen.data["notice"]
@@ -98,9 +100,10 @@ def test_finishing_invites_a_rating_and_records_it(
     desk.call()
     screen = desk.finish()
     assert screen.data["rating"]["state"] == "pending"
-    assert wait_until(lambda: pad.sim.pending is not None, 10)
-    assert pad.sim.pending.ticket_no == "A001"
-    pad.sim.press(4)
+    sim = simulator_of(pad)
+    assert wait_until(lambda: sim.pending is not None, 10)
+    assert sim.pending.ticket_no == "A001"
+    sim.press(4)
     assert changed.wait(10)
     assert desk.view().data["rating"] == {
         "ticket_no": "A001",
@@ -205,7 +208,7 @@ def test_calling_while_serving_is_refused_and_a_no_show_is_skipped(
     assert skipped.error_key is None and skipped.data["current"] is None
     assert Kind.TICKET_SKIPPED in kinds(hall_db)
     assert desk.call().data["current"]["ticket_no"] == "A002"
-    assert [c.ticket_no for c in display.sim.calls] == ["A001", "A002"]
+    assert [c.ticket_no for c in simulator_of(display).calls] == ["A001", "A002"]
 
 
 def test_signing_out_waits_for_the_citizen_at_the_window(desk: WindowDesk, hall_db: HallDb) -> None:
@@ -225,7 +228,7 @@ def test_an_unplugged_rating_pad_still_finishes_the_case(
     hall_db.queue.issue("social", "kiosk-1")
     desk.sign_in("003")
     desk.call()
-    pad.sim.unplug()
+    simulator_of(pad).unplug()
     screen = desk.finish()
     assert screen.error_key is None and screen.data["current"] is None
     assert "评价器未响应" in screen.data["notice"]
