@@ -127,9 +127,17 @@ def _typed(raw: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any
     return value
 
 
-def encode_batch(events: list[Event]) -> bytes:
-    """The MQTT payload for a batch of events."""
-    body = {"v": SCHEMA_VERSION, "events": [e.to_dict() for e in events]}
+def encode_batch(events: list[Event], floors: dict[str, int] | None = None) -> bytes:
+    """The MQTT payload for a batch of events.
+
+    Args:
+        events: the batch.
+        floors: per device, the lowest seq the hall's journal still holds; the collector lets
+            its stored-watermark pass seqs below it (``core/stored_acks.py``).
+    """
+    body: dict[str, object] = {"v": SCHEMA_VERSION, "events": [e.to_dict() for e in events]}
+    if floors:
+        body["floors"] = floors
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

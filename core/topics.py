@@ -28,6 +28,12 @@ def telemetry_topic(hall_id: str) -> str:
     return f"{PREFIX}/{hall_id}/telemetry"
 
 
+def stored_topic(hall_id: str) -> str:
+    """Where the collector publishes what it has stored of a hall, per device: the end-to-end
+    acknowledgement the hall's journal deletes by (QoS 1, retained; ``core/stored_acks.py``)."""
+    return f"{PREFIX}/{hall_id}/stored"
+
+
 #: What the collector subscribes to: every hall's telemetry.
 ALL_TELEMETRY = f"{PREFIX}/+/telemetry"
 
