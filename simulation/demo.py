@@ -56,8 +56,8 @@ WINDOW_LAYOUT = {
     "display": ("640x380", "730,700"),
     "rating-pad": ("540x330", "1380,700"),
 }
-#: The dashboard's browser window, right of the PAD.
-BROWSER_POSITION, BROWSER_SIZE = (1700, 40), (1200, 900)
+#: The dashboard's browser window, over the right half of the PAD (its buttons stay visible).
+BROWSER_POSITION, BROWSER_SIZE = (1100, 60), (820, 960)
 #: How long a Kivy window may take to come up (first start compiles and caches shaders).
 APP_START_TIMEOUT_S = 30.0
 
@@ -172,7 +172,7 @@ def _fresh(workdir: Path) -> None:
     names = ("hall.db", "hall.remote.db", "collector.db", "tickets.jsonl")
     for name in (n + suffix for n in names for suffix in ("", "-wal", "-shm")):
         (workdir / name).unlink(missing_ok=True)
-    for folder in ("broker", "logs"):
+    for folder in ("broker", "logs", "chromium"):
         shutil.rmtree(workdir / folder, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
 

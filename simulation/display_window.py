@@ -28,6 +28,10 @@ LED_DIM = (0.85, 0.85, 0.88, 1)
 BOARD_ROWS = 5
 
 
+#: The size the panel's layout is drawn for, in pixels.
+NATIVE_SIZE = (1024, 600)
+
+
 class CallDisplayWindow(App):
     """The call display window.
 
@@ -37,6 +41,7 @@ class CallDisplayWindow(App):
     """
 
     title = "叫号显示屏"
+    scale = 1.0
 
     def __init__(self, port: int, hall_name: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -46,21 +51,28 @@ class CallDisplayWindow(App):
         self.background = Background("display-worker")
 
     def build(self) -> Widget:
+        from kivy.core.window import Window
+
+        # Sizes are drawn for the panel's native 1024×600; a smaller window (the demo's)
+        # scales them down rather than letting the headline run over the board.
+        self.scale = s = min(1.0, Window.width / NATIVE_SIZE[0], Window.height / NATIVE_SIZE[1])
         root = Panel(orientation="vertical", bg=BOARD_BG)
         self.latest = Text(
             text=f"欢迎光临{self.hall_name}",
             ui_id="latest_call",
-            font_size=64,
+            font_size=64 * s,
             bold=True,
             color=LED,
             size_hint_y=0.45,
         )
-        self.board = Panel(orientation="vertical", bg=BOARD_BG, padding=(60, 10), spacing=4)
+        self.board = Panel(
+            orientation="vertical", bg=BOARD_BG, padding=(60 * s, 10 * s), spacing=4 * s
+        )
         clear_into(
             root,
             header("叫号信息", "display_title", right=self.hall_name, right_id="display_hall"),
             self.latest,
-            Text(text="最近叫号", font_size=26, color=LED_DIM, size_hint_y=None, height=44),
+            Text(text="最近叫号", font_size=26 * s, color=LED_DIM, size_hint_y=None, height=44 * s),
             self.board,
         )
         self._draw_board([])
@@ -90,7 +102,9 @@ class CallDisplayWindow(App):
         rows: list[Widget] = []
         for i in range(BOARD_ROWS):
             text = f"{board[i].ticket_no}    {board[i].window_no}号窗口" if i < len(board) else ""
-            rows.append(Text(text=text, ui_id=f"board_{i}", font_size=40, color=LED_DIM))
+            rows.append(
+                Text(text=text, ui_id=f"board_{i}", font_size=40 * self.scale, color=LED_DIM)
+            )
         clear_into(self.board, *rows)
 
     def _failed(self, err: HallEdgeError) -> None:

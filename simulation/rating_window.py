@@ -36,6 +36,10 @@ IDLE_TEXT = "您好，欢迎对我们的服务进行评价"
 THANKS_TEXT = "感谢您的评价"
 
 
+#: The size the pad's layout is drawn for, in pixels.
+NATIVE_SIZE = (800, 480)
+
+
 class RatingPadWindow(App):
     """The rating pad window.
 
@@ -45,6 +49,7 @@ class RatingPadWindow(App):
     """
 
     title = "好差评评价器"
+    scale = 1.0
 
     def __init__(self, port: int, hall_name: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -56,8 +61,12 @@ class RatingPadWindow(App):
         self._back_to_idle: Any = None
 
     def build(self) -> Widget:
+        from kivy.core.window import Window
+
+        # Drawn for the pad's native 800×480; a smaller window (the demo's) scales down.
+        self.scale = s = min(1.0, Window.width / NATIVE_SIZE[0], Window.height / NATIVE_SIZE[1])
         root = Panel(orientation="vertical", bg=PAGE)
-        self.body = BoxLayout(orientation="vertical", padding=(30, 20), spacing=16)
+        self.body = BoxLayout(orientation="vertical", padding=(30 * s, 20 * s), spacing=16 * s)
         clear_into(
             root,
             header("服务评价", "rating_title", right=self.hall_name, right_id="rating_hall"),
@@ -102,12 +111,13 @@ class RatingPadWindow(App):
     def _ask(self, request: PendingRating) -> None:
         self._cancel_idle_timer()
         self._pressed = None
-        keys = BoxLayout(orientation="horizontal", spacing=12, size_hint_y=None, height=150)
+        s = self.scale
+        keys = BoxLayout(orientation="horizontal", spacing=12 * s, size_hint_y=None, height=150 * s)
         for level in sorted(LEVEL_LABELS, reverse=True):
             button = TouchButton(
                 text=LEVEL_LABELS[level],
                 ui_id=f"rate_{level}",
-                font_size=22,
+                font_size=22 * s,
                 fill=KEY_COLOURS[level],
             )
             button.bind(on_release=lambda _b, lv=level: self.tap_level(lv))
@@ -117,14 +127,14 @@ class RatingPadWindow(App):
             Text(
                 text="请您为本次服务评价",
                 ui_id="rating_prompt",
-                font_size=38,
+                font_size=38 * s,
                 bold=True,
                 color=BLUE,
             ),
             Text(
                 text=f"{request.ticket_no}号 · {request.window_no}号窗口",
                 ui_id="pending_ticket",
-                font_size=30,
+                font_size=30 * s,
                 color=MUTED,
             ),
             keys,
@@ -142,7 +152,10 @@ class RatingPadWindow(App):
             self._idle(IDLE_TEXT)  # withdrawn by the window: nothing to thank for
 
     def _idle(self, text: str) -> None:
-        clear_into(self.body, Text(text=text, ui_id="pad_message", font_size=40, color=BLUE))
+        clear_into(
+            self.body,
+            Text(text=text, ui_id="pad_message", font_size=40 * self.scale, color=BLUE),
+        )
 
     def _cancel_idle_timer(self) -> None:
         if self._back_to_idle is not None:
