@@ -1,6 +1,7 @@
 """`python main.py collector`: the central collector and its dashboard, until interrupted;
 `python main.py collector command ...`: send one command to one edge device and print its
-acknowledgement."""
+acknowledgement; `python main.py collector dead-letters [--replay]`: list what the collector
+kept instead of storing, and run it through today's checks again."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from core.cli import Command
 from core.clock import SystemClock
 from core.config import DEFAULT_CONFIG, load_hall_config
 from core.errors import ConfigError
+from core.events import TIME_WINDOW, TimeWindow
 from core.mqtt import add_mqtt_auth_arguments, mqtt_auth
 from core.netaddr import parse_host_port
 from core.topics import hall_box_id
@@ -46,6 +48,81 @@ def add_command_parser(collector_actions: Any) -> None:
     cmd.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the ack")
     cmd.add_argument("--mqtt", default="127.0.0.1:1883", help="broker host:port")
     add_mqtt_auth_arguments(cmd)
+
+
+def add_dead_letters_parser(collector_actions: Any) -> None:
+    """``collector dead-letters``, as a sub-command of ``collector``."""
+    cmd = collector_actions.add_parser(
+        "dead-letters",
+        help="list the messages and events the collector dead-lettered; --replay re-ingests them",
+    )
+    # SUPPRESS: given here it wins, not given the collector-level --store stays.
+    cmd.add_argument("--store", default=argparse.SUPPRESS,
+                     help="the collector's event database (default var/collector/events.db)")
+    cmd.add_argument("--hall", help="only this hall's dead letters")
+    cmd.add_argument("--limit", type=int, default=200, help="list at most this many")
+    cmd.add_argument("--json", action="store_true", help="one JSON object per line")
+    cmd.add_argument(
+        "--replay",
+        action="store_true",
+        help="run every dead letter through today's checks; those that pass are stored and "
+        "removed (run it with the collector stopped, or restart it afterwards)",
+    )
+    cmd.add_argument(
+        "--max-age-days",
+        type=float,
+        help="with --replay: believe event times this many days old (default "
+        f"{TIME_WINDOW.past_s / 86400:.0f})",
+    )
+
+
+def run_dead_letters(args: argparse.Namespace) -> int:
+    """List the dead letters, or replay them; prints one line per letter, then a summary."""
+    # Imported here: the other collector commands parse without the store.
+    from collector.ingest import Ingestor
+
+    path = Path(args.store)
+    if not path.exists():
+        raise ConfigError(f"no collector database at {path}", path=str(path))
+    window = TIME_WINDOW
+    if args.max_age_days is not None:
+        window = TimeWindow(args.max_age_days * 86400.0, TIME_WINDOW.future_s)
+    ingestor = Ingestor(path, "127.0.0.1", 0, window=window)
+    try:
+        if args.replay:
+            done = ingestor.replay_dead_letters(args.hall)
+            summary = {"resolved": done.resolved, "kept": done.kept,
+                       "events_stored": done.events_stored}
+            if args.json:
+                print(json.dumps(summary), flush=True)
+            else:
+                print(f"死信重放 replay: 已入库 {done.resolved} 条"
+                      f"（事件 {done.events_stored} 个），仍为死信 {done.kept} 条", flush=True)
+            return 0
+        _print_dead_letters(ingestor, args)
+    finally:
+        ingestor.store.close()
+        ingestor.telemetry.close()
+    return 0
+
+
+def _print_dead_letters(ingestor: Any, args: argparse.Namespace) -> None:
+    from collector.dead_letters import listing_row
+
+    rows = [listing_row(d) for d in ingestor.store.dead_letters(args.hall, args.limit)]
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+        return
+    print(f"{'大厅 hall':<20} {'设备 device':<16} {'序号 seq':>9}  {'原因 reason':<16} "
+          f"{'接收时间 received':<20} {'大小 size':>9}")
+    for r in rows:
+        seq = "-" if r["seq"] is None else str(r["seq"])
+        print(f"{r['hall']:<20} {r['device'] or '-':<16} {seq:>9}  {r['reason']:<16} "
+              f"{r['received']:<20} {r['size']:>9}{' (截断)' if r['truncated'] else ''}")
+    total = sum(sum(n.values()) for n in ingestor.store.dead_letter_counts().values())
+    shown = f"，显示 {len(rows)} 条" if len(rows) < total else ""
+    print(f"共 {total} 条死信 dead letters{shown}", flush=True)
 
 
 def command_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -99,6 +176,8 @@ def run_command(args: argparse.Namespace) -> int:
 def run_collector(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     if getattr(args, "collector_action", None) == "command":
         return run_command(args)
+    if getattr(args, "collector_action", None) == "dead-letters":
+        return run_dead_letters(args)
     # Imported here: `collector command` and every other main.py command parse without them.
     from collector.dashboard import Dashboard
     from collector.service import CollectorService
@@ -128,7 +207,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", action="append", help="hall config TOML (repeatable)")
     parser.add_argument("--dashboard-port", type=int, default=8780)
     add_mqtt_auth_arguments(parser)
-    add_command_parser(parser.add_subparsers(dest="collector_action", metavar="{command}"))
+    actions = parser.add_subparsers(dest="collector_action", metavar="{command,dead-letters}")
+    add_command_parser(actions)
+    add_dead_letters_parser(actions)
 
 
 COMMANDS = (

@@ -29,7 +29,7 @@ class CommandSender(SubscriptionClient):
         self._arrived = threading.Condition()
         self._subscribe(Subscription(
             host, port, [(ALL_COMMAND_ACKS, 1)], self._on_ack, "halledge-commands-",
-            auth=auth, name="command sender", logger=log,
+            auth=auth, name="command sender", logger=log, connection="commands",
         ))
 
 

@@ -2,12 +2,25 @@
 
 The collector subscribes with QoS 1 and a persistent session (``clean_session=False`` under a
 fixed client id), so the broker keeps queuing batches while the collector is down. Each
-message is acknowledged (PUBACK) only after its batch committed to the store; a crash in
-between makes the broker redeliver, and the store's ``event_id`` key turns that into a
+message is acknowledged (PUBACK) only after what it brought committed to the store; a crash
+in between makes the broker redeliver, and the store's ``event_id`` key turns that into a
 counted duplicate. Events are also keyed by the device-assigned ``(hall, device, seq)``;
 a seq jump opens a *gap*, logged with the missing range and listed under ``gaps`` in
-:meth:`Ingestor.counters` (and so on the dashboard) until the missing events arrive. A malformed message is logged with code 501, counted and acknowledged
-(it will never become valid), and ingestion goes on.
+:meth:`Ingestor.counters` (and so on the dashboard) until the missing events arrive.
+
+Nothing a hall sends can stop ingestion or be lost on the way. A payload passes its size,
+nesting-depth and value checks before any work is done on it (``core/events.py``), and a
+batch is judged event by event: an invalid event is dead-lettered alone (code 501 with a
+``reason``, ``collector/dead_letters.py``) and the rest of its batch is stored; a payload
+that fails as a whole is dead-lettered as a whole. Then the message is acknowledged: it will
+not get better by coming again. Events of kinds this collector does not know, or of a newer
+minor version, are stored as they came and counted per kind. An unexpected error while
+handling a message is logged and dead-lettered too (reason ``internal``); only a failing
+database leaves a message unacknowledged, for the broker to deliver again.
+
+After each commit the hall's stored-watermarks are published, coalesced
+(``collector/stored_acks.py``), through this ingest's own MQTT connection, and again for
+every known hall whenever it (re)connects.
 """
 
 from __future__ import annotations
@@ -17,14 +30,33 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collector.gaps import GapTracker
-from collector.store import EventStore, Gap
+from collector.dead_letters import (
+    event_letter,
+    message_letter,
+    reason_of,
+    refused_letter,
+)
+from collector.gaps import GapChanges, GapTracker
+from collector.stored_acks import INTERVAL_S, StoredAcks
+from collector.store import DeadLetter, EventStore, Gap, Stored
 from collector.telemetry_store import TelemetryStore
+from core.clock import Clock, SystemClock
 from core.errors import IngestError, MalformedMessage
-from core.events import Event, decode_batch
+from core.events import (
+    MAX_ID_CHARS,
+    SCHEMA_MINOR,
+    TIME_WINDOW,
+    DecodedBatch,
+    Event,
+    Kind,
+    TimeWindow,
+    decode_batch,
+    readable_id,
+)
 from core.mqtt import ConnectionStatus, MqttAuth, watched_client
 from core.telemetry import TelemetryBatch
 from core.telemetry import decode_batch as decode_telemetry
@@ -37,11 +69,14 @@ def hall_of_topic(topic: str, kind: str = "events") -> str:
     """The hall id in ``halledge/v1/<hall_id>/<kind>``.
 
     Raises:
-        MalformedMessage (501): the topic does not have that shape.
+        MalformedMessage (501): the topic does not have that shape, or its hall id is not a
+            short text (at most 128 characters, no control characters).
     """
     parts = topic.split("/")
     if len(parts) != 4 or parts[:2] != ["halledge", "v1"] or parts[3] != kind or not parts[2]:
-        raise MalformedMessage(f"not a {kind} topic: {topic!r}", reason="topic")
+        raise MalformedMessage(f"not a {kind} topic: {topic[:200]!r}", reason="topic")
+    if readable_id(parts[2], MAX_ID_CHARS) is None:
+        raise MalformedMessage(f"no hall id in topic {topic[:200]!r}", reason="topic")
     return parts[2]
 
 
@@ -49,33 +84,62 @@ def parse_telemetry(topic: str, payload: bytes) -> TelemetryBatch:
     """Decode a telemetry batch and check it belongs to the hall named in the topic.
 
     Raises:
-        MalformedMessage (501): bad topic, not JSON, wrong version, an invalid sample, or
-            another hall's batch.
+        MalformedMessage (501): bad topic, too big or deep, not JSON, wrong version, an
+            invalid sample, or another hall's batch.
     """
     hall = hall_of_topic(topic, "telemetry")
     batch = decode_telemetry(payload)
     if batch.hall_id != hall:
         raise MalformedMessage(
-            f"telemetry of hall {batch.hall_id!r} on topic of hall {hall!r}", reason="wrong_hall"
+            f"telemetry of hall {batch.hall_id[:40]!r} on topic of hall {hall!r}",
+            reason="wrong_hall",
         )
     return batch
 
 
-def parse_message(topic: str, payload: bytes) -> list[Event]:
-    """Decode a batch and check that every event belongs to the hall named in the topic.
+def parse_message(
+    topic: str, payload: bytes, now: float | None = None, window: TimeWindow = TIME_WINDOW
+) -> DecodedBatch:
+    """Decode a batch from its topic: every event judged on its own (``core.events``).
 
     Raises:
-        MalformedMessage (501): bad topic, not JSON, wrong version, an invalid event, or an
-            event of another hall.
+        MalformedMessage (501): bad topic, or the payload fails as a whole.
     """
-    hall = hall_of_topic(topic)
-    events = decode_batch(payload)
-    for e in events:
-        if e.hall_id != hall:
-            raise MalformedMessage(
-                f"event of hall {e.hall_id!r} on topic of hall {hall!r}", reason="wrong_hall"
-            )
-    return events
+    return decode_batch(payload, hall_id=hall_of_topic(topic), now=now, window=window)
+
+
+@dataclass
+class Outcome:
+    """What handling one message did.
+
+    Attributes:
+        settled: the message may be acknowledged (stored, or dead-lettered).
+        whole: the dead letter of the message, when it failed as a whole.
+        new: events stored now.
+        duplicates: events already stored.
+        dead: dead letters of single events of it (new or already kept).
+    """
+
+    settled: bool
+    whole: DeadLetter | None = None
+    new: list[Event] = field(default_factory=list)
+    duplicates: int = 0
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What :meth:`Ingestor.replay_dead_letters` did.
+
+    Attributes:
+        resolved: dead letters whose content is now stored (and that were removed).
+        kept: dead letters that still do not pass (or are truncated), left in place.
+        events_stored: events stored by the replay.
+    """
+
+    resolved: int
+    kept: int
+    events_stored: int
 
 
 class Ingestor:
@@ -90,17 +154,21 @@ class Ingestor:
             an exception in it is logged, not fatal.
         client_id: the persistent session name; two collectors must not share it.
         auth: the collector's broker credentials and TLS; anonymous plain TCP when None.
+        clock: the receiver's clock, for the event time window; the wall clock by default.
+        window: which event times are believed (``docs/topics.md``, "Limits").
+        ack_interval_s: shortest time between two stored-watermark messages of one hall.
 
     Attributes:
         events_ingested: distinct events stored.
         duplicates: events received again after they were stored.
-        rejected: malformed messages refused.
-        rejected_reasons: refused messages per reason (``not_json``, ``version``,
-            ``wrong_hall`` ...).
-        store_failures: batches that could not be committed (left unacknowledged).
+        rejected: messages and single events refused (each one dead-lettered).
+        rejected_reasons: refused messages and events per reason (``not_json``,
+            ``too_deep``, ``non_finite``, ``wrong_hall`` ...).
+        store_failures: messages that could not be committed (left unacknowledged).
         seq_conflicts: events refused because their (hall, device, seq) was stored under
             another event id.
         gap_tracker: the missing seq runs per device, kept current batch by batch.
+        stored_acks: the stored-watermark publisher.
         samples_ingested: distinct telemetry samples stored (in ``telemetry``, a
             :class:`TelemetryStore` on the same database file).
         sample_duplicates: samples received again after they were stored.
@@ -114,6 +182,9 @@ class Ingestor:
         on_events: Callable[[list[Event]], None] | None = None,
         client_id: str = "halledge-collector",
         auth: MqttAuth | None = None,
+        clock: Clock | None = None,
+        window: TimeWindow = TIME_WINDOW,
+        ack_interval_s: float = INTERVAL_S,
     ) -> None:
         self.store = store if isinstance(store, EventStore) else EventStore(store)
         self.host = host
@@ -121,13 +192,25 @@ class Ingestor:
         self.on_events = on_events
         self.client_id = client_id
         self.auth = auth
+        self.clock = clock or SystemClock()
+        self.window = window
         self.events_ingested = 0
         self.duplicates = 0
         self.rejected = 0
         self.rejected_reasons: Counter[str] = Counter()
         self.store_failures = 0
         self.seq_conflicts = 0
-        self.gap_tracker = GapTracker(self.store.gaps(), self.store.highest_seqs())
+        self.bad_floors = 0
+        # One lock for what a message changes (store, tracker, counters) and for readers of
+        # the tracker (the watermark publisher, the dashboard).
+        self._lock = threading.RLock()
+        self.gap_tracker = GapTracker(
+            self.store.gaps(include_lost=True), self.store.highest_seqs(), self.store.floors()
+        )
+        unknown, newer = self.store.unfamiliar_counts(SCHEMA_MINOR)
+        self._unknown_kinds: Counter[tuple[str, str]] = Counter(unknown)
+        self._newer_minor: Counter[tuple[str, str]] = Counter(newer)
+        self.stored_acks = StoredAcks(self.watermarks, self.known_halls, ack_interval_s)
         self.telemetry = TelemetryStore(self.store.path)
         self.samples_ingested = 0
         self.sample_duplicates = 0
@@ -139,7 +222,8 @@ class Ingestor:
     def start(self) -> None:
         """Connect in the background; reconnects on its own until :meth:`stop`."""
         client = watched_client(
-            self.status, self.client_id, self.auth, clean_session=False, manual_ack=True
+            self.status, self.client_id, self.auth, connection="ingest",
+            clean_session=False, manual_ack=True,
         )
         client.reconnect_delay_set(min_delay=1, max_delay=5)
         client.on_connect = self._on_connect
@@ -147,6 +231,7 @@ class Ingestor:
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         self._client = client
+        self.stored_acks.start(client)
         client.connect_async(self.host, self.port, keepalive=30)
         client.loop_start()
 
@@ -160,117 +245,258 @@ class Ingestor:
         return self._subscribed.wait(timeout)
 
     def stop(self) -> None:
-        """Disconnect and stop the network thread. The store stays open."""
+        """Publish pending watermarks, disconnect and stop the network thread. The store
+        stays open."""
         if self._client is None:
             return
+        self.stored_acks.stop()
         self._client.disconnect()
         self._client.loop_stop()
         self._client = None
 
+    # --- reading ----------------------------------------------------------------------
+
+    def watermarks(self, hall: str) -> dict[str, int]:
+        """The hall's stored-watermark per device (``core/stored_acks.py``)."""
+        with self._lock:
+            return {d: self.gap_tracker.watermark(hall, d) for d in self.gap_tracker.devices(hall)}
+
+    def known_halls(self) -> list[str]:
+        """Every hall with a device whose seqs the collector tracks."""
+        with self._lock:
+            return self.gap_tracker.halls()
+
+    def hall_counters(self, hall: str) -> dict[str, Any]:
+        """What the dashboard shows of one hall's ingest: events it keeps without fully
+        knowing them, dead letters, lost seqs, and its stored-watermarks."""
+        with self._lock:
+            unknown = {k: n for (h, k), n in self._unknown_kinds.items() if h == hall}
+            newer = {k: n for (h, k), n in self._newer_minor.items() if h == hall}
+            lost = self.gap_tracker.lost(hall)
+            marks = self.watermarks(hall)
+        dead = self.store.dead_letter_counts().get(hall, {})
+        return {
+            "unknown_kinds": dict(sorted(unknown.items())),
+            "newer_minor": dict(sorted(newer.items())),
+            "dead_letters": sum(dead.values()),
+            "dead_letter_reasons": dict(sorted(dead.items())),
+            "lost_seqs": lost,
+            "stored": marks,
+        }
+
     def counters(self) -> dict[str, Any]:
         """A snapshot of the counters, for logs and the dashboard."""
-        return {
-            "events_ingested": self.events_ingested,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "rejected_reasons": dict(self.rejected_reasons),
-            "store_failures": self.store_failures,
-            "seq_conflicts": self.seq_conflicts,
-            "gaps_opened": self.gap_tracker.opened_total,
-            "gaps": [_gap_dict(g) for g in self.gap_tracker.open_gaps()],
-            "samples_ingested": self.samples_ingested,
-            "sample_duplicates": self.sample_duplicates,
-            "telemetry_thinned": {
-                hall: {"dropped": t.dropped, "downsampled": t.downsampled}
-                for hall, t in self.telemetry.thinned().items()
-            },
+        with self._lock:
+            gaps = [_gap_dict(g) for g in self.gap_tracker.open_gaps()]
+            body = {
+                "events_ingested": self.events_ingested,
+                "duplicates": self.duplicates,
+                "rejected": self.rejected,
+                "rejected_reasons": dict(self.rejected_reasons),
+                "store_failures": self.store_failures,
+                "seq_conflicts": self.seq_conflicts,
+                "gaps_opened": self.gap_tracker.opened_total,
+                "gaps": gaps,
+                "lost_seqs": {h: self.gap_tracker.lost(h) for h in self.gap_tracker.halls()
+                              if self.gap_tracker.lost(h)},
+                "bad_floors": self.bad_floors,
+                "unknown_kinds": _nested(self._unknown_kinds),
+                "newer_minor": _nested(self._newer_minor),
+                "samples_ingested": self.samples_ingested,
+                "sample_duplicates": self.sample_duplicates,
+                "stored_acks_published": self.stored_acks.published,
+            }
+        body["dead_letters"] = self.store.dead_letter_counts()
+        body["telemetry_thinned"] = {
+            hall: {"dropped": t.dropped, "downsampled": t.downsampled}
+            for hall, t in self.telemetry.thinned().items()
         }
+        return body
+
+    # --- handling a message -----------------------------------------------------------
 
     def ingest(self, topic: str, payload: bytes) -> bool:
         """Validate and store one message; the MQTT path calls this, tests may too.
 
         Returns:
-            True if the message is settled (stored or rejected) and may be acknowledged;
-            False if storing failed and the broker should redeliver it.
+            True if the message is settled (stored or dead-lettered) and may be
+            acknowledged; False if storing failed and the broker should redeliver it.
         """
-        if topic.endswith("/telemetry"):
-            return self.ingest_telemetry(topic, payload)
+        return self.process(topic, payload).settled
+
+    def process(self, topic: str, payload: bytes, received_at: float | None = None) -> Outcome:
+        """:meth:`ingest`, telling what became of the message. Never raises."""
+        now = self.clock.now() if received_at is None else received_at
         try:
-            events = parse_message(topic, payload)
-        except MalformedMessage as err:
-            self._reject(topic, err)
-            return True
-        try:
-            stored = self.store.add_batch(events)
+            if topic.endswith("/telemetry"):
+                return self._process_telemetry(topic, payload, now)
+            return self._process_events(topic, payload, now)
         except sqlite3.Error as err:
             self.store_failures += 1
-            failure = IngestError(f"cannot store batch: {err}", topic=topic)
+            failure = IngestError(f"cannot store message: {err}", topic=topic[:200])
             log.error("code=%d %s", failure.code, failure)
-            return False
-        new = stored.new
-        self.events_ingested += len(new)
-        self.duplicates += stored.duplicates
-        self._account(stored.conflicts, new)
-        if new and self.on_events is not None:
+            return Outcome(False)
+        except Exception as err:
+            # A bug of ours must neither kill the MQTT thread nor bring the message back for
+            # ever: log it with its code and keep the message as a dead letter.
+            failure = IngestError(f"message could not be handled: {err!r}", topic=topic[:200])
+            log.exception("code=%d %s", failure.code, failure)
             try:
-                self.on_events(new)
+                return self._dead_message(topic, payload, MalformedMessage(
+                    str(failure), reason="internal"), now)
+            except Exception:
+                self.store_failures += 1
+                log.exception("code=%d cannot keep dead letter", IngestError.code)
+                return Outcome(False)
+
+    def _process_events(self, topic: str, payload: bytes, now: float) -> Outcome:
+        try:
+            batch = parse_message(topic, payload, now, self.window)
+        except MalformedMessage as err:
+            return self._dead_message(topic, payload, err, now)
+        hall = hall_of_topic(topic)
+        dead = [event_letter(topic, hall, r, now) for r in batch.rejected]
+        floors = {(hall, d): f for d, f in batch.floors.items()}
+        with self._lock:
+            stored = self.store.add_received(batch.events, dead, floors)
+            refused = self._refused(topic, stored, now)
+            if refused:
+                self.store.add_received([], refused)
+            dead += refused
+            for r in batch.rejected:
+                self._count_reject(topic, r.error, r.device_id, r.seq)
+            self.bad_floors += batch.bad_floors
+            self._account(hall, stored, dead)
+            fresh = {e.event_id for e in stored.new}
+            for r in batch.events:
+                if r.minor > SCHEMA_MINOR and r.event.event_id in fresh:
+                    self._newer_minor[(hall, r.event.kind)] += 1
+        self.stored_acks.changed(hall)
+        if stored.new and self.on_events is not None:
+            try:
+                self.on_events(stored.new)
             except Exception:
                 # A metrics bug must not stop ingestion; the events are stored already.
                 log.exception("on_events hook failed")
-        return True
+        return Outcome(True, None, stored.new, stored.duplicates, dead)
 
-    def ingest_telemetry(self, topic: str, payload: bytes) -> bool:
-        """Validate and store one telemetry message; same contract as :meth:`ingest`."""
+    def _process_telemetry(self, topic: str, payload: bytes, now: float) -> Outcome:
         try:
             batch = parse_telemetry(topic, payload)
         except MalformedMessage as err:
-            self._reject(topic, err)
-            return True
+            return self._dead_message(topic, payload, err, now)
+        new = self.telemetry.add_batch(batch)
+        with self._lock:
+            self.samples_ingested += new
+            self.sample_duplicates += len(batch.samples) - new
+        return Outcome(True)
+
+    def _dead_message(
+        self, topic: str, payload: bytes, err: MalformedMessage, now: float
+    ) -> Outcome:
+        letter = message_letter(topic, payload, err, now)
         try:
-            new = self.telemetry.add_batch(batch)
-        except sqlite3.Error as err:
+            with self._lock:
+                self.store.add_received([], [letter])
+                self._count_reject(topic, err)
+        except sqlite3.Error as failure:
             self.store_failures += 1
-            failure = IngestError(f"cannot store telemetry: {err}", topic=topic)
-            log.error("code=%d %s", failure.code, failure)
-            return False
-        self.samples_ingested += new
-        self.sample_duplicates += len(batch.samples) - new
-        return True
+            log.error("code=%d cannot keep dead letter: %s", IngestError.code, failure)
+            return Outcome(False)
+        return Outcome(True, whole=letter)
 
-    def _reject(self, topic: str, err: MalformedMessage) -> None:
-        self.rejected += 1
-        reason = str(err.details.get("reason", "unknown"))
-        self.rejected_reasons[reason] += 1
-        log.warning("rejected message on %s: code=%d reason=%s %s", topic, err.code, reason, err)
-
-    def _account(self, conflicts: list[Event], new: list[Event]) -> None:
-        for e in conflicts:
+    def _refused(self, topic: str, stored: Stored, now: float) -> list[DeadLetter]:
+        """Valid events the store would not take, as dead letters: kept, never dropped."""
+        letters = []
+        for r in stored.conflicts:
+            e = r.event
             self.seq_conflicts += 1
             log.error(
                 "seq conflict: hall %s device %s seq %d arrived again as event %s; refused",
-                e.hall_id,
-                e.device_id,
-                e.seq,
-                e.event_id,
+                e.hall_id, e.device_id, e.seq, e.event_id,
             )
-        for e in new:
-            changes = self.gap_tracker.observe(e.hall_id, e.device_id, e.seq)
-            for g in changes.opened:
+            detail = f"seq {e.seq} is stored under another event id"
+            letters.append(refused_letter(topic, r, "seq_conflict", detail, now))
+        for r in stored.unstorable:
+            e = r.event
+            err = MalformedMessage("the database refused the event", reason="unstorable")
+            self._count_reject(topic, err, e.device_id, e.seq)
+            letters.append(refused_letter(topic, r, "unstorable", str(err), now))
+        return letters
+
+    def _count_reject(
+        self, topic: str, err: MalformedMessage, device: str | None = None,
+        seq: int | None = None,
+    ) -> None:
+        self.rejected += 1
+        reason = reason_of(err)
+        self.rejected_reasons[reason] += 1
+        what = "message" if device is None else f"event (device {device} seq {seq})"
+        log.warning(
+            "rejected %s on %s: code=%d reason=%s %s; dead-lettered",
+            what, topic[:200], err.code, reason, err,
+        )
+
+    def _account(self, hall: str, stored: Stored, dead: list[DeadLetter]) -> None:
+        self.events_ingested += len(stored.new)
+        self.duplicates += stored.duplicates
+        for e in stored.new:
+            if e.kind not in Kind.ALL:
+                self._unknown_kinds[(e.hall_id, e.kind)] += 1
+            self._log_gaps(self.gap_tracker.observe(e.hall_id, e.device_id, e.seq))
+        for letter in dead:
+            if letter.device_id is not None and letter.seq is not None:
+                self._log_gaps(self.gap_tracker.observe(hall, letter.device_id, letter.seq))
+        for (h, device), floor in stored.floors_raised.items():
+            changes = self.gap_tracker.floor(h, device, floor)
+            if changes.lost:
                 log.warning(
-                    "gap: hall %s device %s missing seq %d-%d",
-                    g.hall_id,
-                    g.device_id,
-                    g.first,
-                    g.last,
+                    "lost: hall %s device %s seqs below %d never arrived (%d); the hall no"
+                    " longer holds them", h, device, floor, changes.lost,
                 )
-            for g in changes.closed:
-                log.info(
-                    "gap closed: hall %s device %s seq %d-%d arrived",
-                    g.hall_id,
-                    g.device_id,
-                    g.first,
-                    g.last,
-                )
+            self._log_gaps(changes)
+
+    @staticmethod
+    def _log_gaps(changes: GapChanges) -> None:
+        for g in changes.opened:
+            log.warning(
+                "gap: hall %s device %s missing seq %d-%d", g.hall_id, g.device_id, g.first,
+                g.last,
+            )
+        for g in changes.closed:
+            log.info(
+                "gap closed: hall %s device %s seq %d-%d arrived", g.hall_id, g.device_id,
+                g.first, g.last,
+            )
+
+    # --- dead letters -----------------------------------------------------------------
+
+    def replay_dead_letters(self, hall: str | None = None) -> ReplayResult:
+        """Run every dead letter through today's checks again (after an upgrade).
+
+        A letter whose content now passes is stored and removed; the others stay. A letter
+        kept truncated cannot be replayed and stays.
+        """
+        resolved = kept = stored = 0
+        for letter in self.store.dead_letters(hall):
+            if letter.truncated:
+                kept += 1
+                continue
+            payload = letter.payload
+            if letter.scope == "event":
+                payload = b'{"v":1,"events":[' + payload + b"]}"
+            outcome = self.process(letter.topic, payload)
+            if not outcome.settled:
+                kept += 1
+                continue
+            stored += len(outcome.new)
+            if outcome.whole is not None or (letter.scope == "event" and outcome.dead):
+                kept += 1
+                continue
+            assert letter.id is not None
+            self.store.delete_dead_letter(letter.id)
+            resolved += 1
+        return ReplayResult(resolved, kept, stored)
 
     # --- paho callbacks (network thread) -----------------------------------------------
 
@@ -280,6 +506,7 @@ class Ingestor:
         if not self.status.connack(reason_code):
             return
         client.subscribe([(ALL_EVENTS, 1), (ALL_TELEMETRY, 1)])
+        self.stored_acks.republish_all()
 
     def _on_subscribe(self, client: Any, userdata: Any, mid: int, codes: Any, props: Any) -> None:
         if all(not c.is_failure for c in codes):
@@ -294,9 +521,23 @@ class Ingestor:
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
         # The PUBACK goes out only after the commit: manual_ack is on.
-        if self.ingest(msg.topic, msg.payload):
+        try:
+            settled = self.ingest(msg.topic, msg.payload)
+        except Exception:
+            # process() never raises, so this is reading the message itself (a topic that is
+            # not UTF-8): it will not get better, and the network thread must go on.
+            log.exception("code=%d a message could not be read; acknowledged", IngestError.code)
+            settled = True
+        if settled:
             client.ack(msg.mid, msg.qos)
 
 
 def _gap_dict(g: Gap) -> dict[str, Any]:
     return {"hall_id": g.hall_id, "device_id": g.device_id, "first": g.first, "last": g.last}
+
+
+def _nested(counts: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {}
+    for (hall, kind), n in sorted(counts.items()):
+        found.setdefault(hall, {})[kind] = n
+    return found

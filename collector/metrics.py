@@ -30,6 +30,9 @@ RECENT_S = 30 * 60
 AHT_SAMPLE = 20
 #: Handling time used when neither history nor the hall config knows the service.
 DEFAULT_AHT_S = 300.0
+#: Longest believable handling time (call → finish); longer ones, and negative ones from
+#: events that disagree about a ticket, stay out of the average.
+MAX_HANDLING_S = 12 * 3600.0
 
 _RANK = {"waiting": 0, "called": 1, "skipped": 2, "finished": 2}
 _KIND_STATE = {
@@ -188,8 +191,11 @@ class HallMetrics:
     # --- feeding ----------------------------------------------------------------------
 
     def observe(self, event: Event) -> None:
-        """Fold one event in. Duplicates and late arrivals are harmless."""
+        """Fold one event in. Duplicates and late arrivals are harmless; kinds this program
+        does not know (from a newer hall) are ignored, and do not move the hall clock."""
         hall = self._halls.setdefault(event.hall_id, _HallState())
+        if event.kind not in Kind.ALL:
+            return
         if hall.watermark is None or event.at > hall.watermark:
             hall.watermark = event.at
             self._roll_day(hall)
@@ -352,16 +358,25 @@ class HallMetrics:
 
     def _aht(self, hall: str, service: str, served: list[_Ticket]) -> float:
         handled = sorted(
-            (t for t in served if t.called_at is not None), key=lambda t: t.finished_at or 0.0
+            (t for t in served if _handling_s(t) is not None), key=lambda t: t.finished_at or 0.0
         )[-AHT_SAMPLE:]
         if handled:
-            return _mean([t.finished_at - t.called_at for t in handled])  # type: ignore[operator]
+            return _mean([_handling_s(t) for t in handled])  # type: ignore[misc]
         config = self._configs.get(hall)
         if config is not None:
             for s in config.services:
                 if s.code == service:
                     return s.aht_s
         return DEFAULT_AHT_S
+
+
+def _handling_s(ticket: _Ticket) -> float | None:
+    """Call → finish of a served ticket, if believable. Each event is checked for order on
+    arrival, but a ticket's times come from several events, which can disagree."""
+    if ticket.called_at is None or ticket.finished_at is None:
+        return None
+    handling = ticket.finished_at - ticket.called_at
+    return handling if 0 < handling <= MAX_HANDLING_S else None
 
 
 def _waiting_at(ticket: _Ticket, now: float) -> bool:

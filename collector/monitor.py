@@ -3,11 +3,18 @@
 The MQTT network thread feeds events in, a timer thread re-evaluates as the hall clock moves,
 and the dashboard's HTTP threads read; all go through :class:`HallMonitor`'s lock. Nothing here
 speaks MQTT, so the dashboard and the tests can use it on its own.
+
+One hall cannot take the others down: each event is folded in, and each hall evaluated, inside
+its own ``try``; a failure is logged with the hall id and code 500 (``IngestError``), counted
+in :attr:`HallMonitor.failures`, and the next hall goes on.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,7 +22,10 @@ from collector.metrics import HallMetrics
 from collector.warnings import TidalWarningEngine, Transition
 from core.clock import hall_time
 from core.config import HallConfig, Thresholds
+from core.errors import IngestError
 from core.events import SCHEMA_VERSION, Event
+
+log = logging.getLogger(__name__)
 
 #: Hall-time step between evaluations when rebuilding state from stored events.
 REPLAY_STEP_S = 30.0
@@ -36,6 +46,10 @@ class HallMonitor:
         self._engines: dict[str, TidalWarningEngine] = {}
         self._evaluated_at: dict[str, float] = {}
         self._transitions: list[Transition] = []
+        #: Per hall, events that could not be folded in and evaluations that failed.
+        self.failures: Counter[str] = Counter()
+        #: Per hall, stored events a replay left out (a time no clock can show).
+        self.replay_skipped: Counter[str] = Counter()
 
     @property
     def transitions(self) -> list[Transition]:
@@ -63,33 +77,51 @@ class HallMonitor:
         with self._lock:
             touched: set[str] = set()
             for event in events:
-                self._metrics.observe(event)
+                self._fold(event)
                 touched.add(event.hall_id)
             found = {h: self.evaluate(h) for h in sorted(touched)}
             return {h: t for h, t in found.items() if t}
 
-    def replay(self, events: Iterable[Event], step_s: float = REPLAY_STEP_S) -> None:
+    def replay(self, events: Iterable[Event], step_s: float = REPLAY_STEP_S) -> int:
         """Rebuild metrics and warning states from stored events, e.g. after a restart.
 
         The warning state machines need time to pass (pending, clear-after), so the events
         are folded in hall-time order and every hall is evaluated each ``step_s`` of hall
         time, as if they had arrived live. The transitions found on the way are not new and
         are not recorded; only the resulting states (and :meth:`active`) are kept.
+
+        Every step takes at least one event, so the replay ends for any stored value. An
+        event whose time no clock can show (not finite, before 1970, after 9999) is left out
+        and counted in :attr:`replay_skipped`.
+
+        Returns:
+            How many events were left out.
         """
-        ordered = sorted(events, key=lambda e: e.at)
+        kept: list[Event] = []
+        skipped: Counter[str] = Counter()
+        for event in events:
+            if _showable(event.at):
+                kept.append(event)
+            else:
+                skipped[event.hall_id] += 1
+        ordered = sorted(kept, key=lambda e: e.at)
         with self._lock:
+            self.replay_skipped.update(skipped)
             start = 0
             while start < len(ordered):
                 until = ordered[start].at + step_s
-                end = start
+                end = start + 1
                 while end < len(ordered) and ordered[end].at < until:
                     end += 1
                 chunk = ordered[start:end]
                 for event in chunk:
-                    self._metrics.observe(event)
+                    self._fold(event)
                 for hall in sorted({e.hall_id for e in chunk}):
-                    self._evaluate(hall, None)
+                    self._evaluate_contained(hall, None)
                 start = end
+        for hall, n in skipped.items():
+            log.warning("replay of hall %s left out %d events with impossible times", hall, n)
+        return sum(skipped.values())
 
     def evaluate(self, hall: str, now: float | None = None) -> list[Transition]:
         """Run the hall's warning engine on every service at ``now``.
@@ -103,7 +135,7 @@ class HallMonitor:
             The transitions this evaluation raised.
         """
         with self._lock:
-            raised = self._evaluate(hall, now)
+            raised = self._evaluate_contained(hall, now)
             self._transitions.extend(raised)
             return raised
 
@@ -158,6 +190,24 @@ class HallMonitor:
 
     # --- internals --------------------------------------------------------------------
 
+    def _fold(self, event: Event) -> None:
+        try:
+            self._metrics.observe(event)
+        except Exception as err:
+            self._failed(event.hall_id, f"event {event.event_id} not folded in", err)
+
+    def _evaluate_contained(self, hall: str, now: float | None) -> list[Transition]:
+        try:
+            return self._evaluate(hall, now)
+        except Exception as err:
+            self._failed(hall, "evaluation failed", err)
+            return []
+
+    def _failed(self, hall: str, what: str, err: Exception) -> None:
+        self.failures[hall] += 1
+        failure = IngestError(f"hall {hall}: {what}: {err!r}", hall=hall)
+        log.error("code=%d hall=%s %s", failure.code, hall, failure, exc_info=err)
+
     def _evaluate(self, hall: str, now: float | None) -> list[Transition]:
         at = self._clock_for(hall, now)
         if at is None:
@@ -186,3 +236,11 @@ class HallMonitor:
         if self._metrics.watermark(hall) is None:
             return None  # nothing known about the hall yet: nothing to warn about
         return max(candidates)
+
+
+#: Epoch seconds of 9999-12-31, the last time ``datetime`` can show.
+_LAST_SHOWABLE = 253402300799.0
+
+
+def _showable(at: float) -> bool:
+    return math.isfinite(at) and 0.0 <= at <= _LAST_SHOWABLE

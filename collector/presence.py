@@ -157,6 +157,6 @@ class PresenceListener(SubscriptionClient):
         self._subscribe(Subscription(
             host, port, [(ALL_STATES, 1), (ALL_HEARTBEATS, 0)], view.on_message,
             client_id or "halledge-presence-",
-            auth=auth, name="presence view", logger=log,
+            auth=auth, name="presence view", logger=log, connection="presence",
         ))
 

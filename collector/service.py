@@ -7,6 +7,11 @@ also re-evaluates between batches: a queue that nobody touches still ages.
 Whenever a hall's warnings change, the hall's full list of active warnings is published to
 ``halledge/v1/<hall_id>/warnings`` with QoS 1 and the retain flag, so a PAD that connects
 late sees the current state at once (``docs/topics.md``).
+
+Nothing one hall sends can stop another: the ingest dead-letters what does not pass
+(``collector/ingest.py``), each hall is evaluated on its own (``collector/monitor.py``), the
+restart replay leaves out stored events whose times are not believable, and the dashboard
+state is built hall by hall, a hall that fails showing as unavailable.
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ from collector.store import EventStore
 from collector.warnings import Transition
 from core.clock import Clock
 from core.config import HallConfig
-from core.errors import BrokerUnavailable
-from core.events import Event
+from core.errors import BrokerUnavailable, IngestError, MalformedMessage
+from core.events import TIME_WINDOW, Event, TimeWindow, validate_event
 from core.mqtt import ConnectionStatus, MqttAuth, watched_client
 from core.topics import warnings_topic
 
@@ -50,6 +55,8 @@ class CollectorService:
         client_id: the ingest session name; the publisher uses it with ``-warnings``.
         auth: the collector's broker credentials and TLS, for all its connections;
             anonymous plain TCP when None.
+        window: which event times the ingest and the restart replay believe, against the
+            wall clock (``docs/topics.md``, "Limits").
     """
 
     def __init__(
@@ -62,6 +69,7 @@ class CollectorService:
         eval_interval_s: float = EVAL_INTERVAL_S,
         client_id: str = "halledge-collector",
         auth: MqttAuth | None = None,
+        window: TimeWindow = TIME_WINDOW,
     ) -> None:
         self.host = host
         self.auth = auth
@@ -71,7 +79,8 @@ class CollectorService:
         self.monitor = HallMonitor(halls)
         self.store = EventStore(store_path)
         self.ingestor = Ingestor(
-            self.store, host, port, on_events=self._on_events, client_id=client_id, auth=auth
+            self.store, host, port, on_events=self._on_events, client_id=client_id, auth=auth,
+            window=window,
         )
         self.presence = PresenceView()
         self._presence_listener = PresenceListener(
@@ -143,10 +152,11 @@ class CollectorService:
         return self.monitor.state(hall)
 
     def dashboard_state(self) -> dict[str, Any]:
-        """Every hall, for the dashboard's ``/api/state``."""
+        """Every hall, for the dashboard's ``/api/state``; a hall whose state cannot be built
+        shows as unavailable (``error``, code 500) and the others still show."""
         return {
             "v": 1,
-            "halls": [self.monitor.state(h) for h in self.monitor.halls()],
+            "halls": [self._hall_state(h) for h in self._dashboard_halls()],
             "devices": self.presence.devices(),
             "ingest": self.ingestor.counters(),
         }
@@ -155,19 +165,76 @@ class CollectorService:
         """Evaluate every hall now (hall clock, or the live clock if later) and publish changes."""
         live = self.clock.now() if self.clock is not None else None
         for hall in self.monitor.halls():
-            if self.monitor.evaluate(hall, live):
-                self._publish(hall)
+            try:
+                if self.monitor.evaluate(hall, live):
+                    self._publish(hall)
+            except Exception as err:
+                # monitor.evaluate contains its own failures; this is the publishing.
+                self._failed(hall, "warnings not published", err)
 
     # --- internals --------------------------------------------------------------------
 
     def _replay(self) -> None:
-        """Fold in what the store already holds, so a restarted collector knows the morning."""
-        for hall in self.monitor.halls():
-            self.monitor.replay(self.store.all_events(hall))
+        """Fold in what the store already holds, so a restarted collector knows the morning.
+
+        Every stored event goes through the ingest's checks again: events stored by an older
+        collector with times that are not believable (not finite, far in the future or the
+        past) are left out and counted, so they can neither hang the replay nor move a
+        hall's clock.
+        """
+        now = self.ingestor.clock.now()
+        for hall in dict.fromkeys([*self.monitor.halls(), *self.store.halls()]):
+            kept: list[Event] = []
+            for wire in self.store.stored_payloads(hall):
+                try:
+                    checked = validate_event(
+                        json.loads(wire), hall_id=hall, now=now, window=self.ingestor.window
+                    )
+                    kept.append(checked.event)
+                except (ValueError, RecursionError, MalformedMessage):
+                    self.monitor.replay_skipped[hall] += 1
+            skipped = self.monitor.replay_skipped[hall]
+            if skipped:
+                log.warning(
+                    "replay of hall %s: %d stored events left out (times or values not"
+                    " believable)", hall, skipped,
+                )
+            self.monitor.replay(kept)
+
+    def _dashboard_halls(self) -> list[str]:
+        halls = [*self.monitor.halls(), *self.ingestor.known_halls()]
+        halls += [h for h in self.store.dead_letter_counts() if h != "?"]
+        return list(dict.fromkeys(halls))
+
+    def _hall_state(self, hall: str) -> dict[str, Any]:
+        try:
+            body = self.monitor.state(hall)
+        except Exception as err:
+            self._failed(hall, "dashboard state not built", err)
+            body = {
+                "hall": hall, "name": hall, "at": None, "clock": None, "warnings": [],
+                "totals": None, "services": [], "error": "state_unavailable",
+                "code": IngestError.code,
+            }
+        try:
+            body["ingest"] = self.ingestor.hall_counters(hall) | {
+                "replay_skipped": self.monitor.replay_skipped[hall],
+                "failures": self.monitor.failures[hall],
+            }
+        except Exception as err:
+            self._failed(hall, "ingest counters not read", err)
+        return body
+
+    def _failed(self, hall: str, what: str, err: Exception) -> None:
+        failure = IngestError(f"hall {hall}: {what}: {err!r}", hall=hall)
+        log.error("code=%d hall=%s %s", failure.code, hall, failure, exc_info=err)
 
     def _on_events(self, events: list[Event]) -> None:
         for hall in self.monitor.observe(events):
-            self._publish(hall)
+            try:
+                self._publish(hall)
+            except Exception as err:
+                self._failed(hall, "warnings not published", err)
 
     def _tick(self) -> None:
         while not self._stopping.wait(self.eval_interval_s):
@@ -179,7 +246,7 @@ class CollectorService:
 
     def _start_publisher(self) -> None:
         status = self.warnings_status
-        client = watched_client(status, self._publisher_id, self.auth)
+        client = watched_client(status, self._publisher_id, self.auth, connection="warnings")
         client.reconnect_delay_set(min_delay=1, max_delay=5)
         client.on_connect = lambda c, u, f, rc, p: status.connack(rc) and self._connected.set()
         client.on_disconnect = lambda c, u, f, rc, p: (self._connected.clear(), status.closed())

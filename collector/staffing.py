@@ -184,8 +184,10 @@ def open_recommendation(
         open_windows: windows serving the service now.
         waiting_count: citizens waiting now.
     """
-    steady = recommend_windows(arrivals_per_h, aht_s, target_wait_s).windows
-    backlog = math.ceil(waiting_count * aht_s / target_wait_s) if target_wait_s > 0 else 0
+    steady = _steady_windows(arrivals_per_h, aht_s, target_wait_s)
+    backlog = (
+        math.ceil(waiting_count * max(aht_s, 0.0) / target_wait_s) if target_wait_s > 0 else 0
+    )
     extra = max(1, max(steady, backlog) - open_windows)
     return Recommendation("open", extra, OPEN_TEXT.format(n=extra))
 
@@ -201,6 +203,17 @@ def merge_recommendation(
         target_wait_s: the yellow wait threshold.
         open_windows: windows serving the service now.
     """
-    needed = recommend_windows(arrivals_per_h, aht_s, target_wait_s).windows
+    needed = _steady_windows(arrivals_per_h, aht_s, target_wait_s)
     spare = max(1, open_windows - needed)
     return Recommendation("merge", spare, MERGE_TEXT.format(n=spare))
+
+
+def _steady_windows(arrivals_per_h: float, aht_s: float, target_wait_s: float) -> int:
+    """Erlang C's window count; for inputs it cannot size (no positive handling time, a load
+    beyond :data:`MAX_WINDOWS`) the square-root rule, capped there. A warning must always
+    carry advice, whatever a hall's data says."""
+    try:
+        return recommend_windows(arrivals_per_h, aht_s, target_wait_s).windows
+    except ValueError:
+        load = max(arrivals_per_h, 0.0) / 3600.0 * max(aht_s, 0.0)
+        return max(1, min(MAX_WINDOWS, square_root_staffing(load)))

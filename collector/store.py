@@ -4,9 +4,16 @@ The store is keyed twice: by ``event_id`` and by the device-assigned ``(hall, de
 A batch the agent re-sends after a lost acknowledgement (or the broker redelivers after a
 collector restart) changes nothing. An event with a known ``(hall, device, seq)`` but a new
 ``event_id`` is a *seq conflict* (a hall database restored from an old copy re-used its seqs);
-it is refused and reported, never stored beside the first. Per device, events carry
-a strictly increasing ``seq``; a hole in it means an event is still on its way (or was lost),
-which :meth:`EventStore.gaps` reports.
+it is refused, reported and dead-lettered, never stored beside the first. Per device, events
+carry a strictly increasing ``seq``; a hole in it means an event is still on its way (or was
+lost), which :meth:`EventStore.gaps` reports.
+
+Next to the events it keeps what did not pass (:class:`DeadLetter`, table ``dead_letters``)
+and, per device, the lowest seq its hall still holds (``device_floors``): seqs below it can
+never arrive. A dead-lettered event is kept, not lost, so it covers its seq like a stored one;
+:meth:`EventStore.gaps` and :meth:`EventStore.highest_seqs` count both, and leave out what
+lies below a floor. That is what a restarted collector rebuilds its stored-watermarks from
+(``collector/stored_acks.py``).
 
 Durability: the ingest acknowledges a message to the broker only after :meth:`EventStore.add`
 committed, so the store uses WAL with ``synchronous=FULL`` like the hall journal; an
@@ -18,13 +25,13 @@ ledger as the telemetry store's set, which shares the file.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.events import Event
+from core.events import Event, Kind, Received, read_stored, received
 from core.sqlite_migrations import Migration, Migrations
 from core.sqlite_tx import atomic
 
@@ -51,24 +58,100 @@ EVENTS_SCHEMA = Migrations(
                 ),
             ),
         ),
+        Migration(
+            2,
+            "dead letters, device floors, and each event's minor version",
+            (
+                (
+                    "CREATE TABLE dead_letters ("
+                    " id INTEGER PRIMARY KEY, hall_id TEXT NOT NULL, device_id TEXT,"
+                    " seq INTEGER, event_id TEXT, scope TEXT NOT NULL, reason TEXT NOT NULL,"
+                    " detail TEXT NOT NULL, topic TEXT NOT NULL, received_at REAL NOT NULL,"
+                    " size INTEGER NOT NULL, sha256 TEXT NOT NULL, payload BLOB NOT NULL,"
+                    " UNIQUE (hall_id, sha256))"
+                ),
+                "CREATE INDEX dead_letters_device_seq ON dead_letters(hall_id, device_id, seq)",
+                (
+                    "CREATE TABLE device_floors ("
+                    " hall_id TEXT NOT NULL, device_id TEXT NOT NULL, floor INTEGER NOT NULL,"
+                    " PRIMARY KEY (hall_id, device_id)) WITHOUT ROWID"
+                ),
+                "ALTER TABLE events ADD COLUMN minor INTEGER NOT NULL DEFAULT 0",
+            ),
+        ),
     ),
+)
+
+#: Every seq a device has covered: stored, or dead-lettered with a readable seq.
+_COVERED = (
+    "SELECT hall_id, device_id, seq FROM events"
+    " UNION SELECT hall_id, device_id, seq FROM dead_letters"
+    " WHERE device_id IS NOT NULL AND seq IS NOT NULL"
 )
 
 
 @dataclass(frozen=True)
+class DeadLetter:
+    """A message, or one event of a batch, that did not pass; kept for a later replay.
+
+    Attributes:
+        hall_id: the hall of the topic it came on.
+        scope: ``event`` (one event of a batch; kept whole) or ``message`` (the payload as a
+            whole; kept up to :data:`collector.dead_letters.KEEP_BYTES`).
+        reason: the ``reason`` of its MalformedMessage (501).
+        detail: the error's message.
+        topic: where it arrived.
+        received_at: the receiver's clock when it arrived.
+        size: its full size in bytes.
+        sha256: hex digest of all of it.
+        payload: the bytes kept.
+        device_id: its device, when that could be read.
+        seq: its seq, when that could be read.
+        event_id: its event id, when that could be read.
+        id: the row id, once stored.
+    """
+
+    hall_id: str
+    scope: str
+    reason: str
+    detail: str
+    topic: str
+    received_at: float
+    size: int
+    sha256: str
+    payload: bytes
+    device_id: str | None = None
+    seq: int | None = None
+    event_id: str | None = None
+    id: int | None = None
+
+    @property
+    def truncated(self) -> bool:
+        """Whether only the start of it is kept (it cannot be replayed)."""
+        return len(self.payload) < self.size
+
+
+@dataclass(frozen=True)
 class Stored:
-    """What one :meth:`EventStore.add_batch` did.
+    """What one :meth:`EventStore.add_batch` (or :meth:`EventStore.add_received`) did.
 
     Attributes:
         new: events stored now, in batch order.
         duplicates: events already stored under the same ``event_id``.
         conflicts: events refused because their ``(hall, device, seq)`` is stored under
             another ``event_id``.
+        unstorable: events the database refused for another reason (none should be: the
+            ingest validates first); the caller dead-letters them.
+        dead_new: dead letters stored now (a dead letter already kept is not repeated).
+        floors_raised: ``(hall, device) → floor`` for floors that went up.
     """
 
     new: list[Event]
     duplicates: int
-    conflicts: list[Event]
+    conflicts: list[Received]
+    unstorable: list[Received] = field(default_factory=list)
+    dead_new: list[DeadLetter] = field(default_factory=list)
+    floors_raised: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,6 +192,8 @@ class EventStore:
         self._conn.execute("PRAGMA busy_timeout=10000")
         EVENTS_SCHEMA.apply(self._conn)
 
+    # --- writing ----------------------------------------------------------------------
+
     def add(self, events: list[Event]) -> list[Event]:
         """Store events in one transaction; only the new ones (see :meth:`add_batch`)."""
         return self.add_batch(events).new
@@ -123,31 +208,124 @@ class EventStore:
             The new events in the order given (a duplicate inside the same batch counts
             once), how many were duplicates, and the seq conflicts.
         """
+        return self.add_received([received(e) for e in events])
+
+    def add_received(
+        self,
+        events: Iterable[Received],
+        dead: Iterable[DeadLetter] = (),
+        floors: dict[tuple[str, str], int] | None = None,
+    ) -> Stored:
+        """Store what one message brought, in one transaction.
+
+        Args:
+            events: valid events, each stored as it arrived (its ``wire`` text).
+            dead: dead letters; one already kept (same hall and sha256) is not repeated.
+            floors: ``(hall, device) → lowest seq the hall still holds``; a floor only rises.
+
+        Returns:
+            What was new. Seq conflicts and unstorable events are *not* dead-lettered here:
+            the caller stores them as dead letters with a second call.
+        """
+        events = list(events)
         new: list[Event] = []
-        conflicts: list[Event] = []
+        conflicts: list[Received] = []
+        unstorable: list[Received] = []
+        duplicates = 0
+        dead_new: list[DeadLetter] = []
+        raised: dict[tuple[str, str], int] = {}
         with self._lock, atomic(self._conn) as conn:
-            for e in events:
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO events(event_id, hall_id, device_id, seq, kind, at,"
-                    " payload) VALUES (?,?,?,?,?,?,?)",
-                    (e.event_id, e.hall_id, e.device_id, e.seq, e.kind, e.at, e.to_json()),
-                )
-                if cur.rowcount == 1:
-                    new.append(e)
-                elif (
-                    conn.execute("SELECT 1 FROM events WHERE event_id=?", (e.event_id,)).fetchone()
-                    is None
-                ):
-                    conflicts.append(e)
-        return Stored(new, len(events) - len(new) - len(conflicts), conflicts)
+            for r in events:
+                outcome = self._insert(conn, r)
+                if outcome == "new":
+                    new.append(r.event)
+                elif outcome == "duplicate":
+                    duplicates += 1
+                elif outcome == "conflict":
+                    conflicts.append(r)
+                else:
+                    unstorable.append(r)
+            for d in dead:
+                if self._insert_dead(conn, d):
+                    dead_new.append(d)
+            for (hall, device), floor in (floors or {}).items():
+                row = conn.execute(
+                    "SELECT floor FROM device_floors WHERE hall_id=? AND device_id=?",
+                    (hall, device),
+                ).fetchone()
+                if row is None or floor > int(row[0]):
+                    conn.execute(
+                        "INSERT INTO device_floors(hall_id, device_id, floor) VALUES (?,?,?)"
+                        " ON CONFLICT(hall_id, device_id) DO UPDATE SET floor=excluded.floor",
+                        (hall, device, floor),
+                    )
+                    raised[(hall, device)] = floor
+        return Stored(new, duplicates, conflicts, unstorable, dead_new, raised)
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, r: Received) -> str:
+        e = r.event
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO events(event_id, hall_id, device_id, seq, kind, at,"
+            " payload, minor) VALUES (?,?,?,?,?,?,?,?)",
+            (e.event_id, e.hall_id, e.device_id, e.seq, e.kind, e.at, r.wire, r.minor),
+        )
+        if cur.rowcount == 1:
+            return "new"
+        if conn.execute("SELECT 1 FROM events WHERE event_id=?", (e.event_id,)).fetchone():
+            return "duplicate"
+        taken = conn.execute(
+            "SELECT 1 FROM events WHERE hall_id=? AND device_id=? AND seq=?",
+            (e.hall_id, e.device_id, e.seq),
+        ).fetchone()
+        # Neither key taken, yet ignored: a NOT NULL broke (a NaN time is stored as NULL).
+        # The ingest's checks make this impossible; it is still never called a conflict.
+        return "conflict" if taken else "unstorable"
+
+    @staticmethod
+    def _insert_dead(conn: sqlite3.Connection, d: DeadLetter) -> bool:
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO dead_letters(hall_id, device_id, seq, event_id, scope,"
+            " reason, detail, topic, received_at, size, sha256, payload)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                d.hall_id, d.device_id, d.seq, d.event_id, d.scope, d.reason, d.detail,
+                d.topic, d.received_at, d.size, d.sha256, d.payload,
+            ),
+        )
+        return cur.rowcount == 1
+
+    def delete_dead_letter(self, dead_letter_id: int) -> None:
+        """Forget one dead letter (after its content was stored otherwise)."""
+        with self._lock, atomic(self._conn) as conn:
+            conn.execute("DELETE FROM dead_letters WHERE id=?", (dead_letter_id,))
+
+    # --- reading ----------------------------------------------------------------------
 
     def highest_seqs(self) -> dict[tuple[str, str], int]:
-        """The highest stored seq per (hall, device)."""
+        """The highest covered seq per (hall, device): stored or dead-lettered."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT hall_id, device_id, MAX(seq) FROM events GROUP BY hall_id, device_id"
+                f"SELECT hall_id, device_id, MAX(seq) FROM ({_COVERED})"
+                " GROUP BY hall_id, device_id"
             ).fetchall()
         return {(h, d): int(s) for h, d, s in rows}
+
+    def floors(self) -> dict[tuple[str, str], int]:
+        """Per (hall, device), the highest floor a batch announced."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT hall_id, device_id, floor FROM device_floors"
+            ).fetchall()
+        return {(h, d): int(f) for h, d, f in rows}
+
+    def halls(self) -> list[str]:
+        """Every hall with a stored event or a dead letter, sorted."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT hall_id FROM events UNION SELECT hall_id FROM dead_letters ORDER BY 1"
+            ).fetchall()
+        return [h for (h,) in rows]
 
     def ingest_order(self, hall_id: str) -> list[tuple[str, int]]:
         """(device, seq) of a hall's events in the order they were first stored."""
@@ -165,6 +343,19 @@ class EventStore:
         with self._lock:
             return int(self._conn.execute(sql, args).fetchone()[0])
 
+    def stored_ids(self, event_ids: Iterable[str]) -> set[str]:
+        """Which of these event ids are stored."""
+        ids = list(dict.fromkeys(event_ids))
+        found: set[str] = set()
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(r[0] for r in self._conn.execute(
+                    f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk
+                ))
+        return found
+
     def count_by_kind(self, hall_id: str) -> dict[str, int]:
         """Events of a hall per kind, e.g. ``{"ticket.issued": 12, ...}``."""
         with self._lock:
@@ -173,44 +364,124 @@ class EventStore:
             ).fetchall()
         return {k: int(n) for k, n in rows}
 
+    def unfamiliar_counts(
+        self, minor: int
+    ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+        """Stored events this program does not fully know, per (hall, kind).
+
+        Args:
+            minor: the newest minor version this program knows.
+
+        Returns:
+            Events of unknown kinds, and events of a newer minor version.
+        """
+        known = sorted(Kind.ALL)
+        marks = ",".join("?" * len(known))
+        with self._lock:
+            unknown = self._conn.execute(
+                f"SELECT hall_id, kind, COUNT(*) FROM events WHERE kind NOT IN ({marks})"
+                " GROUP BY hall_id, kind",
+                known,
+            ).fetchall()
+            newer = self._conn.execute(
+                "SELECT hall_id, kind, COUNT(*) FROM events WHERE minor > ?"
+                " GROUP BY hall_id, kind",
+                (minor,),
+            ).fetchall()
+        return ({(h, k): int(n) for h, k, n in unknown}, {(h, k): int(n) for h, k, n in newer})
+
     def all_events(self, hall_id: str) -> list[Event]:
-        """Every stored event of a hall, ordered by (device, seq)."""
+        """Every stored event of a hall, ordered by (device, seq).
+
+        Rows that are not events at all (written by a program before this one checked what it
+        stored) are left out; :meth:`stored_payloads` has them.
+        """
+        return [e for e in map(read_stored, self.stored_payloads(hall_id)) if e is not None]
+
+    def stored_payloads(self, hall_id: str) -> list[str]:
+        """The stored text of every event of a hall, ordered by (device, seq)."""
         with self._lock:
             rows = self._conn.execute(
                 "SELECT payload FROM events WHERE hall_id=? ORDER BY device_id, seq", (hall_id,)
             ).fetchall()
-        return [Event.from_dict(json.loads(p)) for (p,) in rows]
+        return [str(p) for (p,) in rows]
 
     def contiguous_seq(self, hall_id: str, device_id: str) -> int:
-        """The highest seq n such that seqs 1..n of the device are all stored (0 if none)."""
+        """The highest seq n such that seqs 1..n of the device are all covered (0 if none)."""
         firsts = [g.first for g in self.gaps() if (g.hall_id, g.device_id) == (hall_id, device_id)]
         if firsts:
             return min(firsts) - 1
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT MAX(seq) FROM events WHERE hall_id=? AND device_id=?", (hall_id, device_id)
-            ).fetchone()
-        return int(row[0] or 0)
+        top = self.highest_seqs().get((hall_id, device_id), 0)
+        floor = self.floors().get((hall_id, device_id), 1)
+        return max(top, floor - 1)
 
-    def gaps(self) -> list[Gap]:
-        """Missing seq runs per device, below each device's highest stored seq.
+    def gaps(self, include_lost: bool = False) -> list[Gap]:
+        """Missing seq runs per device, below each device's highest covered seq.
 
-        Events after the highest stored seq are invisible to the store, so a gap here means
-        "a later event arrived, an earlier one did not (yet)".
+        A seq is covered when its event is stored or dead-lettered. Seqs below the device's
+        floor can never arrive: they are lost, not missing, and left out unless
+        ``include_lost``. Events after the highest covered seq are invisible to the store, so
+        a gap here means "a later event arrived, an earlier one did not (yet)".
         """
         with self._lock:
             rows = self._conn.execute(
-                """
+                f"""
                 SELECT hall_id, device_id, prev + 1, seq - 1 FROM (
                     SELECT hall_id, device_id, seq,
                            COALESCE(LAG(seq) OVER (PARTITION BY hall_id, device_id ORDER BY seq), 0)
                                AS prev
-                    FROM events
+                    FROM ({_COVERED})
                 ) WHERE seq - prev > 1
                 ORDER BY hall_id, device_id, seq
                 """
             ).fetchall()
-        return [Gap(h, d, int(a), int(b)) for h, d, a, b in rows]
+        floors = {} if include_lost else self.floors()
+        found = []
+        for h, d, a, b in rows:
+            first = max(int(a), floors.get((h, d), 1))
+            if first <= int(b):
+                found.append(Gap(h, d, first, int(b)))
+        return found
+
+    # --- dead letters -----------------------------------------------------------------
+
+    def dead_letters(
+        self, hall_id: str | None = None, limit: int | None = None
+    ) -> list[DeadLetter]:
+        """Dead letters, oldest first."""
+        sql = (
+            "SELECT id, hall_id, device_id, seq, event_id, scope, reason, detail, topic,"
+            " received_at, size, sha256, payload FROM dead_letters"
+        )
+        args: list[object] = []
+        if hall_id is not None:
+            sql += " WHERE hall_id=?"
+            args.append(hall_id)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [
+            DeadLetter(
+                hall_id=h, scope=scope, reason=reason, detail=detail, topic=topic,
+                received_at=float(at), size=int(size), sha256=sha, payload=bytes(payload),
+                device_id=device, seq=None if seq is None else int(seq), event_id=eid, id=int(i),
+            )
+            for i, h, device, seq, eid, scope, reason, detail, topic, at, size, sha, payload in rows
+        ]
+
+    def dead_letter_counts(self) -> dict[str, dict[str, int]]:
+        """Dead letters kept per hall and reason."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT hall_id, reason, COUNT(*) FROM dead_letters GROUP BY hall_id, reason"
+            ).fetchall()
+        counts: dict[str, dict[str, int]] = {}
+        for hall, reason, n in rows:
+            counts.setdefault(hall, {})[reason] = int(n)
+        return counts
 
     def close(self) -> None:
         """Close the database connection."""

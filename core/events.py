@@ -5,18 +5,63 @@ caused it and that device's monotonic sequence number (for order and gap detecti
 time it happened on the hall clock. Ticket events also carry the ticket's own timestamps, so
 waiting time (issued→called) and time in hall (issued→finished) can be derived from any single
 event without a join. The wire form is documented in ``docs/topics.md``.
+
+The receiving side (:func:`decode_batch`, :func:`validate_event`) trusts nothing a hall sends:
+a payload passes its size, nesting depth and value checks before any work is done on it, and
+a batch is judged event by event, so one bad event never takes its neighbours down with it.
+The limits below are the ones ``docs/topics.md`` ("Limits") promises.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from dataclasses import asdict, dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from core.errors import MalformedMessage
 
+#: The major schema version: ``v`` of every batch and event. A new major gets a new topic
+#: prefix (``halledge/v2``); see docs/topics.md, "Versions".
 SCHEMA_VERSION = 1
+#: The newest minor version this program knows. An event says its minor in an optional
+#: ``minor`` field (absent = 0); a newer minor only adds kinds and optional fields.
+SCHEMA_MINOR = 0
+
+KIB = 1024
+MIB = 1024 * KIB
+#: Largest event-batch payload accepted, in bytes. A full agent batch (100 events of about
+#: 400 bytes) is some 40 KB; 1 MiB leaves room for 25 times that.
+MAX_BATCH_BYTES = 1 * MIB
+#: Largest single event (its compact JSON, UTF-8), in bytes: some 40 times a ticket event.
+MAX_EVENT_BYTES = 16 * KIB
+#: Most events in one batch (the agent sends at most ``batch_size``, 100 by default).
+MAX_BATCH_EVENTS = 1000
+#: Deepest nesting of arrays and objects in a payload. A batch is 4 levels deep, an event's
+#: ``data`` adds one or two; anything near 32 is not ours.
+MAX_DEPTH = 32
+#: Longest hall or device id (they appear in MQTT topics; ``core/stored_acks.MAX_DEVICE_ID``).
+MAX_ID_CHARS = 128
+#: Longest event id (a UUID4 is 32 hex digits).
+MAX_EVENT_ID_CHARS = 64
+#: Longest kind name (``ticket.finished`` …).
+MAX_KIND_CHARS = 64
+#: Longest ticket text field (``ticket_id``, ``ticket_no``, ``service``).
+MAX_TEXT_CHARS = 128
+#: Integers must fit SQLite's 64-bit INTEGER.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+_KIND_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: A JSON string, or an unterminated one up to the end of the payload. Possessive, so the
+#: scan is linear in the payload whatever it holds (no backtracking, no second attempt from
+#: an escaped quote).
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def new_event_id() -> str:
@@ -57,6 +102,10 @@ class Kind:
             DEVICE_HEALTH,
         }
     )
+    #: Kinds whose ``data`` carries a ticket and its timestamps.
+    TICKETS = frozenset(
+        {TICKET_ISSUED, TICKET_CALLED, TICKET_RECALLED, TICKET_SKIPPED, TICKET_FINISHED}
+    )
 
 
 @dataclass(frozen=True)
@@ -90,26 +139,12 @@ class Event:
 
     @classmethod
     def from_dict(cls, raw: Any) -> Event:
-        """Validate and build an event from its wire dict.
+        """Validate and build an event from its wire dict (the hall's own journal rows).
 
         Raises:
             MalformedMessage (501): a field is missing, of the wrong type, or unknown.
         """
-        if not isinstance(raw, dict):
-            raise MalformedMessage("event is not an object", reason="not_object")
-        try:
-            event = cls(
-                kind=_typed(raw, "kind", str),
-                hall_id=_typed(raw, "hall_id", str),
-                device_id=_typed(raw, "device_id", str),
-                seq=_typed(raw, "seq", int),
-                at=float(_typed(raw, "at", (int, float))),
-                data=_typed(raw, "data", dict),
-                event_id=_typed(raw, "event_id", str),
-                v=_typed(raw, "v", int),
-            )
-        except KeyError as err:
-            raise MalformedMessage(f"missing field {err}", reason="missing_field") from err
+        event = _build(raw)
         if event.v != SCHEMA_VERSION:
             raise MalformedMessage(f"unsupported schema version {event.v}", reason="version")
         if event.kind not in Kind.ALL:
@@ -117,6 +152,27 @@ class Event:
         if event.seq < 1 or not event.event_id or not event.hall_id or not event.device_id:
             raise MalformedMessage("empty id or non-positive seq", reason="bad_identity")
         return event
+
+
+def _build(raw: Any) -> Event:
+    """The event a wire dict describes, with every field of the right type; nothing more."""
+    if not isinstance(raw, dict):
+        raise MalformedMessage("event is not an object", reason="not_object")
+    try:
+        return Event(
+            kind=_typed(raw, "kind", str),
+            hall_id=_typed(raw, "hall_id", str),
+            device_id=_typed(raw, "device_id", str),
+            seq=_typed(raw, "seq", int),
+            at=float(_typed(raw, "at", (int, float))),
+            data=_typed(raw, "data", dict),
+            event_id=_typed(raw, "event_id", str),
+            v=_typed(raw, "v", int),
+        )
+    except KeyError as err:
+        raise MalformedMessage(f"missing field {err}", reason="missing_field") from err
+    except OverflowError as err:  # an integer ``at`` beyond any float
+        raise MalformedMessage("field 'at' out of range", reason="int_range") from err
 
 
 def _typed(raw: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
@@ -141,20 +197,375 @@ def encode_batch(events: list[Event], floors: dict[str, int] | None = None) -> b
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def decode_batch(payload: bytes) -> list[Event]:
-    """Parse an event-batch payload.
+# --- the receiving side: limits, then values, event by event ------------------------------
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Which event times the receiver believes, relative to its own clock.
+
+    The past bound only catches clocks that are plainly wrong (reset to 1970 or to an RTC's
+    2000-01-01, a negative or overflowing number). It must never refuse a real backlog: the
+    hall journal keeps an event until the collector stored it, with no age limit
+    (``hallstore/retention.py``: transactions are never dropped to make room), so a hall
+    offline for days, weeks or months sends events that old. An old event cannot move a
+    hall's clock or its metrics (closed days are ignored), so a wide bound costs nothing.
+
+    The future bound is tight: an event from the future would move the hall clock forward,
+    age every waiting ticket and, past midnight, close the business day.
+
+    Attributes:
+        past_s: how far before the receiver's clock an event may be.
+        future_s: how far after it.
+    """
+
+    past_s: float = 5 * 366 * 86400.0
+    future_s: float = 300.0
+
+    def check(self, at: float, now: float, name: str = "at") -> None:
+        """Raises MalformedMessage (501, ``time_past``/``time_future``) outside the window."""
+        if at < now - self.past_s:
+            raise MalformedMessage(
+                f"{name} {at:.6g} is more than {self.past_s / 86400:.0f} days before the "
+                "receiver's clock", reason="time_past", field=name,
+            )
+        if at > now + self.future_s:
+            raise MalformedMessage(
+                f"{name} {at:.6g} is more than {self.future_s:.0f} s after the receiver's "
+                "clock", reason="time_future", field=name,
+            )
+
+
+#: The window the collector applies by default.
+TIME_WINDOW = TimeWindow()
+
+
+def nesting_depth(payload: bytes) -> int:
+    """The deepest nesting of ``[``/``{`` in a JSON text, found without recursion.
+
+    Strings are cut out first (an unterminated one runs to the end), so brackets inside
+    them do not count. For any text, a parser that fails part-way has nested no deeper than
+    this before failing, so a payload that passes a limit here cannot exhaust the stack of
+    ``json.loads``.
+    """
+    brackets = _JSON_STRING.sub(b"", payload).translate(None, _NOT_BRACKETS)
+    return max(accumulate(_STEP[b] for b in brackets), default=0)
+
+
+def load_json(payload: bytes, max_bytes: int = MAX_BATCH_BYTES, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse a payload after checking its size, its encoding and its nesting depth.
+
+    Numbers are not checked here: ``json.loads`` turns ``1e400`` into ``inf`` without ever
+    calling a ``parse_constant`` hook, so :func:`check_values` looks at every number of what
+    one event holds instead (and rejects that event alone, not its whole batch).
 
     Raises:
-        MalformedMessage (501): not UTF-8 JSON, wrong version, or any event invalid. A batch is
-            accepted or rejected whole, so a publisher never sees half of it stored.
+        MalformedMessage (501): ``too_big``, ``not_json`` (also not UTF-8) or ``too_deep``.
     """
+    if len(payload) > max_bytes:
+        raise MalformedMessage(
+            f"payload of {len(payload)} bytes exceeds {max_bytes}", reason="too_big",
+            size=len(payload),
+        )
     try:
-        body = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise MalformedMessage("payload is not UTF-8 JSON", reason="not_json") from err
-    if not isinstance(body, dict) or body.get("v") != SCHEMA_VERSION:
+        text = bytes(payload).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise MalformedMessage("payload is not UTF-8", reason="not_json") from err
+    depth = nesting_depth(bytes(payload))
+    if depth > max_depth:
+        raise MalformedMessage(
+            f"payload nests {depth} levels deep, more than {max_depth}", reason="too_deep"
+        )
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:  # RecursionError: cannot happen after the scan
+        raise MalformedMessage("payload is not JSON", reason="not_json") from err
+
+
+def check_values(value: Any) -> None:
+    """Every number finite and every integer within 64 bits, in any nesting (no recursion).
+
+    Raises:
+        MalformedMessage (501): ``non_finite`` (NaN, Infinity, or a float that overflowed)
+            or ``int_range``.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise MalformedMessage("a number is not finite", reason="non_finite")
+        elif isinstance(item, int) and not INT_MIN <= item <= INT_MAX:
+            raise MalformedMessage("an integer is out of range", reason="int_range")
+
+
+def event_wire(raw: Any) -> str:
+    """The compact JSON text of a decoded event, as the store keeps it."""
+    return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Received:
+    """A valid event as it arrived.
+
+    Attributes:
+        event: the event.
+        wire: its JSON text as received (fields this program does not know included), which
+            is what the collector stores.
+        minor: its minor version (0 when it carried none).
+    """
+
+    event: Event
+    wire: str
+    minor: int = 0
+
+    @property
+    def known(self) -> bool:
+        """Whether this program knows the kind and the minor version."""
+        return self.event.kind in Kind.ALL and self.minor <= SCHEMA_MINOR
+
+
+def received(event: Event) -> Received:
+    """An event built here, as if it had arrived (tests, the hall's own journal)."""
+    return Received(event, event.to_json())
+
+
+def validate_event(
+    raw: Any,
+    *,
+    hall_id: str | None = None,
+    now: float | None = None,
+    window: TimeWindow = TIME_WINDOW,
+) -> Received:
+    """Check one event of a batch as the collector receives it.
+
+    Unknown kinds and newer minor versions pass: they are valid events of a newer hall.
+
+    Args:
+        raw: the decoded JSON value.
+        hall_id: the hall of the topic it came on; the event must name the same.
+        now: the receiver's clock; times are checked against ``window`` when given.
+        window: the believable event times.
+
+    Raises:
+        MalformedMessage (501) with ``reason``: ``not_object``, ``non_finite``,
+            ``int_range``, ``event_too_big``, ``bad_text``, ``missing_field``,
+            ``wrong_type``, ``version``, ``bad_identity``, ``id_too_long``, ``wrong_hall``,
+            ``time_past``, ``time_future`` or ``ticket_order``.
+    """
+    if not isinstance(raw, dict):
+        raise MalformedMessage("event is not an object", reason="not_object")
+    check_values(raw)
+    wire = event_wire(raw)
+    try:
+        size = len(wire.encode("utf-8"))
+    except UnicodeEncodeError as err:  # a lone surrogate (``"\ud800"``) is no text
+        raise MalformedMessage("event holds a broken string", reason="bad_text") from err
+    if size > MAX_EVENT_BYTES:
+        raise MalformedMessage(
+            f"event of {size} bytes exceeds {MAX_EVENT_BYTES}", reason="event_too_big", size=size
+        )
+    event = _build(raw)
+    minor = _minor(raw)
+    if event.v != SCHEMA_VERSION:
+        raise MalformedMessage(f"unsupported schema version {event.v}", reason="version")
+    _check_identity(event)
+    if hall_id is not None and event.hall_id != hall_id:
+        raise MalformedMessage(
+            f"event of hall {event.hall_id[:40]!r} on topic of hall {hall_id!r}",
+            reason="wrong_hall",
+        )
+    if now is not None:
+        window.check(event.at, now)
+    if event.kind in Kind.TICKETS:
+        _check_ticket(event.data, now, window)
+    return Received(event, wire, minor)
+
+
+def _minor(raw: dict[str, Any]) -> int:
+    minor = raw.get("minor", 0)
+    if isinstance(minor, bool) or not isinstance(minor, int) or minor < 0:
+        raise MalformedMessage("field 'minor' must be a count", reason="wrong_type", field="minor")
+    return minor
+
+
+def _check_identity(event: Event) -> None:
+    if event.seq < 1 or not event.event_id or not event.hall_id or not event.device_id:
+        raise MalformedMessage("empty id or non-positive seq", reason="bad_identity")
+    for name, value, limit in (
+        ("hall_id", event.hall_id, MAX_ID_CHARS),
+        ("device_id", event.device_id, MAX_ID_CHARS),
+        ("event_id", event.event_id, MAX_EVENT_ID_CHARS),
+        ("kind", event.kind, MAX_KIND_CHARS),
+    ):
+        if len(value) > limit:
+            raise MalformedMessage(f"{name} longer than {limit}", reason="id_too_long", field=name)
+        if _CONTROL.search(value):
+            raise MalformedMessage(f"{name} holds control characters", reason="bad_identity")
+    if not _KIND_NAME.fullmatch(event.kind):
+        raise MalformedMessage("kind is not a dotted name", reason="bad_identity", field="kind")
+
+
+_TICKET_TIMES = ("issued_at", "called_at", "finished_at")
+
+
+def _check_ticket(data: dict[str, Any], now: float | None, window: TimeWindow) -> None:
+    """Ticket fields present have their types, times are believable and in order."""
+    for name in ("ticket_id", "ticket_no", "service"):
+        value = data.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise MalformedMessage(f"{name} must be text", reason="wrong_type", field=name)
+        if len(value) > MAX_TEXT_CHARS:
+            raise MalformedMessage(f"{name} too long", reason="id_too_long", field=name)
+    times: list[tuple[str, float]] = []
+    for name in _TICKET_TIMES:
+        value = data.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise MalformedMessage(f"{name} must be a time", reason="wrong_type", field=name)
+        if now is not None:
+            window.check(float(value), now, name)
+        times.append((name, float(value)))
+    for (first, a), (then, b) in zip(times, times[1:]):
+        if b < a:
+            raise MalformedMessage(f"{then} is before {first}", reason="ticket_order", field=then)
+
+
+@dataclass(frozen=True)
+class RejectedEvent:
+    """One event of a batch that did not validate; it is dead-lettered alone.
+
+    Attributes:
+        index: its place in the batch.
+        wire: its JSON text (ASCII-escaped, so any string survives), kept whole.
+        error: why it was refused (``error.details["reason"]``).
+        device_id: its device, when that could be read.
+        seq: its seq, when that could be read.
+        event_id: its id, when that could be read.
+    """
+
+    index: int
+    wire: bytes
+    error: MalformedMessage
+    device_id: str | None = None
+    seq: int | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DecodedBatch:
+    """An event batch judged event by event.
+
+    Attributes:
+        events: the valid events, in batch order.
+        rejected: the events that are not.
+        floors: per device, the lowest seq the hall still holds (well-formed entries only).
+        bad_floors: floor entries that were not a device id and a seq, ignored.
+    """
+
+    events: list[Received]
+    rejected: list[RejectedEvent]
+    floors: dict[str, int]
+    bad_floors: int = 0
+
+
+def decode_batch(
+    payload: bytes,
+    *,
+    hall_id: str | None = None,
+    now: float | None = None,
+    window: TimeWindow = TIME_WINDOW,
+) -> DecodedBatch:
+    """Parse an event-batch payload and judge each event on its own.
+
+    Args:
+        payload: the MQTT payload.
+        hall_id: the hall of the topic; every event must name it.
+        now: the receiver's clock, for the time window (not checked when None).
+        window: the believable event times.
+
+    Raises:
+        MalformedMessage (501): the payload fails as a whole: ``too_big``, ``not_json``,
+            ``too_deep``, ``version`` (no ``v`` of 1), ``empty`` (no event list) or
+            ``too_many`` events. An invalid *event* does not raise; it is in ``rejected``.
+    """
+    body = load_json(payload)
+    version = body.get("v") if isinstance(body, dict) else None
+    if isinstance(version, bool) or version != SCHEMA_VERSION:
         raise MalformedMessage("batch has no supported version", reason="version")
     events = body.get("events")
     if not isinstance(events, list) or not events:
         raise MalformedMessage("batch has no events", reason="empty")
-    return [Event.from_dict(e) for e in events]
+    if len(events) > MAX_BATCH_EVENTS:
+        raise MalformedMessage(
+            f"batch of {len(events)} events exceeds {MAX_BATCH_EVENTS}", reason="too_many"
+        )
+    good: list[Received] = []
+    bad: list[RejectedEvent] = []
+    for index, raw in enumerate(events):
+        try:
+            good.append(validate_event(raw, hall_id=hall_id, now=now, window=window))
+        except MalformedMessage as err:
+            bad.append(_rejected(index, raw, err))
+    floors, bad_floors = _floors(body.get("floors"))
+    return DecodedBatch(good, bad, floors, bad_floors)
+
+
+def _rejected(index: int, raw: Any, err: MalformedMessage) -> RejectedEvent:
+    wire = json.dumps(raw, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    device = seq = event_id = None
+    if isinstance(raw, dict):
+        device = readable_id(raw.get("device_id"), MAX_ID_CHARS)
+        event_id = readable_id(raw.get("event_id"), MAX_EVENT_ID_CHARS)
+        value = raw.get("seq")
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= INT_MAX:
+            seq = value
+    return RejectedEvent(index, wire, err, device, seq if device is not None else None, event_id)
+
+
+def readable_id(value: Any, limit: int) -> str | None:
+    """``value`` if it is a non-empty text of at most ``limit`` characters, without control
+    characters or broken surrogates; else None."""
+    if not isinstance(value, str) or not value or len(value) > limit or _CONTROL.search(value):
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
+
+
+def _floors(raw: Any) -> tuple[dict[str, int], int]:
+    if raw is None:
+        return {}, 0
+    if not isinstance(raw, dict):
+        return {}, 1
+    floors: dict[str, int] = {}
+    bad = 0
+    for device, seq in raw.items():
+        ok_seq = isinstance(seq, int) and not isinstance(seq, bool) and 1 <= seq <= INT_MAX
+        if ok_seq and readable_id(device, MAX_ID_CHARS) is not None:
+            floors[device] = seq
+        else:
+            bad += 1
+    return floors, bad
+
+
+def read_stored(wire: str) -> Event | None:
+    """An event from the text the collector stored, or None if it is not one.
+
+    Lenient on purpose: unknown kinds and newer minors are valid stored events. Values are
+    not checked here; a reader that needs them believable validates them itself.
+    """
+    try:
+        raw = json.loads(wire)
+        return _build(raw)
+    except (ValueError, RecursionError, TypeError, MalformedMessage):
+        return None

@@ -20,10 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import MalformedMessage
+from core.events import INT_MAX, MAX_DEPTH, MAX_ID_CHARS, MIB, load_json, readable_id
 
 TELEMETRY_VERSION = 1
 #: Longest metric name accepted (names such as ``journal.backlog``, ``disk.free_bytes``).
 MAX_METRIC_LEN = 64
+#: Largest telemetry payload accepted, in bytes: a full agent batch (500 samples of about
+#: 150 bytes) is some 75 KB.
+MAX_TELEMETRY_BYTES = 1 * MIB
 
 
 @dataclass(frozen=True)
@@ -86,14 +90,16 @@ def encode_batch(batch: TelemetryBatch) -> bytes:
 def decode_batch(payload: bytes) -> TelemetryBatch:
     """Parse and check a telemetry message.
 
+    The payload passes the same size and nesting-depth checks as an event batch
+    (:func:`core.events.load_json`) before anything else; every number is then checked
+    where it is read.
+
     Raises:
-        MalformedMessage (501): not JSON, another version, a missing or mistyped field, a
-            non-finite number, ``n`` < 1, or ``min`` ≤ ``value`` ≤ ``max`` violated.
+        MalformedMessage (501): too big, too deep, not JSON, another version, a missing or
+            mistyped field, a non-finite number or an integer beyond 64 bits, ``n`` < 1, or
+            ``min`` ≤ ``value`` ≤ ``max`` violated.
     """
-    try:
-        body = json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as err:
-        raise MalformedMessage(f"telemetry is not JSON: {err}", reason="not_json") from err
+    body = load_json(payload, MAX_TELEMETRY_BYTES, MAX_DEPTH)
     if not isinstance(body, dict):
         raise MalformedMessage("telemetry is not an object", reason="wrong_type")
     if body.get("v") != TELEMETRY_VERSION:
@@ -114,7 +120,7 @@ def decode_batch(payload: bytes) -> TelemetryBatch:
 
 def _count(body: dict[str, Any], name: str) -> int:
     value = body.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= INT_MAX:
         raise MalformedMessage(f"telemetry {name} must be a count", reason="wrong_type")
     return value
 
@@ -132,9 +138,10 @@ def _sample(raw: Any) -> Sample:
     device, metric, n = raw.get("device_id"), raw.get("metric"), raw.get("n")
     if not isinstance(device, str) or not device or not isinstance(metric, str) or not metric:
         raise MalformedMessage("sample needs device_id and metric", reason="missing_field")
-    if len(metric) > MAX_METRIC_LEN:
-        raise MalformedMessage("sample metric name too long", reason="wrong_type")
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+    if readable_id(device, MAX_ID_CHARS) is None or readable_id(metric, MAX_METRIC_LEN) is None:
+        raise MalformedMessage("sample device id or metric name is not a short text",
+                               reason="wrong_type")
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= INT_MAX:
         raise MalformedMessage("sample n must be a count ≥ 1", reason="wrong_type")
     value, low, high = _number(raw, "value"), _number(raw, "min"), _number(raw, "max")
     if not low <= value <= high:

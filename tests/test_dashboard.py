@@ -164,3 +164,28 @@ def test_the_page_says_so_when_the_state_is_unavailable(tmp_path):
         dom = run_chromium(board.url, tmp_path / "chromium", "--dump-dom")
 
     assert "数据暂不可用" in dom
+
+
+def test_chromium_shows_what_the_collector_kept_and_a_hall_it_cannot_show(crowded, tmp_path):
+    """Dead letters, unknown kinds and lost seqs are listed under 数据接收; a hall whose state
+    failed says so with its code, beside the hall that works."""
+    def state() -> dict:
+        (hall,) = [crowded.state(h) for h in crowded.halls()]
+        hall["ingest"] = {
+            "unknown_kinds": {"queue.transferred": 3}, "newer_minor": {},
+            "dead_letters": 2, "dead_letter_reasons": {"non_finite": 1, "too_deep": 1},
+            "lost_seqs": 4, "stored": {"kiosk-1": 26}, "replay_skipped": 0, "failures": 0,
+        }
+        broken = {"hall": "hall-b", "name": "hall-b", "at": None, "clock": None,
+                  "warnings": [], "totals": None, "services": [],
+                  "error": "state_unavailable", "code": 500}
+        return {"v": 1, "halls": [hall, broken]}
+
+    with Dashboard(state) as board:
+        dom = run_chromium(board.url, tmp_path / "chromium", "--dump-dom")
+
+    assert field(row(dom, "social"), "waiting_count") == "25"
+    assert "死信 2 条（非有限数值 1条、嵌套过深 1条）" in dom
+    assert "未识别类型事件（已保存）：queue.transferred 3条" in dom
+    assert "大厅已不再保存的事件序号 4 个" in dom
+    assert "该大厅数据暂不可用（代码 500）" in dom

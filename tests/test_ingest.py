@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from pathlib import Path
 
@@ -95,15 +96,16 @@ def _malformed() -> list[tuple[str, str, bytes]]:
         ("version", TOPIC, json.dumps({"v": 2, "events": [good]}).encode()),
         ("missing_field", TOPIC, json.dumps({"v": 1, "events": [missing]}).encode()),
         ("wrong_type", TOPIC, json.dumps({"v": 1, "events": [good | {"seq": "1"}]}).encode()),
-        ("unknown_kind", TOPIC, json.dumps({"v": 1, "events": [good | {"kind": "x.y"}]}).encode()),
+        ("non_finite", TOPIC, json.dumps({"v": 1, "events": [good | {"at": math.nan}]}).encode()),
+        ("too_deep", TOPIC, b"[" * 200_000 + b"]" * 200_000),
         ("empty", TOPIC, json.dumps({"v": 1, "events": []}).encode()),
         ("wrong_hall", "halledge/v1/other-hall/events", encode_batch([event("pad-1", 1)])),
     ]
 
 
 def test_malformed_messages_are_rejected_and_ingestion_goes_on(collector, caplog):
-    """Each kind of malformed message is refused with its reason and code 501; the valid batch
-    after them is stored."""
+    """Each kind of malformed message (or malformed event) is refused with its reason and
+    code 501 and kept as a dead letter; the valid batch after them is stored."""
     ing, raw, handed_over = collector
     cases = _malformed()
     with caplog.at_level(logging.WARNING, logger="collector.ingest"):
@@ -113,9 +115,12 @@ def test_malformed_messages_are_rejected_and_ingestion_goes_on(collector, caplog
         raw.send(TOPIC, encode_batch([valid]))
         assert wait_until(lambda: ing.events_ingested == 1, 30)
     assert ing.rejected == len(cases)
+    assert ing.seq_conflicts == 0  # a NaN time is refused for what it is, not as a conflict
     assert dict(ing.rejected_reasons) == {reason: 1 for reason, _, _ in cases}
     assert [e.event_id for e in ing.store.all_events(HALL)] == [valid.event_id]
     assert ing.store.count() == 1
+    kept = ing.store.dead_letter_counts()
+    assert sum(sum(reasons.values()) for reasons in kept.values()) == len(cases)
     logged = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
     assert len(logged) == len(cases)
     assert all("code=501" in m for m in logged)

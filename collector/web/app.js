@@ -119,13 +119,59 @@ function renderDevices(devices, hallId) {
   return box;
 }
 
+const REASON_TEXT = {
+  not_json: "非JSON", too_big: "超过大小上限", too_deep: "嵌套过深", too_many: "事件过多",
+  version: "版本不支持", empty: "空批次", non_finite: "非有限数值", int_range: "整数越界",
+  event_too_big: "事件过大", time_past: "时间过早", time_future: "时间超前",
+  ticket_order: "票号时间顺序错误", wrong_hall: "大厅不符", wrong_type: "字段类型错误",
+  missing_field: "缺少字段", bad_identity: "标识无效", id_too_long: "标识过长",
+  bad_text: "文本损坏", seq_conflict: "序号冲突", unstorable: "无法存储", internal: "内部错误",
+};
+
+function counts(map, names) {
+  return Object.entries(map || {}).map(([k, n]) => `${(names || {})[k] || k} ${n}条`).join("、");
+}
+
+// What the collector kept without fully using it: dead letters, events of kinds or versions
+// newer than this collector, seqs the hall no longer holds. Shown only when there is any.
+function renderIngest(hall) {
+  const ing = hall.ingest;
+  if (!ing) return null;
+  const lines = [];
+  if (ing.dead_letters) {
+    lines.push(["dead-letters", `死信 ${ing.dead_letters} 条（${counts(ing.dead_letter_reasons, REASON_TEXT)}）`]);
+  }
+  if (Object.keys(ing.unknown_kinds || {}).length) {
+    lines.push(["unknown-kinds", `未识别类型事件（已保存）：${counts(ing.unknown_kinds)}`]);
+  }
+  if (Object.keys(ing.newer_minor || {}).length) {
+    lines.push(["newer-minor", `新版本事件（已保存）：${counts(ing.newer_minor)}`]);
+  }
+  if (ing.lost_seqs) lines.push(["lost-seqs", `大厅已不再保存的事件序号 ${ing.lost_seqs} 个`]);
+  if (ing.replay_skipped) lines.push(["replay-skipped", `重启回放跳过异常事件 ${ing.replay_skipped} 条`]);
+  if (ing.failures) lines.push(["failures", `计算失败 ${ing.failures} 次（代码 500）`]);
+  if (!lines.length) return null;
+  const box = el("section", { class: "ingest-box" });
+  box.appendChild(el("h3", {}, "数据接收"));
+  const list = el("ul", { class: "ingest" });
+  for (const [key, text] of lines) list.appendChild(el("li", { "data-field": key }, text));
+  box.appendChild(list);
+  return box;
+}
+
 function renderHall(hall, devices) {
   const box = el("article", { class: "hall", "data-hall": hall.hall });
   const title = el("h2", {}, hall.name);
   title.appendChild(el("span", { class: "clock" }, hall.clock ? `大厅时间 ${hall.clock}` : "尚无数据"));
   box.appendChild(title);
+  if (hall.error) {
+    box.appendChild(el("p", { class: "status error", "data-field": "hall-error" },
+      `该大厅数据暂不可用（代码 ${hall.code}），其他大厅不受影响`));
+  }
   box.appendChild(renderWarnings(hall));
   box.appendChild(renderQueue(hall));
+  const ingest = renderIngest(hall);
+  if (ingest) box.appendChild(ingest);
   box.appendChild(renderDevices(devices, hall.hall));
   return box;
 }

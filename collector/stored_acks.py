@@ -1,0 +1,179 @@
+"""The collector's side of the end-to-end acknowledgement: publish what it has stored.
+
+After every committed batch the ingest tells :class:`StoredAcks` which hall changed. Per
+hall, the watermark message (``core/stored_acks.py``) goes out on
+``halledge/v1/<hall>/stored``, QoS 1, retained::
+
+    {"v": 1, "hall_id": "hall-1", "stored": {"kiosk-1": 1042, "pad-3": 77}}
+
+A device's watermark is the highest seq such that every seq from its floor (or 1) up to it
+is stored or dead-lettered; the ingest's :class:`collector.gaps.GapTracker` knows it. It is
+computed when the message is built, so it is always the latest.
+
+Publishing is coalesced: the first change of a quiet hall goes out at once, and further
+changes within ``interval_s`` (150 ms) of the last message are folded into one message at
+the end of that interval, so a burst of batches costs a few messages, not one per batch, and
+the last state is always published. A message identical to the last one sent for the hall
+is skipped, except after a (re)connect, when every known hall is published again: a broker
+that lost its retained store learns them back, and a hall that missed one gets it.
+
+Nothing is persisted here: the watermarks follow from the event store (events, dead letters,
+floors), so a restarted collector publishes the same ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from core.stored_acks import StoredWatermarks
+from core.topics import stored_topic
+
+log = logging.getLogger(__name__)
+
+#: Shortest time between two watermark messages of one hall.
+INTERVAL_S = 0.15
+#: How long stopping waits for the last messages to reach the broker.
+STOP_WAIT_S = 2.0
+
+
+class StoredAcks:
+    """Coalesced, retained publication of every hall's stored-watermarks.
+
+    Args:
+        watermarks: a hall's watermarks now (``device → seq``); must be thread-safe.
+        halls: every hall with at least one device known.
+        interval_s: shortest time between two messages of one hall.
+
+    Attributes:
+        published: watermark messages handed to the MQTT client.
+    """
+
+    def __init__(
+        self,
+        watermarks: Callable[[str], dict[str, int]],
+        halls: Callable[[], list[str]],
+        interval_s: float = INTERVAL_S,
+    ) -> None:
+        self._watermarks = watermarks
+        self._halls = halls
+        self.interval_s = interval_s
+        self._client: Any = None
+        self._cond = threading.Condition()
+        self._dirty: set[str] = set()
+        self._forced: set[str] = set()
+        self._last_at: dict[str, float] = {}
+        self._last_sent: dict[str, bytes] = {}
+        self._last_info: dict[str, Any] = {}
+        # Build and publish under one lock, so an older message can never be sent after a
+        # newer one of the same hall (the retained one must be the latest).
+        self._publish_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.published = 0
+
+    def start(self, client: Any) -> None:
+        """Publish through ``client`` (a connected or connecting paho client) from now on."""
+        with self._cond:
+            self._client = client
+            self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="stored-acks", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Publish what is pending, then stop the thread; the client is left to its owner."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.flush()
+        deadline = time.monotonic() + STOP_WAIT_S
+        for info in list(self._last_info.values()):
+            # Give the last message of each hall a moment to reach the broker before the
+            # connection closes; the next connect republishes everything anyway.
+            try:
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            except Exception:  # noqa: S112 - not connected: nothing to wait for
+                continue
+        with self._cond:
+            self._client = None
+
+    def changed(self, hall: str) -> None:
+        """The hall's stored state changed (a batch committed)."""
+        with self._cond:
+            self._dirty.add(hall)
+            self._cond.notify_all()
+
+    def republish_all(self) -> None:
+        """Send every known hall's watermarks again, soon, even if unchanged: on (re)connect."""
+        halls = self._halls()
+        with self._cond:
+            self._dirty.update(halls)
+            self._forced.update(halls)
+            for hall in halls:
+                self._last_at.pop(hall, None)
+            self._cond.notify_all()
+
+    def message(self, hall: str) -> StoredWatermarks:
+        """The hall's watermark message as it would be published now."""
+        return StoredWatermarks(hall, self._watermarks(hall))
+
+    def flush(self) -> None:
+        """Publish every pending hall now, ignoring the interval."""
+        with self._cond:
+            due, self._dirty = sorted(self._dirty), set()
+            forced, self._forced = self._forced, set()
+        for hall in due:
+            self._publish(hall, hall in forced)
+
+    # --- internals --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                due, wait = self._take_due(time.monotonic())
+                if not due:
+                    if self._stopping:
+                        return
+                    self._cond.wait(wait)
+                    continue
+                forced = self._forced & set(due)
+                self._forced -= forced
+            for hall in due:
+                try:
+                    self._publish(hall, hall in forced)
+                except Exception:
+                    # A failing publish must not end the thread: the next change retries.
+                    log.exception("stored watermark of hall %s not published", hall)
+
+    def _take_due(self, now: float) -> tuple[list[str], float | None]:
+        """Halls whose interval has passed (taken off the dirty set), and how long until the
+        next one is due (None: nothing pending)."""
+        due = [h for h in self._dirty if now - self._last_at.get(h, -1e18) >= self.interval_s]
+        for hall in due:
+            self._dirty.discard(hall)
+            self._last_at[hall] = now
+        if due or not self._dirty:
+            return sorted(due), None
+        nearest = min(self._last_at[h] + self.interval_s for h in self._dirty)
+        return [], max(0.0, nearest - now)
+
+    def _publish(self, hall: str, force: bool) -> None:
+        with self._publish_lock:
+            client = self._client
+            if client is None:
+                return
+            payload = self.message(hall).encode()
+            if not force and self._last_sent.get(hall) == payload:
+                return
+            # paho queues QoS 1 messages while disconnected and sends them on reconnect; the
+            # reconnect republishes every hall anyway.
+            info = client.publish(stored_topic(hall), payload, qos=1, retain=True)
+            self._last_info[hall] = info
+            self._last_sent[hall] = payload
+            self.published += 1
