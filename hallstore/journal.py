@@ -4,8 +4,8 @@ The journal lives in the hall database, beside the flows' tables, so that a flow
 change and the event that records it commit in one transaction: either both are on disk or
 neither is. Flows write through :class:`hallstore.HallStore` (``store.transaction()`` and its
 ``journal(...)``); the functions here are the connection-level pieces under it. The
-publisher reads the ``outbox`` table in order and deletes a row only after the broker
-acknowledged it.
+publisher reads the ``outbox`` table in order and deletes a row only once the collector has
+said it stored it (its stored-watermark, ``core/stored_acks.py``).
 
 :func:`connect` is the one way to open the hall database: it applies the connection settings
 below and every pending step of :data:`hallstore.schema.HALL_SCHEMA`.
@@ -143,20 +143,67 @@ def pending_payloads(
     return [(int(r), str(p)) for r, p in rows]
 
 
+def pending_rows(
+    conn: sqlite3.Connection, limit: int, after_row: int = 0
+) -> list[tuple[int, str, int, str]]:
+    """Like :func:`pending_payloads`, as (row, device, seq, stored JSON): the publisher needs
+    each row's device and seq to match it against the collector's stored-watermarks."""
+    rows = conn.execute(
+        "SELECT rowid_, device_id, seq, payload FROM outbox WHERE rowid_ > ?"
+        " ORDER BY rowid_ LIMIT ?",
+        (after_row, limit),
+    ).fetchall()
+    return [(int(r), str(d), int(q), str(p)) for r, d, q, p in rows]
+
+
 def acknowledge(conn: sqlite3.Connection, rows: list[int]) -> None:
-    """Delete events the broker has acknowledged.
+    """Delete the rows of one :func:`pending` (or :func:`pending_payloads`) read.
 
     Args:
         conn: the journal connection.
-        rows: the rows of one :func:`pending` (or :func:`pending_payloads`) read, which are
-            every outbox row from the first to the last of them. One range delete does it:
-            a new row gets the highest row id plus one, and the last row of the range exists
-            until this delete, so no row committed after the read can fall inside the range.
+        rows: the rows of one read, which are every outbox row from the first to the last of
+            them. One range delete does it: a new row gets the highest row id plus one, and
+            the last row of the range exists until this delete, so no row committed after
+            the read can fall inside the range.
     """
     if not rows:
         return
     with atomic(conn):
         conn.execute("DELETE FROM outbox WHERE rowid_ BETWEEN ? AND ?", (rows[0], rows[-1]))
+
+
+def delete_stored(conn: sqlite3.Connection, rows: list[int]) -> int:
+    """Delete events the collector has stored, in one transaction.
+
+    Args:
+        conn: the journal connection.
+        rows: outbox rows (any order) that a stored-watermark covers. Runs of consecutive ids
+            go as one range delete each: every id of such a run is in ``rows``, so no other
+            row can be inside it.
+
+    Returns:
+        The highest row id left in the outbox after the delete (0 when it is empty), read in
+        the same transaction: a row committed later gets a higher id than that, which is how
+        the publisher knows whether new rows can have ids below the ones it already read.
+    """
+    with atomic(conn):
+        if rows:
+            conn.executemany(
+                "DELETE FROM outbox WHERE rowid_ BETWEEN ? AND ?", _runs(sorted(rows))
+            )
+        top = conn.execute("SELECT MAX(rowid_) FROM outbox").fetchone()[0]
+    return int(top or 0)
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted ids as (first, last) runs of consecutive integers: [1, 2, 3, 7] → (1, 3), (7, 7)."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and row <= runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], max(row, runs[-1][1]))
+        else:
+            runs.append((row, row))
+    return runs
 
 
 def backlog(conn: sqlite3.Connection) -> int:

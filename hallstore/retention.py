@@ -3,8 +3,9 @@
 Policy (see ``docs/agent.md``):
 
 * Nothing citizen-visible is ever deleted to make room. An outbox row leaves only when the
-  broker acknowledged it (:func:`hallstore.journal.acknowledge`); its pages go to SQLite's free
-  list and are reused by the next rows, so the file stays as large as the biggest backlog.
+  collector said it stored it (:func:`hallstore.journal.delete_stored`, driven by the
+  collector's stored-watermarks); its pages go to SQLite's free list and are reused by the
+  next rows, so the file stays as large as the biggest backlog.
 * The WAL is checkpointed when it reaches ``wal_limit_bytes`` (``wal_autocheckpoint``) and
   cut back to that size afterwards (``journal_size_limit``).
 * Before the disk (or a configured cap) runs out, :func:`ensure_room` refuses *new* tickets

@@ -84,10 +84,11 @@ HALL_SCHEMA = Migrations(
             ),
         ),
         # AUTOINCREMENT wrote a third page (sqlite_sequence) in every citizen's commit. Plain
-        # rowids are enough: a new row gets max(rowid) + 1, and the last row of every batch in
-        # flight still exists, so no new row can fall inside a range the publisher will
-        # delete; the publisher reads from the start whenever nothing is in flight
-        # (``agent/publisher.py``), so a table drained empty that starts again at 1 is read too.
+        # rowids are enough: a new row gets max(rowid) + 1. The publisher deletes only rows it
+        # has read, by runs of consecutive ids, so no new row can fall inside a range it
+        # deletes; and each delete tells it the highest id left, so when that is below its
+        # read cursor (a table drained empty starts again at 1) it reads on from there
+        # (``journal.delete_stored``, ``agent/publisher.py``).
         Migration(
             5,
             "outbox without AUTOINCREMENT",

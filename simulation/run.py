@@ -102,9 +102,10 @@ def _run(
         stats = HallSimulation(front, clock, scenario, seed).run(pace=paced(speed))
         # A rating pressed at the very end arrives on a pad's reader thread.
         _wait_for(lambda: front.ratings_recorded() >= stats.ratings, 10)
+        # Drained means the collector's watermarks deleted every journaled event: stored.
         drained = publisher.wait_drained(DRAIN_TIMEOUT_S)
-        published = publisher.counters()["events_published"]
-        _wait_for(lambda: collector.ingestor.counters()["events_ingested"] >= published)
+        stored = publisher.counters()["events_stored"]
+        _wait_for(lambda: collector.ingestor.counters()["events_ingested"] >= stored)
         wall_s = time.monotonic() - wall_start
         report = _report(scenario.name, brk.kind, stats, publisher, collector, conn, drained, wall_s)
         report["ratings_recorded"] = front.ratings_recorded()
@@ -146,6 +147,7 @@ def _report(
         "tickets_skipped": stats.tickets_skipped,
         "ratings": stats.ratings,
         "events_published": publisher.counters()["events_published"],
+        "events_stored": publisher.counters()["events_stored"],
         "events_ingested": ingest["events_ingested"],
         "duplicates_dropped": ingest["duplicates"],
         "rejected_messages": ingest["rejected"],

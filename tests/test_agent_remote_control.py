@@ -19,6 +19,7 @@ from agent.commands import RESTART_EXIT_CODE
 from agent.hallbox_remote import MAX_RESERVE_BYTES, remote_db_path
 from agent.remote_store import RemoteStore
 from collector.commands import CommandSender
+from collector.ingest import Ingestor
 from core.config import DEFAULT_CONFIG
 from core.version import software_version
 from hallstore import journal, retention
@@ -142,9 +143,18 @@ def test_configuration_is_applied_kept_across_a_restart_and_bad_ones_are_undone(
         store.close()
 
 
-def test_diagnostics_catalog_power_schedule_and_another_devices_command(box: Box):
-    made = make_activity(box.hall_db, tickets=4)
-    assert wait_until(lambda: box.diagnostics()["publisher"]["events_published"] == made, 60)
+def test_diagnostics_catalog_power_schedule_and_another_devices_command(box: Box, tmp_path: Path):
+    # The journal drains only into a collector that stores the events and says so.
+    collector = Ingestor(tmp_path / "collector.db", box.broker.host, box.broker.port)
+    collector.start()
+    try:
+        assert collector.wait_subscribed(30)
+        made = make_activity(box.hall_db, tickets=4)
+        assert wait_until(lambda: box.diagnostics()["publisher"]["events_stored"] == made, 60)
+    finally:
+        collector.stop()
+        collector.store.close()
+        collector.telemetry.close()
     diag = box.diagnostics()
     assert diag["journal"]["backlog"] == journal.backlog(box.hall_db.conn) == 0
     assert diag["disk"]["free_bytes"] > 0 and diag["disk"]["room_bytes"] > 0

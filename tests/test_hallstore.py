@@ -117,6 +117,27 @@ def test_an_unknown_kind_never_reaches_the_outbox(store: HallStore):
     assert journal.backlog(store.conn) == 0
 
 
+def test_stored_rows_are_deleted_exactly_and_the_highest_row_left_is_told(store: HallStore):
+    """``delete_stored`` removes exactly the rows given (runs of consecutive ids as one range
+    each), in one transaction, and returns the highest row id left: 0 once the outbox is
+    empty, after which new rows start low again."""
+    for n in range(1, 11):
+        with store.transaction() as tx:
+            tx.journal(Kind.WINDOW_OPENED, f"pad-{n % 2}", {"n": n}, at=HALL_OPENS + n)
+    rows = journal.pending_rows(store.conn, 100)
+    assert [r[0] for r in rows] == list(range(1, 11))
+    assert [(d, q) for _, d, q, _ in rows][:3] == [("pad-1", 1), ("pad-0", 1), ("pad-1", 2)]
+    assert journal.delete_stored(store.conn, [9, 2, 3, 4, 7]) == 10
+    assert [r[0] for r in journal.pending_rows(store.conn, 100)] == [1, 5, 6, 8, 10]
+    assert journal.delete_stored(store.conn, [10, 8]) == 6
+    assert journal.delete_stored(store.conn, []) == 6
+    assert journal.delete_stored(store.conn, [1, 5, 6]) == 0
+    with store.transaction() as tx:
+        tx.journal(Kind.WINDOW_OPENED, "pad-1", {"n": 11}, at=HALL_OPENS + 11)
+    assert [r[0] for r in journal.pending_rows(store.conn, 100)] == [1]
+    assert not store.conn.in_transaction
+
+
 def test_an_exception_in_the_transaction_leaves_neither_state_nor_event(store: HallStore):
     """The state row, the outbox row and the seq counter roll back together."""
     store.conn.execute("CREATE TABLE lamp (device_id TEXT PRIMARY KEY, on_ INTEGER)")

@@ -117,6 +117,9 @@ def test_publisher_batch_from_stored_json_is_the_encoded_batch(tmp_path: Path):
     finally:
         conn.close()
     assert batch_payload(stored) == encode_batch(events)
+    # With the floors each batch carries (the lowest seq the journal holds per device).
+    floors = {"pad-1": 1, "叫号屏": 2}
+    assert batch_payload(stored, floors) == encode_batch(events, floors)
 
 
 def test_journal_stores_the_event_text_to_json_would_give():
