@@ -8,6 +8,12 @@ Mosquitto runs with persistence on: a batch the agent handed over (PUBACK) and t
 the collector's persistent session must survive a broker restart. Mosquitto writes its store
 on a clean shutdown and every ``autosave_interval`` seconds, so only a broker *crash* can lose
 the last few seconds of queued messages.
+
+Both brokers are anonymous and listen on loopback only: no accounts, no TLS, and client ids
+are *not* owned, so any local process could connect under another client's id and take over
+its connection or session. That is acceptable for a demo on one machine and nothing else; a
+broker other machines reach is set up as ``docs/deployment.md`` describes (an account per
+connection, ``use_username_as_clientid``, an ACL, TLS).
 """
 
 from __future__ import annotations

@@ -67,7 +67,8 @@ class Presence:
         software_version: the Hall Edge version it runs.
         heartbeat_s: seconds between heartbeats.
         keepalive_s: MQTT keepalive; the broker declares the device dead after 1.5× this.
-        auth: the device's broker credentials and TLS; anonymous plain TCP when None.
+        auth: the device's broker credentials and TLS; anonymous plain TCP when None. The
+            connection logs in as ``<account>.presence``, which is also its client id.
     """
 
     def __init__(
@@ -98,7 +99,11 @@ class Presence:
         self._connected = threading.Event()
         self._thread: threading.Thread | None = None
         self.status = ConnectionStatus(f"presence {device_id}", host, port, log)
-        client = watched_client(self.status, f"presence-{hall_id}-{device_id}", auth)
+        # Its own connection, so its own account (``<account>.presence``): the broker ties
+        # the client id, and with it the Will, to that account (docs/deployment.md).
+        client = watched_client(
+            self.status, f"presence-{hall_id}-{device_id}", auth, connection="presence"
+        )
         client.will_set(self._topic, self._death("lost"), qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect

@@ -65,7 +65,8 @@ class RemoteControl(SubscriptionClient):
         store: where configurations and answered commands are kept.
         handlers: command name → handler.
         config: the ``set_config`` target; without one, ``set_config`` is an unknown command.
-        auth: the device's broker credentials and TLS; anonymous plain TCP when None.
+        auth: the device's broker credentials and TLS; anonymous plain TCP when None. The
+            connection logs in as ``<account>.remote`` (``docs/deployment.md``).
     """
 
     def __init__(
@@ -90,7 +91,7 @@ class RemoteControl(SubscriptionClient):
         self._subscribe(Subscription(
             host, port, [(command_topic(hall_id, device_id), 1)],
             lambda topic, payload: self._inbox.put(payload), f"remote-{hall_id}-{device_id}-",
-            auth=auth, name=f"remote control {device_id}", logger=log,
+            auth=auth, name=f"remote control {device_id}", logger=log, connection="remote",
         ))
 
     def start(self) -> None:

@@ -42,7 +42,8 @@ class WarningsListener(SubscriptionClient):
         port: broker port.
         hall_id: the hall to listen to.
         on_payload: called with each decoded warning list.
-        auth: the PAD's broker credentials and TLS; anonymous plain TCP when None.
+        auth: the PAD's broker credentials and TLS; anonymous plain TCP when None. The
+            connection logs in as ``<account>.warnings`` (``docs/deployment.md``).
     """
 
     def __init__(
@@ -58,7 +59,7 @@ class WarningsListener(SubscriptionClient):
         self.rejected = 0
         self._subscribe(Subscription(
             host, port, [(self.topic, 1)], self._on_message, f"halledge-pad-{hall_id}-",
-            auth=auth, name=f"warnings listener {hall_id}", logger=log,
+            auth=auth, name=f"warnings listener {hall_id}", logger=log, connection="warnings",
         ))
 
 

@@ -10,6 +10,13 @@ kind changes.
 paho forgets subscriptions with a clean session, so :class:`Subscription` makes them again on
 every connect; paho reconnects by itself (1–10 s back-off) after a drop. Messages reach
 ``on_message`` on paho's network thread: a slow handler must hand work to its own thread.
+
+With credentials, a connection's client id is its broker account. The production broker
+replaces every client id by the username (``use_username_as_clientid``,
+``docs/deployment.md``), so no device can connect under another's id and disconnect it or
+take over its session. One account therefore carries one connection at a time: a device's
+further connections (its presence, its remote control …) each log in as
+``<device account>.<connection>`` (:meth:`MqttAuth.for_connection`), with the same password.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import ssl
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +35,23 @@ from core.errors import BrokerUnavailable, MqttAuthRefused, MqttTlsFailed
 
 log = logging.getLogger(__name__)
 
+#: Joins a device's account and the name of one of its connections:
+#: ``hallbox-hall-demo`` + ``presence`` → ``hallbox-hall-demo.presence``.
+CONNECTION_SEPARATOR = "."
+
 
 @dataclass(frozen=True)
 class MqttAuth:
     """How one device proves who it is to the broker, and checks who the broker is.
 
-    Every hall box has its own username (the broker's ACL ties it to its hall), so a leaked
-    password opens one hall, not all of them.
+    Every device has its own account (the broker's ACL ties it to its hall), so a leaked
+    password opens one device of one hall, not all of them. The account is also the client id
+    (:func:`owned_client_id`), and each further connection of the device has an account of its
+    own (:meth:`for_connection`).
 
     Args:
         username: the device's broker account; no credentials are sent without it.
-        password: that account's password.
+        password: that account's password (shared by the device's connection accounts).
         ca_file: the CA that signed the broker's certificate; TLS is on only when given.
         certfile: a client certificate, for brokers that require one.
         keyfile: the private key of ``certfile``.
@@ -54,6 +67,21 @@ class MqttAuth:
     def tls(self) -> bool:
         """Whether connections are encrypted."""
         return self.ca_file is not None
+
+    def for_connection(self, connection: str) -> MqttAuth:
+        """This device's credentials for one of its connections: account
+        ``<username>.<connection>``, same password, CA and client certificate.
+
+        The broker binds a client id to its account, so two connections of one device need
+        two accounts (``docs/deployment.md``). An account that already ends in
+        ``.<connection>`` is kept as it is, so an account given per connection (a test, an
+        operator's choice) is not named twice. Without a username nothing changes: anonymous
+        clients have no account to derive from.
+        """
+        suffix = f"{CONNECTION_SEPARATOR}{connection}"
+        if self.username is None or self.username.endswith(suffix):
+            return self
+        return replace(self, username=f"{self.username}{suffix}")
 
     def apply(self, client: Any) -> None:
         """Set credentials and TLS on a paho client before it connects.
@@ -90,6 +118,24 @@ def apply_auth(client: Any, auth: MqttAuth | None) -> None:
     """``auth.apply(client)`` when there is an auth; anonymous plain TCP otherwise."""
     if auth is not None:
         auth.apply(client)
+
+
+def connection_auth(auth: MqttAuth | None, connection: str | None) -> MqttAuth | None:
+    """The credentials of one named connection of a device (None stays None: anonymous)."""
+    if auth is None or connection is None:
+        return auth
+    return auth.for_connection(connection)
+
+
+def owned_client_id(client_id: str, auth: MqttAuth | None) -> str:
+    """The client id a connection uses: its account when it has one, else ``client_id``.
+
+    The production broker makes the same substitution (``use_username_as_clientid``); doing it
+    here too keeps the client's log and the broker's log naming the connection alike.
+    """
+    if auth is not None and auth.username is not None:
+        return auth.username
+    return client_id
 
 
 def add_mqtt_auth_arguments(parser: argparse.ArgumentParser) -> None:
@@ -209,7 +255,7 @@ class ConnectionStatus:
 
 
 def watched_client(status: ConnectionStatus, client_id: str, auth: MqttAuth | None = None,
-                   **options: Any) -> Any:
+                   connection: str | None = None, **options: Any) -> Any:
     """A paho client that reports every failed connection attempt to ``status``.
 
     paho's own thread retries a failed connect and only says "it failed"; this client catches
@@ -217,6 +263,12 @@ def watched_client(status: ConnectionStatus, client_id: str, auth: MqttAuth | No
     feeds ``status.connack`` and ``status.closed`` from its own callbacks.
 
     Args:
+        client_id: the client id when anonymous; with credentials it is the account
+            (:func:`owned_client_id`).
+        auth: the device's credentials and TLS; anonymous plain TCP when None.
+        connection: names this connection among the device's several; it then logs in as
+            ``<account>.<connection>`` (:meth:`MqttAuth.for_connection`). None for the
+            device's own account.
         options: further ``paho.mqtt.client.Client`` arguments (``clean_session`` …).
     """
     import paho.mqtt.client as mqtt
@@ -230,8 +282,12 @@ def watched_client(status: ConnectionStatus, client_id: str, auth: MqttAuth | No
                 status.attempt_failed(err)
                 raise
 
+    auth = connection_auth(auth, connection)
     client = _WatchedClient(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, **options
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=owned_client_id(client_id, auth),
+        protocol=mqtt.MQTTv311,
+        **options,
     )
     apply_auth(client, auth)
     return client
@@ -245,11 +301,14 @@ class Subscription:
         port: broker port.
         topics: ``(topic filter, QoS)`` pairs.
         on_message: called with each message's topic and payload.
-        client_id: the MQTT client id; a random one with this prefix when it ends in ``-``.
+        client_id: the MQTT client id when anonymous; a random one with this prefix when it
+            ends in ``-``. With credentials the client id is the account.
         keepalive: seconds; the broker drops a silent client after 1.5× this.
         auth: credentials and TLS; anonymous plain TCP when None.
         name: the client as the log names it (default: the client id).
         logger: where connection failures are logged (the owner's module logger).
+        connection: names this connection among the device's several (``remote``,
+            ``warnings`` …): it logs in as ``<account>.<connection>``.
 
     Attributes:
         status: the connection's :class:`ConnectionStatus` (``last_error`` …).
@@ -267,9 +326,12 @@ class Subscription:
         auth: MqttAuth | None = None,
         name: str | None = None,
         logger: logging.Logger | None = None,
+        connection: str | None = None,
     ) -> None:
+        auth = connection_auth(auth, connection)
         if client_id.endswith("-"):
             client_id += uuid.uuid4().hex[:8]
+        client_id = owned_client_id(client_id, auth)
         self.topics = list(topics)
         self.subscribed = threading.Event()
         self.status = ConnectionStatus(name or client_id, host, port, logger)

@@ -83,7 +83,9 @@ class AppRemote:
             worker; raises to refuse it (a PAD whose window is gone).
         peripherals: the health of the app's devices; runs on the worker.
         request_restart: closes the app for a restart; called once the ack has left.
-        auth: the device's broker credentials and TLS.
+        auth: the app's own broker account (``<device_id>@<hall>``, never the hall box's)
+            and TLS; its remote control logs in as ``<account>.remote``
+            (``docs/deployment.md``).
     """
 
     def __init__(

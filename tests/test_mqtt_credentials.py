@@ -1,5 +1,6 @@
-"""Per-device credentials, the per-hall ACL and TLS, against a real Mosquitto set up like a
-production broker (tests/secure_broker.py)."""
+"""Per-device credentials, the per-account ACL and TLS, against a real Mosquitto set up like a
+production broker (tests/secure_broker.py, docs/deployment.md). Client-id ownership has its
+own file, tests/test_client_id_ownership.py."""
 
 from __future__ import annotations
 
@@ -20,11 +21,17 @@ from core.errors import BrokerUnavailable, MqttAuthRefused, MqttTlsFailed
 from core.events import Event, Kind, encode_batch
 from core.mqtt import MqttAuth
 from core.strings_zh import error_text
-from core.topics import events_topic
+from core.topics import events_topic, hall_box_id
 from hallstore import journal
 from tests.brokers import wait_until
 from tests.conftest import HallDb
-from tests.secure_broker import COLLECTOR_USER, SecureMosquitto, hall_box_user, make_pki
+from tests.secure_broker import (
+    COLLECTOR_USER,
+    SecureMosquitto,
+    connection_user,
+    hall_box_user,
+    make_pki,
+)
 from tests.test_publisher import make_activity
 
 OTHER_HALL = "hall-other"
@@ -43,7 +50,8 @@ def broker(tmp_path: Path, hall_db: HallDb) -> Iterator[SecureMosquitto]:
 @pytest.fixture
 def ingestor(tmp_path: Path, broker: SecureMosquitto) -> Iterator[Ingestor]:
     ing = Ingestor(
-        tmp_path / "collector.db", broker.host, broker.port, auth=broker.auth(COLLECTOR_USER)
+        tmp_path / "collector.db", broker.host, broker.port,
+        auth=broker.auth(connection_user(COLLECTOR_USER, "ingest")),
     )
     ing.start()
     try:
@@ -194,24 +202,26 @@ def test_commands_reach_only_the_box_of_their_hall(tmp_path: Path, broker: Secur
     """The collector's command reaches the hall's box over TLS and its ack comes back; a box
     of another hall that subscribes to the same command topic gets nothing."""
     hall = "hall-demo"
+    box = hall_box_id(hall)
     ping = {"ping": lambda args: {"pong": True}}
-    mine = RemoteControl(broker.host, broker.port, hall, "hallbox-1",
+    mine = RemoteControl(broker.host, broker.port, hall, box,
                          RemoteStore(tmp_path / "mine.db"), ping,
                          auth=broker.auth(hall_box_user(hall)))
     snoop_store = RemoteStore(tmp_path / "snoop.db")
-    snoop = RemoteControl(broker.host, broker.port, hall, "hallbox-1", snoop_store, ping,
+    snoop = RemoteControl(broker.host, broker.port, hall, box, snoop_store, ping,
                           auth=broker.auth(hall_box_user(OTHER_HALL)))
-    sender = CommandSender(broker.host, broker.port, auth=broker.auth(COLLECTOR_USER))
+    sender = CommandSender(broker.host, broker.port,
+                           auth=broker.auth(connection_user(COLLECTOR_USER, "commands")))
     for client in (mine, snoop, sender):
         client.start()
     try:
         for client in (mine, snoop, sender):
             assert client.subscribed.wait(60), broker.log_text()
-        cmd_id = sender.send(hall, "hallbox-1", "ping")
+        cmd_id = sender.send(hall, box, "ping")
         ack = sender.wait_ack(cmd_id, 60)
         assert ack is not None and ack["outcome"] == "ok", broker.log_text()
         # The snoop's command and ack would have been queued on the same broker by now.
-        assert sender.wait_ack(sender.send(hall, "hallbox-1", "ping"), 60) is not None
+        assert sender.wait_ack(sender.send(hall, box, "ping"), 60) is not None
     finally:
         for client in (sender, snoop, mine):
             client.stop()
