@@ -318,6 +318,21 @@ class RatingNotRequested(BadResponse):
     key = "rating_not_requested"
 
 
+# 360–369: the device's own computer.
+
+
+class ClockWentBack(DeviceError):
+    """The device's clock read earlier than the last time a ticket already carries.
+
+    Not raised: the queue dates the event at that earlier-written time instead, so a
+    ticket's times still run forward, and journals this as the device's health (warning),
+    once per step back. ``details``: ``device_id``, ``behind_s``.
+    """
+
+    code = 360
+    key = "clock_went_back"
+
+
 # --- 400 journal and telemetry -----------------------------------------------------------
 
 

@@ -52,6 +52,7 @@ ERROR_TEXT: dict[str, str] = {
     "caller_key_unknown": "叫号器按键无法识别，请重新按键",
     "rating_key_invalid": "评价器按键无法识别，请重新评价",
     "rating_not_requested": "当前没有待评价的业务",
+    "clock_went_back": "本机时钟发生回拨，业务记录时间已自动按顺序校正，请联系技术人员检查时间同步",
     "journal_error": "本地存储异常，请联系工作人员",
     "broker_unavailable": "网络中断，数据将在恢复后自动上传",
     "storage_full": "本机存储空间即将用尽，暂停取号，请联系工作人员",

@@ -5,6 +5,11 @@ Every transition commits together with its event in one transaction of the hall 
 (:class:`hallstore.HallStore`), so the journal can never disagree with the queue. The queue
 owns its SQL; its tables are created and migrated by the store (``hallstore/schema.py``).
 
+A ticket's times never run backwards (``issued_at ≤ called_at ≤ finished_at``; a recall or a
+skip is dated no earlier than the call): when a device's clock reads earlier than the
+ticket's last time, the event is dated at that time, and the step back is journaled once as
+the device's health (``ClockWentBack``, 360; :class:`flows.health_events.ClockWatch`).
+
 All devices of a hall (kiosks, PADs) use the same hall database, and each write starts with
 ``BEGIN IMMEDIATE``. Two kiosks issuing at the same instant therefore serialise on the
 database lock, and a ticket number is never issued twice, even across processes. Within a
@@ -26,6 +31,7 @@ from core.config import HallConfig
 from core.errors import NoCurrentTicket, TicketInService, WindowNotOpen
 from core.events import Kind
 from core.rating import LEVEL_LABELS
+from flows.health_events import ClockWatch, HealthJournal
 from hallstore import HallStore
 
 #: Columns in the order of :class:`Ticket`'s fields.
@@ -79,6 +85,9 @@ class HallQueue:
         hall: services and windows of this hall.
         clock: the hall clock (a :class:`core.clock.SimClock` in simulations).
 
+    Attributes:
+        clock_watch: dates ticket events forward when the clock steps back, and reports it.
+
     Raises:
         ValueError: the store journals for another hall than ``hall``.
     """
@@ -93,6 +102,7 @@ class HallQueue:
         self.store = store
         self.hall = hall
         self.clock = clock
+        self.clock_watch = ClockWatch(HealthJournal(store, clock))
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -197,6 +207,7 @@ class HallQueue:
             if row is None:
                 return None
             ticket = _row_ticket(row)
+            now = self.clock_watch.stamp(tx, device_id, now, _last_time(ticket))
             conn.execute(
                 "UPDATE tickets SET state='called', window_no=?, called_at=?, call_count=1"
                 " WHERE ticket_id=?",
@@ -220,6 +231,7 @@ class HallQueue:
         now = self.clock.now()
         with self.store.transaction() as tx:
             ticket = self._require_current(tx.conn, window_no)
+            now = self.clock_watch.stamp(tx, device_id, now, _last_time(ticket))
             tx.conn.execute(
                 "UPDATE tickets SET call_count = call_count + 1 WHERE ticket_id=?",
                 (ticket.ticket_id,),
@@ -302,6 +314,7 @@ class HallQueue:
         now = self.clock.now()
         with self.store.transaction() as tx:
             ticket = self._require_current(tx.conn, window_no)
+            now = self.clock_watch.stamp(tx, device_id, now, _last_time(ticket))
             tx.conn.execute(
                 "UPDATE tickets SET state=?, finished_at=? WHERE ticket_id=?",
                 (state, now, ticket.ticket_id),
@@ -356,6 +369,11 @@ class HallQueue:
 
 def _row_ticket(row: tuple[Any, ...]) -> Ticket:
     return Ticket(*row)
+
+
+def _last_time(t: Ticket) -> float:
+    """The ticket's latest time so far; its next event may not be dated earlier."""
+    return max(t.issued_at, t.called_at or t.issued_at, t.finished_at or t.issued_at)
 
 
 def _ticket_data(t: Ticket) -> dict[str, Any]:
