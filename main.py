@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "kiosk.launch",  # kiosk, pad
     "simulation.launch",  # display, rating-pad (simulated devices in windows)
     "agent.cli",  # agent
+    "hallnet.cli",  # hall-devices
     "collector.cli",  # collector
     "provisioning.cli",  # devices
     "benchmarks.cli",  # bench

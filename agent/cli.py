@@ -4,6 +4,10 @@ It publishes the hall journal and the box's own telemetry (``agent/host_metrics.
 the box's presence, and takes the collector's commands
 (``agent/hallbox_remote.py``). After ``restart_app`` it shuts down cleanly and exits with
 ``RESTART_EXIT_CODE`` (75) so that its supervisor starts it again.
+
+With ``--serve-hall HOST:PORT`` (or ``[hall_box] listen`` in the hall config) it also serves the
+hall API to the kiosks and PADs of the hall (``docs/hall-api.md``), with the device list
+``--devices`` (or ``[hall_box] devices``; default ``hall-devices.json`` beside ``--hall-db``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from core.cli import Command
 from core.config import DEFAULT_CONFIG, load_hall_config
 from core.mqtt import add_mqtt_auth_arguments, mqtt_auth
 from core.netaddr import parse_host_port
+from hallnet.devices import HALL_BOX_PORT
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,18 @@ def run_agent(args: argparse.Namespace, stop: threading.Event | None = None) -> 
         restart.set()
         stop.set()
 
-    box = HallBox(hall, config_path, args.hall_db, host, port, request_restart, auth=auth)
+    listen = args.serve_hall or hall.hall_box_listen
+    box = HallBox(
+        hall,
+        config_path,
+        args.hall_db,
+        host,
+        port,
+        request_restart,
+        auth=auth,
+        serve_hall=parse_host_port(listen, HALL_BOX_PORT) if listen else None,
+        devices=args.devices or hall.hall_box_devices,
+    )
     box.start()
     try:
         stop.wait()
@@ -55,6 +71,14 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mqtt", default="127.0.0.1:1883", help="broker host:port")
     parser.add_argument("--hall-db", required=True)
     parser.add_argument("--config", help="hall config TOML")
+    parser.add_argument(
+        "--serve-hall",
+        metavar="HOST:PORT",
+        help="serve the hall API to the hall's kiosks and PADs (default: [hall_box] listen)",
+    )
+    parser.add_argument(
+        "--devices", help="the hall API's device list (default: beside the hall database)"
+    )
     add_mqtt_auth_arguments(parser)
 
 

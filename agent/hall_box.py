@@ -2,7 +2,9 @@
 
 ``python main.py agent`` (production) and ``python main.py demo`` build the same parts here,
 so the demo cannot drift from what a hall runs: the journal publisher, the telemetry recorder
-with the box's own readings, the box's presence, and remote control by the collector.
+with the box's own readings, the box's presence, remote control by the collector, and, when
+configured, the hall API that serves the queue to the hall's kiosks and PADs on their own
+machines (:class:`hallnet.server.HallServer`, ``docs/hall-api.md``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from agent.telemetry import TelemetryRecorder
 from core.config import HallConfig
 from core.mqtt import MqttAuth
 from core.topics import hall_box_id
+from hallnet.devices import default_device_list
+from hallnet.server import HallServer
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,11 @@ class HallBox:
             with 75 for its supervisor, the demo only logs.
         auth: broker credentials and TLS; anonymous plain TCP when None.
         client_id: the publisher's MQTT client id (default ``agent-<hall>-<hostname>``).
+        serve_hall: ``(host, port)`` to serve the hall API on; None serves nothing.
+        devices: the hall API's device list (default ``hall-devices.json`` beside ``hall_db``).
+
+    Raises:
+        ConfigError (100): ``serve_hall`` cannot be bound, or the device list is unreadable.
     """
 
     def __init__(
@@ -49,7 +58,15 @@ class HallBox:
         request_restart: Callable[[], None],
         auth: MqttAuth | None = None,
         client_id: str | None = None,
+        serve_hall: tuple[str, int] | None = None,
+        devices: Path | str | None = None,
     ) -> None:
+        # First: a port that cannot be bound stops the box before anything else has started.
+        self.hall_api = (
+            None
+            if serve_hall is None
+            else HallServer(hall, hall_db, serve_hall, devices or default_device_list(hall_db))
+        )
         self.publisher = Publisher(
             hall_db,
             hall.hall_id,
@@ -68,6 +85,8 @@ class HallBox:
         self.presence = hall_box_presence(hall, host, port, auth=auth)
 
     def start(self) -> None:
+        if self.hall_api is not None:
+            self.hall_api.start()
         self.publisher.start()
         self.recorder.start()
         self.metrics.start()
@@ -84,3 +103,5 @@ class HallBox:
         if drain_s > 0 and not self.publisher.wait_drained(drain_s):
             log.warning("the journal was not drained within %.0f s; it is sent next start", drain_s)
         self.publisher.stop()
+        if self.hall_api is not None:
+            self.hall_api.stop()

@@ -6,7 +6,7 @@ The shipped ``config/hall-demo.toml`` is the embedded default the demo runs on.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,12 @@ class HallConfig:
     #: offers every registered one. The ids are checked against the registry when a kiosk
     #: starts (:func:`flows.kiosk_functions.enabled`): core does not know the registry.
     kiosk_functions: tuple[str, ...] | None = None
+    #: ``[hall_box] listen``: where the hall box serves the hall API to the hall's kiosks and
+    #: PADs (``host:port``, e.g. ``0.0.0.0:7700``); None: it does not serve (``docs/hall-api.md``).
+    hall_box_listen: str | None = None
+    #: ``[hall_box] devices``: the hall box's device list file; None: ``hall-devices.json`` next
+    #: to the hall database. A relative path is read from the config file's directory.
+    hall_box_devices: str | None = None
 
     def service(self, code: str) -> Service:
         for s in self.services:
@@ -100,7 +106,10 @@ def load_hall_config(path: Path | str = DEFAULT_CONFIG) -> HallConfig:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"cannot read {path}: {err}", path=str(path)) from err
-    return parse_hall_config(raw)
+    hall = parse_hall_config(raw)
+    if hall.hall_box_devices is not None and not Path(hall.hall_box_devices).is_absolute():
+        hall = replace(hall, hall_box_devices=str(Path(path).parent / hall.hall_box_devices))
+    return hall
 
 
 def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
@@ -113,6 +122,7 @@ def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
         windows = tuple(Window(int(w["no"]), tuple(w["services"])) for w in raw["windows"])
         thresholds = _thresholds(raw.get("thresholds", {}))
         kiosk_functions = _kiosk_functions(raw.get("kiosk", {}))
+        hall_box = _hall_box(raw.get("hall_box", {}))
     except (KeyError, TypeError, ValueError) as err:
         raise ConfigError(f"invalid hall config: {err!r}") from err
     codes = {s.code for s in services}
@@ -132,7 +142,22 @@ def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
         devices=dict(raw.get("devices", {})),
         config_version=str(hall.get("config_version", "1")),
         kiosk_functions=kiosk_functions,
+        hall_box_listen=hall_box.get("listen"),
+        hall_box_devices=hall_box.get("devices"),
     )
+
+
+def _hall_box(raw: dict[str, Any]) -> dict[str, str]:
+    """``[hall_box]``: ``listen`` (``host:port``) and ``devices`` (a path), both optional."""
+    unknown = set(raw) - {"listen", "devices"}
+    if unknown:
+        raise ValueError(f"[hall_box] has unknown keys {sorted(unknown)}")
+    for name, value in raw.items():
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"[hall_box] {name} must be a non-empty string, got {value!r}")
+    if "listen" in raw and ":" not in raw["listen"]:
+        raise ValueError(f"[hall_box] listen wants host:port, got {raw['listen']!r}")
+    return dict(raw)
 
 
 def _kiosk_functions(raw: dict[str, Any]) -> tuple[str, ...] | None:

@@ -13,6 +13,7 @@ Code ranges:
 * 400–499 journal and telemetry
 * 500–599 collector ingestion
 * 600–629 document capture
+* 700–799 hall network (the hall API, ``docs/hall-api.md``)
 """
 
 from __future__ import annotations
@@ -510,6 +511,66 @@ class DatasetInvalid(CaptureError):
 
     code = 611
     key = "dataset_invalid"
+
+
+# --- 700 hall network (the hall API between the hall box and its kiosks and PADs) ------
+
+
+class HallNetError(HallEdgeError):
+    """A request between a kiosk or PAD and the hall box failed."""
+
+    code = 700
+    key = "hall_net_error"
+
+
+class HallBoxUnreachable(HallNetError):
+    """The hall box did not answer (refused, timed out, connection lost) after the retries.
+
+    Nothing is known about the request's effect: a state change may have been made. Repeat it
+    with the same ``Idempotency-Key`` (the client does) and the hall box answers with the first
+    result instead of doing it twice. ``details``: ``address``, ``path``.
+    """
+
+    code = 701
+    key = "hall_box_unreachable"
+
+
+class DeviceNotAuthorized(HallNetError):
+    """The hall box does not know this device, or its secret: not in the device list, removed
+    from it, or a wrong secret (HTTP 401). ``details``: ``device_id``."""
+
+    code = 702
+    key = "device_not_authorized"
+
+
+class DeviceForbidden(HallNetError):
+    """The device may not do this: its role (a kiosk calling a ticket) or its window (a PAD
+    bound to window 3 calling for window 1), or it names another device (HTTP 403)."""
+
+    code = 703
+    key = "device_forbidden"
+
+
+class IdempotencyKeyReused(HallNetError):
+    """An ``Idempotency-Key`` already answered a different request of this device (HTTP 422)."""
+
+    code = 704
+    key = "idempotency_key_reused"
+
+
+class BadRequest(HallNetError):
+    """The hall box refused a malformed request: not JSON, a field missing, no key (HTTP 400)."""
+
+    code = 705
+    key = "bad_request"
+
+
+class HallBoxBadResponse(HallNetError):
+    """The hall box answered something a client cannot use: a server error, not JSON, or
+    another hall than the device file names."""
+
+    code = 706
+    key = "hall_box_bad_response"
 
 
 def all_error_types() -> list[type[HallEdgeError]]:

@@ -78,6 +78,14 @@ ERROR_TEXT: dict[str, str] = {
     "frame_glare": "材料反光严重，请调整材料角度后重新拍摄",
     "hand_in_frame": "请将手移出拍摄区域",
     "dataset_invalid": "测试数据格式有误",
+    "hall_net_error": "与服务器通信异常，请稍后再试或联系工作人员",
+    "hall_box_unreachable": "与服务器连接中断，请稍后再试或联系工作人员",
+    "device_not_authorized": "本设备未获授权接入服务器，请联系管理员",
+    "device_forbidden": "本设备无权执行此操作，请联系管理员",
+    "idempotency_key_reused": "请求编号重复，请重试或联系工作人员",
+    "bad_request": "请求格式有误，请联系技术人员",
+    "hall_box_bad_response": "服务器应答异常，请稍后再试或联系工作人员",
+    "hall_box_reconnecting": "与服务器连接中断，正在重连…",
 }
 
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from core.clock import Clock
     from core.config import HallConfig
     from devices.ticket_printer import TicketPrinter
-    from flows.queue import HallQueue
+    from flows.queue_port import QueuePort
 
 #: Seconds without a tap after which a kiosk inside a function goes back to its home screen.
 IDLE_TIMEOUT_S = 60.0
@@ -86,7 +86,7 @@ class KioskContext:
             argument); None takes the hall config's ``[kiosk] functions``.
     """
 
-    queue: HallQueue
+    queue: QueuePort
     device_id: str
     clock: Clock
     printer: TicketPrinter | None = None

@@ -18,9 +18,9 @@ from typing import Any
 from core.clock import Clock
 from core.errors import DeviceError, HallEdgeError
 from devices.ticket_printer import TicketContent, TicketPrinter
-from flows.health_events import HealthJournal
 from flows.kiosk_functions import KioskContext
-from flows.queue import HallQueue, IssuedTicket
+from flows.queue import IssuedTicket
+from flows.queue_port import QueuePort, health_journal_for
 from flows.screens import Screen
 
 __all__ = ["TicketFlow", "qr_payload"]
@@ -49,7 +49,7 @@ class TicketFlow:
 
     def __init__(
         self,
-        queue: HallQueue,
+        queue: QueuePort,
         printer: TicketPrinter | None,
         device_id: str,
         clock: Clock,
@@ -58,7 +58,7 @@ class TicketFlow:
         self.printer = printer
         self.device_id = device_id
         self.clock = clock
-        self.health = HealthJournal(queue.store, clock)
+        self.health = health_journal_for(queue, clock)
         # Steps run on worker threads; one at a time, as at a real kiosk.
         self._lock = threading.Lock()
         self.screen = self._show(self._home())

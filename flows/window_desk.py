@@ -19,8 +19,8 @@ from core.strings_zh import error_text
 from devices.call_display import CallDisplay
 from devices.health import Health
 from devices.rating_pad import RatingPad
-from flows.health_events import HealthJournal
-from flows.queue import HallQueue, Ticket
+from flows.queue import Ticket
+from flows.queue_port import QueuePort, health_journal_for
 from flows.screens import Screen
 
 #: Notices the desk shows beside the queue (Chinese, user-facing).
@@ -49,7 +49,7 @@ class WindowDesk:
 
     def __init__(
         self,
-        queue: HallQueue,
+        queue: QueuePort,
         window_no: int,
         device_id: str,
         display: CallDisplay | None,
@@ -64,7 +64,7 @@ class WindowDesk:
         self.rating_pad = rating_pad
         self.clock = clock
         self.on_change = on_change
-        self.health = HealthJournal(queue.store, clock)
+        self.health = health_journal_for(queue, clock)
         self.staff_id: str | None = None
         #: Ratings journaled since this desk started.
         self.ratings_recorded = 0

@@ -8,6 +8,10 @@ through the function's registry row, so adding a function touches nothing here.
 The window only draws the current :class:`flows.screens.Screen` and forwards taps. Flows talk
 to SQLite and devices, so every step runs on the app's :class:`kiosk.background.Background`
 thread and comes back through the Kivy clock.
+
+A kiosk on its own machine reaches the queue through the hall box (``docs/hall-api.md``); while
+the hall box cannot be reached the status line says so (与服务器连接中断，正在重连…) and a 取号 tap
+is refused with the flow's own message; nothing is issued until the hall box answers again.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.clock import Clock
 from kivy.uix.boxlayout import BoxLayout
@@ -44,6 +48,9 @@ from kiosk.widgets import (
     find,
     header,
 )
+
+if TYPE_CHECKING:
+    from hallnet.client import HallLink
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +81,8 @@ class KioskApp(FlowApp[KioskHome]):
         close_context: releases what ``build_context`` opened, given what it returned;
             called on the worker thread at exit.
         hall_name: shown before the kiosk is ready.
+        link: the connection to the hall box when the kiosk is a machine of its own (None
+            on the hall box itself).
     """
 
     title = HOME_TITLE
@@ -83,9 +92,11 @@ class KioskApp(FlowApp[KioskHome]):
         build_context: Callable[[], KioskContext],
         close_context: Callable[[Any], None] | None = None,
         hall_name: str = "",
+        link: HallLink | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__("kiosk-worker", self._close_home, **kwargs)
+        self._link = link
         self._build_context = build_context
         self._close_context = close_context
         self._launched: KioskContext | None = None
@@ -187,7 +198,18 @@ class KioskApp(FlowApp[KioskHome]):
 
     def _tick(self, _dt: float) -> None:
         self._clock_label.text = _clock_text()
+        self._show_link()
         self.poll(lambda home: home.tick(), self._ticked)
+
+    def _show_link(self) -> None:
+        """The status line says when the hall box cannot be reached, and stops saying it."""
+        if self._link is None:
+            return
+        away = error_text(self._link.problem or "hall_box_reconnecting")
+        if not self._link.connected:
+            self.status.text = away
+        elif self.status.text in (away, error_text("hall_box_reconnecting")):
+            self.status.text = ""
 
     def _ticked(self, screen: Screen) -> None:
         if screen is not self.shown and not self.busy:

@@ -8,12 +8,19 @@ first imported.
 With ``--mqtt`` a kiosk or PAD takes the collector's commands for its ``--device-id``
 (:mod:`kiosk.app_remote`); after ``restart_app`` the process exits with 75.
 
+With ``--hall-box HOST:PORT`` and/or ``--device-file PATH`` the app runs on a machine of its
+own: it reaches the hall's queue through the hall box's API
+(:class:`hallnet.client.RemoteHallQueue`, ``docs/hall-api.md``) instead of opening the hall
+database, authenticated by its device file (``python main.py hall-devices add`` writes it).
+Without them it opens the hall database as before (an app on the hall box itself).
+
 Examples::
 
     python main.py kiosk --printer "sim://usb-printer?record=/tmp/tickets.jsonl" \\
         --device-id kiosk-1 --mqtt 127.0.0.1:1883
     python main.py pad --window 3 --staff 003 --display tcp://127.0.0.1:7601 \\
         --rating-pad tcp://127.0.0.1:7602 --mqtt 127.0.0.1:1883
+    python main.py pad --hall-box 192.168.10.2:7700 --device-file var/pad-3/device.json
 
 The call display and rating pad windows are simulated devices; :mod:`simulation.launch`
 starts them with the helpers here.
@@ -26,6 +33,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +46,10 @@ from core.mqtt import add_mqtt_auth_arguments, mqtt_auth
 if TYPE_CHECKING:
     from devices.health import Health
     from flows.kiosk_functions import KioskContext
+    from flows.queue_port import QueuePort
     from flows.window_desk import WindowDesk
+    from hallnet.client import RemoteHallQueue
+    from hallnet.devices import DeviceFile
     from kiosk.app_remote import AppRemote
     from kiosk.flow_app import FlowApp
 
@@ -83,6 +94,16 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hall-db", help="hall database (default var/<hall id>/hall.db)")
     parser.add_argument("--device-id", help="this device's id in events and commands")
     parser.add_argument(
+        "--hall-box",
+        help="HOST:PORT of the hall box's hall API: use the hall's queue over the LAN instead of"
+        " opening the hall database (default: the device file's address)",
+    )
+    parser.add_argument(
+        "--device-file",
+        help="this machine's device file from `hall-devices add` (default with --hall-box:"
+        " var/<device id>/device.json)",
+    )
+    parser.add_argument(
         "--mqtt", help="broker host:port: the collector's commands (and the PAD's warnings)"
     )
     add_mqtt_auth_arguments(parser)
@@ -109,7 +130,9 @@ def add_kiosk_arguments(parser: argparse.ArgumentParser) -> None:
 def add_pad_arguments(parser: argparse.ArgumentParser) -> None:
     """The window PAD's options."""
     _common_arguments(parser)
-    parser.add_argument("--window", type=int, default=1, help="window number")
+    parser.add_argument(
+        "--window", type=int, help="window number (default: the device file's, else 1)"
+    )
     parser.add_argument("--staff", default="", help="staff id to fill in at sign-in")
     parser.add_argument("--display", help="call display URL (default: the hall config's)")
     parser.add_argument("--rating-pad", help="rating pad URL (default: the hall config's)")
@@ -156,27 +179,28 @@ def _kiosk(args: argparse.Namespace, hall: HallConfig) -> FlowApp:
     from flows.kiosk_functions import enabled
     from kiosk.kiosk_app import KioskApp
 
-    device_id = args.device_id or "kiosk-1"
+    remote = _remote(args, "kiosk", args.device_id or "kiosk-1")
+    device_id = remote.device.device_id if remote else args.device_id or "kiosk-1"
     printer_url = args.printer or hall.devices.get("ticket_printer")
     mqtt = _mqtt(args.mqtt)
-    db = _hall_db(args, hall)
+    db = remote.record_base if remote else _hall_db(args, hall)
+    hall_box = remote.queue(hall) if remote else None
     remotes: list[AppRemote] = []
     functions = args.functions.split(",") if args.functions else None
     # A mistyped function id fails here, on the technician's console, not on the kiosk screen.
     enabled(functions if functions is not None else hall.kiosk_functions)
 
     def build_context() -> KioskContext:
-        from core.clock import SystemClock
         from devices.open import open_ticket_printer
         from flows.kiosk_functions import KioskContext
-        from flows.queue import HallQueue
         from kiosk.app_remote import use_catalog
 
+        queue, clock = _open_queue(hall_box, db, hall)
         printer = open_ticket_printer(printer_url, f"{device_id}-printer") if printer_url else None
         context = KioskContext(
-            queue=HallQueue(_connect(db), hall, SystemClock()),
+            queue=queue,
             device_id=device_id,
-            clock=SystemClock(),
+            clock=clock,
             printer=printer,
             idle_timeout_s=args.idle_timeout,
             functions=functions,
@@ -202,40 +226,44 @@ def _kiosk(args: argparse.Namespace, hall: HallConfig) -> FlowApp:
             remote.stop()
         if context.printer is not None:
             context.printer.close()
-        context.queue.conn.close()
+        _close_queue(context.queue)
 
-    app = KioskApp(build_context, close_context, hall_name=hall.name)
+    app = KioskApp(build_context, close_context, hall_name=hall.name, link=hall_box)
     return app
 
 
 def _pad(args: argparse.Namespace, hall: HallConfig) -> FlowApp:
     from kiosk.pad_app import PadApp
 
-    hall.window(args.window)  # an unknown window fails now, with its code, not in the UI
-    device_id = args.device_id or f"pad-{args.window}"
+    remote = _remote(args, "pad", args.device_id or f"pad-{args.window or 1}")
+    window_no = args.window or (remote.device.window if remote else None) or 1
+    hall.window(window_no)  # an unknown window fails now, with its code, not in the UI
+    device_id = remote.device.device_id if remote else args.device_id or f"pad-{window_no}"
     display_url = args.display or hall.devices.get("call_display")
     rating_url = args.rating_pad or hall.devices.get("rating_pad")
     mqtt = _mqtt(args.mqtt)
-    db = _hall_db(args, hall)
+    db = remote.record_base if remote else _hall_db(args, hall)
+    hall_box = remote.queue(hall) if remote else None
     listeners: list[Any] = []
     remotes: list[AppRemote] = []
 
     def build_desk(on_change: Callable[[], None]) -> WindowDesk:
-        from core.clock import SystemClock
         from devices.open import open_call_display, open_rating_pad
-        from flows.queue import HallQueue
         from flows.window_desk import WindowDesk
         from kiosk.app_remote import use_catalog
 
+        queue, clock = _open_queue(hall_box, db, hall)
         desk = WindowDesk(
-            HallQueue(_connect(db), hall, SystemClock()),
-            args.window,
+            queue,
+            window_no,
             device_id,
             open_call_display(display_url, "call-display") if display_url else None,
-            open_rating_pad(rating_url, f"rating-pad-{args.window}") if rating_url else None,
-            SystemClock(),
+            open_rating_pad(rating_url, f"rating-pad-{window_no}") if rating_url else None,
+            clock,
             on_change=on_change,
         )
+        if hall_box is not None:
+            hall_box.on_catalog(lambda read: _desk_window(desk, read))
         if mqtt is not None:
             from agent.warnings_listener import WarningsListener
 
@@ -274,10 +302,88 @@ def _pad(args: argparse.Namespace, hall: HallConfig) -> FlowApp:
         for device in (desk.display, desk.rating_pad):
             if device is not None:
                 device.close()
-        desk.queue.conn.close()
+        _close_queue(desk.queue)
 
-    app = PadApp(build_desk, close_desk, window_no=args.window, staff_id=args.staff)
+    app = PadApp(build_desk, close_desk, window_no=window_no, staff_id=args.staff, link=hall_box)
     return app
+
+
+# --- the hall's queue: the hall database here, or the hall box over the LAN -------------------
+
+
+@dataclass(frozen=True)
+class _Remote:
+    """An app that reaches the hall box over the LAN: its device file and the hall box."""
+
+    device: DeviceFile
+    address: tuple[str, int]
+    device_file: Path
+
+    @property
+    def record_base(self) -> Path:
+        """Where the app's remote-control record lives (``app_remote_db_path`` names the file
+        after this): beside the device file, since there is no hall database here."""
+        return self.device_file.parent / "hall.db"
+
+    def queue(self, hall: HallConfig) -> RemoteHallQueue:
+        """The remote queue, not yet started (no network on the Kivy thread)."""
+        from hallnet.client import RemoteHallQueue
+
+        return RemoteHallQueue(self.device, hall, address=self.address)
+
+
+def _remote(args: argparse.Namespace, role: str, default_id: str) -> _Remote | None:
+    """The device file and hall box address when the app runs against a hall box elsewhere.
+
+    Raises:
+        ConfigError (100): an unreadable device file, one for another role or device id.
+    """
+    if not args.hall_box and not args.device_file:
+        return None
+    from core.netaddr import parse_host_port
+    from hallnet.devices import HALL_BOX_PORT, DeviceFile, default_device_file
+
+    path = Path(args.device_file) if args.device_file else default_device_file(ROOT, default_id)
+    device = DeviceFile.read(path)
+    if device.role != role:
+        raise ConfigError(
+            f"{path} is the device file of a {device.role}, not of a {role}", path=str(path)
+        )
+    if args.device_id and args.device_id != device.device_id:
+        raise ConfigError(
+            f"--device-id {args.device_id} but {path} is {device.device_id}", path=str(path)
+        )
+    address = parse_host_port(args.hall_box, HALL_BOX_PORT) if args.hall_box else device.address
+    return _Remote(device, address, path)
+
+
+def _open_queue(hall_box: RemoteHallQueue | None, db: Path, hall: HallConfig) -> tuple[Any, Any]:
+    """The app's queue and clock, on its worker thread: the hall box's (started), or the hall
+    database's with the system clock."""
+    if hall_box is not None:
+        return hall_box.start(), hall_box.clock
+    from core.clock import SystemClock
+    from flows.queue import HallQueue
+
+    return HallQueue(_connect(db), hall, SystemClock()), SystemClock()
+
+
+def _close_queue(queue: QueuePort) -> None:
+    close = getattr(queue, "close", None)
+    if close is not None:
+        close()  # a RemoteHallQueue
+    else:
+        queue.conn.close()  # type: ignore[attr-defined]  # a HallQueue
+
+
+def _desk_window(desk: WindowDesk, read: HallConfig) -> None:
+    """The hall box's catalog changed: keep the desk's window (refused when it is gone)."""
+    from core.errors import HallEdgeError
+
+    try:
+        desk.window = read.window(desk.window.no)
+    except HallEdgeError as err:
+        log.error("the hall box's catalog has no window %d: error %d", desk.window.no, err.code)
 
 
 # --- remote control ----------------------------------------------------------------------

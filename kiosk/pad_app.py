@@ -5,6 +5,11 @@ the citizen's 好差评 rating, and the collector's tidal-window warnings for th
 services. Every desk step touches SQLite and devices, so it runs on the app's
 :class:`kiosk.background.Background` thread; the desk's ``on_change`` (a rating arrived,
 warnings came in over MQTT) only schedules a redraw on the Kivy clock.
+
+A PAD on its own machine reaches the queue through the hall box (``docs/hall-api.md``). While
+the hall box cannot be reached, a red line under the header says so (与服务器连接中断，正在重连…),
+the buttons that change the queue are disabled, and the desk shows the queue as last known;
+when the connection is back the line goes and the desk redraws from the hall box's state.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from kiosk.widgets import (
 
 if TYPE_CHECKING:
     from flows.window_desk import WindowDesk
+    from hallnet.client import HallLink
 
 #: How often the PAD redraws on its own: the waits keep growing, kiosks keep issuing.
 REFRESH_S = 2.0
@@ -52,6 +58,10 @@ WAITING_ROWS = 8
 LEVEL_NAMES = {"red": "红色预警", "yellow": "黄色预警", "valley": "低谷提示"}
 LEVEL_COLOURS = {"red": RED, "yellow": AMBER, "valley": VALLEY}
 METRIC_NAMES = {"wait_s": "最长等候", "time_in_hall_s": "办事耗时", "waiting_count": "等候人数"}
+#: The buttons that change the queue: disabled while the hall box cannot be reached.
+QUEUE_BUTTONS = ("call_button", "recall_button", "skip_button", "finish_button", "sign_in_button")
+LINK_BANNER_HEIGHT = 48
+_LINK_ERRORS = frozenset(error_text(k) for k in ("hall_box_reconnecting", "hall_box_unreachable"))
 
 
 class PadApp(FlowApp["WindowDesk"]):
@@ -63,6 +73,8 @@ class PadApp(FlowApp["WindowDesk"]):
         close_desk: releases what ``build_desk`` opened; runs on the worker thread at exit.
         window_no: shown before the desk is ready.
         staff_id: filled into the sign-in field (the staff member still taps 签到).
+        link: the connection to the hall box when the PAD is a machine of its own (None on the
+            hall box itself, where the queue is the local database).
     """
 
     title = "窗口叫号"
@@ -73,9 +85,11 @@ class PadApp(FlowApp["WindowDesk"]):
         close_desk: Callable[[WindowDesk], None] | None = None,
         window_no: int = 0,
         staff_id: str = "",
+        link: HallLink | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__("pad-worker", close_desk, **kwargs)
+        self._link = link
         self.title = f"{window_no}号窗口 叫号终端"
         self._build_desk = build_desk
         self._window_no = window_no
@@ -96,12 +110,48 @@ class PadApp(FlowApp["WindowDesk"]):
         self.right = BoxLayout(orientation="vertical", spacing=10, size_hint_x=0.44)
         clear_into(body, self.left, self.right)
         self.message = Text(ui_id="message_line", size_hint_y=None, height=60, font_size=24)
-        clear_into(root, bar, body, self.message)
+        self.banner = Panel(bg=RED, size_hint_y=None, height=0, padding=(20, 0))
+        self.banner.add_widget(
+            Text(ui_id="link_banner", font_size=24, bold=True, color=(1, 1, 1, 1))
+        )
+        clear_into(root, bar, self.banner, body, self.message)
         clear_into(self.left, Text(text="正在连接，请稍候…", ui_id="starting", font_size=30))
         on_change = lambda: Clock.schedule_once(lambda _dt: self.refresh(), 0)
+        if self._link is not None:
+            self._link.on_link(lambda: Clock.schedule_once(lambda _dt: self._link_changed(), 0))
+        self._show_link()
         self.start_model(lambda: self._build_desk(on_change))
         Clock.schedule_interval(lambda _dt: self.refresh(), REFRESH_S)
         return root
+
+    # --- the hall box -------------------------------------------------------------------
+
+    @property
+    def online(self) -> bool:
+        """Whether the queue can be changed: always on the hall box, else while connected."""
+        return self._link is None or self._link.connected
+
+    def _link_changed(self) -> None:
+        self._show_link()
+        if self.online:
+            if self._error in _LINK_ERRORS:
+                self._error = None  # said while the hall box was away; it is back
+                self._show_message(None)
+            self.refresh()  # the truth from the hall box, once it answers again
+
+    def _show_link(self) -> None:
+        """The banner and the queue buttons as the connection is now."""
+        label = self.banner.children[0]
+        if self.online:
+            label.text, self.banner.height = "", 0
+        else:
+            problem = self._link.problem if self._link is not None else None
+            label.text = error_text(problem or "hall_box_reconnecting")
+            self.banner.height = LINK_BANNER_HEIGHT
+        for ui_id in QUEUE_BUTTONS:
+            button = find(self.root, ui_id) if self.root is not None else None
+            if button is not None:
+                button.disabled = not self.online
 
     # --- taps ---------------------------------------------------------------------------
 
@@ -109,6 +159,8 @@ class PadApp(FlowApp["WindowDesk"]):
         """签到 with the staff id in the field."""
         field = find(self.left, "staff_input")
         staff = field.text.strip() if field is not None else ""
+        if not self._may_change():
+            return
         if not staff:
             self._error = error_text("staff_id_required")
             self._show_message(None)
@@ -117,19 +169,32 @@ class PadApp(FlowApp["WindowDesk"]):
 
     def tap_call(self, *_: Any) -> None:
         """叫号."""
-        self.step(lambda d: d.call())
+        if self._may_change():
+            self.step(lambda d: d.call())
 
     def tap_recall(self, *_: Any) -> None:
         """重呼."""
-        self.step(lambda d: d.recall())
+        if self._may_change():
+            self.step(lambda d: d.recall())
 
     def tap_skip(self, *_: Any) -> None:
         """过号."""
-        self.step(lambda d: d.skip())
+        if self._may_change():
+            self.step(lambda d: d.skip())
 
     def tap_finish(self, *_: Any) -> None:
         """办结."""
-        self.step(lambda d: d.finish())
+        if self._may_change():
+            self.step(lambda d: d.finish())
+
+    def _may_change(self) -> bool:
+        """Refuse a queue change while the hall box cannot be reached (the buttons are
+        disabled then; a key or a tap racing the banner still gets the sentence)."""
+        if self.online:
+            return True
+        self._error = error_text("hall_box_reconnecting")
+        self._show_message(None)
+        return False
 
     def refresh(self) -> None:
         """Redraw from the desk as it is now (not after a tap: the tap's answer comes first)."""
@@ -140,10 +205,12 @@ class PadApp(FlowApp["WindowDesk"]):
     def stepped(self, screen: Screen) -> None:
         self._error = screen.error_text
         self.render(screen)
+        self._show_link()
 
     def _refreshed(self, screen: Screen) -> None:
         if not self.busy:
             self.render(screen)
+            self._show_link()
 
     def failed(self, err: HallEdgeError) -> None:
         self._error = error_text(err)
@@ -195,6 +262,7 @@ class PadApp(FlowApp["WindowDesk"]):
         )
         field.bind(on_text_validate=self.tap_sign_in)
         button = TouchButton(
+            disabled=not self.online,
             text="签到",
             ui_id="sign_in_button",
             font_size=40,
@@ -240,7 +308,14 @@ class PadApp(FlowApp["WindowDesk"]):
             ("过号", "skip_button", AMBER, self.tap_skip),
             ("办结", "finish_button", BLUE, self.tap_finish),
         ):
-            button = TouchButton(text=text, ui_id=ui_id, font_size=40, fill=fill, height=110)
+            button = TouchButton(
+                text=text,
+                ui_id=ui_id,
+                font_size=40,
+                fill=fill,
+                height=110,
+                disabled=not self.online,
+            )
             button.bind(on_release=tap)
             buttons.add_widget(button)
         return [

@@ -7,9 +7,14 @@ It starts, with embedded defaults and nothing to configure:
 * the hall agent publishing the hall journal and taking the collector's commands
   (``python main.py collector command … --hall hall-demo``, the address is printed);
 * walk-in citizens and staff at windows 1 and 2, simulated in real time, so the hall is busy;
+* the hall API (``docs/hall-api.md``) on port 7700 (or a free port when that one is taken):
+  the hall box serves the queue; the demo writes the device list and a device file for the
+  kiosk and the PAD under ``<workdir>/devices/``;
 * unless ``--headless``: the call display, the rating pad, the kiosk (with a simulated USB
-  ticket printer) and the PAD for window 3 as Kivy windows, each its own process, talking to
-  each other through the same device protocols and hall database real hardware would use.
+  ticket printer) and the PAD for window 3 as Kivy windows, each its own process. The kiosk and
+  the PAD reach the queue as machines of their own would, over the hall API with their device
+  files (``--hall-box``, ``--device-file``), not through the hall database; the PAD reaches the
+  call display and the rating pad through the device protocols real hardware speaks.
 
 The hall box's agent is :class:`agent.hall_box.HallBox`, the same assembly ``python main.py
 agent`` runs, so the demo also records and publishes the box's telemetry. Every process logs to
@@ -26,6 +31,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -40,6 +46,7 @@ from collector.service import CollectorService
 from core.clock import SimClock, SystemClock
 from core.config import DEFAULT_CONFIG, HallConfig, load_hall_config
 from flows.queue import HallQueue
+from hallnet.devices import enrol
 from hallstore import journal
 from simulation.devices import open_front_of_house
 from simulation.hall_sim import IDLE_LOOK_S, HallSimulation, StopSimulation
@@ -49,6 +56,8 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 PAD_WINDOW = 3
+#: The hall API's port in the demo (a free one when it is taken).
+HALL_PORT = 7700
 #: Where each window opens on a 1920×1080 screen, and its size: side by side, not stacked.
 WINDOW_LAYOUT = {
     "kiosk": ("720x960", "0,40"),
@@ -101,6 +110,7 @@ def run_demo(args: argparse.Namespace) -> int:
     dashboard = Dashboard(collector.dashboard_state, port=args.dashboard_port)
     url = dashboard.start()
     # No supervisor restarts the demo, so restart_app is acknowledged and only logged.
+    devices = workdir / "devices"
     box = HallBox(
         hall,
         DEFAULT_CONFIG,
@@ -109,14 +119,21 @@ def run_demo(args: argparse.Namespace) -> int:
         broker.port,
         lambda: log.warning("restart_app acknowledged; the demo has no supervisor to restart it"),
         client_id="demo-agent",
+        serve_hall=("127.0.0.1", _free_or(getattr(args, "hall_port", HALL_PORT))),
+        devices=devices / "hall-devices.json",
     )
+    assert box.hall_api is not None
+    hall_box = "{}:{}".format(*box.hall_api.address)
+    device_files = _enrol_apps(hall.hall_id, devices, hall_box)
     box.start()
     apps: list[subprocess.Popen[bytes]] = []
     walk_ins = None
     try:
         display_url = "sim://call-display"
         if not args.headless:
-            apps = _start_apps(args, workdir, hall_db, f"{broker.host}:{broker.port}", logs)
+            apps = _start_apps(
+                args, workdir, hall_box, device_files, f"{broker.host}:{broker.port}", logs
+            )
             display_url = f"tcp://127.0.0.1:{args.display_port}"
             if not args.no_browser:
                 browser = _open_page(url, workdir, logs)
@@ -127,6 +144,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print(
             f"\n管理看板 dashboard: {url}\n"
             f"MQTT broker ({broker.kind}): {broker.host}:{broker.port}\n"
+            f"叫号服务 hall API: http://{hall_box}/v1 (devices: {devices})\n"
             "远程命令 remote commands: python main.py collector command upload_diagnostics"
             f" --hall {hall.hall_id} --mqtt {broker.host}:{broker.port}\n"
             f"日志 logs: {logs}\n"
@@ -172,7 +190,7 @@ def _fresh(workdir: Path) -> None:
     names = ("hall.db", "hall.remote.db", "collector.db", "tickets.jsonl")
     for name in (n + suffix for n in names for suffix in ("", "-wal", "-shm")):
         (workdir / name).unlink(missing_ok=True)
-    for folder in ("broker", "logs", "chromium"):
+    for folder in ("broker", "logs", "chromium", "devices"):
         shutil.rmtree(workdir / folder, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
 
@@ -213,10 +231,39 @@ def _start_walk_ins(
     return thread
 
 
+def _free_or(port: int) -> int:
+    """``port`` when it can be bound on loopback, else 0 (any free port)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            log.warning("port %d is taken; the hall API takes a free port", port)
+            return 0
+    return port
+
+
+def _enrol_apps(hall_id: str, devices: Path, hall_box: str) -> dict[str, Path]:
+    """The demo's device list and a device file for its kiosk and its PAD, as
+    ``python main.py hall-devices add`` would write them on a real hall box."""
+    files = {}
+    apps = (("kiosk-1", "kiosk", None), (f"pad-{PAD_WINDOW}", "pad", PAD_WINDOW))
+    for device_id, role, window in apps:
+        files[role] = devices / device_id / "device.json"
+        enrol(
+            devices / "hall-devices.json", files[role], hall_id, device_id, role, hall_box, window
+        )
+    return files
+
+
 def _start_apps(
-    args: argparse.Namespace, workdir: Path, hall_db: Path, mqtt: str, logs: Path
+    args: argparse.Namespace,
+    workdir: Path,
+    hall_box: str,
+    device_files: dict[str, Path],
+    mqtt: str,
+    logs: Path,
 ) -> list[subprocess.Popen[bytes]]:
-    common = ["--config", str(DEFAULT_CONFIG), "--hall-db", str(hall_db)]
+    common = ["--config", str(DEFAULT_CONFIG), "--hall-box", hall_box]
     display = f"tcp://127.0.0.1:{args.display_port}"
     rating = f"tcp://127.0.0.1:{args.rating_port}"
     commands = [
@@ -225,8 +272,8 @@ def _start_apps(
         [
             "kiosk",
             *common,
-            "--device-id",
-            "kiosk-1",
+            "--device-file",
+            str(device_files["kiosk"]),
             "--printer",
             f"sim://usb-printer?record={workdir / 'tickets.jsonl'}",
             "--mqtt",
@@ -235,10 +282,8 @@ def _start_apps(
         [
             "pad",
             *common,
-            "--device-id",
-            f"pad-{PAD_WINDOW}",
-            "--window",
-            str(PAD_WINDOW),
+            "--device-file",
+            str(device_files["pad"]),
             "--staff",
             "003",
             "--display",

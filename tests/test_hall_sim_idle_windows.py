@@ -6,8 +6,6 @@ the real kiosk window waited for ever while a red "增开窗口" fired beside tw
 
 from __future__ import annotations
 
-import pytest
-
 from simulation.devices import open_front_of_house
 from simulation.hall_sim import IDLE_LOOK_S, HallSimulation, StopSimulation
 from simulation.scenarios import Scenario

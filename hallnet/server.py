@@ -1,0 +1,780 @@
+"""The hall box serves its hall: the queue over HTTP/1.1 + JSON, changes pushed as Server-Sent
+Events (``docs/hall-api.md`` is the reference).
+
+Only the hall box's process writes the hall database; the kiosks and the window PADs of the
+hall are other machines on the hall's LAN and reach the queue through this API
+(:class:`hallnet.client.RemoteHallQueue`). The parts:
+
+* :class:`HallService`: the queue as served. Each state change runs the real
+  :class:`flows.queue.HallQueue` step inside one transaction of the hall store together with its
+  feed row (the push) and the request's answer under its ``Idempotency-Key``, so a change, its
+  push and its answer are on disk together or not at all.
+* :class:`HallServer`: a stdlib ``ThreadingHTTPServer`` in front of it, the device list
+  (:class:`hallnet.devices.DeviceRegistry`), and a watcher thread that notices changes other
+  writers of the database made, device list edits, and prunes old rows.
+
+Transport: one thread per connection is plenty for a hall (tens of devices); an event stream
+holds its thread while it is open.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from core.clock import Clock, SystemClock
+from core.config import HallConfig
+from core.errors import (
+    BadRequest,
+    ConfigError,
+    DeviceForbidden,
+    DeviceNotAuthorized,
+    HallEdgeError,
+    IdempotencyKeyReused,
+    JournalError,
+)
+from core.events import Kind
+from flows.health_events import HealthJournal
+from flows.queue import TICKET_COLS, HallQueue, Ticket
+from hallnet import feed
+from hallnet.devices import DeviceEntry, DeviceRegistry, read_device_list
+from hallnet.schema import open_store
+from hallnet.wire import (
+    API_PREFIX,
+    catalog_json,
+    dumps,
+    error_json,
+    health_from,
+    http_status,
+    is_decided,
+    issued_json,
+    request_fingerprint,
+    ticket_from,
+    ticket_json,
+    window_view_json,
+)
+from hallstore import HallStore
+
+log = logging.getLogger(__name__)
+
+#: A stream with nothing to push sends a comment this often: the client's read timeout
+#: (three of these) tells a dead hall box from a quiet hall.
+KEEPALIVE_S = 2.0
+#: How often the watcher looks for other writers' changes and device list edits.
+WATCH_S = 0.25
+#: How often old feed rows and answered requests are dropped.
+PRUNE_S = 600.0
+#: A client this many pushes behind gets a snapshot instead of the pushes.
+REPLAY_MAX = 1000
+#: Largest request body accepted.
+MAX_BODY = 64 * 1024
+_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer: HTTP status, JSON body, and whether it came from the stored first answer."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+Outgoing = tuple[int | None, str, dict[str, Any]]
+Action = Callable[[], tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]]
+
+
+class HallService:
+    """The hall queue as the hall box serves it to the hall's other machines.
+
+    Args:
+        store: the hall store, with the ``hallnet`` tables (:func:`hallnet.schema.open_store`).
+        hall: the hall configuration served.
+        clock: the hall clock that stamps changes.
+        registry: the device list.
+    """
+
+    def __init__(
+        self, store: HallStore, hall: HallConfig, clock: Clock, registry: DeviceRegistry
+    ) -> None:
+        self.store = store
+        self.hall = hall
+        self.clock = clock
+        self.registry = registry
+        self.queue = HallQueue(store, hall, clock)
+        self.health = HealthJournal(store, clock)
+        self.stopping = False
+        self._changed = threading.Condition()
+        self._generation = 0
+        self._data_version: int | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Account for what other writers journaled while no server ran, and prune."""
+        with self.store.read() as conn:
+            self._data_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        with self.store.transaction() as tx:
+            self._account_for_others(tx.conn, self.clock.now())
+        self.prune()
+
+    def stop(self) -> None:
+        """Wake every open event stream so that it ends."""
+        self.stopping = True
+        self.notify()
+
+    # --- state changes -------------------------------------------------------------------
+
+    def change(
+        self,
+        device: DeviceEntry,
+        key: str,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        action: Action,
+    ) -> Reply:
+        """Run a state change once per ``(device, key)``.
+
+        The change, its pushes and its answer commit in one transaction. A second request with
+        the same key gets the stored answer. A refusal the queue's state decided (404, 409) is
+        an answer too; a full disk or a server error is not stored, so a retry may succeed.
+
+        Raises:
+            IdempotencyKeyReused (704): the key answered a different request before.
+            Whatever ``action`` raises that is not a decided answer (nothing is committed).
+        """
+        fingerprint = request_fingerprint(method, path, body)
+        now = self.clock.now()
+        pushes: list[tuple[str, dict[str, Any]]] = []
+        with self.store.transaction() as tx:
+            conn = tx.conn
+            prior = feed.answered(conn, device.device_id, key)
+            if prior is not None:
+                if prior.request != fingerprint:
+                    raise IdempotencyKeyReused(
+                        f"key {key!r} of {device.device_id} answered another request",
+                        device_id=device.device_id,
+                    )
+                return Reply(prior.status, prior.response, replayed=True)
+            others = self._account_for_others(conn, now)
+            try:
+                status, response, pushes = action()
+            except HallEdgeError as err:
+                status = http_status(err)
+                if not is_decided(status):
+                    raise
+                response, pushes = error_json(err), []
+            event_id = feed.bounds(conn)[1]
+            for type_, data in pushes:
+                event_id = feed.append(conn, type_, data, now)
+            response = {**response, "event_id": event_id}
+            feed.record_answer(conn, device.device_id, key, fingerprint, status, response, now)
+            feed.set_state(conn, "journal_pos", feed.journal_position(conn))
+        if pushes or others:
+            self.notify()
+        return Reply(status, response)
+
+    def issue(self, device: DeviceEntry, body: dict[str, Any]) -> Action:
+        service = _text(body, "service")
+        _own(device, body)
+
+        def run() -> tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+            issued = issued_json(self.queue.issue(service, device.device_id))
+            return 201, issued, [(Kind.TICKET_ISSUED, issued)]
+
+        return run
+
+    def window_action(
+        self, device: DeviceEntry, window_no: int, verb: str, body: dict[str, Any]
+    ) -> Action:
+        _own(device, body)
+        if device.window is not None and device.window != window_no:
+            raise DeviceForbidden(
+                f"{device.device_id} serves window {device.window}, not {window_no}",
+                device_id=device.device_id,
+                window=window_no,
+            )
+        q, me = self.queue, device.device_id
+        staff = _text(body, "staff_id") if verb == "open" else ""
+
+        def run() -> tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+            if verb == "open":
+                q.open_window(window_no, me, staff)
+                data = {"window": window_no, "staff_id": staff, "device_id": me}
+                return 200, {}, [(Kind.WINDOW_OPENED, data)]
+            if verb == "close":
+                q.close_window(window_no, me)
+                return 200, {}, [(Kind.WINDOW_CLOSED, {"window": window_no})]
+            step: dict[str, tuple[Callable[[int, str], Ticket | None], str]] = {
+                "call": (q.call_next, Kind.TICKET_CALLED),
+                "recall": (q.recall, Kind.TICKET_RECALLED),
+                "skip": (q.skip, Kind.TICKET_SKIPPED),
+                "finish": (q.finish, Kind.TICKET_FINISHED),
+            }
+            method, kind = step[verb]
+            ticket = method(window_no, me)
+            if ticket is None:
+                return 200, {"ticket": None}, []
+            data = {"ticket": ticket_json(ticket)}
+            return 200, data, [(kind, data)]
+
+        return run
+
+    def rating(self, device: DeviceEntry, body: dict[str, Any]) -> Action:
+        ticket = ticket_from(_field(body, "ticket", dict))
+        level = _field(body, "level", int)
+        rater = self._peripheral(device, _text(body, "device_id"))
+
+        def run() -> tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+            try:
+                self.queue.record_rating(ticket, level, rater)
+            except ValueError as err:
+                raise BadRequest(str(err), level=level) from err
+            return 200, {}, []
+
+        return run
+
+    def device_health(self, device: DeviceEntry, body: dict[str, Any]) -> Action:
+        health = health_from(_field(body, "health", dict))
+        self._peripheral(device, health.device_id)
+
+        def run() -> tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+            return 200, {"journaled": self.health.record(health)}, []
+
+        return run
+
+    def _peripheral(self, device: DeviceEntry, peripheral: str) -> str:
+        """A device id a kiosk or PAD journals for one of its own devices (its printer, its
+        rating pad): never another machine's id from the device list."""
+        other = self.registry.get(peripheral)
+        if other is not None and other.device_id != device.device_id:
+            raise DeviceForbidden(
+                f"{device.device_id} may not journal as {peripheral}", device_id=device.device_id
+            )
+        return peripheral
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def catalog(self) -> dict[str, Any]:
+        return catalog_json(self.hall)
+
+    def waiting(self) -> dict[str, Any]:
+        with self.store.read() as conn, _snapshot_read(conn):
+            counts = {s.code: self.queue.waiting_count(s.code) for s in self.hall.services}
+            total = self.queue.waiting_count()
+            event_id = feed.bounds(conn)[1]
+        return {"total": total, "services": counts, "event_id": event_id}
+
+    def window(self, window_no: int) -> dict[str, Any]:
+        with self.store.read() as conn, _snapshot_read(conn):
+            view = self.queue.window_view(window_no)
+            staff = _staff(conn).get(window_no)
+            event_id = feed.bounds(conn)[1]
+        return window_view_json(view, staff) | {"event_id": event_id}
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.store.read() as conn, _snapshot_read(conn):
+            event_id = feed.bounds(conn)[1]
+            return self._snapshot(conn) | {"event_id": event_id}
+
+    def catch_up(self, last: int | None) -> tuple[list[Outgoing], int]:
+        """What a stream that has seen up to ``last`` must be sent, and its new position.
+
+        The pushes after ``last`` when the feed still holds them all and none is a snapshot
+        marker; otherwise one ``snapshot`` (the whole state now, with the newest id), which is
+        also what a client without a ``Last-Event-ID``, or with an id this database never
+        gave (a restored backup), gets.
+        """
+        with self.store.read() as conn, _snapshot_read(conn):
+            first, newest = feed.bounds(conn)
+            if last is not None and first - 1 <= last <= newest:
+                rows = feed.after(conn, last, REPLAY_MAX + 1)
+                if len(rows) <= REPLAY_MAX and all(r.type != feed.SNAPSHOT for r in rows):
+                    return [(r.id, r.type, r.data) for r in rows], rows[-1].id if rows else last
+            return [(newest, feed.SNAPSHOT, self._snapshot(conn))], newest
+
+    def _snapshot(self, conn: sqlite3.Connection) -> dict[str, Any]:
+        # Inside the caller's read transaction: the views, the tickets and the feed id agree.
+        staff = _staff(conn)
+        windows = []
+        for w in self.hall.windows:
+            view = self.queue.window_view(w.no)
+            windows.append(
+                {
+                    "no": w.no,
+                    "services": list(w.services),
+                    "is_open": view.is_open,
+                    "staff_id": staff.get(w.no),
+                    "waiting": [t.ticket_id for t in view.waiting],
+                }
+            )
+        rows = conn.execute(
+            f"SELECT {TICKET_COLS} FROM tickets WHERE state IN ('waiting', 'called')"
+        ).fetchall()
+        return {
+            "hall": catalog_json(self.hall),
+            "tickets": [ticket_json(Ticket(*r)) for r in rows],
+            "windows": windows,
+        }
+
+    # --- pushes --------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Wake the event streams: the feed grew, the device list changed, or we stop."""
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+
+    def wait_change(self, seen: int, timeout: float) -> int:
+        """Block until :meth:`notify` after generation ``seen`` (or ``timeout``); the generation."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._generation != seen or self.stopping, timeout)
+            return self._generation
+
+    @property
+    def generation(self) -> int:
+        with self._changed:
+            return self._generation
+
+    # --- other writers, pruning ----------------------------------------------------------
+
+    def watch(self) -> None:
+        """Notice a change another connection committed to the queue (see :mod:`hallnet.feed`)."""
+        with self.store.read() as conn:
+            version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+            if version == self._data_version:
+                return
+            self._data_version = version
+            if feed.journal_position(conn) == feed.get_state(conn, "journal_pos"):
+                return
+        with self.store.transaction() as tx:
+            appended = self._account_for_others(tx.conn, self.clock.now())
+        if appended:
+            self.notify()
+
+    def _account_for_others(self, conn: sqlite3.Connection, now: float) -> bool:
+        """Inside a write transaction: if someone else journaled since the server last looked,
+        push a snapshot marker. True when one was pushed."""
+        position = feed.journal_position(conn)
+        known = feed.get_state(conn, "journal_pos")
+        if known == position:
+            return False
+        feed.set_state(conn, "journal_pos", position)
+        if known is None:
+            return False  # the first start: every client begins with a snapshot anyway
+        feed.append(conn, feed.SNAPSHOT, {"reason": "external"}, now)
+        return True
+
+    def prune(self) -> None:
+        with self.store.transaction() as tx:
+            feed.prune(tx.conn)
+            feed.prune_answers(tx.conn, self.clock.now() - feed.REQUESTS_KEEP_S)
+
+
+class _snapshot_read:  # noqa: N801 - used like a function
+    """A read transaction on the store's connection (the caller holds ``store.read()``): every
+    statement in the block sees the same database state."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN")
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
+
+
+def _staff(conn: sqlite3.Connection) -> dict[int, str]:
+    return {int(n): str(s) for n, s in conn.execute("SELECT window_no, staff_id FROM open_windows")}
+
+
+def _field(body: dict[str, Any], name: str, kind: type) -> Any:
+    value = body.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise BadRequest(f"field {name!r} wants {kind.__name__}", field=name)
+    return value
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value: str = _field(body, name, str)
+    if not value:
+        raise BadRequest(f"field {name!r} is empty", field=name)
+    return value
+
+
+def _own(device: DeviceEntry, body: dict[str, Any]) -> None:
+    """A queue change is journaled under the device that asked, and only that one."""
+    named = _text(body, "device_id")
+    if named != device.device_id:
+        raise DeviceForbidden(
+            f"{device.device_id} may not act as {named}", device_id=device.device_id
+        )
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    roles: frozenset[str]
+    handler: str
+
+
+_ANY = frozenset({"kiosk", "pad"})
+ROUTES = (
+    _Route("GET", re.compile(rf"^{API_PREFIX}/hall$"), _ANY, "get_hall"),
+    _Route("GET", re.compile(rf"^{API_PREFIX}/waiting$"), _ANY, "get_waiting"),
+    _Route("GET", re.compile(rf"^{API_PREFIX}/snapshot$"), _ANY, "get_snapshot"),
+    _Route("GET", re.compile(rf"^{API_PREFIX}/windows/(\d+)$"), _ANY, "get_window"),
+    _Route("GET", re.compile(rf"^{API_PREFIX}/events$"), _ANY, "get_events"),
+    _Route("POST", re.compile(rf"^{API_PREFIX}/tickets$"), frozenset({"kiosk"}), "post_ticket"),
+    _Route(
+        "POST",
+        re.compile(rf"^{API_PREFIX}/windows/(\d+)/(open|close|call|recall|skip|finish)$"),
+        frozenset({"pad"}),
+        "post_window",
+    ),
+    _Route("POST", re.compile(rf"^{API_PREFIX}/ratings$"), frozenset({"pad"}), "post_rating"),
+    _Route("POST", re.compile(rf"^{API_PREFIX}/health$"), _ANY, "post_health"),
+)
+
+
+class _HttpServer(ThreadingHTTPServer):
+    """Keeps the open connections, so that stopping also ends kept-alive ones (which would
+    otherwise go on being served by their threads after the listening socket closed)."""
+
+    daemon_threads = True
+    service: HallService
+
+    def server_activate(self) -> None:
+        self.open_connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().server_activate()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self.open_connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self.open_connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        with self._connections_lock:
+            open_now = list(self.open_connections)
+        for sock in open_now:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One connection. JSON requests on keep-alive connections; an event stream keeps its own."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "HallEdge"
+    #: An idle keep-alive connection is closed after this long.
+    timeout = 60
+    server: _HttpServer
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch("POST")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s %s", self.address_string(), format % args)
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _dispatch(self, method: str) -> None:
+        path = self.path.split("?", 1)[0]
+        if self.server.service.stopping:
+            self.close_connection = True
+            self._error(JournalError("the hall box is stopping"))
+            return
+        try:
+            body = self._body()
+            device = self._device()
+            for route in ROUTES:
+                match = route.pattern.match(path)
+                if route.method == method and match:
+                    break
+            else:
+                self._send(404, error_json(BadRequest(f"no {method} {path}", path=path)))
+                return
+            if device.role not in route.roles:
+                raise DeviceForbidden(
+                    f"a {device.role} may not {method} {path}", device_id=device.device_id
+                )
+            getattr(self, route.handler)(device, match, body)
+        except HallEdgeError as err:
+            self._error(err)
+        except sqlite3.Error as err:
+            log.warning("hall database: %s", err)
+            self._error(JournalError(f"hall database: {err}"))
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as err:  # a bug must answer 500, not drop the connection silently
+            log.exception("hall API request failed")
+            self._error(HallEdgeError(f"unexpected {type(err).__name__}"))
+
+    def _body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self.close_connection = True
+            raise BadRequest("request body too large", length=length)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return {}
+        try:
+            body = json.loads(raw)
+        except ValueError as err:
+            raise BadRequest(f"not JSON: {err}") from err
+        if not isinstance(body, dict):
+            raise BadRequest("the body must be a JSON object")
+        return body
+
+    def _device(self) -> DeviceEntry:
+        header = self.headers.get("Authorization", "")
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic":
+            raise DeviceNotAuthorized("no device credentials (HTTP Basic device_id:secret)")
+        try:
+            decoded = base64.b64decode(encoded, validate=True).decode()
+            device_id, sep, secret = decoded.partition(":")
+        except (binascii.Error, UnicodeDecodeError) as err:
+            raise DeviceNotAuthorized("malformed credentials") from err
+        if not sep:
+            raise DeviceNotAuthorized("malformed credentials")
+        return self.server.service.registry.authenticate(device_id, secret)
+
+    def _error(self, err: HallEdgeError) -> None:
+        status = http_status(err)
+        if status >= 500:
+            log.warning("error %d (%s): %s", err.code, err.key, err)
+        extra = {"WWW-Authenticate": 'Basic realm="hall-edge"'} if status == 401 else {}
+        self._send(status, error_json(err), extra)
+
+    def _send(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        data = dumps(body | {"server_time": self.server.service.clock.now()})
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _change(self, device: DeviceEntry, body: dict[str, Any], action: Action) -> None:
+        key = self.headers.get("Idempotency-Key", "")
+        if not _KEY.match(key):
+            raise BadRequest(
+                "a state change needs an Idempotency-Key (1–128 of A-Z a-z 0-9 . _ : -)"
+            )
+        reply = self.server.service.change(device, key, "POST", self.path, body, action)
+        self._send(
+            reply.status, reply.body, {"Idempotent-Replayed": "true"} if reply.replayed else None
+        )
+
+    # --- endpoints -----------------------------------------------------------------------
+
+    def get_hall(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
+        self._send(200, self.server.service.catalog())
+
+    def get_waiting(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
+        self._send(200, self.server.service.waiting())
+
+    def get_snapshot(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
+        self._send(200, self.server.service.snapshot())
+
+    def get_window(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
+        self._send(200, self.server.service.window(int(match.group(1))))
+
+    def post_ticket(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
+        self._change(device, body, self.server.service.issue(device, body))
+
+    def post_window(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
+        service = self.server.service
+        action = service.window_action(device, int(match.group(1)), match.group(2), body)
+        self._change(device, body, action)
+
+    def post_rating(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
+        self._change(device, body, self.server.service.rating(device, body))
+
+    def post_health(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
+        self._change(device, body, self.server.service.device_health(device, body))
+
+    def get_events(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
+        """``text/event-stream``: what the client missed (or a snapshot), ``ready``, then every
+        push as it is committed, until the client leaves, the device is removed or we stop."""
+        service = self.server.service
+        last_text = self.headers.get("Last-Event-ID", "").strip()
+        last = int(last_text) if last_text.isdigit() else None
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        seen = service.generation
+        try:
+            out, cursor = service.catch_up(last)
+            self._events(out)
+            self._chunk(_sse("ready", {"event_id": cursor, "server_time": service.clock.now()}))
+            while True:
+                generation = service.wait_change(seen, KEEPALIVE_S)
+                if service.stopping:
+                    break
+                if not service.registry.still_listed(device):
+                    revoked = DeviceNotAuthorized(
+                        f"{device.device_id} was removed from the device list",
+                        device_id=device.device_id,
+                    )
+                    self._chunk(_sse("revoked", error_json(revoked)))
+                    break
+                if generation == seen:
+                    self._chunk(f": ping {service.clock.now():.3f}\n\n".encode())
+                    continue
+                seen = generation
+                out, cursor = service.catch_up(cursor)
+                self._events(out)
+            self._chunk(b"")
+        except (BrokenPipeError, ConnectionResetError, TimeoutError, OSError):
+            pass  # the client left
+        except Exception:  # the headers are out: end the stream, the client reconnects
+            log.exception("event stream of %s failed", device.device_id)
+
+    def _events(self, out: list[Outgoing]) -> None:
+        for event_id, type_, data in out:
+            self._chunk(_sse(type_, data, event_id))
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+
+
+def _sse(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: ".encode() + dumps(data) + b"\n\n"
+
+
+# --- the server ----------------------------------------------------------------------------
+
+
+class HallServer:
+    """The hall box's hall API: bind, serve, watch, stop.
+
+    Args:
+        hall: the hall served.
+        hall_db: the hall database (opened here, on a connection of its own).
+        listen: ``(host, port)``; port 0 picks a free one (see :attr:`address`).
+        devices: the device list file (:mod:`hallnet.devices`).
+        clock: the hall clock (the system clock by default).
+
+    Raises:
+        ConfigError (100): the address cannot be bound, or the device list is unreadable or
+            belongs to another hall.
+        JournalTooNew (421): a newer Hall Edge migrated the hall database.
+    """
+
+    def __init__(
+        self,
+        hall: HallConfig,
+        hall_db: Path | str,
+        listen: tuple[str, int],
+        devices: Path | str,
+        clock: Clock | None = None,
+    ) -> None:
+        listed_hall, _ = read_device_list(devices)
+        if listed_hall is not None and listed_hall != hall.hall_id:
+            raise ConfigError(
+                f"{devices} is the device list of hall {listed_hall!r}, not {hall.hall_id!r}",
+                path=str(devices),
+            )
+        self.registry = DeviceRegistry(devices)
+        self.store = open_store(hall_db, hall.hall_id)
+        self.service = HallService(self.store, hall, clock or SystemClock(), self.registry)
+        try:
+            self._http = _HttpServer(listen, _Handler)
+        except OSError as err:
+            self.store.close()
+            raise ConfigError(
+                f"cannot serve the hall on {listen[0]}:{listen[1]}: {err}",
+                address=f"{listen[0]}:{listen[1]}",
+            ) from err
+        self._http.service = self.service
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound ``(host, port)``."""
+        host, port = self._http.server_address[:2]
+        return str(host), int(port)
+
+    def start(self) -> HallServer:
+        if not self.registry.listed():
+            log.warning(
+                "the device list %s lists no device: every request is refused", self.registry.path
+            )
+        self.service.start()
+        parts = ((self._http.serve_forever, "hall-api"), (self._watch, "hall-api-watch"))
+        for target, name in parts:
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("serving the hall API on %s:%d", *self.address)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, end the event streams, close the database. Safe to call twice."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self.service.stop()
+        self._http.shutdown()
+        self._http.server_close()
+        self._http.drop_connections()
+        for thread in self._threads:
+            thread.join(10)
+        self.store.close()
+
+    def _watch(self) -> None:
+        next_prune = time.monotonic() + PRUNE_S
+        while not self._stop.wait(WATCH_S):
+            try:
+                if self.registry.refresh():
+                    log.info("device list %s changed", self.registry.path)
+                    self.service.notify()
+                self.service.watch()
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + PRUNE_S
+                    self.service.prune()
+            except (sqlite3.Error, HallEdgeError) as err:
+                log.warning("hall API watcher: %s", err)
