@@ -200,6 +200,8 @@ class EventStore:
         # SQLite connections must not be used by two threads at once.
         # Re-entrant: a group of messages (``transaction``) wraps the stores of each.
         self._lock = threading.RLock()
+        #: The floors as stored, read once; dropped when a transaction rolls back.
+        self._floors_cache: dict[tuple[str, str], int] | None = None
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
@@ -219,8 +221,21 @@ class EventStore:
     def transaction(self) -> Iterator[None]:
         """One transaction around several :meth:`add_received` calls: they commit together
         (one fsync for all) or not at all. Each call inside is a savepoint of it."""
-        with self._lock, atomic(self._conn):
+        with self._lock, self._forget_floors_on_rollback(), atomic(self._conn):
             yield
+
+    @contextmanager
+    def _forget_floors_on_rollback(self) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            self._floors_cache = None  # it may hold floors the rollback took back
+            raise
+
+    def _known_floors(self) -> dict[tuple[str, str], int]:
+        if self._floors_cache is None:
+            self._floors_cache = self.floors()
+        return self._floors_cache
 
     def add_batch(self, events: list[Event]) -> Stored:
         """Store events in one transaction, skipping any already stored.
@@ -258,7 +273,7 @@ class EventStore:
         duplicates = 0
         dead_new: list[DeadLetter] = []
         raised: dict[tuple[str, str], int] = {}
-        with self._lock, atomic(self._conn) as conn:
+        with self._lock, self._forget_floors_on_rollback(), atomic(self._conn) as conn:
             # The usual batch is all new: one executemany, and the change count proves it.
             # Anything else (a redelivery, a conflict) is sorted out event by event.
             conn.execute("SAVEPOINT whole_batch")
@@ -284,17 +299,17 @@ class EventStore:
             for d in dead:
                 if self._insert_dead(conn, d):
                     dead_new.append(d)
+            # Every batch repeats its devices' floors; only a floor that rose is written.
+            known = self._known_floors()
             for (hall, device), floor in (floors or {}).items():
-                row = conn.execute(
-                    "SELECT floor FROM device_floors WHERE hall_id=? AND device_id=?",
-                    (hall, device),
-                ).fetchone()
-                if row is None or floor > int(row[0]):
+                if floor > known.get((hall, device), 0):
                     conn.execute(
                         "INSERT INTO device_floors(hall_id, device_id, floor) VALUES (?,?,?)"
-                        " ON CONFLICT(hall_id, device_id) DO UPDATE SET floor=excluded.floor",
+                        " ON CONFLICT(hall_id, device_id) DO UPDATE"
+                        " SET floor=max(floor, excluded.floor)",
                         (hall, device, floor),
                     )
+                    known[(hall, device)] = floor
                     raised[(hall, device)] = floor
         return Stored(new, duplicates, conflicts, unstorable, dead_new, raised)
 
