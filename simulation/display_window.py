@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.uix.widget import Widget
 
 from core.errors import HallEdgeError
 from core.strings_zh import error_text
 from hardware_sim.call_display import CallDisplaySim, CallRecord
-from kiosk.background import Background
 from kiosk.widgets import Panel, Text, clear_into, header
+from simulation.device_window import SimulatedDeviceWindow
 
 #: LED-board colours: amber text on a dark field reads from across the hall.
 BOARD_BG = (0.05, 0.07, 0.12, 1)
@@ -28,11 +27,7 @@ LED_DIM = (0.85, 0.85, 0.88, 1)
 BOARD_ROWS = 5
 
 
-#: The size the panel's layout is drawn for, in pixels.
-NATIVE_SIZE = (1024, 600)
-
-
-class CallDisplayWindow(App):
+class CallDisplayWindow(SimulatedDeviceWindow):
     """The call display window.
 
     Args:
@@ -41,21 +36,13 @@ class CallDisplayWindow(App):
     """
 
     title = "叫号显示屏"
-    scale = 1.0
+    native_size = (1024, 600)
 
     def __init__(self, port: int, hall_name: str = "", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.port = port
-        self.hall_name = hall_name
-        self.sim: CallDisplaySim | None = None
-        self.background = Background("display-worker")
+        super().__init__(port, hall_name, "display-worker", **kwargs)
 
     def build(self) -> Widget:
-        from kivy.core.window import Window
-
-        # Sizes are drawn for the panel's native 1024×600; a smaller window (the demo's)
-        # scales them down rather than letting the headline run over the board.
-        self.scale = s = min(1.0, Window.width / NATIVE_SIZE[0], Window.height / NATIVE_SIZE[1])
+        s = self.measure()
         root = Panel(orientation="vertical", bg=BOARD_BG)
         self.latest = Text(
             text=f"欢迎光临{self.hall_name}",
@@ -78,12 +65,6 @@ class CallDisplayWindow(App):
         self._draw_board([])
         self.background.submit(self._start_sim, None, self._failed)
         return root
-
-    def on_stop(self) -> None:
-        sim = self.sim
-        if sim is not None:
-            self.background.submit(sim.stop)
-        self.background.stop()
 
     def _start_sim(self) -> None:
         self.sim = CallDisplaySim(self.port, on_call=self._on_call).start()

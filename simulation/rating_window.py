@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
@@ -19,8 +18,8 @@ from core.errors import HallEdgeError
 from core.rating import LEVEL_LABELS
 from core.strings_zh import error_text
 from hardware_sim.rating_pad import PendingRating, RatingPadSim
-from kiosk.background import Background
 from kiosk.widgets import BLUE, MUTED, PAGE, Panel, Text, TouchButton, clear_into, header
+from simulation.device_window import SimulatedDeviceWindow
 
 #: From 非常满意 (green) to 非常不满意 (red), the colours citizens expect on a rater.
 KEY_COLOURS = {
@@ -36,11 +35,7 @@ IDLE_TEXT = "您好，欢迎对我们的服务进行评价"
 THANKS_TEXT = "感谢您的评价"
 
 
-#: The size the pad's layout is drawn for, in pixels.
-NATIVE_SIZE = (800, 480)
-
-
-class RatingPadWindow(App):
+class RatingPadWindow(SimulatedDeviceWindow):
     """The rating pad window.
 
     Args:
@@ -49,22 +44,15 @@ class RatingPadWindow(App):
     """
 
     title = "好差评评价器"
-    scale = 1.0
+    native_size = (800, 480)
 
     def __init__(self, port: int, hall_name: str = "", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.port = port
-        self.hall_name = hall_name
-        self.sim: RatingPadSim | None = None
-        self.background = Background("rating-worker")
+        super().__init__(port, hall_name, "rating-worker", **kwargs)
         self._pressed: str | None = None
         self._back_to_idle: Any = None
 
     def build(self) -> Widget:
-        from kivy.core.window import Window
-
-        # Drawn for the pad's native 800×480; a smaller window (the demo's) scales down.
-        self.scale = s = min(1.0, Window.width / NATIVE_SIZE[0], Window.height / NATIVE_SIZE[1])
+        s = self.measure()
         root = Panel(orientation="vertical", bg=PAGE)
         self.body = BoxLayout(orientation="vertical", padding=(30 * s, 20 * s), spacing=16 * s)
         clear_into(
@@ -75,12 +63,6 @@ class RatingPadWindow(App):
         self._idle(IDLE_TEXT)
         self.background.submit(self._start_sim, None, self._failed)
         return root
-
-    def on_stop(self) -> None:
-        sim = self.sim
-        if sim is not None:
-            self.background.submit(sim.stop)
-        self.background.stop()
 
     def tap_level(self, level: int) -> None:
         """A citizen presses a key: the device sends the result (on the worker thread)."""
