@@ -90,9 +90,9 @@ class HallTransaction:
             The event as journaled (its ``seq`` and ``event_id`` assigned).
 
         Raises:
-            ValueError: ``kind`` is not a :class:`core.events.Kind`. The collector rejects a
-                batch whole when one event in it has an unknown kind, so one must never
-                reach the outbox.
+            ValueError: ``kind`` is not a :class:`core.events.Kind`. A collector stores an
+                unknown kind and counts it (a newer hall's), but this hall's own code naming
+                a kind nobody defined is a bug to catch here, not a kind to invent.
         """
         if kind not in Kind.ALL:
             raise ValueError(f"unknown event kind {kind!r}")
