@@ -32,6 +32,7 @@ SUITES: dict[str, Suite] = {
     "outbox": Suite("benchmarks.outbox_bench", ("paho-mqtt",)),
     "docscan": Suite("benchmarks.docscan_bench", ("opencv-python-headless", "numpy")),
     "camera": Suite("benchmarks.camera_bench", ("opencv-python-headless", "numpy")),
+    "hall": Suite("benchmarks.hall_bench", ("requests",)),
 }
 
 

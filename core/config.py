@@ -129,6 +129,10 @@ def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
     prefixes = [s.prefix for s in services]
     if len(prefixes) != len(set(prefixes)):
         raise ConfigError("two services share a ticket prefix")
+    numbers = [w.no for w in windows]
+    if len(numbers) != len(set(numbers)):
+        repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+        raise ConfigError(f"window numbers {repeated} appear more than once")
     for w in windows:
         unknown = set(w.services) - codes
         if unknown:
