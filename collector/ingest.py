@@ -219,9 +219,7 @@ class Ingestor:
         unknown, newer = self.store.unfamiliar_counts(SCHEMA_MINOR)
         self._unknown_kinds: Counter[tuple[str, str]] = Counter(unknown)
         self._newer_minor: Counter[tuple[str, str]] = Counter(newer)
-        self.stored_acks = StoredAcks(
-            self.watermarks, self.known_halls, ack_interval_s, sync=self.store.sync
-        )
+        self.stored_acks = StoredAcks(self.watermarks, self.known_halls, ack_interval_s)
         self.telemetry = TelemetryStore(self.store.path)
         self.samples_ingested = 0
         self.sample_duplicates = 0

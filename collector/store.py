@@ -15,14 +15,9 @@ never arrive. A dead-lettered event is kept, not lost, so it covers its seq like
 lies below a floor. That is what a restarted collector rebuilds its stored-watermarks from
 (``collector/stored_acks.py``).
 
-Durability: what counts is the stored-watermark, because a hall deletes an event only when a
-watermark covers it. So commits do not wait for the disk (WAL, ``synchronous=NORMAL``: a
-crash of the process loses nothing, a power cut may lose the last commits), and
-:meth:`EventStore.sync` puts every commit so far on the disk before a watermark is published
-(``collector/stored_acks.py``): an event a watermark covers survives a power cut. A commit a
-power cut takes back was covered by no watermark, so its hall still holds it and sends it
-again. One fsync per watermark round instead of one per commit is what lets the collector
-keep up with a hall's drain (``bench outbox``).
+Durability: the ingest acknowledges a message to the broker only after :meth:`EventStore.add`
+committed, so the store uses WAL with ``synchronous=FULL`` like the hall journal; an
+acknowledged event must survive a power cut of the collector.
 
 Schema: the migration set ``collector.events`` (:mod:`core.sqlite_migrations`), in the same
 ledger as the telemetry store's set, which shares the file.
@@ -30,7 +25,6 @@ ledger as the telemetry store's set, which shares the file.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -210,7 +204,7 @@ class EventStore:
         self._floors_cache: dict[tuple[str, str], int] | None = None
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")  # see "Durability" above, and sync()
+        self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA busy_timeout=10000")
         # Event ids are random: their index is written all over, and a cache that holds it
         # saves a read per insert once the store outgrows the default 2 MiB.
@@ -218,27 +212,6 @@ class EventStore:
         EVENTS_SCHEMA.apply(self._conn)
 
     # --- writing ----------------------------------------------------------------------
-
-    def sync(self) -> None:
-        """Put every commit so far on the disk: fsync the write-ahead log and the database.
-
-        With ``synchronous=NORMAL`` SQLite syncs the log only before a checkpoint (and the
-        database after it), so a commit may still sit in the page cache. An fsync of the file
-        flushes it whatever descriptor wrote it. Call before telling anyone what is stored.
-
-        Raises:
-            OSError: the disk refused; nothing may be acknowledged then.
-        """
-        with self._lock:
-            for name in (f"{self.path}-wal", self.path):
-                try:
-                    fd = os.open(name, os.O_RDONLY)
-                except FileNotFoundError:
-                    continue  # no log yet (or just checkpointed away): nothing to flush
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
 
     def add(self, events: list[Event]) -> list[Event]:
         """Store events in one transaction; only the new ones (see :meth:`add_batch`)."""

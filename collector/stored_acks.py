@@ -47,9 +47,6 @@ class StoredAcks:
         watermarks: a hall's watermarks now (``device → seq``); must be thread-safe.
         halls: every hall with at least one device known.
         interval_s: shortest time between two messages of one hall.
-        sync: puts everything committed so far on the disk; called after the watermarks of
-            a round are read and before any of them is published, so a published watermark
-            never covers an event a power cut could take back.
 
     Attributes:
         published: watermark messages handed to the MQTT client.
@@ -60,11 +57,9 @@ class StoredAcks:
         watermarks: Callable[[str], dict[str, int]],
         halls: Callable[[], list[str]],
         interval_s: float = INTERVAL_S,
-        sync: Callable[[], None] = lambda: None,
     ) -> None:
         self._watermarks = watermarks
         self._halls = halls
-        self._sync = sync
         self.interval_s = interval_s
         self._client: Any = None
         self._cond = threading.Condition()
@@ -133,7 +128,8 @@ class StoredAcks:
         with self._cond:
             due, self._dirty = sorted(self._dirty), set()
             forced, self._forced = self._forced, set()
-        self._publish(due, forced)
+        for hall in due:
+            self._publish(hall, hall in forced)
 
     # --- internals --------------------------------------------------------------------
 
@@ -148,14 +144,12 @@ class StoredAcks:
                     continue
                 forced = self._forced & set(due)
                 self._forced -= forced
-            try:
-                self._publish(due, forced)
-            except Exception:
-                # A failing round must not end the thread: its halls are due again.
-                log.exception("stored watermarks of %d halls not published", len(due))
-                with self._cond:
-                    self._dirty.update(due)
-                    self._forced.update(forced)
+            for hall in due:
+                try:
+                    self._publish(hall, hall in forced)
+                except Exception:
+                    # A failing publish must not end the thread: the next change retries.
+                    log.exception("stored watermark of hall %s not published", hall)
 
     def _take_due(self, now: float) -> tuple[list[str], float | None]:
         """Halls whose interval has passed (taken off the dirty set), and how long until the
@@ -169,25 +163,17 @@ class StoredAcks:
         nearest = min(self._last_at[h] + self.interval_s for h in self._dirty)
         return [], max(0.0, nearest - now)
 
-    def _publish(self, halls: list[str], forced: set[str]) -> None:
-        """One round: read the halls' watermarks, sync the store once, publish what changed."""
+    def _publish(self, hall: str, force: bool) -> None:
         with self._publish_lock:
             client = self._client
             if client is None:
                 return
-            messages = [(hall, self.message(hall).encode()) for hall in halls]
-            messages = [
-                (hall, payload) for hall, payload in messages
-                if hall in forced or self._last_sent.get(hall) != payload
-            ]
-            if not messages:
+            payload = self.message(hall).encode()
+            if not force and self._last_sent.get(hall) == payload:
                 return
-            # What these watermarks cover was committed before they were read: on disk now.
-            self._sync()
-            for hall, payload in messages:
-                # paho queues QoS 1 messages while disconnected and sends them on reconnect;
-                # the reconnect republishes every hall anyway.
-                info = client.publish(stored_topic(hall), payload, qos=1, retain=True)
-                self._last_info[hall] = info
-                self._last_sent[hall] = payload
-                self.published += 1
+            # paho queues QoS 1 messages while disconnected and sends them on reconnect; the
+            # reconnect republishes every hall anyway.
+            info = client.publish(stored_topic(hall), payload, qos=1, retain=True)
+            self._last_info[hall] = info
+            self._last_sent[hall] = payload
+            self.published += 1

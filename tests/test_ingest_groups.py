@@ -71,36 +71,3 @@ def test_a_failed_commit_keeps_nothing_acknowledges_nothing_and_tells_nobody(
     ingestor.store.transaction = real  # type: ignore[method-assign]
     assert ingestor.settle_group([(topic, batch("kiosk-1", 1, 20))]) == [True]
     assert ingestor.watermarks(HALL) == {"kiosk-1": 20}
-
-
-class RecordingClient:
-    def __init__(self, log: list[str]) -> None:
-        self.log = log
-
-    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> object:
-        self.log.append(f"publish {topic}")
-        return object()
-
-
-def test_a_watermark_leaves_only_after_the_store_is_on_disk() -> None:
-    """Commits do not wait for the disk; the watermark does (collector/store.py, Durability)."""
-    from collector.stored_acks import StoredAcks
-
-    log: list[str] = []
-    failing = [True]
-
-    def sync() -> None:
-        log.append("sync")
-        if failing[0]:
-            raise OSError(5, "Input/output error")
-
-    acks = StoredAcks(lambda hall: {"kiosk-1": 7}, lambda: [HALL], 0.0, sync=sync)
-    acks._client = RecordingClient(log)
-    acks.changed(HALL)
-    with pytest.raises(OSError):
-        acks.flush()
-    assert log == ["sync"]  # the disk refused: nothing was published
-    failing[0] = False
-    acks.changed(HALL)
-    acks.flush()
-    assert log == ["sync", "sync", f"publish halledge/v1/{HALL}/stored"]
