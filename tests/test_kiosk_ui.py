@@ -11,7 +11,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,7 +24,7 @@ from flows.queue import HallQueue
 from hallstore import journal
 from kiosk.fonts import use_cjk_font
 from tests.kiosk_probe import probes
-from tests.ui.fixtures import ROOT, UiLauncher, UiRun
+from tests.ui.fixtures import ROOT, UiLauncher
 
 pytestmark = pytest.mark.ui
 
@@ -212,23 +211,9 @@ class ProbeLauncher(UiLauncher):
 
     probes = 1
 
-    def start(self, app_argv: list[str], steps: list[dict[str, Any]], name: str = "app") -> UiRun:
-        steps_path = self.work / f"{name}-steps.json"
-        steps_path.write_text(json.dumps(steps, ensure_ascii=False), encoding="utf-8")
-        out, log = self.work / f"{name}-result.json", self.work / f"{name}.log"
-        driver = ["--steps", str(steps_path), "--artifacts", str(self.artifacts), "--out", str(out)]
-        probes = ["--probes", str(self.probes)]
-        with log.open("wb") as log_file:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.kiosk_probe", *probes, *driver, "--", *app_argv],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        run = UiRun(proc, out, log)
-        self.runs.append(run)
-        return run
+    @property
+    def driver(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("tests.kiosk_probe", "--probes", str(self.probes))
 
 
 @pytest.fixture

@@ -151,6 +151,9 @@ class UiLauncher:
         self.artifacts = artifacts
         self.runs: list[UiRun] = []
 
+    #: The driver module run in the app's process, and options placed before its own.
+    driver: tuple[str, ...] = ("tests.ui.driver",)
+
     def start(self, app_argv: list[str], steps: list[dict[str, Any]], name: str = "app") -> UiRun:
         """Start ``python -m tests.ui.driver … -- <app_argv>`` in the background."""
         steps_path = self.work / f"{name}-steps.json"
@@ -162,7 +165,7 @@ class UiLauncher:
                 [
                     sys.executable,
                     "-m",
-                    "tests.ui.driver",
+                    *self.driver,
                     "--steps",
                     str(steps_path),
                     "--artifacts",
