@@ -71,6 +71,20 @@ def _over(sim: Any, stop: Callable[[], None] | None, build: Callable[[Any], D]) 
     return device
 
 
+def _on_loopback(parsed: DeviceUrl, device_id: str, sim: Any, device: Callable[..., D]) -> D:
+    """A line-protocol device reaching its started simulator on loopback, through the real
+    driver (:func:`devices.open.line_socket`)."""
+    from devices.open import line_socket
+
+    return _over(
+        sim,
+        sim.stop,
+        lambda stop: device(
+            line_socket(parsed, "127.0.0.1", sim.port, device_id), device_id, on_close=stop
+        ),
+    )
+
+
 def _enums(parsed: DeviceUrl, name: str, kind: type[E]) -> list[E]:
     """A comma-separated option of enum values (``faults=garbage,slow``)."""
     try:
@@ -128,7 +142,7 @@ def _serial_printer(parsed: DeviceUrl, device_id: str) -> TicketPrinter:
 
 def _call_display(parsed: DeviceUrl, device_id: str) -> CallDisplay:
     from devices.call_display import CallDisplay
-    from devices.open import line_socket, number_option
+    from devices.open import number_option
     from hardware_sim.call_display import CallDisplaySim
 
     sim = CallDisplaySim(
@@ -136,17 +150,11 @@ def _call_display(parsed: DeviceUrl, device_id: str) -> CallDisplay:
         speak_s=number_option(parsed, "speak_s", 0.0),
         wav_dir=parsed.option("wav_dir"),
     ).start()
-    return _over(
-        sim,
-        sim.stop,
-        lambda stop: CallDisplay(
-            line_socket(parsed, "127.0.0.1", sim.port, device_id), device_id, on_close=stop
-        ),
-    )
+    return _on_loopback(parsed, device_id, sim, CallDisplay)
 
 
 def _rating_pad(parsed: DeviceUrl, device_id: str) -> RatingPad:
-    from devices.open import line_socket, number_option
+    from devices.open import number_option
     from devices.rating_pad import RatingPad
     from hardware_sim.rating_pad import RatingPadSim
 
@@ -158,28 +166,16 @@ def _rating_pad(parsed: DeviceUrl, device_id: str) -> RatingPad:
         auto_level=None if auto is None else int(auto),
         delay_s=number_option(parsed, "delay", 0.0),
     ).start()
-    return _over(
-        sim,
-        sim.stop,
-        lambda stop: RatingPad(
-            line_socket(parsed, "127.0.0.1", sim.port, device_id), device_id, on_close=stop
-        ),
-    )
+    return _on_loopback(parsed, device_id, sim, RatingPad)
 
 
 def _window_screen(parsed: DeviceUrl, device_id: str) -> WindowScreen:
-    from devices.open import line_socket, number_option
+    from devices.open import number_option
     from devices.window_screen import WindowScreen
     from hardware_sim.window_screen import WindowScreenSim
 
     sim = WindowScreenSim(int(number_option(parsed, "port", 0))).start()
-    return _over(
-        sim,
-        sim.stop,
-        lambda stop: WindowScreen(
-            line_socket(parsed, "127.0.0.1", sim.port, device_id), device_id, on_close=stop
-        ),
-    )
+    return _on_loopback(parsed, device_id, sim, WindowScreen)
 
 
 def _window_caller(parsed: DeviceUrl, device_id: str) -> WindowCaller:
