@@ -51,7 +51,6 @@ from core.events import (
     MAX_ID_CHARS,
     SCHEMA_MINOR,
     TIME_WINDOW,
-    DecodedBatch,
     Event,
     Kind,
     TimeWindow,
@@ -104,17 +103,6 @@ def parse_telemetry(topic: str, payload: bytes) -> TelemetryBatch:
             reason="wrong_hall",
         )
     return batch
-
-
-def parse_message(
-    topic: str, payload: bytes, now: float | None = None, window: TimeWindow = TIME_WINDOW
-) -> DecodedBatch:
-    """Decode a batch from its topic: every event judged on its own (``core.events``).
-
-    Raises:
-        MalformedMessage (501): bad topic, or the payload fails as a whole.
-    """
-    return decode_batch(payload, hall_id=hall_of_topic(topic), now=now, window=window)
 
 
 @dataclass
@@ -213,9 +201,7 @@ class Ingestor:
         # One lock for what a message changes (store, tracker, counters) and for readers of
         # the tracker (the watermark publisher, the dashboard).
         self._lock = threading.RLock()
-        self.gap_tracker = GapTracker(
-            self.store.gaps(include_lost=True), self.store.highest_seqs(), self.store.floors()
-        )
+        self._reload_tracker()
         unknown, newer = self.store.unfamiliar_counts(SCHEMA_MINOR)
         self._unknown_kinds: Counter[tuple[str, str]] = Counter(unknown)
         self._newer_minor: Counter[tuple[str, str]] = Counter(newer)
@@ -318,8 +304,8 @@ class Ingestor:
                 "seq_conflicts": self.seq_conflicts,
                 "gaps_opened": self.gap_tracker.opened_total,
                 "gaps": gaps,
-                "lost_seqs": {h: self.gap_tracker.lost(h) for h in self.gap_tracker.halls()
-                              if self.gap_tracker.lost(h)},
+                "lost_seqs": {h: n for h in self.gap_tracker.halls()
+                              if (n := self.gap_tracker.lost(h))},
                 "bad_floors": self.bad_floors,
                 "unknown_kinds": _nested(self._unknown_kinds),
                 "newer_minor": _nested(self._newer_minor),
@@ -372,10 +358,10 @@ class Ingestor:
 
     def _process_events(self, topic: str, payload: bytes, now: float) -> Outcome:
         try:
-            batch = parse_message(topic, payload, now, self.window)
+            hall = hall_of_topic(topic)
+            batch = decode_batch(payload, hall_id=hall, now=now, window=self.window)
         except MalformedMessage as err:
             return self._dead_message(topic, payload, err, now)
-        hall = hall_of_topic(topic)
         dead = [event_letter(topic, hall, r, now) for r in batch.rejected]
         floors = {(hall, d): f for d, f in batch.floors.items()}
         with self._lock:
@@ -437,7 +423,6 @@ class Ingestor:
                 self._reload_tracker()
                 settled = [False] * len(messages)
                 self._after_commit = None
-                events = []
             actions, self._after_commit = self._after_commit or [], None
         for action in actions:
             action()
@@ -447,6 +432,7 @@ class Ingestor:
         return settled
 
     def _reload_tracker(self) -> None:
+        """The gap tracker as the store has it (at start, and after a commit failed)."""
         self.gap_tracker = GapTracker(
             self.store.gaps(include_lost=True), self.store.highest_seqs(), self.store.floors()
         )

@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from collector.dead_letters import UNKNOWN_HALL
 from collector.ingest import Ingestor
 from collector.monitor import HallMonitor
 from collector.presence import PresenceListener, PresenceView
@@ -188,7 +189,8 @@ class CollectorService:
             for wire in self.store.stored_payloads(hall):
                 try:
                     checked = validate_event(
-                        json.loads(wire), hall_id=hall, now=now, window=self.ingestor.window
+                        json.loads(wire), hall_id=hall, now=now, window=self.ingestor.window,
+                        wire=wire,
                     )
                     kept.append(checked.event)
                 except (ValueError, RecursionError, MalformedMessage):
@@ -203,7 +205,7 @@ class CollectorService:
 
     def _dashboard_halls(self) -> list[str]:
         halls = [*self.monitor.halls(), *self.ingestor.known_halls()]
-        halls += [h for h in self.store.dead_letter_counts() if h != "?"]
+        halls += [h for h in self.store.dead_letter_counts() if h != UNKNOWN_HALL]
         return list(dict.fromkeys(halls))
 
     def _hall_state(self, hall: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ MAX_BATCH_EVENTS = 1000
 #: Deepest nesting of arrays and objects in a payload. A batch is 4 levels deep, an event's
 #: ``data`` adds one or two; anything near 32 is not ours.
 MAX_DEPTH = 32
-#: Longest hall or device id (they appear in MQTT topics; ``core/stored_acks.MAX_DEVICE_ID``).
+#: Longest hall or device id (they appear in MQTT topics; ``core/stored_acks`` takes it too).
 MAX_ID_CHARS = 128
 #: Longest event id (a UUID4 is 32 hex digits).
 MAX_EVENT_ID_CHARS = 64
@@ -407,11 +407,6 @@ class Received:
     event: Event
     wire: str
     minor: int = 0
-
-    @property
-    def known(self) -> bool:
-        """Whether this program knows the kind and the minor version."""
-        return self.event.kind in Kind.ALL and self.minor <= SCHEMA_MINOR
 
 
 def received(event: Event) -> Received:

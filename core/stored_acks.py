@@ -24,11 +24,12 @@ import json
 from dataclasses import dataclass
 
 from core.errors import MalformedMessage
+from core.events import INT_MAX, MAX_ID_CHARS
 
 #: Version of the watermark message; a reader ignores versions it does not know.
 STORED_VERSION = 1
-#: A device id longer than this is not one of ours (topics and ids are bounded everywhere).
-MAX_DEVICE_ID = 128
+#: A device id longer than this is not one of ours (the bound every id has, ``core.events``).
+MAX_DEVICE_ID = MAX_ID_CHARS
 
 
 @dataclass(frozen=True)
@@ -61,4 +62,4 @@ class StoredWatermarks:
 
 
 def _is_seq(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT_MAX
