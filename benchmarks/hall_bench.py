@@ -47,9 +47,9 @@ SERVICES = ("social", "household", "business")
 
 def _bench_config(work: Path) -> Path:
     """The demo hall with ten windows, each serving every service."""
-    from core.config import load_hall_config
+    from core.config import DEFAULT_CONFIG, load_hall_config
 
-    demo = (ROOT / "config" / "hall-demo.toml").read_text(encoding="utf-8")
+    demo = DEFAULT_CONFIG.read_text(encoding="utf-8")
     windows = "".join(
         f'[[windows]]\nno = {n}\nservices = ["social", "household", "business"]\n\n'
         for n in range(1, PADS + 1)

@@ -18,14 +18,13 @@ CJK_REGULAR = NOTO_CJK_DIR / "NotoSansCJK-Regular.ttc"
 CJK_BOLD = NOTO_CJK_DIR / "NotoSansCJK-Bold.ttc"
 
 
-def cjk_font(bold: bool = False) -> Path:
-    """The Noto Sans CJK file; the regular face stands in for a missing bold one.
+def cjk_font() -> Path:
+    """The Noto Sans CJK file (regular face).
 
     Raises:
-        ConfigError (100): the regular face is missing (install fonts-noto-cjk).
+        ConfigError (100): it is missing (install fonts-noto-cjk).
     """
-    regular = require_font(CJK_REGULAR)
-    return CJK_BOLD if bold and CJK_BOLD.is_file() else regular
+    return require_font(CJK_REGULAR)
 
 
 def require_font(path: Path) -> Path:

@@ -18,6 +18,16 @@ from weakref import WeakKeyDictionary
 
 from core.device_url import DeviceUrl
 from core.errors import ConfigError
+from devices.open import (
+    CALL_DISPLAY,
+    DOCUMENT_CAMERA,
+    DOCUMENT_PRINTER,
+    ID_CARD_READER,
+    RATING_PAD,
+    TICKET_PRINTER,
+    WINDOW_CALLER,
+    WINDOW_SCREEN,
+)
 from devices.url_registry import SIM, Opener, register
 
 if TYPE_CHECKING:
@@ -274,13 +284,13 @@ def _camera(parsed: DeviceUrl, device_id: str) -> DocumentCamera:
 
 #: (device kind, scheme, target, opener): one row per simulator URL.
 _ROWS: tuple[tuple[str, str, str, Opener], ...] = (
-    ("ticket_printer", SIM, "usb-printer", _usb_printer),
-    ("ticket_printer", "serial", SIM, _serial_printer),
-    ("call_display", SIM, "call-display", _call_display),
-    ("rating_pad", SIM, "rating-pad", _rating_pad),
-    ("window_screen", SIM, "window-screen", _window_screen),
-    ("window_caller", SIM, "window-caller", _window_caller),
-    ("id_card_reader", SIM, "id-reader", _id_reader),
-    ("document_printer", SIM, "cups-pdf", _cups_pdf),
-    ("document_camera", SIM, "camera", _camera),
+    (TICKET_PRINTER, SIM, "usb-printer", _usb_printer),
+    (TICKET_PRINTER, "serial", SIM, _serial_printer),
+    (CALL_DISPLAY, SIM, "call-display", _call_display),
+    (RATING_PAD, SIM, "rating-pad", _rating_pad),
+    (WINDOW_SCREEN, SIM, "window-screen", _window_screen),
+    (WINDOW_CALLER, SIM, "window-caller", _window_caller),
+    (ID_CARD_READER, SIM, "id-reader", _id_reader),
+    (DOCUMENT_PRINTER, SIM, "cups-pdf", _cups_pdf),
+    (DOCUMENT_CAMERA, SIM, "camera", _camera),
 )

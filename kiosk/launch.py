@@ -60,11 +60,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SIZES = {"kiosk": "720x960", "pad": "1180x800"}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one hall window until it is closed.
-
-    Args:
-        argv: the subcommand and its options, e.g. ``["kiosk", "--device-id", "kiosk-2"]``.
+def run(args: argparse.Namespace) -> int:
+    """Build the app ``args.app`` names (``kiosk`` or ``pad``) and run it until it is closed.
 
     Returns:
         The process exit code: 0, or 75 after the collector's ``restart_app``.
@@ -72,11 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     Raises:
         ConfigError (100): a bad option, an unreadable hall config, a missing CJK font.
     """
-    return run(parser().parse_args(list(argv) if argv is not None else None))
-
-
-def run(args: argparse.Namespace) -> int:
-    """Build the app ``args.app`` names (``kiosk`` or ``pad``), run it, return its exit code."""
     app = build_app_from(args)
     app.run()
     return int(app.exit_code)
@@ -152,7 +144,7 @@ def build_app(argv: Sequence[str] | None) -> FlowApp:
     """Configure Kivy and build (not run) the app the command line asks for.
 
     Raises:
-        ConfigError (100): see :func:`main`.
+        ConfigError (100): see :func:`run`.
     """
     return build_app_from(parser().parse_args(list(argv) if argv is not None else None))
 
@@ -161,7 +153,7 @@ def build_app_from(args: argparse.Namespace) -> FlowApp:
     """Configure Kivy and build (not run) the app of parsed arguments.
 
     Raises:
-        ConfigError (100): see :func:`main`.
+        ConfigError (100): see :func:`run`.
     """
     hall = load_hall_config(args.config)
     prepare_kivy(args.size or DEFAULT_SIZES[args.app], args.position)
@@ -426,7 +418,7 @@ def _line_devices_health(desk: WindowDesk) -> list[Health]:
 
 
 def _restart(app: Any) -> None:
-    """Close the window as a person would, then let :func:`main` exit with 75."""
+    """Close the window as a person would, then let :func:`run` exit with 75."""
     from kivy.clock import Clock
 
     log.warning("restart requested by the collector: exiting with %d", RESTART_EXIT_CODE)

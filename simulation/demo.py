@@ -119,7 +119,7 @@ def run_demo(args: argparse.Namespace) -> int:
         broker.port,
         lambda: log.warning("restart_app acknowledged; the demo has no supervisor to restart it"),
         client_id="demo-agent",
-        serve_hall=("127.0.0.1", _free_or(getattr(args, "hall_port", HALL_PORT))),
+        serve_hall=("127.0.0.1", _free_or(HALL_PORT)),
         devices=devices / "hall-devices.json",
     )
     assert box.hall_api is not None

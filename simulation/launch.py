@@ -29,17 +29,12 @@ if TYPE_CHECKING:
 WINDOWS = {"display": ("1024x600", 7601), "rating-pad": ("800x480", 7602)}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one simulated device window until it is closed; returns 0.
+def run(args: argparse.Namespace) -> int:
+    """Build the window ``args.app`` names and run it until it is closed; returns 0.
 
     Raises:
         ConfigError (100): a bad option, an unreadable hall config, a missing CJK font.
     """
-    return run(parser().parse_args(list(argv) if argv is not None else None))
-
-
-def run(args: argparse.Namespace) -> int:
-    """Build the window ``args.app`` names and run it until it is closed; returns 0."""
     build_app_from(args).run()
     return 0
 
@@ -76,7 +71,7 @@ def build_app(argv: Sequence[str] | None) -> App:
     """Configure Kivy and build (not run) the window the command line asks for.
 
     Raises:
-        ConfigError (100): see :func:`main`.
+        ConfigError (100): see :func:`run`.
     """
     return build_app_from(parser().parse_args(list(argv) if argv is not None else None))
 
