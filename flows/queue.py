@@ -248,6 +248,10 @@ class HallQueue:
         """Finish the current ticket (办结)."""
         return self._close_ticket(window_no, device_id, "finished", Kind.TICKET_FINISHED)
 
+    def health_journal(self, clock: Clock) -> HealthJournal:
+        """Where a flow on this queue journals its devices' health: the hall store."""
+        return HealthJournal(self.store, clock)
+
     def record_rating(self, ticket: Ticket, level: int, device_id: str) -> None:
         """Store a 好差评 rating (5 非常满意 … 1 非常不满意) for a finished ticket."""
         if level not in LEVEL_LABELS:

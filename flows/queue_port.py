@@ -19,8 +19,7 @@ from typing import Protocol, runtime_checkable
 from core.clock import Clock
 from core.config import HallConfig
 from devices.health import Health
-from flows.health_events import HealthJournal
-from flows.queue import HallQueue, IssuedTicket, Ticket, WindowView
+from flows.queue import IssuedTicket, Ticket, WindowView
 
 
 class QueuePort(Protocol):
@@ -62,20 +61,18 @@ class HealthRecorder(Protocol):
 
 @runtime_checkable
 class JournalsHealth(Protocol):
-    """A queue that brings its own health journal (a remote queue: the hall box journals)."""
+    """A queue that says where its flows journal device health: the hall store for a local
+    queue, the hall box's journal over the API for a remote one."""
 
     def health_journal(self, clock: Clock) -> HealthRecorder: ...
 
 
 def health_journal_for(queue: QueuePort, clock: Clock) -> HealthRecorder:
-    """The health journal of a flow on ``queue``: the hall store's for a local queue, the
-    queue's own (the hall box's journal, over the API) for a remote one.
+    """The health journal of a flow on ``queue``.
 
     Raises:
-        TypeError: ``queue`` is neither.
+        TypeError: ``queue`` does not say where its health goes.
     """
-    if isinstance(queue, HallQueue):
-        return HealthJournal(queue.store, clock)
     if isinstance(queue, JournalsHealth):
         return queue.health_journal(clock)
     raise TypeError(f"{type(queue).__name__} has no health journal")

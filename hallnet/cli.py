@@ -23,6 +23,7 @@ from hallnet.devices import (
     DEVICE_LIST_NAME,
     ROLES,
     default_device_file,
+    default_device_list,
     enrol,
     read_device_list,
     remove_device,
@@ -40,7 +41,7 @@ def device_list_path(args: argparse.Namespace, hall: HallConfig) -> Path:
     if hall.hall_box_devices:
         return Path(hall.hall_box_devices)
     if args.hall_db:
-        return Path(args.hall_db).parent / DEVICE_LIST_NAME
+        return default_device_list(args.hall_db)
     return ROOT / "var" / hall.hall_id / DEVICE_LIST_NAME
 
 

@@ -60,6 +60,7 @@ from hallnet.wire import (
     error_from,
     health_json,
     issued_from,
+    request_fingerprint,
     ticket_from,
     ticket_json,
     window_view_from,
@@ -337,7 +338,7 @@ class RemoteHallQueue:
         self, path: str, body: dict[str, Any], key: str | None = None, wait: bool = True
     ) -> dict[str, Any]:
         """POST a state change with an Idempotency-Key; reuse an unsettled key for a repeat."""
-        fingerprint = f"{path} {sorted(body.items())!r}"
+        fingerprint = request_fingerprint("POST", path, body)
         reuse = key is None
         with self._lock:
             unsettled = self._unsettled

@@ -131,45 +131,18 @@ def pending(conn: sqlite3.Connection, limit: int, after_row: int = 0) -> list[Pe
     return [PendingEvent(r, Event.from_dict(json.loads(p))) for r, p in rows]
 
 
-def pending_payloads(
-    conn: sqlite3.Connection, limit: int, after_row: int = 0
-) -> list[tuple[int, str]]:
-    """Like :func:`pending`, as (row, stored JSON) without parsing: the publisher sends the
-    stored text as it is, which is what :meth:`Event.to_json` wrote."""
-    rows = conn.execute(
-        "SELECT rowid_, payload FROM outbox WHERE rowid_ > ? ORDER BY rowid_ LIMIT ?",
-        (after_row, limit),
-    ).fetchall()
-    return [(int(r), str(p)) for r, p in rows]
-
-
 def pending_rows(
     conn: sqlite3.Connection, limit: int, after_row: int = 0
 ) -> list[tuple[int, str, int, str]]:
-    """Like :func:`pending_payloads`, as (row, device, seq, stored JSON): the publisher needs
-    each row's device and seq to match it against the collector's stored-watermarks."""
+    """Like :func:`pending`, as (row, device, seq, stored JSON) without parsing: the publisher
+    sends the stored text as it is, and matches each row's device and seq against the
+    collector's stored-watermarks."""
     rows = conn.execute(
         "SELECT rowid_, device_id, seq, payload FROM outbox WHERE rowid_ > ?"
         " ORDER BY rowid_ LIMIT ?",
         (after_row, limit),
     ).fetchall()
     return [(int(r), str(d), int(q), str(p)) for r, d, q, p in rows]
-
-
-def acknowledge(conn: sqlite3.Connection, rows: list[int]) -> None:
-    """Delete the rows of one :func:`pending` (or :func:`pending_payloads`) read.
-
-    Args:
-        conn: the journal connection.
-        rows: the rows of one read, which are every outbox row from the first to the last of
-            them. One range delete does it: a new row gets the highest row id plus one, and
-            the last row of the range exists until this delete, so no row committed after
-            the read can fall inside the range.
-    """
-    if not rows:
-        return
-    with atomic(conn):
-        conn.execute("DELETE FROM outbox WHERE rowid_ BETWEEN ? AND ?", (rows[0], rows[-1]))
 
 
 def delete_stored(conn: sqlite3.Connection, rows: list[int]) -> int:

@@ -283,7 +283,7 @@ def test_a_journal_whose_oldest_events_are_gone_still_drains(
     gone = hall_db.conn.execute(
         "SELECT rowid_ FROM outbox ORDER BY rowid_ LIMIT 60"
     ).fetchall()
-    journal.acknowledge(hall_db.conn, [gone[0][0], gone[-1][0]])
+    journal.delete_stored(hall_db.conn, [row for (row,) in gone])
     kept: list[Event] = [p.event for p in journal.pending(hall_db.conn, 10_000)]
     lowest = {}
     for e in kept:

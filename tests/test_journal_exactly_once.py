@@ -113,7 +113,7 @@ def test_publisher_batch_from_stored_json_is_the_encoded_batch(tmp_path: Path):
         for e in events:
             journal.append(conn, e)
         conn.execute("COMMIT")
-        stored = [p for _, p in journal.pending_payloads(conn, 10)]
+        stored = [p for *_, p in journal.pending_rows(conn, 10)]
     finally:
         conn.close()
     assert batch_payload(stored) == encode_batch(events)
