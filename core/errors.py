@@ -14,6 +14,8 @@ Code ranges:
 * 500–599 collector ingestion
 * 600–629 document capture
 * 700–799 hall network (the hall API, ``docs/hall-api.md``)
+* 800–849 the government platform (``govplatform``, ``docs/gov-platform.md``)
+* 850–899 payment channels (``payments``, ``docs/payments.md``)
 """
 
 from __future__ import annotations
@@ -571,6 +573,101 @@ class HallBoxBadResponse(HallNetError):
 
     code = 706
     key = "hall_box_bad_response"
+
+
+# --- 800 the government platform ----------------------------------------------------------
+
+
+class PlatformError(HallEdgeError):
+    """The government platform could not answer the kiosk (``govplatform``)."""
+
+    code = 800
+    key = "platform_error"
+
+
+class PlatformUnreachable(PlatformError):
+    """No connection to the platform: refused, reset, no route, DNS."""
+
+    code = 801
+    key = "platform_unreachable"
+
+
+class PlatformTimeout(PlatformError):
+    """The platform did not answer within the call's timeout. For a call that changes state
+    the outcome is unknown until it is asked again."""
+
+    code = 802
+    key = "platform_timeout"
+
+
+class PlatformServerError(PlatformError):
+    """The platform answered with a server error (HTTP 5xx)."""
+
+    code = 803
+    key = "platform_server_error"
+
+
+class PlatformBadResponse(PlatformError):
+    """The platform answered something the kiosk cannot read: not JSON, or a field missing or
+    of the wrong type."""
+
+    code = 804
+    key = "platform_bad_response"
+
+
+class PlatformRefused(PlatformError):
+    """The platform refused the request on its merits (HTTP 4xx with its own ``code``): no such
+    case, a booking limit reached, a form field it does not accept. ``details['upstream_code']``
+    carries the platform's code."""
+
+    code = 805
+    key = "platform_refused"
+
+
+class PlatformNotFound(PlatformRefused):
+    """Nothing upstream matches what the citizen asked for (HTTP 404)."""
+
+    code = 806
+    key = "platform_not_found"
+
+
+# --- 850 payment channels -----------------------------------------------------------------
+
+
+class PaymentError(HallEdgeError):
+    """A payment channel (Alipay, ICBC, CCB) could not complete a call (``payments``)."""
+
+    code = 850
+    key = "payment_error"
+
+
+class PaymentChannelUnreachable(PaymentError):
+    """No connection to the channel."""
+
+    code = 851
+    key = "payment_channel_unreachable"
+
+
+class PaymentTimeout(PaymentError):
+    """The channel did not answer in time; the order's state is unknown until it is queried."""
+
+    code = 852
+    key = "payment_timeout"
+
+
+class PaymentRefused(PaymentError):
+    """The channel refused the call on its merits (its ``sub_code`` in
+    ``details['upstream_code']``)."""
+
+    code = 853
+    key = "payment_refused"
+
+
+class PaymentBadResponse(PaymentError):
+    """The channel's answer cannot be trusted: unreadable, or its signature does not verify."""
+
+    code = 854
+    key = "payment_bad_response"
 
 
 def all_error_types() -> list[type[HallEdgeError]]:

@@ -28,7 +28,7 @@ from core.errors import MalformedMessage
 SCHEMA_VERSION = 1
 #: The newest minor version this program knows. An event says its minor in an optional
 #: ``minor`` field (absent = 0); a newer minor only adds kinds and optional fields.
-SCHEMA_MINOR = 0
+SCHEMA_MINOR = 1
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -93,6 +93,11 @@ class Kind:
     WINDOW_OPENED = "window.opened"
     WINDOW_CLOSED = "window.closed"
     DEVICE_HEALTH = "device.health"
+    # Minor 1: what a citizen did at a kiosk function (docs/topics.md, "Kiosk events").
+    KIOSK_TRANSACTION = "kiosk.transaction"
+    KIOSK_HELP_REQUESTED = "kiosk.help_requested"
+    KIOSK_RATED = "kiosk.rated"
+    DOCUMENT_PRINTED = "document.printed"
 
     ALL = frozenset(
         {
@@ -105,6 +110,10 @@ class Kind:
             WINDOW_OPENED,
             WINDOW_CLOSED,
             DEVICE_HEALTH,
+            KIOSK_TRANSACTION,
+            KIOSK_HELP_REQUESTED,
+            KIOSK_RATED,
+            DOCUMENT_PRINTED,
         }
     )
     #: Kinds whose ``data`` carries a ticket and its timestamps.

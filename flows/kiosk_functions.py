@@ -21,18 +21,25 @@ import difflib
 import importlib
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import ConfigError
 from flows.screens import Screen
+from flows.transactions import TransactionJournal, transaction_journal_for
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from core.clock import Clock
     from core.config import HallConfig
+    from devices.document_printer import DocumentPrinter
+    from devices.id_card_reader import IdCardReader
     from devices.ticket_printer import TicketPrinter
     from flows.queue_port import QueuePort
+    from govplatform.http import PlatformHttp
+    from payments.channel import PaymentChannel
 
 #: Seconds without a tap after which a kiosk inside a function goes back to its home screen.
 IDLE_TIMEOUT_S = 60.0
@@ -84,6 +91,16 @@ class KioskContext:
         idle_timeout_s: seconds without a tap before the kiosk goes home.
         functions: the ids of the functions to offer, when the launcher was told (a launch
             argument); None takes the hall config's ``[kiosk] functions``.
+        journal: where the kiosk's transactions are journaled; None takes the queue's
+            (:func:`flows.transactions.transaction_journal_for`), see :attr:`transactions`.
+        data_dir: the kiosk's own directory (the item catalog's cache, the payment order
+            book); None for a kiosk that keeps nothing of its own.
+        platform: the government platform (:mod:`govplatform`), or None when the kiosk has
+            no uplink configured.
+        payment_channels: the payment channels offered, by id (``alipay``, ``icbc``,
+            ``ccb``).
+        id_reader: the ID card reader, or None.
+        document_printer: the A4 printer (certificates, guides, receipts), or None.
     """
 
     queue: QueuePort
@@ -92,6 +109,23 @@ class KioskContext:
     printer: TicketPrinter | None = None
     idle_timeout_s: float = IDLE_TIMEOUT_S
     functions: Sequence[str] | None = None
+    journal: TransactionJournal | None = None
+    data_dir: Path | None = None
+    platform: PlatformHttp | None = None
+    payment_channels: Mapping[str, PaymentChannel] = field(default_factory=dict)
+    id_reader: IdCardReader | None = None
+    document_printer: DocumentPrinter | None = None
+
+    @property
+    def transactions(self) -> TransactionJournal:
+        """Where this kiosk's functions journal what citizens did.
+
+        Raises:
+            TypeError: no journal was given and the queue has none.
+        """
+        if self.journal is None:
+            self.journal = transaction_journal_for(self.queue, self.device_id, self.clock)
+        return self.journal
 
     @property
     def hall(self) -> HallConfig:

@@ -32,6 +32,7 @@ from core.errors import NoCurrentTicket, TicketInService, WindowNotOpen
 from core.events import Kind
 from core.rating import LEVEL_LABELS
 from flows.health_events import ClockWatch, HealthJournal
+from flows.transactions import StoreTransactionJournal
 from hallstore import HallStore
 
 #: Columns in the order of :class:`Ticket`'s fields.
@@ -251,6 +252,10 @@ class HallQueue:
     def health_journal(self, clock: Clock) -> HealthJournal:
         """Where a flow on this queue journals its devices' health: the hall store."""
         return HealthJournal(self.store, clock)
+
+    def transaction_journal(self, device_id: str, clock: Clock) -> StoreTransactionJournal:
+        """Where a kiosk function on this queue journals its transactions: the hall store."""
+        return StoreTransactionJournal(self.store, device_id, clock)
 
     def record_rating(self, ticket: Ticket, level: int, device_id: str) -> None:
         """Store a 好差评 rating (5 非常满意 … 1 非常不满意) for a finished ticket."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from collector.ingest import Ingestor
 from collector.service import CollectorService
 from collector.store import EventStore
-from core.events import Event, Kind, TimeWindow, encode_batch
+from core.events import SCHEMA_MINOR, Event, Kind, TimeWindow, encode_batch
 from core.stored_acks import StoredWatermarks
 from core.topics import stored_topic
 from tests.brokers import MosquittoUnderTest, Subscriber, wait_until
@@ -27,10 +27,12 @@ from tests.hall_events import RecordedHall
 
 TIMEOUT = 60
 ROOT = Path(__file__).resolve().parent.parent
+#: The minor version of a hall one release ahead of this collector.
+NEWER = SCHEMA_MINOR + 1
 
 
 def newer_hall_batch(hall: RecordedHall) -> tuple[list[dict], dict, list[dict]]:
-    """A real morning's events as a minor-1 hall sends them: an optional top-level field on
+    """A real morning's events as a hall one minor ahead sends them: an optional top-level field on
     every event, a kind this collector has never heard of, and one broken event.
 
     Returns:
@@ -40,16 +42,16 @@ def newer_hall_batch(hall: RecordedHall) -> tuple[list[dict], dict, list[dict]]:
     for _ in range(3):
         hall.issue("social")
     hall.call(1)
-    events = [e.to_dict() | {"minor": 1, "origin": "kiosk-v1.4"} for e in hall.take()]
+    events = [e.to_dict() | {"minor": NEWER, "origin": "kiosk-v1.4"} for e in hall.take()]
     pad = 1 + max(e["seq"] for e in events if e["device_id"] == "pad-1")
     kiosk = 1 + max(e["seq"] for e in events if e["device_id"] == "kiosk-1")
     t = hall.now()
     unknown = [
         Event("queue.transferred", hall.hall_id, "pad-1", pad, t,
               {"ticket_id": events[1]["data"]["ticket_id"], "to_window": 3}).to_dict()
-        | {"minor": 1},
+        | {"minor": NEWER},
         Event("appointment.checked_in", hall.hall_id, "kiosk-1", kiosk, t,
-              {"booking": "B-17"}).to_dict() | {"minor": 1},
+              {"booking": "B-17"}).to_dict() | {"minor": NEWER},
     ]
     broken = Event(Kind.TICKET_FINISHED, hall.hall_id, "pad-1", pad + 1, t,
                    {"ticket_id": "x", "ticket_no": "A001", "service": "social",
@@ -84,8 +86,8 @@ def test_a_newer_halls_batch_is_stored_counted_and_acknowledged_whole(
     topic = f"halledge/v1/{hall.hall_id}/events"
     try:
         assert service.wait_ready(TIMEOUT), mosquitto.log_text()
-        send(mosquitto, topic, {"v": 1, "minor": 1, "events": events})
-        send(mosquitto, topic, {"v": 1, "minor": 1, "events": events})  # a re-send
+        send(mosquitto, topic, {"v": 1, "minor": NEWER, "events": events})
+        send(mosquitto, topic, {"v": 1, "minor": NEWER, "events": events})  # a re-send
         ingest = service.ingestor
         assert wait_until(lambda: ingest.duplicates == len(valid), TIMEOUT), ingest.counters()
 
@@ -112,7 +114,7 @@ def test_a_newer_halls_batch_is_stored_counted_and_acknowledged_whole(
     }
     # Stored as received: the optional fields of the newer minor are kept.
     stored_text = [json.loads(p) for p in store.stored_payloads(hall.hall_id)]
-    assert all(p.get("minor") == 1 for p in stored_text)
+    assert all(p.get("minor") == NEWER for p in stored_text)
     assert sum(p.get("origin") == "kiosk-v1.4" for p in stored_text) == len(valid) - 2
     # Counted per kind, and on the dashboard.
     assert shown["ingest"]["unknown_kinds"] == {"appointment.checked_in": 1,
