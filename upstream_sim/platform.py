@@ -1,0 +1,49 @@
+"""The simulated government platform (政务服务平台): every domain's routes on one server.
+
+Each domain module (``DOMAINS``) has ``routes(people) -> list[Route]`` over the shared
+simulated citizens (:mod:`upstream_sim.people`) and keeps its own state (bookings made, cases,
+cards reported lost). ``docs/gov-platform.md`` documents the API; ``GET /openapi.json`` on a
+running simulator is its OpenAPI description, built from the routes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date
+
+from upstream_sim.people import People, make_people
+from upstream_sim.server import Route, UpstreamServer
+
+TITLE = "政务服务平台 (simulated)"
+#: The platform's domains, one module each.
+DOMAINS = (
+    "upstream_sim.catalog",
+    "upstream_sim.bookings",
+    "upstream_sim.cases",
+    "upstream_sim.queries",
+    "upstream_sim.certificates",
+    "upstream_sim.subsidy",
+)
+
+
+def platform_routes(people: People, domains: tuple[str, ...] = DOMAINS) -> list[Route]:
+    """Every route of ``domains`` over ``people``."""
+    routes: list[Route] = []
+    for name in domains:
+        routes += importlib.import_module(name).routes(people)
+    return routes
+
+
+def platform_server(
+    port: int = 0, *, seed: int = 20261207, today: date | None = None, count: int = 300
+) -> UpstreamServer:
+    """The whole simulated platform, not yet started (``with platform_server() as sim:``).
+
+    Args:
+        port: 0 picks a free port.
+        seed: the simulated citizens' seed (:func:`upstream_sim.people.make_people`).
+        today: the day ages and dates are judged on.
+        count: how many citizens.
+    """
+    people = People(make_people(count, seed, today))
+    return UpstreamServer(TITLE, platform_routes(people), port=port)
