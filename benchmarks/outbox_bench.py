@@ -10,7 +10,8 @@ Each figure sits beside a baseline measured in the same run:
 * ``drain``: the publisher draining a backlog *end to end*: timed until the collector's
   stored-watermarks have deleted every row from the journal, so the collector is inside the
   timed loop. The publisher runs in a child process (an agent), the real collector ingest
-  (:class:`collector.ingest.Ingestor`, its SQLite store with ``synchronous=FULL``) in this
+  (:class:`collector.ingest.Ingestor`, its SQLite store committing with ``synchronous=NORMAL``
+  and synced once per watermark round before the watermark goes out) in this
   process, both on one loopback Mosquitto. Baseline: a raw paho loop publishing one event per
   QoS 1 message and waiting for its PUBACK (no subscriber), the way an outbox that deletes a
   row per acknowledgement would. Target ≥ 10×, thanks to batches, the in-flight window and
@@ -387,7 +388,8 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             result |= {
                 "drain_end_to_end": True,
                 "drain_collector": "collector.ingest.Ingestor in the bench process, store on "
-                "disk (synchronous=FULL); publisher in a child process; one loopback mosquitto",
+                "disk (commits NORMAL, one FULL sync per watermark round); publisher in a "
+                "child process; one loopback mosquitto",
                 "broker": _mosquitto_version(),
                 "drain_events": drain_n,
                 "drain_events_per_s": round(drain_n / drain_s, 1),

@@ -3,9 +3,8 @@
 The collector subscribes with QoS 1 and a persistent session (``clean_session=False`` under a
 fixed client id), so the broker keeps queuing batches while the collector is down. Each
 message is acknowledged (PUBACK) only after what it brought committed to the store; a crash
-in between makes the broker redeliver, and the store's ``event_id`` key turns that into a
-counted duplicate. Events are also keyed by the device-assigned ``(hall, device, seq)``;
-a seq jump opens a *gap*, logged with the missing range and listed under ``gaps`` in
+in between makes the broker redeliver, and the store's ``(hall, device, seq)`` key turns that
+into a counted duplicate; a seq jump opens a *gap*, logged with the missing range and listed under ``gaps`` in
 :meth:`Ingestor.counters` (and so on the dashboard) until the missing events arrive.
 
 Nothing a hall sends can stop ingestion or be lost on the way. A payload passes its size,
@@ -20,7 +19,8 @@ database leaves a message unacknowledged, for the broker to deliver again.
 
 After each commit the hall's stored-watermarks are published, coalesced
 (``collector/stored_acks.py``), through this ingest's own MQTT connection, and again for
-every known hall whenever it (re)connects.
+every known hall whenever it (re)connects. Commits do not wait for the disk; each watermark
+round does, once, before it announces anything (:meth:`EventStore.make_durable`).
 """
 
 from __future__ import annotations
@@ -205,7 +205,9 @@ class Ingestor:
         unknown, newer = self.store.unfamiliar_counts(SCHEMA_MINOR)
         self._unknown_kinds: Counter[tuple[str, str]] = Counter(unknown)
         self._newer_minor: Counter[tuple[str, str]] = Counter(newer)
-        self.stored_acks = StoredAcks(self.watermarks, self.known_halls, ack_interval_s)
+        self.stored_acks = StoredAcks(
+            self.watermarks, self.known_halls, ack_interval_s, make_durable=self.store.make_durable
+        )
         self.telemetry = TelemetryStore(self.store.path)
         self.samples_ingested = 0
         self.sample_duplicates = 0

@@ -1,8 +1,9 @@
 """The collector's event store: each event once, however often it arrives.
 
-The store is keyed twice: by ``event_id`` and by the device-assigned ``(hall, device, seq)``.
-A batch the agent re-sends after a lost acknowledgement (or the broker redelivers after a
-collector restart) changes nothing. An event with a known ``(hall, device, seq)`` but a new
+The store is keyed by the device-assigned ``(hall, device, seq)``; each row also keeps the
+event's ``event_id``. A batch the agent re-sends after a lost acknowledgement (or the broker
+redelivers after a collector restart) changes nothing: the same key with the same
+``event_id`` is a duplicate. An event with a known ``(hall, device, seq)`` but a new
 ``event_id`` is a *seq conflict* (a hall database restored from an old copy re-used its seqs);
 it is refused, reported and dead-lettered, never stored beside the first. Per device, events
 carry a strictly increasing ``seq``; a hole in it means an event is still on its way (or was
@@ -15,9 +16,19 @@ never arrive. A dead-lettered event is kept, not lost, so it covers its seq like
 lies below a floor. That is what a restarted collector rebuilds its stored-watermarks from
 (``collector/stored_acks.py``).
 
-Durability: the ingest acknowledges a message to the broker only after :meth:`EventStore.add`
-committed, so the store uses WAL with ``synchronous=FULL`` like the hall journal; an
-acknowledged event must survive a power cut of the collector.
+``event_id`` has no index of its own (schema step 3 dropped it): event ids are random, and
+their index was written all over at every insert, which made storing an event about five
+times slower than the rest of the row. Nothing on the ingest path looks an event up by its id.
+
+Durability: commits run with ``synchronous=NORMAL`` (WAL): a commit is safe from a crash of the
+collector's process at once, and from a power cut once the write-ahead log is synced. The
+collector tells a hall that it stored an event only through its stored-watermark, and the
+watermark publisher calls :meth:`EventStore.make_durable` (a small commit with
+``synchronous=FULL``, which syncs every frame written before it) after reading the watermarks
+and before publishing them. So a watermark never covers an event a power cut could take back,
+and one fsync per watermark round (150 ms) replaces one per commit. A broker PUBACK may precede
+that sync; it deletes nothing at the hall, whose agent sends again whatever no watermark
+covered (``docs/agent.md``, "End-to-end acknowledgement").
 
 Schema: the migration set ``collector.events`` (:mod:`core.sqlite_migrations`), in the same
 ledger as the telemetry store's set, which shares the file.
@@ -81,6 +92,33 @@ EVENTS_SCHEMA = Migrations(
                 "ALTER TABLE events ADD COLUMN minor INTEGER NOT NULL DEFAULT 0",
             ),
         ),
+        Migration(
+            3,
+            "events keyed by (hall, device, seq) only; a durability mark",
+            (
+                (
+                    "CREATE TABLE events_v3 ("
+                    " event_id TEXT NOT NULL, hall_id TEXT NOT NULL,"
+                    " device_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,"
+                    " at REAL NOT NULL, payload TEXT NOT NULL,"
+                    " minor INTEGER NOT NULL DEFAULT 0)"
+                ),
+                # The rowids come along: they are the order events were first stored in.
+                (
+                    "INSERT INTO events_v3(rowid, event_id, hall_id, device_id, seq, kind, at,"
+                    " payload, minor) SELECT rowid, event_id, hall_id, device_id, seq, kind, at,"
+                    " payload, minor FROM events"
+                ),
+                "DROP TABLE events",
+                "ALTER TABLE events_v3 RENAME TO events",
+                "CREATE UNIQUE INDEX events_device_seq_once ON events(hall_id, device_id, seq)",
+                (
+                    "CREATE TABLE durable_mark ("
+                    " id INTEGER PRIMARY KEY CHECK (id = 1), rounds INTEGER NOT NULL)"
+                ),
+                "INSERT INTO durable_mark(id, rounds) VALUES (1, 0)",
+            ),
+        ),
     ),
 )
 
@@ -139,7 +177,7 @@ class Stored:
 
     Attributes:
         new: events stored now, in batch order.
-        duplicates: events already stored under the same ``event_id``.
+        duplicates: events already stored (same ``(hall, device, seq)``, same ``event_id``).
         conflicts: events refused because their ``(hall, device, seq)`` is stored under
             another ``event_id``.
         unstorable: events the database refused for another reason (none should be: the
@@ -204,14 +242,25 @@ class EventStore:
         self._floors_cache: dict[tuple[str, str], int] | None = None
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
-        # Event ids are random: their index is written all over, and a cache that holds it
-        # saves a read per insert once the store outgrows the default 2 MiB.
         self._conn.execute("PRAGMA cache_size=-65536")
         EVENTS_SCHEMA.apply(self._conn)
 
     # --- writing ----------------------------------------------------------------------
+
+    def make_durable(self) -> None:
+        """Make every commit so far survive a power cut: one small commit with
+        ``synchronous=FULL``, whose sync of the write-ahead log covers every frame before it.
+        Call it after reading what to announce as stored and before announcing it."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("PRAGMA synchronous=FULL")
+            try:
+                with atomic(conn):
+                    conn.execute("UPDATE durable_mark SET rounds = rounds + 1 WHERE id = 1")
+            finally:
+                conn.execute("PRAGMA synchronous=NORMAL")
 
     def add(self, events: list[Event]) -> list[Event]:
         """Store events in one transaction; only the new ones (see :meth:`add_batch`)."""
@@ -319,15 +368,15 @@ class EventStore:
         cur = conn.execute(_INSERT_EVENT, _event_row(r))
         if cur.rowcount == 1:
             return "new"
-        if conn.execute("SELECT 1 FROM events WHERE event_id=?", (e.event_id,)).fetchone():
-            return "duplicate"
         taken = conn.execute(
-            "SELECT 1 FROM events WHERE hall_id=? AND device_id=? AND seq=?",
+            "SELECT event_id FROM events WHERE hall_id=? AND device_id=? AND seq=?",
             (e.hall_id, e.device_id, e.seq),
         ).fetchone()
-        # Neither key taken, yet ignored: a NOT NULL broke (a NaN time is stored as NULL).
-        # The ingest's checks make this impossible; it is still never called a conflict.
-        return "conflict" if taken else "unstorable"
+        if taken is None:
+            # The key is free, yet the row was ignored: a NOT NULL broke (a NaN time is stored
+            # as NULL). The ingest's checks make this impossible; it is never a conflict.
+            return "unstorable"
+        return "duplicate" if taken[0] == e.event_id else "conflict"
 
     @staticmethod
     def _insert_dead(conn: sqlite3.Connection, d: DeadLetter) -> bool:
@@ -391,7 +440,8 @@ class EventStore:
             return int(self._conn.execute(sql, args).fetchone()[0])
 
     def stored_ids(self, event_ids: Iterable[str]) -> set[str]:
-        """Which of these event ids are stored."""
+        """Which of these event ids are stored (a scan: event ids have no index; for tests and
+        tools, not the ingest path)."""
         ids = list(dict.fromkeys(event_ids))
         found: set[str] = set()
         with self._lock:

@@ -47,6 +47,9 @@ class StoredAcks:
         watermarks: a hall's watermarks now (``device → seq``); must be thread-safe.
         halls: every hall with at least one device known.
         interval_s: shortest time between two messages of one hall.
+        make_durable: makes everything committed so far survive a power cut
+            (:meth:`collector.store.EventStore.make_durable`); called once per round, after
+            the round's watermarks are read and before any of them is published.
 
     Attributes:
         published: watermark messages handed to the MQTT client.
@@ -57,9 +60,11 @@ class StoredAcks:
         watermarks: Callable[[str], dict[str, int]],
         halls: Callable[[], list[str]],
         interval_s: float = INTERVAL_S,
+        make_durable: Callable[[], None] = lambda: None,
     ) -> None:
         self._watermarks = watermarks
         self._halls = halls
+        self._make_durable = make_durable
         self.interval_s = interval_s
         self._client: Any = None
         self._cond = threading.Condition()
@@ -128,8 +133,7 @@ class StoredAcks:
         with self._cond:
             due, self._dirty = sorted(self._dirty), set()
             forced, self._forced = self._forced, set()
-        for hall in due:
-            self._publish(hall, hall in forced)
+        self._publish(due, forced)
 
     # --- internals --------------------------------------------------------------------
 
@@ -144,12 +148,11 @@ class StoredAcks:
                     continue
                 forced = self._forced & set(due)
                 self._forced -= forced
-            for hall in due:
-                try:
-                    self._publish(hall, hall in forced)
-                except Exception:
-                    # A failing publish must not end the thread: the next change retries.
-                    log.exception("stored watermark of hall %s not published", hall)
+            try:
+                self._publish(due, forced)
+            except Exception:
+                # A failing round must not end the thread: the next change retries.
+                log.exception("stored watermarks of halls %s not published", due)
 
     def _take_due(self, now: float) -> tuple[list[str], float | None]:
         """Halls whose interval has passed (taken off the dirty set), and how long until the
@@ -163,17 +166,26 @@ class StoredAcks:
         nearest = min(self._last_at[h] + self.interval_s for h in self._dirty)
         return [], max(0.0, nearest - now)
 
-    def _publish(self, hall: str, force: bool) -> None:
+    def _publish(self, halls: list[str], forced: set[str]) -> None:
+        """One round: read the halls' watermarks, make the store durable, publish them."""
         with self._publish_lock:
             client = self._client
-            if client is None:
+            if client is None or not halls:
                 return
-            payload = self.message(hall).encode()
-            if not force and self._last_sent.get(hall) == payload:
+            payloads = {hall: self.message(hall).encode() for hall in halls}
+            payloads = {
+                hall: payload
+                for hall, payload in payloads.items()
+                if hall in forced or self._last_sent.get(hall) != payload
+            }
+            if not payloads:
                 return
-            # paho queues QoS 1 messages while disconnected and sends them on reconnect; the
-            # reconnect republishes every hall anyway.
-            info = client.publish(stored_topic(hall), payload, qos=1, retain=True)
-            self._last_info[hall] = info
-            self._last_sent[hall] = payload
-            self.published += 1
+            # Read first, sync second: the sync covers every commit the watermarks reflect.
+            self._make_durable()
+            for hall, payload in payloads.items():
+                # paho queues QoS 1 messages while disconnected and sends them on reconnect;
+                # the reconnect republishes every hall anyway.
+                info = client.publish(stored_topic(hall), payload, qos=1, retain=True)
+                self._last_info[hall] = info
+                self._last_sent[hall] = payload
+                self.published += 1

@@ -106,13 +106,3 @@ def transaction_journal_for(queue: object, device_id: str, clock: Clock) -> Tran
         return queue.transaction_journal(device_id, clock)
     raise TypeError(f"{type(queue).__name__} has no transaction journal")
 
-
-__all__ = [
-    "Kind",
-    "OUTCOMES",
-    "JournalsTransactions",
-    "StoreTransactionJournal",
-    "TransactionJournal",
-    "transaction_event",
-    "transaction_journal_for",
-]

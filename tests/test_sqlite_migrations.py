@@ -216,8 +216,14 @@ def test_a_collector_database_of_the_previous_release_is_upgraded_in_place(tmp_p
     with sqlite3.connect(path) as conn:
         assert EVENTS_SCHEMA.pending(conn) == [] and TELEMETRY_SCHEMA.pending(conn) == []
         ledger = conn.execute(f"SELECT schema, version FROM {LEDGER} ORDER BY 1").fetchall()
-    # Version 2 of the event store (dead letters, floors, minor) runs on the adopted database.
-    assert ledger == [("collector.events", 1), ("collector.events", 2), ("collector.telemetry", 1)]
+    # Versions 2 (dead letters, floors, minor) and 3 (keyed by seq only) run on the adopted
+    # database.
+    assert ledger == [
+        ("collector.events", 1),
+        ("collector.events", 2),
+        ("collector.events", 3),
+        ("collector.telemetry", 1),
+    ]
 
 
 def test_a_remote_store_of_the_previous_release_keeps_its_records(tmp_path: Path):

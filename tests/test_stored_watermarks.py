@@ -9,6 +9,7 @@ messages themselves are the point.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -235,3 +236,41 @@ def test_a_restarted_collector_republishes_the_same_watermarks_retained(
         live.close()
     assert republished == expected
     assert retained == {h: [(m, True)] for h, m in expected.items()}
+
+
+def test_every_published_watermark_is_covered_by_a_sync_of_the_store_before_it(
+    tmp_path: Path, mosquitto: MosquittoUnderTest
+):
+    """Commits do not wait for the disk; a watermark round does. Whatever a published watermark
+    announces was committed before the round's sync (``EventStore.make_durable``), so a power
+    cut after the hall deleted its rows cannot take those events back."""
+    sub = Subscriber(mosquitto.host, mosquitto.port, "halledge/v1/+/stored")
+    ing = started(tmp_path / "collector.db", mosquitto, "wm-durable")
+    # Per sync: how many watermark messages were out before it, how many events committed.
+    syncs: list[tuple[int, int]] = []
+    real_sync = ing.store.make_durable
+
+    def recording_sync() -> None:
+        before = (ing.stored_acks.published, ing.store.count(HALL))
+        real_sync()
+        syncs.append(before)
+
+    ing.stored_acks._make_durable = recording_sync
+    try:
+        for n in range(1, 301):
+            send(ing, seqs("kiosk-1", n))
+        assert wait_until(lambda: stored_messages(sub)[-1:] == [({"kiosk-1": 300}, False)], 30)
+        marks = [m["kiosk-1"] for m, retained in stored_messages(sub) if m and not retained]
+    finally:
+        close(ing)
+        sub.close()
+    assert syncs, "no watermark round synced the store"
+    for k, mark in enumerate(marks):
+        # The last sync before the k-th message went out covered everything it announces.
+        covered = max(committed for published, committed in syncs if published <= k)
+        assert mark <= covered, (k, mark, syncs)
+    assert len(syncs) < 60, len(syncs)  # one sync per round, not per commit
+    with sqlite3.connect(tmp_path / "collector.db") as conn:
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # a fresh one is FULL
+        rounds = conn.execute("SELECT rounds FROM durable_mark").fetchone()[0]
+    assert rounds == len(syncs)
