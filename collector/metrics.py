@@ -20,6 +20,7 @@ from typing import Any
 
 from core.clock import business_day
 from core.config import HallConfig
+from collector.kiosk_usage import KioskUsage
 from core.events import Event, Kind
 
 #: Tickets called this recently still count towards the peak wait (reference B4: W_wait).
@@ -146,6 +147,7 @@ class HallSnapshot:
     rating_avg: float | None
     rating_count: int
     device_health: dict[str, str] = field(default_factory=dict)
+    kiosk: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -160,6 +162,7 @@ class HallSnapshot:
             "rating_avg": self.rating_avg,
             "rating_count": self.rating_count,
             "device_health": dict(self.device_health),
+            "kiosk": self.kiosk,
             "services": [s.to_dict() for s in self.services],
         }
 
@@ -172,6 +175,7 @@ class _HallState:
         self.windows: dict[int, _Window] = {}
         self.ratings: dict[str, int] = {}  # ticket_id -> level: one rating per ticket
         self.health: dict[str, tuple[float, str]] = {}
+        self.kiosk = KioskUsage()
 
 
 class HallMetrics:
@@ -206,10 +210,15 @@ class HallMetrics:
         elif event.kind == Kind.RATING_SUBMITTED:
             self._observe_rating(hall, event)
         elif event.kind == Kind.DEVICE_HEALTH:
-            device = str(event.data.get("device", event.device_id))
-            seen = hall.health.get(device)
-            if seen is None or event.at >= seen[0]:
-                hall.health[device] = (event.at, str(event.data.get("state", "unknown")))
+            self._observe_health(hall, event)
+        elif business_day(event.at) == hall.day:
+            hall.kiosk.observe(event)
+
+    def _observe_health(self, hall: _HallState, event: Event) -> None:
+        device = str(event.data.get("device", event.device_id))
+        seen = hall.health.get(device)
+        if seen is None or event.at >= seen[0]:
+            hall.health[device] = (event.at, str(event.data.get("state", "unknown")))
 
     def observe_all(self, events: Iterable[Event]) -> None:
         for event in events:
@@ -290,6 +299,7 @@ class HallMetrics:
             rating_avg=round(sum(levels) / len(levels), 2) if levels else None,
             rating_count=len(levels),
             device_health={d: s for d, (_, s) in sorted(state.health.items())},
+            kiosk=state.kiosk.to_dict(),
         )
 
     # --- internals --------------------------------------------------------------------
@@ -303,6 +313,7 @@ class HallMetrics:
         hall.day = day
         hall.tickets = {k: t for k, t in hall.tickets.items() if business_day(t.issued_at) == day}
         hall.ratings.clear()
+        hall.kiosk = KioskUsage()
 
     def _observe_ticket(self, hall: _HallState, event: Event) -> None:
         data = event.data

@@ -189,3 +189,30 @@ def test_chromium_shows_what_the_collector_kept_and_a_hall_it_cannot_show(crowde
     assert "未识别类型事件（已保存）：queue.transferred 3条" in dom
     assert "大厅已不再保存的事件序号 4 个" in dom
     assert "该大厅数据暂不可用（代码 500）" in dom
+
+
+def test_chromium_shows_what_the_kiosks_did_today(tmp_path):
+    """自助终端: kiosk transactions per function and per item, help requests, ratings."""
+    from core.events import Kind
+    from flows.transactions import transaction_event
+
+    hall = RecordedHall(tmp_path / "hall.db")
+    try:
+        monitor = HallMonitor({hall.hall_id: hall.config})
+        hall.open(1)
+        hall.issue("social")
+        journal = hall.queue.transaction_journal("kiosk-1", hall.clock)
+        for item in ("JG-000101", "JG-000101", "JG-000207"):
+            journal.record(Kind.KIOSK_TRANSACTION,
+                           transaction_event("appointments", "done", item=item))
+        journal.record(Kind.KIOSK_TRANSACTION, transaction_event("bill_payment", "failed"))
+        journal.record(Kind.KIOSK_HELP_REQUESTED, {"function": "bill_payment", "screen": "pay"})
+        monitor.observe(hall.take())
+        with Dashboard(lambda: {"v": 1, "halls": [monitor.state(h) for h in monitor.halls()]}) as b:
+            dom = run_chromium(b.url, tmp_path / "chromium", "--dump-dom")
+    finally:
+        hall.close_db()
+
+    assert "自助终端今日办件 3 件，呼叫帮办 1 次" in dom
+    assert "预约取号：办结 3 件，按事项：JG-000101 2、JG-000207 1" in dom
+    assert "生活缴费：办结 0 件，未成功 1 件，呼叫帮办 1 次" in dom

@@ -159,6 +159,34 @@ function renderIngest(hall) {
   return box;
 }
 
+const FUNCTION_TEXT = {
+  ticket: "取号", service_guide: "办事指南", appointments: "预约取号", case_progress: "办件查询",
+  bill_payment: "生活缴费", elderly_subsidy: "高龄认证", certificates: "证明打印",
+  convenience_queries: "便民查询", rating: "服务评价",
+};
+
+// Kiosk transactions of the business day per function (the numerator of 自助机办件率),
+// help requests, ratings and pages printed. Shown only once a kiosk did anything.
+function renderKiosk(hall) {
+  const usage = hall.totals && hall.totals.kiosk;
+  if (!usage || !Object.keys(usage.functions || {}).length) return null;
+  const box = el("section", { class: "kiosk-box" });
+  box.appendChild(el("h3", {}, `自助终端今日办件 ${usage.transactions_done} 件，呼叫帮办 ${usage.help_requests} 次`));
+  const list = el("ul", { class: "kiosk" });
+  for (const [fn, row] of Object.entries(usage.functions)) {
+    const parts = [`办结 ${row.done} 件`];
+    if (row.not_done) parts.push(`未成功 ${row.not_done} 件`);
+    const items = Object.entries(row.items || {}).map(([item, n]) => `${item} ${n}`).join("、");
+    if (items) parts.push(`按事项：${items}`);
+    if (row.help_requests) parts.push(`呼叫帮办 ${row.help_requests} 次`);
+    if (row.rating_count) parts.push(`评价 ${row.rating_count} 次，均分 ${row.rating_avg}`);
+    if (row.printed_pages) parts.push(`打印 ${row.printed_pages} 页`);
+    list.appendChild(el("li", { "data-function": fn }, `${FUNCTION_TEXT[fn] || fn}：${parts.join("，")}`));
+  }
+  box.appendChild(list);
+  return box;
+}
+
 function renderHall(hall, devices) {
   const box = el("article", { class: "hall", "data-hall": hall.hall });
   const title = el("h2", {}, hall.name);
@@ -170,6 +198,8 @@ function renderHall(hall, devices) {
   }
   box.appendChild(renderWarnings(hall));
   box.appendChild(renderQueue(hall));
+  const kiosk = renderKiosk(hall);
+  if (kiosk) box.appendChild(kiosk);
   const ingest = renderIngest(hall);
   if (ingest) box.appendChild(ingest);
   box.appendChild(renderDevices(devices, hall.hall));
