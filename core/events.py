@@ -116,6 +116,14 @@ class Kind:
             DOCUMENT_PRINTED,
         }
     )
+    #: The minor version each kind came with (absent: 0). An event of a newer kind says its
+    #: minor, so a collector that predates the kind counts it as a newer version's.
+    SINCE_MINOR = {
+        KIOSK_TRANSACTION: 1,
+        KIOSK_HELP_REQUESTED: 1,
+        KIOSK_RATED: 1,
+        DOCUMENT_PRINTED: 1,
+    }
     #: Kinds whose ``data`` carries a ticket and its timestamps.
     TICKETS = frozenset(
         {TICKET_ISSUED, TICKET_CALLED, TICKET_RECALLED, TICKET_SKIPPED, TICKET_FINISHED}
@@ -146,7 +154,10 @@ class Event:
     v: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        raw = asdict(self)
+        if self.kind in Kind.SINCE_MINOR:
+            raw["minor"] = Kind.SINCE_MINOR[self.kind]
+        return raw
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))

@@ -42,7 +42,7 @@ import sqlite3
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from core.events import Event
+from core.events import Event, Kind
 from core.sqlite_tx import atomic
 from hallstore import retention
 from hallstore.schema import HALL_SCHEMA
@@ -113,7 +113,10 @@ def event_json(event: Event) -> str:
 
     The copy alone took a sixth of a durable commit; the fields are JSON values already.
     """
-    return _ENCODER.encode({name: getattr(event, name) for name in _EVENT_FIELDS})
+    raw = {name: getattr(event, name) for name in _EVENT_FIELDS}
+    if event.kind in Kind.SINCE_MINOR:
+        raw["minor"] = Kind.SINCE_MINOR[event.kind]
+    return _ENCODER.encode(raw)
 
 
 @dataclass(frozen=True)

@@ -76,3 +76,29 @@ def test_a_new_business_day_starts_the_kiosk_counts_again(hall):
 
     assert kiosk["transactions_done"] == 1
     assert list(kiosk["functions"]) == ["case_progress"]
+
+
+def test_a_kiosk_event_says_the_minor_version_its_kind_came_with(hall, tmp_path):
+    """So a collector older than the kind stores it and counts it as a newer version's."""
+    from collector.ingest import Ingestor
+    from core.events import SCHEMA_MINOR
+    from hallstore import journal as hall_journal
+
+    journal = hall.queue.transaction_journal("kiosk-1", hall.clock)
+    journal.record(Kind.KIOSK_TRANSACTION, transaction_event("case_progress", "done"))
+    (event,) = hall.take()
+    assert '"minor":1' in hall_journal.event_json(event)
+    assert event.to_dict()["minor"] == 1 <= SCHEMA_MINOR
+
+    ingestor = Ingestor(tmp_path / "collector.db", "127.0.0.1", 1)
+    try:
+        from agent.publisher import batch_payload
+
+        assert ingestor.ingest(f"halledge/v1/{hall.hall_id}/events",
+                               batch_payload([hall_journal.event_json(event)]))
+        unknown, newer = ingestor.store.unfamiliar_counts(0)  # as a minor-0 collector sees it
+        assert newer == {(hall.hall_id, Kind.KIOSK_TRANSACTION): 1}
+        assert ingestor.store.unfamiliar_counts(SCHEMA_MINOR)[1] == {}
+    finally:
+        ingestor.store.close()
+        ingestor.telemetry.close()
