@@ -14,6 +14,7 @@ passes the hall's event-time watermark as ``now`` so a simulated morning behaves
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,8 @@ DEFAULT_AHT_S = 300.0
 #: events that disagree about a ticket, stay out of the average.
 MAX_HANDLING_S = 12 * 3600.0
 
+#: Ticket kinds that send a ticket back in its life instead of forward.
+_SENT_BACK = frozenset({Kind.TICKET_TRANSFERRED, Kind.TICKET_SKIP_UNDONE})
 _RANK = {"waiting": 0, "called": 1, "skipped": 2, "finished": 2}
 _KIND_STATE = {
     Kind.TICKET_ISSUED: "waiting",
@@ -55,9 +58,14 @@ class _Ticket:
     window: int | None = None
     called_at: float | None = None
     finished_at: float | None = None
+    #: (at, seq) of the last event that sent the ticket back (a transfer, an undone skip):
+    #: events from before it describe a life the ticket no longer has.
+    reset: tuple[float, int] = (-math.inf, 0)
 
-    def fold(self, state: str, data: dict[str, Any]) -> None:
+    def fold(self, state: str, data: dict[str, Any], stamp: tuple[float, int]) -> None:
         """Merge one event's facts; fields fill in once, state only moves forward."""
+        if stamp < self.reset:
+            return
         if _RANK[state] > _RANK[self.state]:
             self.state = state
         if self.called_at is None and data.get("called_at") is not None:
@@ -65,6 +73,23 @@ class _Ticket:
             self.window = _int_or_none(data.get("window"))
         if self.finished_at is None and data.get("finished_at") is not None:
             self.finished_at = float(data["finished_at"])
+
+    def send_back(self, kind: str, data: dict[str, Any], stamp: tuple[float, int]) -> None:
+        """A transfer (waiting again, maybe for another service) or an undone skip (called
+        again): the newest such event wins, and older calls, skips and finishes no longer
+        count."""
+        if stamp < self.reset:
+            return
+        self.reset = stamp
+        self.finished_at = None
+        if kind == Kind.TICKET_TRANSFERRED:
+            self.state, self.called_at, self.window = "waiting", None, None
+            self.service = str(data.get("service", self.service))
+        else:
+            self.state = "called"
+            called_at = data.get("called_at")
+            self.called_at = float(called_at) if called_at is not None else self.called_at
+            self.window = _int_or_none(data.get("window")) or self.window
 
 
 @dataclass
@@ -203,9 +228,9 @@ class HallMetrics:
         if hall.watermark is None or event.at > hall.watermark:
             hall.watermark = event.at
             self._roll_day(hall)
-        if event.kind in _KIND_STATE:
+        if event.kind in Kind.TICKETS:
             self._observe_ticket(hall, event)
-        elif event.kind in (Kind.WINDOW_OPENED, Kind.WINDOW_CLOSED):
+        elif event.kind in Kind.WINDOWS:
             self._observe_window(event.hall_id, hall, event)
         elif event.kind == Kind.RATING_SUBMITTED:
             self._observe_rating(hall, event)
@@ -329,7 +354,11 @@ class HallMetrics:
         if ticket is None:
             ticket = _Ticket(ticket_id, str(data.get("ticket_no", "")), service, issued_at)
             hall.tickets[ticket_id] = ticket
-        ticket.fold(_KIND_STATE[event.kind], data)
+        stamp = (event.at, event.seq)
+        if event.kind in _SENT_BACK:
+            ticket.send_back(event.kind, data, stamp)
+        else:
+            ticket.fold(_KIND_STATE[event.kind], data, stamp)
 
     def _observe_window(self, hall_id: str, hall: _HallState, event: Event) -> None:
         number = _int_or_none(event.data.get("window"))
@@ -342,7 +371,9 @@ class HallMetrics:
         services = self._window_services(hall_id, number, event.data.get("services"))
         if not services and known is not None:
             services = known.services
-        hall.windows[number] = _Window(event.kind == Kind.WINDOW_OPENED, services, stamp)
+        # A paused window (window.paused) serves nobody: not open until window.resumed.
+        serving = event.kind in (Kind.WINDOW_OPENED, Kind.WINDOW_RESUMED)
+        hall.windows[number] = _Window(serving, services, stamp)
 
     def _observe_rating(self, hall: _HallState, event: Event) -> None:
         level = event.data.get("level")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
+from core.floor_plan import FloorPlan, parse_floor
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "hall-demo.toml"
 
@@ -30,6 +31,9 @@ class Service:
 class Window:
     no: int
     services: tuple[str, ...]
+    #: ``[[windows]] special = true``: a 特殊人群专窗 (seed 003 §1.4.2). It calls the tickets
+    #: issued for special groups (``priority = "special"``) before the others it serves.
+    special: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,12 +76,28 @@ class HallConfig:
     #: offers every registered one. The ids are checked against the registry when a kiosk
     #: starts (:func:`flows.kiosk_functions.enabled`): core does not know the registry.
     kiosk_functions: tuple[str, ...] | None = None
+    #: ``[kiosk] platform``: the government platform's URL (``docs/gov-platform.md``); None:
+    #: the kiosk functions that need it say 暂不可用.
+    kiosk_platform: str | None = None
+    #: ``[kiosk] payments``: the payment channels' file (``docs/payments.md``); None: no
+    #: channel. A relative path is read from the config file's directory.
+    kiosk_payments: str | None = None
     #: ``[hall_box] listen``: where the hall box serves the hall API to the hall's kiosks and
     #: PADs (``host:port``, e.g. ``0.0.0.0:7700``); None: it does not serve (``docs/hall-api.md``).
     hall_box_listen: str | None = None
     #: ``[hall_box] devices``: the hall box's device list file; None: ``hall-devices.json`` next
     #: to the hall database. A relative path is read from the config file's directory.
     hall_box_devices: str | None = None
+    #: ``[queue] appointments_first``: a ticket issued for a checked-in appointment is called
+    #: before the walk-ins a window serves (``flows/queue.py``).
+    appointments_first: bool = True
+    #: ``[floor]``: the hall's floor plan for the wall screen (``core/floor_plan.py``); None:
+    #: the screen lays the windows out by itself.
+    floor: FloorPlan | None = None
+    #: ``[calls] read_one_as``: how the digit 1 is read in a ticket number when a call is
+    #: spoken: "一" (yī, the default) or "幺" (yāo, the radio and telephone reading that
+    #: cannot be mistaken for 七). The window number is a cardinal and always says 一.
+    read_one_as: str = "一"
 
     def service(self, code: str) -> Service:
         for s in self.services:
@@ -109,6 +129,8 @@ def load_hall_config(path: Path | str = DEFAULT_CONFIG) -> HallConfig:
     hall = parse_hall_config(raw)
     if hall.hall_box_devices is not None and not Path(hall.hall_box_devices).is_absolute():
         hall = replace(hall, hall_box_devices=str(Path(path).parent / hall.hall_box_devices))
+    if hall.kiosk_payments is not None and not Path(hall.kiosk_payments).is_absolute():
+        hall = replace(hall, kiosk_payments=str(Path(path).parent / hall.kiosk_payments))
     return hall
 
 
@@ -119,10 +141,16 @@ def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
             Service(s["code"], s["name"], s["prefix"], float(s.get("aht_s", 300)))
             for s in raw["services"]
         )
-        windows = tuple(Window(int(w["no"]), tuple(w["services"])) for w in raw["windows"])
+        windows = tuple(
+            Window(int(w["no"]), tuple(w["services"]), _flag(w, "special")) for w in raw["windows"]
+        )
         thresholds = _thresholds(raw.get("thresholds", {}))
         kiosk_functions = _kiosk_functions(raw.get("kiosk", {}))
+        kiosk_uplinks = _kiosk_uplinks(raw.get("kiosk", {}))
         hall_box = _hall_box(raw.get("hall_box", {}))
+        queue = _queue(raw.get("queue", {}))
+        read_one_as = _calls(raw.get("calls", {}))
+        floor = parse_floor(raw.get("floor"), [w.no for w in windows])
     except (KeyError, TypeError, ValueError) as err:
         raise ConfigError(f"invalid hall config: {err!r}") from err
     codes = {s.code for s in services}
@@ -146,9 +174,42 @@ def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
         devices=dict(raw.get("devices", {})),
         config_version=str(hall.get("config_version", "1")),
         kiosk_functions=kiosk_functions,
+        kiosk_platform=kiosk_uplinks.get("platform"),
+        kiosk_payments=kiosk_uplinks.get("payments"),
         hall_box_listen=hall_box.get("listen"),
         hall_box_devices=hall_box.get("devices"),
+        appointments_first=queue.get("appointments_first", True),
+        floor=floor,
+        read_one_as=read_one_as,
     )
+
+
+def _flag(raw: dict[str, Any], name: str) -> bool:
+    value = raw.get(name, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+def _calls(raw: dict[str, Any]) -> str:
+    """``[calls]``: ``read_one_as`` ("一" or "幺", default "一")."""
+    unknown = set(raw) - {"read_one_as"}
+    if unknown:
+        raise ValueError(f"[calls] has unknown keys {sorted(unknown)}")
+    value = raw.get("read_one_as", "一")
+    if value not in ("一", "幺"):
+        raise ValueError(f"[calls] read_one_as must be 一 or 幺, got {value!r}")
+    return str(value)
+
+
+def _queue(raw: dict[str, Any]) -> dict[str, bool]:
+    """``[queue]``: ``appointments_first`` (a boolean, default true)."""
+    unknown = set(raw) - {"appointments_first"}
+    if unknown:
+        raise ValueError(f"[queue] has unknown keys {sorted(unknown)}")
+    if not isinstance(raw.get("appointments_first", True), bool):
+        raise ValueError(f"[queue] appointments_first must be true or false, got {raw!r}")
+    return dict(raw)
 
 
 def _hall_box(raw: dict[str, Any]) -> dict[str, str]:
@@ -162,6 +223,20 @@ def _hall_box(raw: dict[str, Any]) -> dict[str, str]:
     if "listen" in raw and ":" not in raw["listen"]:
         raise ValueError(f"[hall_box] listen wants host:port, got {raw['listen']!r}")
     return dict(raw)
+
+
+def _kiosk_uplinks(raw: dict[str, Any]) -> dict[str, str]:
+    """``[kiosk] platform`` (an http(s) URL) and ``payments`` (a path), both optional."""
+    unknown = set(raw) - {"functions", "platform", "payments"}
+    if unknown:
+        raise ValueError(f"[kiosk] has unknown keys {sorted(unknown)}")
+    found = {k: raw[k] for k in ("platform", "payments") if k in raw}
+    for name, value in found.items():
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"[kiosk] {name} must be a non-empty string, got {value!r}")
+    if "platform" in found and not found["platform"].startswith(("http://", "https://")):
+        raise ValueError(f"[kiosk] platform wants an http(s) URL, got {found['platform']!r}")
+    return found
 
 
 def _kiosk_functions(raw: dict[str, Any]) -> tuple[str, ...] | None:

@@ -87,6 +87,142 @@ class TicketInService(QueueError):
     key = "ticket_in_service"
 
 
+class IdNumberInvalid(HallEdgeError):
+    """A typed ID number is not one: wrong length or characters, no such date, or its check
+    character (ISO 7064 MOD 11-2) does not match."""
+
+    code = 240
+    key = "id_number_invalid"
+
+
+class OfflineTicketRefused(QueueError):
+    """The hall box refused a ticket a kiosk issued while cut off: its number is not in a range
+    reserved for that kiosk, or another ticket holds it (``docs/hall-api.md``, "Offline number
+    ranges"). ``details``: ``ticket_no``, ``device_id``."""
+
+    code = 206
+    key = "offline_ticket_refused"
+
+
+class NumberRangeExhausted(QueueError):
+    """No block of offline numbers is left for a service on a business day (the band above
+    the hall box's own numbers is used up). ``details``: ``service``, ``day``."""
+
+    code = 207
+    key = "number_range_exhausted"
+
+
+class WindowPaused(QueueError):
+    """The window paused its service (暂停服务); it calls nobody until it resumes.
+    ``details``: ``window``."""
+
+    code = 208
+    key = "window_paused"
+
+
+class TransferInvalid(QueueError):
+    """A transfer (转移) names no target, the ticket's own service and window, or a service or
+    window the hall does not have. ``details``: ``window``, ``service``, ``to_window``."""
+
+    code = 209
+    key = "transfer_invalid"
+
+
+class SkipNotUndoable(QueueError):
+    """A 过号 can no longer be undone: too late, another window's, the ticket is no longer
+    skipped, or the window serves someone else now. ``details``: ``ticket_no``, ``window``."""
+
+    code = 210
+    key = "skip_not_undoable"
+
+
+class ServiceItemNotFound(HallEdgeError):
+    """No service item with this code in the kiosk's copy of the item catalog (事项目录).
+
+    Withdrawn since the list was shown, or never synced. ``details``: ``item_code``."""
+
+    code = 250
+    key = "service_item_not_found"
+
+
+class ItemCatalogEmpty(HallEdgeError):
+    """The kiosk holds no copy of the item catalog yet (never reached the platform).
+
+    Guides come from the copy (``flows/item_catalog.py``); it is filled at the first sync."""
+
+    code = 251
+    key = "item_catalog_empty"
+
+
+# --- 260 a citizen's form and eligibility (kiosk functions) ------------------------------
+# Raised by the kiosk's own checks and by a platform client for the same refusal from
+# upstream (``details['upstream_code']`` then says so): the citizen sees one sentence either way.
+
+
+class FormInvalid(HallEdgeError):
+    """A required field of a citizen's form is empty or malformed. ``details``: ``field``."""
+
+    code = 260
+    key = "form_invalid"
+
+
+class BankCardInvalid(FormInvalid):
+    """A bank card number is not 16–19 digits or fails the Luhn check."""
+
+    code = 262
+    key = "bank_card_invalid"
+
+
+class PhoneInvalid(FormInvalid):
+    """A contact phone is not an 11-digit mobile number."""
+
+    code = 263
+    key = "phone_invalid"
+
+
+class SubsidyUnderAge(HallEdgeError):
+    """高龄补贴: the citizen is under 70 on the hall's (or the platform's) date."""
+
+    code = 264
+    key = "subsidy_under_age"
+
+
+class SubsidyAlreadyCertified(HallEdgeError):
+    """高龄补贴: this year's certification is done already."""
+
+    code = 265
+    key = "subsidy_already_certified"
+
+
+class CardAlreadyLost(HallEdgeError):
+    """社会保障卡挂失: the card is reported lost already."""
+
+    code = 266
+    key = "ssc_already_lost"
+
+
+class CardNotLost(HallEdgeError):
+    """社会保障卡解挂: the card is not reported lost."""
+
+    code = 267
+    key = "ssc_not_lost"
+
+
+class HasRegisteredProperty(HallEdgeError):
+    """无房证明: the real-estate register holds property in the citizen's name."""
+
+    code = 268
+    key = "has_registered_property"
+
+
+class OutcomeUnknown(HallEdgeError):
+    """A change was sent and no answer came back: it may or may not be done upstream until
+    asked again with the same Idempotency-Key. ``details``: ``ref`` (the key)."""
+
+    code = 269
+    key = "outcome_unknown"
+
+
 # --- 300 devices and drivers -------------------------------------------------------------
 
 
@@ -336,6 +472,16 @@ class ClockWentBack(DeviceError):
     key = "clock_went_back"
 
 
+class SpeechFailed(DeviceError):
+    """The kiosk could not read a screen aloud: no speech engine, or it failed.
+
+    ``details``: ``engine``, ``reason``.
+    """
+
+    code = 370
+    key = "speech_failed"
+
+
 # --- 400 journal and telemetry -----------------------------------------------------------
 
 
@@ -357,6 +503,14 @@ class StorageFull(JournalError):
 
     code = 420
     key = "storage_full"
+
+
+class ScanStorageFull(StorageFull):
+    """Too little disk is free for a citizen's scans (自助申报): refused before the camera
+    starts, so no half-captured case is left behind. ``details``: ``free``, ``reserve``."""
+
+    code = 422
+    key = "scan_storage_full"
 
 
 class JournalTooNew(JournalError):
@@ -432,6 +586,38 @@ class MalformedMessage(IngestError):
 
     code = 501
     key = "malformed_message"
+
+
+class NotifyFailed(IngestError):
+    """A warning or bad-rating message did not reach the notification gateway after its
+    retries (unreachable, timed out, server error). It stays in the audit as ``failed``.
+    ``details``: ``message_id``, ``attempts``."""
+
+    code = 510
+    key = "notify_failed"
+
+
+class NotifyRefused(IngestError):
+    """The notification gateway refused a message on its merits (HTTP 4xx: a phone number it
+    does not accept, a text too long); it is not retried. ``details``: ``upstream_code``."""
+
+    code = 511
+    key = "notify_refused"
+
+
+class FollowUpInvalid(IngestError):
+    """A bad rating's follow-up cannot move to that state from where it is (verified →
+    rectified → closed), or the step names nobody. ``details``: ``rating_id``, ``state``."""
+
+    code = 520
+    key = "followup_invalid"
+
+
+class BadRatingNotFound(IngestError):
+    """No bad rating has this id. ``details``: ``rating_id``."""
+
+    code = 521
+    key = "bad_rating_not_found"
 
 
 # --- 600 document capture ----------------------------------------------------------------
@@ -513,6 +699,15 @@ class DatasetInvalid(CaptureError):
 
     code = 611
     key = "dataset_invalid"
+
+
+class PageCovered(CaptureError):
+    """Something (a hand, a pen, another sheet) lies over a corner or a stretch of the page's
+    border, so where the page ends there is a guess. ``details``: ``corners`` (0–3, tl first),
+    ``longest_run`` (share of a side)."""
+
+    code = 612
+    key = "page_covered"
 
 
 # --- 700 hall network (the hall API between the hall box and its kiosks and PADs) ------
@@ -631,6 +826,92 @@ class PlatformNotFound(PlatformRefused):
     key = "platform_not_found"
 
 
+# 810–829: bookings (预约) and cases (办件); the platform's refusal codes, typed.
+
+
+class BookingRefused(PlatformRefused):
+    """The platform refused a booking, cancellation or check-in for a reason of its own."""
+
+    code = 810
+    key = "booking_refused"
+
+
+class SlotFull(BookingRefused):
+    """The time slot has no places left (``SLOT_FULL``)."""
+
+    code = 811
+    key = "booking_slot_full"
+
+
+class BookingDailyLimit(BookingRefused):
+    """The citizen holds as many bookings for that day as the platform allows
+    (``BOOKING_DAILY_LIMIT``)."""
+
+    code = 812
+    key = "booking_daily_limit"
+
+
+class BookingSuspended(BookingRefused):
+    """恶意预约: the citizen missed too many bookings lately and may not book for a while
+    (``BOOKING_SUSPENDED``)."""
+
+    code = 813
+    key = "booking_suspended"
+
+
+class BookingNotActive(BookingRefused):
+    """The booking was cancelled, checked in or missed already (``BOOKING_NOT_ACTIVE``)."""
+
+    code = 814
+    key = "booking_not_active"
+
+
+class CancelTooLate(BookingRefused):
+    """The booked time has begun: it can no longer be cancelled (``CANCEL_TOO_LATE``)."""
+
+    code = 815
+    key = "booking_cancel_too_late"
+
+
+class CheckInNotOpen(BookingRefused):
+    """Check-in for the booking has not opened: another day, or too early
+    (``CHECKIN_NOT_OPEN``)."""
+
+    code = 816
+    key = "checkin_not_open"
+
+
+class CheckInTooLate(BookingRefused):
+    """The booked time is over: the booking counts as missed (``CHECKIN_TOO_LATE``)."""
+
+    code = 817
+    key = "checkin_too_late"
+
+
+class CaseNotFound(PlatformNotFound):
+    """No case (办件) has that number, or none belongs to that ID number."""
+
+    code = 820
+    key = "case_not_found"
+
+
+class SubmissionRefused(PlatformRefused):
+    """The platform did not accept a self-submitted case (自助申报) on its merits: a required
+    material missing, the situation unknown, the applicant not matching. Nothing was filed.
+    ``details``: ``upstream_code``."""
+
+    code = 821
+    key = "submission_refused"
+
+
+class PhoneFormExpired(PlatformError):
+    """The phone form (扫码填表) a kiosk opened expired before the phone submitted it, or was
+    closed. ``details``: ``session``."""
+
+    code = 822
+    key = "phone_form_expired"
+
+
 # --- 850 payment channels -----------------------------------------------------------------
 
 
@@ -668,6 +949,42 @@ class PaymentBadResponse(PaymentError):
 
     code = 854
     key = "payment_bad_response"
+
+
+class PaymentExpired(PaymentError):
+    """The citizen did not pay in time; the kiosk closed the order and nothing was charged."""
+
+    code = 855
+    key = "payment_expired"
+
+
+class PaymentReversed(PaymentError):
+    """A payment arrived after the kiosk had given up on it; the channel gives it back."""
+
+    code = 856
+    key = "payment_reversed"
+
+
+class PaymentPending(PaymentError):
+    """The bill has an order whose outcome the kiosk is still settling with its channel; no
+    second order is opened for it until that one is known."""
+
+    code = 857
+    key = "payment_pending"
+
+
+class BillAlreadyPaid(PaymentError):
+    """The bill was paid already (here, or through another order)."""
+
+    code = 858
+    key = "bill_already_paid"
+
+
+class PaymentUnavailable(PaymentError):
+    """This kiosk offers no payment channel, or has no way to reach the billers."""
+
+    code = 859
+    key = "payment_unavailable"
 
 
 def all_error_types() -> list[type[HallEdgeError]]:

@@ -98,6 +98,11 @@ class Kind:
     KIOSK_HELP_REQUESTED = "kiosk.help_requested"
     KIOSK_RATED = "kiosk.rated"
     DOCUMENT_PRINTED = "document.printed"
+    # Minor 1: what window staff do besides calling (docs/topics.md, "Window operations").
+    TICKET_TRANSFERRED = "ticket.transferred"
+    TICKET_SKIP_UNDONE = "ticket.skip_undone"
+    WINDOW_PAUSED = "window.paused"
+    WINDOW_RESUMED = "window.resumed"
 
     ALL = frozenset(
         {
@@ -114,6 +119,10 @@ class Kind:
             KIOSK_HELP_REQUESTED,
             KIOSK_RATED,
             DOCUMENT_PRINTED,
+            TICKET_TRANSFERRED,
+            TICKET_SKIP_UNDONE,
+            WINDOW_PAUSED,
+            WINDOW_RESUMED,
         }
     )
     #: The minor version each kind came with (absent: 0). An event of a newer kind says its
@@ -123,11 +132,25 @@ class Kind:
         KIOSK_HELP_REQUESTED: 1,
         KIOSK_RATED: 1,
         DOCUMENT_PRINTED: 1,
+        TICKET_TRANSFERRED: 1,
+        TICKET_SKIP_UNDONE: 1,
+        WINDOW_PAUSED: 1,
+        WINDOW_RESUMED: 1,
     }
     #: Kinds whose ``data`` carries a ticket and its timestamps.
     TICKETS = frozenset(
-        {TICKET_ISSUED, TICKET_CALLED, TICKET_RECALLED, TICKET_SKIPPED, TICKET_FINISHED}
+        {
+            TICKET_ISSUED,
+            TICKET_CALLED,
+            TICKET_RECALLED,
+            TICKET_SKIPPED,
+            TICKET_FINISHED,
+            TICKET_TRANSFERRED,
+            TICKET_SKIP_UNDONE,
+        }
     )
+    #: Kinds that change a window's state (signed in, paused); ``data`` carries ``window``.
+    WINDOWS = frozenset({WINDOW_OPENED, WINDOW_CLOSED, WINDOW_PAUSED, WINDOW_RESUMED})
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from devices.line_device import LineDeviceMixin
 from drivers.line_socket import LineDriver
 from protocols.call_speech import call_speech, call_text
-from protocols.hall_line import KIND_CALL_DISPLAY, encode_call, expect_ok
+from protocols.hall_line import KIND_CALL_DISPLAY, encode_call, encode_clear, expect_ok
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class CallAnnouncement:
         window_no: the window it was called to.
         recall: True for a repeated call (重呼).
         text: what the board shows, ``请A001号到3号窗口办理``.
-        speech: what the announcer says, ``请A零零一号到3号窗口办理``.
+        speech: what the announcer says, ``请A零零一号到三号窗口办理``.
     """
 
     ticket_no: str
@@ -42,6 +42,7 @@ class CallDisplay(LineDeviceMixin):
         driver: the transport (a :class:`drivers.line_socket.LineSocket` today).
         device_id: the display's id in events and health reports.
         on_close: called by :meth:`close` after the connection is closed.
+        one: how the hall reads the digit 1 (``[calls] read_one_as``), for :attr:`speech`.
     """
 
     LINE_KIND = KIND_CALL_DISPLAY
@@ -52,10 +53,12 @@ class CallDisplay(LineDeviceMixin):
         device_id: str,
         *,
         on_close: Callable[[], None] | None = None,
+        one: str = "一",
     ) -> None:
         self.driver = driver
         self.device_id = device_id
         self.on_close = on_close
+        self.one = one
 
     def announce(self, ticket_no: str, window_no: int, recall: bool = False) -> CallAnnouncement:
         """Show a call on the board and queue its announcement.
@@ -84,6 +87,16 @@ class CallDisplay(LineDeviceMixin):
             window_no=window_no,
             recall=recall,
             text=call_text(ticket_no, window_no, recall),
-            speech=call_speech(ticket_no, window_no, recall),
+            speech=call_speech(ticket_no, window_no, recall, self.one),
         )
+
+    def clear(self, ticket_no: str, window_no: int) -> None:
+        """Take a call back (过号, 转移): the display stops showing ``ticket_no`` as called to
+        ``window_no``, on its headline and its board.
+
+        Raises:
+            DeviceRejected (305): a number outside the protocol, or a display too old for it.
+            DeviceUnplugged (302), DeviceTimeout (303), BadResponse (304): as :meth:`announce`.
+        """
+        expect_ok(self.driver.request(encode_clear(window_no, ticket_no)))
 

@@ -10,6 +10,29 @@ skip is dated no earlier than the call): when a device's clock reads earlier tha
 ticket's last time, the event is dated at that time, and the step back is journaled once as
 the device's health (``ClockWentBack``, 360; :class:`flows.health_events.ClockWatch`).
 
+**Call order.** A window calls the ticket it serves that has waited longest: the earliest
+``issued_at`` (then the lower number). When the hall says ``[queue] appointments_first`` (the
+default), a ticket issued for a checked-in appointment (``issue(..., appointment=booking
+number)``) is called before every walk-in the window serves, the earliest such ticket first
+(:func:`call_order`). A ticket a kiosk issued while cut off from the hall box joins the queue
+with the time it was issued (:meth:`HallQueue.accept_offline`), so it takes the place it would
+have had.
+
+**Priority** (:func:`call_order`, :func:`priority_of`). Before arrival order come, in turn: a
+ticket of the 绿色通道 (``priority = "green"``) at every window that serves it; at a
+special-groups window (特殊人群专窗, ``[[windows]] special = true``) a ticket issued for a
+special group (``priority = "special"``), which other windows call by arrival; then an
+appointment's ticket when the hall says ``appointments_first``. A ticket transferred to a window
+(转移, :meth:`HallQueue.transfer`) is called by that window only, in its place by issue time.
+
+**Window operations** besides calling: 暂停 / 恢复 (:meth:`HallQueue.pause_window`; a paused
+window stays signed in, calls nobody and does not count as serving in the wait estimate or the
+collector's metrics), 转移, and undoing a 过号 within :data:`SKIP_UNDO_S`
+(:meth:`HallQueue.undo_skip`). Each journals its own event (``docs/topics.md``).
+
+**Numbers** come from :mod:`flows.ticket_numbers`: the hall box's own counter, and the blocks
+it reserves for kiosks to issue from while cut off; the two never meet.
+
 All devices of a hall (kiosks, PADs) use the same hall database, and each write starts with
 ``BEGIN IMMEDIATE``. Two kiosks issuing at the same instant therefore serialise on the
 database lock, and a ticket number is never issued twice, even across processes. Within a
@@ -27,21 +50,38 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from core.clock import Clock, business_day
-from core.config import HallConfig
-from core.errors import NoCurrentTicket, TicketInService, WindowNotOpen
+from core.config import HallConfig, Window
+from core.errors import (
+    NoCurrentTicket,
+    OfflineTicketRefused,
+    SkipNotUndoable,
+    TicketInService,
+    TransferInvalid,
+    WindowNotOpen,
+    WindowPaused,
+)
 from core.events import Kind
 from core.rating import LEVEL_LABELS
+from flows import ticket_numbers
 from flows.health_events import ClockWatch, HealthJournal
+from flows.ticket_numbers import NumberRange
 from flows.transactions import StoreTransactionJournal
 from hallstore import HallStore
 
 #: Columns in the order of :class:`Ticket`'s fields.
 TICKET_COLS = (
-    "ticket_id, ticket_no, service, issued_at, state, window_no, called_at, finished_at, call_count"
+    "ticket_id, ticket_no, service, issued_at, state, window_no, called_at, finished_at,"
+    " call_count, appointment IS NOT NULL, priority, target_window, transferred_from"
 )
 
 #: How many recent services feed the handling-time average behind the wait estimate.
 AHT_SAMPLE = 20
+#: How long after a 过号 the window may take it back (撤销过号): the citizen who was a few steps
+#: away gets served without a new ticket.
+SKIP_UNDO_S = 60.0
+#: Ticket priorities: 绿色通道 (every window calls it first) and special groups (first at a
+#: special-groups window).
+PRIORITIES = ("green", "special")
 
 
 @dataclass(frozen=True)
@@ -55,6 +95,14 @@ class Ticket:
     called_at: float | None = None
     finished_at: float | None = None
     call_count: int = 0
+    #: Issued for a checked-in appointment (the booking number stays in the hall database).
+    appointment: bool = False
+    #: One of :data:`PRIORITIES`, or None.
+    priority: str | None = None
+    #: The window a transfer sent it to: only that window calls it.
+    target_window: int | None = None
+    #: The window that transferred it (转移), if one did.
+    transferred_from: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +122,13 @@ class WindowView:
     is_open: bool
     current: Ticket | None
     waiting: tuple[Ticket, ...]
+    #: Signed in but not serving (暂停服务), since when and why.
+    paused_at: float | None = None
+    pause_reason: str | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
 
 
 class HallQueue:
@@ -112,48 +167,177 @@ class HallQueue:
 
     # --- citizen side -----------------------------------------------------------------
 
-    def issue(self, service_code: str, device_id: str) -> IssuedTicket:
+    def issue(
+        self,
+        service_code: str,
+        device_id: str,
+        *,
+        appointment: str | None = None,
+        priority: str | None = None,
+    ) -> IssuedTicket:
         """Take a ticket (取号) for a service.
+
+        Args:
+            service_code: the service.
+            device_id: the kiosk that issues it.
+            appointment: the booking number of a checked-in appointment; the ticket is then
+                called before walk-ins (``[queue] appointments_first``). The event says only
+                whether there was one.
+            priority: ``"green"`` (绿色通道) or ``"special"`` (special groups), or None.
 
         Raises:
             UnknownService (201): the hall has no such service.
             StorageFull (420): the hall disk is nearly full (see :mod:`hallstore.retention`).
         """
+        if priority is not None and priority not in PRIORITIES:
+            raise ValueError(f"priority {priority!r} is not one of {PRIORITIES}")
         service = self.hall.service(service_code)
         now = self.clock.now()
         day = business_day(now)
         with self.store.transaction() as tx:
             tx.ensure_room()
             conn = tx.conn
-            number = conn.execute(
-                "INSERT INTO ticket_counter(day, prefix, last) VALUES (?, ?, 1) "
-                "ON CONFLICT(day, prefix) DO UPDATE SET last = last + 1 RETURNING last",
-                (day, service.prefix),
-            ).fetchone()[0]
+            number = ticket_numbers.next_own_number(conn, day, service.prefix)
             ticket = Ticket(
                 ticket_id=uuid.uuid4().hex,
-                ticket_no=f"{service.prefix}{number:03d}",
+                ticket_no=ticket_numbers.ticket_no(service.prefix, number),
                 service=service.code,
                 issued_at=now,
                 state="waiting",
+                appointment=appointment is not None,
+                priority=priority,
             )
             people_ahead = conn.execute(
                 "SELECT COUNT(*) FROM tickets WHERE state='waiting' AND service=? AND day=?",
                 (service.code, day),
             ).fetchone()[0]
-            conn.execute(
-                "INSERT INTO tickets(ticket_id, day, service, ticket_no, issued_at, issued_by, state)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'waiting')",
-                (ticket.ticket_id, day, ticket.service, ticket.ticket_no, now, device_id),
-            )
+            _insert(conn, ticket, day, device_id, appointment)
             est = self._estimate_wait(conn, service.code, people_ahead)
             tx.journal(
                 Kind.TICKET_ISSUED,
                 device_id,
-                _ticket_data(ticket) | {"people_ahead": people_ahead, "est_wait_s": est},
+                _issued_data(ticket, people_ahead, est),
                 at=now,
             )
         return IssuedTicket(ticket, people_ahead, est)
+
+    # --- kiosks cut off from the hall box -----------------------------------------------
+
+    def reserve_range(self, service_code: str, device_id: str, day: str) -> NumberRange:
+        """Reserve a block of offline numbers for a kiosk (:mod:`flows.ticket_numbers`).
+
+        Raises:
+            UnknownService (201): the hall has no such service.
+            NumberRangeExhausted (207): the day's offline band is used up.
+        """
+        service = self.hall.service(service_code)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            return ticket_numbers.reserve(tx.conn, day, service.code, service.prefix, device_id, now)
+
+    def accept_offline(
+        self,
+        ticket: Ticket,
+        day: str,
+        device_id: str,
+        *,
+        appointment: str | None = None,
+    ) -> tuple[IssuedTicket, bool]:
+        """Take into the queue a ticket a kiosk issued from its reserved range while cut off.
+
+        The ticket keeps its id, number and issue time (no later than now), so the queue calls
+        it in the place it would have had; ``ticket.issued`` is journaled under the kiosk,
+        dated when the citizen took it, with ``offline: true``. A ticket the queue already
+        holds (the same ``ticket_id``: an upload whose answer was lost) is returned as it is,
+        journaled once.
+
+        Returns:
+            The ticket as queued, and whether this call added it.
+
+        Raises:
+            UnknownService (201): the hall has no such service.
+            OfflineTicketRefused (206): its number is not in a range reserved for
+                ``device_id`` on ``day``, or another ticket holds it.
+        """
+        service = self.hall.service(ticket.service)
+        now = self.clock.now()
+        issued_at = min(ticket.issued_at, now)
+        number = ticket_numbers.number_of(service.prefix, ticket.ticket_no)
+        with self.store.transaction() as tx:
+            conn = tx.conn
+            row = conn.execute(
+                f"SELECT {TICKET_COLS} FROM tickets WHERE ticket_id = ?", (ticket.ticket_id,)
+            ).fetchone()
+            if row is not None:
+                known = ticket_from_row(row)
+                if known.ticket_no != ticket.ticket_no:
+                    raise OfflineTicketRefused(
+                        f"ticket {ticket.ticket_id} is {known.ticket_no}, not {ticket.ticket_no}",
+                        ticket_no=ticket.ticket_no,
+                        device_id=device_id,
+                    )
+                return IssuedTicket(known, 0, 0.0), False
+            if (
+                number is None
+                or ticket.ticket_no != ticket_numbers.ticket_no(service.prefix, number)
+                or not ticket_numbers.reserved_for(conn, day, service.prefix, number, device_id)
+            ):
+                raise OfflineTicketRefused(
+                    f"{ticket.ticket_no} on {day} is not reserved for {device_id}",
+                    ticket_no=ticket.ticket_no,
+                    device_id=device_id,
+                )
+            taken = conn.execute(
+                "SELECT 1 FROM tickets WHERE day = ? AND ticket_no = ?", (day, ticket.ticket_no)
+            ).fetchone()
+            if taken is not None:
+                raise OfflineTicketRefused(
+                    f"{ticket.ticket_no} on {day} is taken",
+                    ticket_no=ticket.ticket_no,
+                    device_id=device_id,
+                )
+            queued = Ticket(
+                ticket_id=ticket.ticket_id,
+                ticket_no=ticket.ticket_no,
+                service=service.code,
+                issued_at=issued_at,
+                state="waiting",
+                appointment=appointment is not None,
+            )
+            people_ahead = conn.execute(
+                "SELECT COUNT(*) FROM tickets WHERE state='waiting' AND service=? AND day=?"
+                " AND issued_at <= ?",
+                (service.code, day, issued_at),
+            ).fetchone()[0]
+            _insert(conn, queued, day, device_id, appointment)
+            est = self._estimate_wait(conn, service.code, people_ahead)
+            data = _issued_data(queued, people_ahead, est) | {"offline": True}
+            tx.journal(Kind.TICKET_ISSUED, device_id, data, at=issued_at)
+        return IssuedTicket(queued, people_ahead, est), True
+
+    def withdraw(self, ticket_id: str, device_id: str, replaced_by: str) -> Ticket | None:
+        """Close a waiting ticket nobody holds: a kiosk's issue whose answer never reached it,
+        replaced by the number it issued from its range instead (``replaced_by``). Journaled as
+        ``ticket.skipped`` with ``reason: "replaced"``; None when the ticket no longer waits.
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            row = tx.conn.execute(
+                f"SELECT {TICKET_COLS} FROM tickets WHERE ticket_id = ? AND state = 'waiting'",
+                (ticket_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            ticket = ticket_from_row(row)
+            now = self.clock_watch.stamp(tx, device_id, now, _last_time(ticket))
+            tx.conn.execute(
+                "UPDATE tickets SET state='skipped', finished_at=? WHERE ticket_id=?",
+                (now, ticket_id),
+            )
+            done = replace(ticket, state="skipped", finished_at=now)
+            data = _ticket_data(done) | {"reason": "replaced", "replaced_by": replaced_by}
+            tx.journal(Kind.TICKET_SKIPPED, device_id, data, at=now)
+        return done
 
     # --- window side ------------------------------------------------------------------
 
@@ -165,7 +349,8 @@ class HallQueue:
             tx.conn.execute(
                 "INSERT INTO open_windows(window_no, device_id, staff_id, opened_at) VALUES (?,?,?,?)"
                 " ON CONFLICT(window_no) DO UPDATE SET device_id=excluded.device_id,"
-                " staff_id=excluded.staff_id, opened_at=excluded.opened_at",
+                " staff_id=excluded.staff_id, opened_at=excluded.opened_at,"
+                " paused_at=NULL, pause_reason=NULL",
                 (window_no, device_id, staff_id, now),
             )
             tx.journal(
@@ -196,18 +381,19 @@ class HallQueue:
         now = self.clock.now()
         with self.store.transaction() as tx:
             conn = tx.conn
-            self._require_open(conn, window_no)
+            if self._require_open(conn, window_no) is not None:
+                raise WindowPaused(f"window {window_no} is paused", window=window_no)
             if self._current(conn, window_no) is not None:
                 raise TicketInService("finish or skip the current ticket first", window=window_no)
-            marks = ",".join("?" * len(window.services))
+            where, args = _waiting_for(window)
             row = conn.execute(
-                f"SELECT {TICKET_COLS} FROM tickets WHERE state='waiting' AND service IN ({marks})"
-                " ORDER BY issued_at, ticket_no LIMIT 1",
-                window.services,
+                f"SELECT {TICKET_COLS} FROM tickets WHERE {where}"
+                f" ORDER BY {self._order_by(window)} LIMIT 1",
+                args,
             ).fetchone()
             if row is None:
                 return None
-            ticket = _row_ticket(row)
+            ticket = ticket_from_row(row)
             now = self.clock_watch.stamp(tx, device_id, now, _last_time(ticket))
             conn.execute(
                 "UPDATE tickets SET state='called', window_no=?, called_at=?, call_count=1"
@@ -249,6 +435,163 @@ class HallQueue:
         """Finish the current ticket (办结)."""
         return self._close_ticket(window_no, device_id, "finished", Kind.TICKET_FINISHED)
 
+    def undo_skip(self, window_no: int, device_id: str, ticket_id: str) -> Ticket:
+        """Take back a 过号 (撤销过号): the ticket this window skipped is its current one again.
+
+        Raises:
+            SkipNotUndoable (210): more than :data:`SKIP_UNDO_S` ago, skipped by another
+                window (or withdrawn), no longer skipped, or the window serves someone now.
+            WindowNotOpen (203), WindowPaused (208): the window is not serving.
+        """
+        self.hall.window(window_no)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            conn = tx.conn
+            if self._require_open(conn, window_no) is not None:
+                raise WindowPaused(f"window {window_no} is paused", window=window_no)
+            row = conn.execute(
+                f"SELECT {TICKET_COLS} FROM tickets WHERE ticket_id=?", (ticket_id,)
+            ).fetchone()
+            ticket = None if row is None else ticket_from_row(row)
+            if (
+                ticket is None
+                or ticket.state != "skipped"
+                or ticket.window_no != window_no
+                or ticket.finished_at is None
+                or now - ticket.finished_at > SKIP_UNDO_S
+                or self._current(conn, window_no) is not None
+            ):
+                raise SkipNotUndoable(
+                    f"the skip of {ticket_id} cannot be undone at window {window_no}",
+                    ticket_no=None if ticket is None else ticket.ticket_no,
+                    window=window_no,
+                )
+            skipped_at = ticket.finished_at
+            now = self.clock_watch.stamp(tx, device_id, now, _last_time(ticket))
+            conn.execute(
+                "UPDATE tickets SET state='called', finished_at=NULL WHERE ticket_id=?",
+                (ticket_id,),
+            )
+            back = replace(ticket, state="called", finished_at=None)
+            data = _ticket_data(back) | {"skipped_at": skipped_at}
+            tx.journal(Kind.TICKET_SKIP_UNDONE, device_id, data, at=now)
+        return back
+
+    def transfer(
+        self,
+        window_no: int,
+        device_id: str,
+        *,
+        to_service: str | None = None,
+        to_window: int | None = None,
+    ) -> Ticket:
+        """Transfer the current ticket (转移) to another service and/or window.
+
+        The ticket waits again with its number and its issue time, so it takes the place by
+        issue time it would have had in the new queue; sent to a window, only that window
+        calls it (whatever services it serves).
+
+        Raises:
+            NoCurrentTicket (204): the window serves nobody.
+            TransferInvalid (209): no target, or the ticket's own service and window.
+            UnknownService (201), UnknownWindow (202): no such target.
+        """
+        if to_service is None and to_window is None:
+            raise TransferInvalid("a transfer needs a service or a window", window=window_no)
+        if to_service is not None:
+            self.hall.service(to_service)
+        if to_window is not None:
+            self.hall.window(to_window)
+            if to_window == window_no:
+                raise TransferInvalid(
+                    "a ticket cannot be transferred to its own window", window=window_no
+                )
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            conn = tx.conn
+            ticket = self._require_current(conn, window_no)
+            service = to_service or ticket.service
+            if to_window is None and service == ticket.service:
+                raise TransferInvalid(
+                    f"{ticket.ticket_no} is already a {service} ticket",
+                    window=window_no,
+                    service=service,
+                )
+            now = self.clock_watch.stamp(tx, device_id, now, _last_time(ticket))
+            conn.execute(
+                "UPDATE tickets SET state='waiting', service=?, window_no=NULL, called_at=NULL,"
+                " call_count=0, target_window=?, transferred_from=? WHERE ticket_id=?",
+                (service, to_window, window_no, ticket.ticket_id),
+            )
+            moved = replace(
+                ticket,
+                state="waiting",
+                service=service,
+                window_no=None,
+                called_at=None,
+                call_count=0,
+                target_window=to_window,
+                transferred_from=window_no,
+            )
+            data = _ticket_data(moved) | {
+                "from_window": window_no,
+                "from_service": ticket.service,
+                "to_window": to_window,
+                "service_s": now - (ticket.called_at or now),
+            }
+            tx.journal(Kind.TICKET_TRANSFERRED, device_id, data, at=now)
+        return moved
+
+    def pause_window(self, window_no: int, device_id: str, reason: str) -> bool:
+        """暂停服务: the window stays signed in and calls nobody until :meth:`resume_window`.
+
+        Returns:
+            False when it was paused already (nothing journaled).
+
+        Raises:
+            WindowNotOpen (203): the window has not signed in.
+            TicketInService (205): finish, skip or transfer the current ticket first.
+        """
+        self.hall.window(window_no)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            conn = tx.conn
+            if self._require_open(conn, window_no) is not None:
+                return False
+            if self._current(conn, window_no) is not None:
+                raise TicketInService("finish or skip the current ticket first", window=window_no)
+            conn.execute(
+                "UPDATE open_windows SET paused_at=?, pause_reason=? WHERE window_no=?",
+                (now, reason, window_no),
+            )
+            staff = conn.execute(
+                "SELECT staff_id FROM open_windows WHERE window_no=?", (window_no,)
+            ).fetchone()[0]
+            data = {"window": window_no, "reason": reason, "staff_id": staff}
+            tx.journal(Kind.WINDOW_PAUSED, device_id, data, at=now)
+        return True
+
+    def resume_window(self, window_no: int, device_id: str) -> bool:
+        """恢复服务 after a pause. False when the window was not paused (nothing journaled).
+
+        Raises:
+            WindowNotOpen (203): the window has not signed in.
+        """
+        self.hall.window(window_no)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            conn = tx.conn
+            paused = self._require_open(conn, window_no)
+            if paused is None:
+                return False
+            conn.execute(
+                "UPDATE open_windows SET paused_at=NULL, pause_reason=NULL WHERE window_no=?",
+                (window_no,),
+            )
+            data = {"window": window_no, "reason": paused[1], "paused_s": max(0.0, now - paused[0])}
+            tx.journal(Kind.WINDOW_RESUMED, device_id, data, at=now)
+        return True
+
     def health_journal(self, clock: Clock) -> HealthJournal:
         """Where a flow on this queue journals its devices' health: the hall store."""
         return HealthJournal(self.store, clock)
@@ -285,21 +628,21 @@ class HallQueue:
 
     def _window_view(self, conn: sqlite3.Connection, window_no: int) -> WindowView:
         window = self.hall.window(window_no)
-        marks = ",".join("?" * len(window.services))
+        where, args = _waiting_for(window)
         rows = conn.execute(
-            f"SELECT {TICKET_COLS} FROM tickets WHERE state='waiting' AND service IN ({marks})"
-            " ORDER BY issued_at, ticket_no",
-            window.services,
+            f"SELECT {TICKET_COLS} FROM tickets WHERE {where} ORDER BY {self._order_by(window)}",
+            args,
         ).fetchall()
-        is_open = (
-            conn.execute("SELECT 1 FROM open_windows WHERE window_no=?", (window_no,)).fetchone()
-            is not None
-        )
+        state = conn.execute(
+            "SELECT paused_at, pause_reason FROM open_windows WHERE window_no=?", (window_no,)
+        ).fetchone()
         return WindowView(
             window_no=window_no,
-            is_open=is_open,
+            is_open=state is not None,
             current=self._current(conn, window_no),
-            waiting=tuple(_row_ticket(r) for r in rows),
+            waiting=tuple(ticket_from_row(r) for r in rows),
+            paused_at=None if state is None else state[0],
+            pause_reason=None if state is None else state[1],
         )
 
     def waiting_count(self, service_code: str | None = None) -> int:
@@ -318,6 +661,17 @@ class HallQueue:
         return [r[0] for r in rows]
 
     # --- internals --------------------------------------------------------------------
+
+    def _order_by(self, window: Window) -> str:
+        """The SQL of :func:`call_order` for ``window``."""
+        special = 1 if window.special else 0
+        appointments = 1 if self.hall.appointments_first else 0
+        return (
+            "CASE WHEN priority = 'green' THEN 0"
+            f" WHEN priority = 'special' AND {special} THEN 1"
+            f" WHEN appointment IS NOT NULL AND {appointments} THEN 2 ELSE 3 END,"
+            " issued_at, ticket_no"
+        )
 
     def _close_ticket(self, window_no: int, device_id: str, state: str, kind: str) -> Ticket:
         now = self.clock.now()
@@ -338,9 +692,16 @@ class HallQueue:
             tx.journal(kind, device_id, data, at=now)
         return done
 
-    def _require_open(self, conn: sqlite3.Connection, window_no: int) -> None:
-        if conn.execute("SELECT 1 FROM open_windows WHERE window_no=?", (window_no,)).fetchone() is None:
+    def _require_open(
+        self, conn: sqlite3.Connection, window_no: int
+    ) -> tuple[float, str | None] | None:
+        """Refuse a window that has not signed in; its pause ``(since, reason)``, or None."""
+        row = conn.execute(
+            "SELECT paused_at, pause_reason FROM open_windows WHERE window_no=?", (window_no,)
+        ).fetchone()
+        if row is None:
             raise WindowNotOpen(f"window {window_no} is not signed in", window=window_no)
+        return None if row[0] is None else (float(row[0]), row[1])
 
     def _require_current(self, conn: sqlite3.Connection, window_no: int) -> Ticket:
         self.hall.window(window_no)
@@ -353,7 +714,7 @@ class HallQueue:
         row = conn.execute(
             f"SELECT {TICKET_COLS} FROM tickets WHERE state='called' AND window_no=?", (window_no,)
         ).fetchone()
-        return None if row is None else _row_ticket(row)
+        return None if row is None else ticket_from_row(row)
 
     def _estimate_wait(self, conn: sqlite3.Connection, service: str, people_ahead: int) -> float:
         """People ahead × average handling time ÷ windows serving the service.
@@ -371,13 +732,87 @@ class HallQueue:
             sum(r[0] for r in rows) / len(rows) if rows else self.hall.service(service).aht_s
         )
         serving = [w.no for w in self.hall.windows if service in w.services]
-        open_now = {r[0] for r in conn.execute("SELECT window_no FROM open_windows")}
+        # A paused window serves nobody: it does not shorten the wait.
+        open_now = {
+            r[0] for r in conn.execute("SELECT window_no FROM open_windows WHERE paused_at IS NULL")
+        }
         windows = len([w for w in serving if w in open_now]) or len(serving)
         return math.ceil(people_ahead * aht / max(windows, 1))
 
 
-def _row_ticket(row: tuple[Any, ...]) -> Ticket:
-    return Ticket(*row)
+def ticket_from_row(row: tuple[Any, ...]) -> Ticket:
+    """A ticket from a row of ``SELECT {TICKET_COLS}``."""
+    return Ticket(
+        *row[:9],
+        appointment=bool(row[9]),
+        priority=row[10],
+        target_window=row[11],
+        transferred_from=row[12],
+    )
+
+
+def serves(window: Window, ticket: Ticket) -> bool:
+    """Whether ``window`` may call ``ticket``: one transferred to a window goes to that window
+    only; any other to every window serving its service."""
+    if ticket.target_window is not None:
+        return ticket.target_window == window.no
+    return ticket.service in window.services
+
+
+def priority_of(ticket: Ticket, appointments_first: bool, special_window: bool) -> str | None:
+    """Why ``ticket`` goes before arrival order at a window: ``"green"`` (绿色通道),
+    ``"special"`` (at a special-groups window), ``"appointment"``, or None (it does not)."""
+    if ticket.priority == "green":
+        return "green"
+    if ticket.priority == "special" and special_window:
+        return "special"
+    if ticket.appointment and appointments_first:
+        return "appointment"
+    return None
+
+
+_RANK = {"green": 0, "special": 1, "appointment": 2, None: 3}
+
+
+def call_order(
+    ticket: Ticket, appointments_first: bool, special_window: bool = False
+) -> tuple[int, float, str]:
+    """The sort key of the order a window calls its waiting tickets in (the SQL's, for a copy of
+    the queue kept elsewhere: ``hallnet/view.py``)."""
+    rank = _RANK[priority_of(ticket, appointments_first, special_window)]
+    return (rank, ticket.issued_at, ticket.ticket_no)
+
+
+def _waiting_for(window: Window) -> tuple[str, tuple[Any, ...]]:
+    """The SQL condition (and its arguments) of :func:`serves` for waiting tickets."""
+    marks = ",".join("?" * len(window.services))
+    return (
+        "state='waiting' AND ((target_window IS NULL AND service IN "
+        f"({marks})) OR target_window = ?)",
+        (*window.services, window.no),
+    )
+
+
+def _insert(
+    conn: sqlite3.Connection, ticket: Ticket, day: str, device_id: str, appointment: str | None
+) -> None:
+    conn.execute(
+        "INSERT INTO tickets(ticket_id, day, service, ticket_no, issued_at, issued_by, state,"
+        " appointment, priority) VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?)",
+        (ticket.ticket_id, day, ticket.service, ticket.ticket_no, ticket.issued_at, device_id,
+         appointment, ticket.priority),
+    )
+
+
+def _issued_data(ticket: Ticket, people_ahead: int, est_wait_s: float) -> dict[str, Any]:
+    """``ticket.issued``: the ticket, whether it was for an appointment (never the booking
+    number), its priority, and what the citizen was told."""
+    return _ticket_data(ticket) | {
+        "appointment": ticket.appointment,
+        "priority": ticket.priority,
+        "people_ahead": people_ahead,
+        "est_wait_s": est_wait_s,
+    }
 
 
 def _last_time(t: Ticket) -> float:

@@ -32,7 +32,18 @@ class QueuePort(Protocol):
 
     hall: HallConfig
 
-    def issue(self, service_code: str, device_id: str) -> IssuedTicket: ...
+    def issue(
+        self,
+        service_code: str,
+        device_id: str,
+        *,
+        appointment: str | None = None,
+        priority: str | None = None,
+    ) -> IssuedTicket:
+        """Take a ticket; ``appointment``: the booking number of a checked-in appointment, whose
+        ticket is called before walk-ins when the hall says ``[queue] appointments_first``;
+        ``priority``: ``"green"`` (绿色通道) or ``"special"`` (special groups)."""
+        ...
 
     def waiting_count(self, service_code: str | None = None) -> int: ...
 
@@ -47,6 +58,21 @@ class QueuePort(Protocol):
     def skip(self, window_no: int, device_id: str) -> Ticket: ...
 
     def finish(self, window_no: int, device_id: str) -> Ticket: ...
+
+    def undo_skip(self, window_no: int, device_id: str, ticket_id: str) -> Ticket: ...
+
+    def transfer(
+        self,
+        window_no: int,
+        device_id: str,
+        *,
+        to_service: str | None = None,
+        to_window: int | None = None,
+    ) -> Ticket: ...
+
+    def pause_window(self, window_no: int, device_id: str, reason: str) -> bool: ...
+
+    def resume_window(self, window_no: int, device_id: str) -> bool: ...
 
     def record_rating(self, ticket: Ticket, level: int, device_id: str) -> None: ...
 

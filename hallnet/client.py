@@ -24,17 +24,25 @@ It has the methods the flows use from :class:`flows.queue.HallQueue` (the port
 * **The link state** (:attr:`RemoteHallQueue.connected`, :attr:`RemoteHallQueue.problem`,
   :meth:`RemoteHallQueue.on_link`) tells an app whether the hall box is reachable; while it is
   not, the views are the last known ones.
+* **A kiosk's own disk** (a kiosk with a data directory: by default the one its device file is
+  in). Cut off from the hall box, it goes on issuing numbers from blocks the hall box reserved
+  for it ahead of time (:mod:`hallnet.offline`), each ticket on the kiosk's disk before the
+  citizen sees it; its transaction journal is on its own disk too
+  (:meth:`RemoteHallQueue.transaction_journal`, :mod:`hallnet.kiosk_journal`). A background
+  uplink (:mod:`hallnet.uplink`) hands both to the hall box, exactly once, when it answers again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 import requests
@@ -43,6 +51,7 @@ from requests.adapters import HTTPAdapter
 from core.clock import Clock
 from core.config import HallConfig
 from core.errors import (
+    ConfigError,
     DeviceNotAuthorized,
     HallBoxBadResponse,
     HallBoxUnreachable,
@@ -53,6 +62,11 @@ from core.rating import LEVEL_LABELS
 from devices.health import Health
 from flows.queue import IssuedTicket, Ticket, WindowView
 from hallnet.devices import DeviceFile
+from hallnet.kept import KeptInMemory, KeptOnDisk, KeptRequests
+from hallnet.kiosk_journal import KioskJournal
+from hallnet.local_store import LocalStore
+from hallnet.offline import OfflineNumbers
+from hallnet.uplink import Uplink
 from hallnet.view import HallView
 from hallnet.wire import (
     API_PREFIX,
@@ -84,8 +98,6 @@ REFUSED_RETRY_S = 5.0
 CATCH_UP_S = 0.5
 #: How long an unsettled request's key is kept for a repeat of the same request.
 UNSETTLED_S = 300.0
-#: Undelivered ratings and health reports kept for the connection's return, at most.
-DEFERRED_MAX = 200
 
 
 class HallLink(Protocol):
@@ -133,6 +145,10 @@ class RemoteHallQueue:
         attempts: attempts per request.
         connect_timeout: seconds to connect.
         read_timeout: seconds to wait for an answer.
+        data_dir: a kiosk's own directory, for its offline numbers and its transaction journal
+            (:mod:`hallnet.local_store`); by default the directory of its device file when it
+            was read from one. A kiosk without one issues nothing while cut off and has no
+            transaction journal; a PAD keeps nothing there.
 
     Call :meth:`start` before use and :meth:`close` at the end.
     """
@@ -147,6 +163,7 @@ class RemoteHallQueue:
         attempts: int = ATTEMPTS,
         connect_timeout: float = CONNECT_TIMEOUT_S,
         read_timeout: float = READ_TIMEOUT_S,
+        data_dir: Path | str | None = None,
     ) -> None:
         self.device = device
         self.device_id = device.device_id
@@ -161,7 +178,7 @@ class RemoteHallQueue:
         self._listening = listen
         self._lock = threading.RLock()
         self._caught_up = threading.Condition(self._lock)
-        self._view = HallView()
+        self._view = HallView(hall.appointments_first)
         self._last_id: int | None = None
         self._need = 0
         self._live = False
@@ -170,10 +187,18 @@ class RemoteHallQueue:
         self._callbacks: list[Callable[[], None]] = []
         self._catalog_callbacks: list[Callable[[HallConfig], None]] = []
         self._unsettled: tuple[str, str, float] | None = None
-        self._deferred: list[tuple[str, dict[str, Any], str]] = []
+        #: Ratings and health reports kept for the hall box's return (on disk once opened).
+        self._kept: KeptRequests = KeptInMemory()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._stream: requests.Response | None = None
+        if data_dir is None and device.path is not None:
+            data_dir = device.path.parent
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self._own_disk: LocalStore | None = None
+        self.offline: OfflineNumbers | None = None
+        self.journal: KioskJournal | None = None
+        self.uplink: Uplink | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -200,6 +225,7 @@ class RemoteHallQueue:
             )
         else:
             self._take_catalog(catalog)
+        self._open_local()
         if self._listening:
             self._thread = threading.Thread(target=self._listen, name="hall-events", daemon=True)
             self._thread.start()
@@ -208,12 +234,32 @@ class RemoteHallQueue:
     def close(self) -> None:
         """Stop the listener and close the connections."""
         self._stop.set()
+        if self.uplink is not None:
+            self.uplink.stop()
         stream = self._stream
         if stream is not None:
             interrupt(stream)
         if self._thread is not None:
             self._thread.join(2.0)
         self._session.close()
+        if self._own_disk is not None:
+            self._own_disk.close()
+
+    def _open_local(self) -> None:
+        """The machine's own database: what it keeps for the hall box's return; a kiosk's
+        offline numbers, journal and uplink."""
+        if self.data_dir is None or self._own_disk is not None:
+            return
+        self._own_disk = LocalStore.open(self.data_dir, self.device_id)
+        self._kept = KeptOnDisk(self._own_disk)
+        if self.device.role != "kiosk":
+            return
+        self.offline = OfflineNumbers(self._own_disk)
+        self.journal = KioskJournal(self._own_disk, self.device.hall_id, self.device_id, self.clock)
+        self.uplink = Uplink(self, self.offline, self.journal)
+        self.journal.wake = self.uplink.wake
+        self.uplink.start()
+        self.uplink.wake()
 
     # --- the link ------------------------------------------------------------------------
 
@@ -242,16 +288,71 @@ class RemoteHallQueue:
 
     # --- citizen side --------------------------------------------------------------------
 
-    def issue(self, service_code: str, device_id: str) -> IssuedTicket:
-        """Take a ticket (取号).
+    def issue(
+        self,
+        service_code: str,
+        device_id: str,
+        *,
+        appointment: str | None = None,
+        priority: str | None = None,
+    ) -> IssuedTicket:
+        """Take a ticket (取号); cut off from the hall box, from the kiosk's reserved numbers.
+
+        While the event stream is down the hall box is tried once (not three times), so a
+        citizen at a cut-off kiosk waits about a second, not eight. When it does not answer
+        and the kiosk has a reserved number left for the service, the ticket is issued from it,
+        on the kiosk's disk before this returns; its people ahead and wait are estimated from
+        the last known queue. If the hall box may have issued a ticket for the unanswered
+        request, the offline ticket names that request, and the hall box withdraws the ticket
+        nobody holds when the offline one reaches it.
 
         Raises:
             UnknownService (201), StorageFull (420): as :meth:`flows.queue.HallQueue.issue`.
-            HallBoxUnreachable (701): no answer; a repeat reuses the request's key.
+            HallBoxUnreachable (701): no answer and no reserved number left (or no data
+                directory); a repeat reuses the request's key.
             DeviceForbidden (703): this device is not a kiosk.
         """
-        body = {"service": service_code, "device_id": device_id}
-        return issued_from(self._change("/tickets", body))
+        body: dict[str, Any] = {"service": service_code, "device_id": device_id}
+        if appointment is not None:
+            body["appointment"] = appointment
+        if priority is not None:
+            # Not kept by an offline number: a ticket issued while cut off waits by arrival.
+            body["priority"] = priority
+        if self.offline is None:
+            return issued_from(self._change("/tickets", body))
+        cut_off = self._listening and not self.connected and self.problem is None
+        try:
+            return issued_from(self._change("/tickets", body, attempts=1 if cut_off else None))
+        except HallBoxUnreachable as unreachable:
+            with self._lock:
+                unsettled, self._unsettled = self._unsettled, None
+            replaces = unsettled[1] if unsettled is not None else None
+            issued = self._issue_offline(service_code, appointment, replaces)
+            if issued is None:
+                with self._lock:
+                    self._unsettled = unsettled  # nothing issued: a repeat reuses the key
+                raise unreachable
+            log.warning(
+                "hall box %s unreachable: issued %s from this kiosk's reserved numbers",
+                self.address,
+                issued.ticket.ticket_no,
+            )
+            return issued
+
+    def _issue_offline(
+        self, service_code: str, appointment: str | None, replaces: str | None
+    ) -> IssuedTicket | None:
+        assert self.offline is not None
+        service = self.hall.service(service_code)
+        ticket = self.offline.issue(service, self.clock.now(), appointment, replaces)
+        if ticket is None:
+            return None
+        with self._lock:
+            known = self._view.waiting_count(service.code) if self._view.known else 0
+        ahead = known + len(self.offline.pending(service.code)) - 1
+        serving = sum(1 for w in self.hall.windows if service.code in w.services)
+        est = math.ceil(ahead * service.aht_s / max(serving, 1))
+        return IssuedTicket(ticket, ahead, float(est))
 
     # --- window side ---------------------------------------------------------------------
 
@@ -274,6 +375,29 @@ class RemoteHallQueue:
 
     def finish(self, window_no: int, device_id: str) -> Ticket:
         return self._ticket(f"/windows/{window_no}/finish", device_id)
+
+    def undo_skip(self, window_no: int, device_id: str, ticket_id: str) -> Ticket:
+        body = {"device_id": device_id, "ticket_id": ticket_id}
+        return self._ticket(f"/windows/{window_no}/unskip", device_id, body)
+
+    def transfer(
+        self,
+        window_no: int,
+        device_id: str,
+        *,
+        to_service: str | None = None,
+        to_window: int | None = None,
+    ) -> Ticket:
+        body = {"device_id": device_id, "service": to_service, "window": to_window}
+        return self._ticket(f"/windows/{window_no}/transfer", device_id, body)
+
+    def pause_window(self, window_no: int, device_id: str, reason: str) -> bool:
+        body = {"device_id": device_id, "reason": reason}
+        return bool(self._change(f"/windows/{window_no}/pause", body).get("changed"))
+
+    def resume_window(self, window_no: int, device_id: str) -> bool:
+        body = {"device_id": device_id}
+        return bool(self._change(f"/windows/{window_no}/resume", body).get("changed"))
 
     def record_rating(self, ticket: Ticket, level: int, device_id: str) -> None:
         """Store a 好差评 rating. Never lost to a network outage: without an answer it is kept
@@ -305,6 +429,42 @@ class RemoteHallQueue:
         data = self._call("GET", "/waiting", attempts=attempts)
         return int(data["total"] if service_code is None else data["services"].get(service_code, 0))
 
+    def transaction_journal(self, device_id: str, clock: Clock) -> KioskJournal:
+        """Where a kiosk function on this kiosk journals its transactions: the kiosk's own
+        disk, forwarded to the hall box by the uplink (``docs/hall-api.md``, "Where
+        transactions live"; :func:`flows.transactions.transaction_journal_for`).
+
+        Raises:
+            ConfigError (100): this is not a kiosk with a data directory, or ``device_id`` is
+                not this kiosk (the hall box journals a kiosk's events under its own id only).
+        """
+        if device_id != self.device_id:
+            raise ConfigError(
+                f"{self.device_id} cannot journal transactions as {device_id}", device_id=device_id
+            )
+        self._open_local()
+        if self._own_disk is None or self.uplink is None:
+            raise ConfigError(
+                f"{self.device_id} has no data directory for its transaction journal",
+                device_id=device_id,
+            )
+        return KioskJournal(self._own_disk, self.device.hall_id, device_id, clock, self.uplink.wake)
+
+    @property
+    def reachable(self) -> bool:
+        """Worth sending to: the event stream is up (or, without one, nothing refused us)."""
+        return self.connected
+
+    def post(self, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """A state change with a key of the caller's (the uplink's), without waiting for its
+        push; an unanswered one is not remembered here: the caller sends it again.
+
+        Raises:
+            HallBoxUnreachable (701): no answer after the retries.
+            The error the answer carries.
+        """
+        return self._change(path, body, key, wait=False)
+
     def health_journal(self, clock: Clock) -> RemoteHealthJournal:
         """Where a flow's device health changes go: the hall box's journal (see
         :func:`flows.queue_port.health_journal_for`)."""
@@ -324,20 +484,33 @@ class RemoteHallQueue:
 
     # --- requests ------------------------------------------------------------------------
 
-    def _ticket(self, path: str, device_id: str) -> Ticket:
-        ticket = self._ticket_or_none(path, device_id)
+    def _ticket(
+        self, path: str, device_id: str, body: dict[str, Any] | None = None
+    ) -> Ticket:
+        ticket = self._ticket_or_none(path, device_id, body)
         if ticket is None:
             raise HallBoxBadResponse(f"no ticket in the answer to {path}", path=path)
         return ticket
 
-    def _ticket_or_none(self, path: str, device_id: str) -> Ticket | None:
-        data = self._change(path, {"device_id": device_id})
+    def _ticket_or_none(
+        self, path: str, device_id: str, body: dict[str, Any] | None = None
+    ) -> Ticket | None:
+        data = self._change(path, body or {"device_id": device_id})
         return None if data.get("ticket") is None else ticket_from(data["ticket"])
 
     def _change(
-        self, path: str, body: dict[str, Any], key: str | None = None, wait: bool = True
+        self,
+        path: str,
+        body: dict[str, Any],
+        key: str | None = None,
+        wait: bool = True,
+        attempts: int | None = None,
     ) -> dict[str, Any]:
-        """POST a state change with an Idempotency-Key; reuse an unsettled key for a repeat."""
+        """POST a state change with an Idempotency-Key; reuse an unsettled key for a repeat.
+
+        Only a change without a key of its own (a tap) is remembered as unsettled and cleared
+        by its answer: a kept rating delivered meanwhile must not make a repeated 叫号 forget
+        its key."""
         fingerprint = request_fingerprint("POST", path, body)
         reuse = key is None
         with self._lock:
@@ -349,18 +522,22 @@ class RemoteHallQueue:
                 log.info("repeating an unanswered %s with its key %s", path, key)
         key = key or uuid.uuid4().hex
         try:
-            data = self._call("POST", path, json=body, headers={"Idempotency-Key": key})
+            data = self._call(
+                "POST", path, attempts=attempts, json=body, headers={"Idempotency-Key": key}
+            )
         except HallBoxUnreachable:
             if reuse:
                 with self._lock:
                     self._unsettled = (fingerprint, key, time.monotonic())
             raise
         except HallEdgeError:
+            if reuse:
+                with self._lock:
+                    self._unsettled = None
+            raise
+        if reuse:
             with self._lock:
                 self._unsettled = None
-            raise
-        with self._lock:
-            self._unsettled = None
         if wait:
             self._await(data.get("event_id"))
         return data
@@ -370,30 +547,21 @@ class RemoteHallQueue:
         try:
             return self._change(path, body, key, wait=False)
         except HallBoxUnreachable:
-            with self._lock:
-                if len(self._deferred) >= DEFERRED_MAX:
-                    dropped = self._deferred.pop(0)
-                    log.error("undelivered %s dropped: more than %d kept", dropped[0], DEFERRED_MAX)
-                self._deferred.append((path, body, key))
+            self._kept.keep(path, body, key)
             log.warning("%s kept for delivery when the hall box is back", path)
             return None
 
     def _deliver_deferred(self) -> None:
         """On the listener thread once caught up: send what was kept, in order, same keys."""
-        while True:
-            with self._lock:
-                if not self._deferred:
-                    return
-                path, body, key = self._deferred[0]
+        while (kept := self._kept.first()) is not None:
+            path, body, key = kept
             try:
                 self._change(path, body, key, wait=False)
             except HallBoxUnreachable:
                 return
             except HallEdgeError as err:
                 log.error("kept %s refused by the hall box, dropped: %s", path, err)
-            with self._lock:
-                if self._deferred and self._deferred[0][2] == key:
-                    self._deferred.pop(0)
+            self._kept.delivered(key)
 
     def _await(self, event_id: Any) -> None:
         """Read-your-writes: the local view is used again once it holds ``event_id``."""
@@ -550,6 +718,8 @@ class RemoteHallQueue:
             self._live = self._view.known
             self._caught_up.notify_all()
         self._set_link(True, None)
+        if self.uplink is not None:
+            self.uplink.wake()
         self._deliver_deferred()
 
     def _alive(self) -> None:
@@ -568,6 +738,8 @@ class RemoteHallQueue:
                 address=self.address,
             )
         self.hall = with_catalog(self.hall, data)
+        with self._lock:
+            self._view.appointments_first = self.hall.appointments_first
         return self.hall
 
     def _lost(self, why: str) -> None:

@@ -32,7 +32,7 @@ import secrets
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -305,6 +305,9 @@ class DeviceFile:
     secret: str
     hall_box: str
     window: int | None = None
+    #: Where it was read from (None when built in memory); its directory is the machine's own
+    #: data directory (``hallnet/local_store.py``).
+    path: Path | None = field(default=None, compare=False)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -327,6 +330,7 @@ class DeviceFile:
                 secret=str(raw["secret"]),
                 hall_box=str(raw["hall_box"]),
                 window=None if raw.get("window") is None else int(raw["window"]),
+                path=path,
             )
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise ConfigError(

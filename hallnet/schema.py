@@ -1,7 +1,7 @@
 """The hall API's own tables in the hall database (migration set ``hallnet``).
 
 ``hallstore/schema.py`` owns the hall database's tables as the set ``hall``; it has no hook for
-another package's steps, so the hall API keeps its three tables as a set of its own on the same
+another package's steps, so the hall API keeps its tables as a set of its own on the same
 file and the same ledger (``core/sqlite_migrations.py`` keys the ledger by set). The hall box's
 server applies it when it opens the database (:func:`open_store`); no other process needs these
 tables, and a kiosk or PAD on the hall box that opens the database directly never touches them.
@@ -16,6 +16,8 @@ tables, and a kiosk or PAD on the hall box that opens the database directly neve
   committed with the change; a retry is answered from here.
 * ``hallnet_state``: named integers (``journal_pos``: how far the feed has accounted for the
   journal, see :mod:`hallnet.feed`).
+* ``hallnet_forwarded``: per kiosk, the last seq of the kiosk's own journal that the hall
+  journal holds (:mod:`hallnet.forwarded`).
 
 Steps are append-only: never edit one that has shipped.
 """
@@ -52,6 +54,20 @@ HALLNET_SCHEMA = Migrations(
                 ),
                 "CREATE INDEX hallnet_requests_at ON hallnet_requests(at)",
                 "CREATE TABLE hallnet_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+            ),
+        ),
+        # A kiosk on its own machine journals its transactions on its own disk and forwards
+        # them here (hallnet/forwarded.py); per kiosk, the highest seq of its own journal that
+        # the hall journal holds. Kept for good, unlike answered requests: a kiosk cut off for
+        # a week still cannot get an event journaled twice.
+        Migration(
+            2,
+            "hall API: how far each kiosk's own journal has been journaled here",
+            (
+                (
+                    "CREATE TABLE hallnet_forwarded ("
+                    " device_id TEXT PRIMARY KEY, local_seq INTEGER NOT NULL)"
+                ),
             ),
         ),
     ),

@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from core.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock, business_day
 from core.config import HallConfig
 from core.errors import (
     BadRequest,
@@ -47,8 +47,8 @@ from core.errors import (
 )
 from core.events import Kind
 from flows.health_events import HealthJournal
-from flows.queue import TICKET_COLS, HallQueue, Ticket
-from hallnet import feed
+from flows.queue import PRIORITIES, TICKET_COLS, HallQueue, Ticket, ticket_from_row
+from hallnet import feed, forwarded
 from hallnet.devices import DeviceEntry, DeviceRegistry, read_device_list
 from hallnet.schema import open_store
 from hallnet.wire import (
@@ -60,6 +60,7 @@ from hallnet.wire import (
     http_status,
     is_decided,
     issued_json,
+    range_json,
     request_fingerprint,
     ticket_from,
     ticket_json,
@@ -189,13 +190,84 @@ class HallService:
 
     def issue(self, device: DeviceEntry, body: dict[str, Any]) -> Action:
         service = _text(body, "service")
+        appointment = _appointment(body)
+        priority = _priority(body)
         _own(device, body)
 
         def run() -> tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
-            issued = issued_json(self.queue.issue(service, device.device_id))
+            ticket = self.queue.issue(
+                service, device.device_id, appointment=appointment, priority=priority
+            )
+            issued = issued_json(ticket)
             return 201, issued, [(Kind.TICKET_ISSUED, issued)]
 
         return run
+
+    def reserve_range(self, device: DeviceEntry, body: dict[str, Any]) -> Action:
+        """``POST /v1/ranges``: a block of offline numbers for the kiosk, for today or the
+        next business day (:mod:`flows.ticket_numbers`)."""
+        service = _text(body, "service")
+        day = _text(body, "day")
+        _own(device, body)
+        now = self.clock.now()
+        if day not in (business_day(now), business_day(now + 86400.0)):
+            raise BadRequest(f"ranges are reserved for today or the next day, not {day}", day=day)
+
+        def run() -> tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+            block = self.queue.reserve_range(service, device.device_id, day)
+            return 201, {"range": range_json(block)}, []
+
+        return run
+
+    def accept_offline(self, device: DeviceEntry, body: dict[str, Any]) -> Action:
+        """``POST /v1/tickets/offline``: a ticket the kiosk issued from its range while cut
+        off. ``replaces``: the key of the kiosk's issue request that went unanswered just
+        before; if the hall box did issue that ticket, nobody holds it, and it is withdrawn."""
+        ticket = ticket_from(_field(body, "ticket", dict))
+        day = _text(body, "day")
+        appointment = _appointment(body)
+        replaces = body.get("replaces")
+        if replaces is not None and not (isinstance(replaces, str) and _KEY.match(replaces)):
+            raise BadRequest("replaces must be an Idempotency-Key", field="replaces")
+        _own(device, body)
+        me = device.device_id
+
+        def run() -> tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+            queued, added = self.queue.accept_offline(ticket, day, me, appointment=appointment)
+            answer = issued_json(queued) | {"added": added}
+            pushes = [(Kind.TICKET_ISSUED, issued_json(queued))] if added else []
+            phantom = self._unheld_ticket(me, replaces) if added else None
+            if phantom is not None:
+                withdrawn = self.queue.withdraw(phantom, me, queued.ticket.ticket_no)
+                if withdrawn is not None:
+                    pushes.append((Kind.TICKET_SKIPPED, {"ticket": ticket_json(withdrawn)}))
+            return 201, answer, pushes
+
+        return run
+
+    def journal(self, device: DeviceEntry, body: dict[str, Any]) -> Action:
+        """``POST /v1/journal``: events of the kiosk's own journal (:mod:`hallnet.forwarded`)."""
+        _own(device, body)
+        events = forwarded.forwarded_from(body, self.hall.hall_id, device.device_id)
+
+        def run() -> tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+            conn = self.store.conn  # inside change()'s transaction, under the store's lock
+            added, held = forwarded.journal_forwarded(
+                conn, self.hall.hall_id, device.device_id, events
+            )
+            return 200, {"journaled": added, "held_to": held}, []
+
+        return run
+
+    def _unheld_ticket(self, device_id: str, key: str | None) -> str | None:
+        """The ticket an issue request of ``device_id`` with ``key`` got, if it got one."""
+        if key is None:
+            return None
+        prior = feed.answered(self.store.conn, device_id, key)
+        if prior is None or prior.status != 201:
+            return None
+        ticket = prior.response.get("ticket")
+        return ticket.get("ticket_id") if isinstance(ticket, dict) else None
 
     def window_action(
         self, device: DeviceEntry, window_no: int, verb: str, body: dict[str, Any]
@@ -209,6 +281,8 @@ class HallService:
             )
         q, me = self.queue, device.device_id
         staff = _text(body, "staff_id") if verb == "open" else ""
+        if verb in _WINDOW_OPERATIONS:
+            return self._window_operation(window_no, me, verb, body)
 
         def run() -> tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
             if verb == "open":
@@ -228,6 +302,41 @@ class HallService:
             ticket = method(window_no, me)
             if ticket is None:
                 return 200, {"ticket": None}, []
+            data = {"ticket": ticket_json(ticket)}
+            return 200, data, [(kind, data)]
+
+        return run
+
+    def _window_operation(
+        self, window_no: int, me: str, verb: str, body: dict[str, Any]
+    ) -> Action:
+        """暂停 / 恢复 / 转移 / 撤销过号 (``docs/hall-api.md``, "Window operations")."""
+        q = self.queue
+        reason = _reason(body) if verb == "pause" else ""
+        to_service = _optional(body, "service", str) if verb == "transfer" else None
+        to_window = _optional(body, "window", int) if verb == "transfer" else None
+        ticket_id = _text(body, "ticket_id") if verb == "unskip" else ""
+
+        def run() -> tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+            if verb in ("pause", "resume"):
+                if verb == "pause":
+                    changed = q.pause_window(window_no, me, reason)
+                else:
+                    changed = q.resume_window(window_no, me)
+                view = q.window_view(window_no)
+                data = {
+                    "window": window_no,
+                    "paused_at": view.paused_at,
+                    "pause_reason": view.pause_reason,
+                }
+                kind = Kind.WINDOW_PAUSED if verb == "pause" else Kind.WINDOW_RESUMED
+                return 200, {"changed": changed}, [(kind, data)] if changed else []
+            if verb == "transfer":
+                ticket = q.transfer(window_no, me, to_service=to_service, to_window=to_window)
+                kind = Kind.TICKET_TRANSFERRED
+            else:
+                ticket = q.undo_skip(window_no, me, ticket_id)
+                kind = Kind.TICKET_SKIP_UNDONE
             data = {"ticket": ticket_json(ticket)}
             return 200, data, [(kind, data)]
 
@@ -317,6 +426,8 @@ class HallService:
                     "no": w.no,
                     "services": list(w.services),
                     "is_open": view.is_open,
+                    "paused_at": view.paused_at,
+                    "pause_reason": view.pause_reason,
                     "staff_id": staff.get(w.no),
                     "waiting": [t.ticket_id for t in view.waiting],
                 }
@@ -326,7 +437,7 @@ class HallService:
         ).fetchall()
         return {
             "hall": catalog_json(self.hall),
-            "tickets": [ticket_json(Ticket(*r)) for r in rows],
+            "tickets": [ticket_json(ticket_from_row(r)) for r in rows],
             "windows": windows,
         }
 
@@ -418,6 +529,43 @@ def _text(body: dict[str, Any], name: str) -> str:
     return value
 
 
+def _appointment(body: dict[str, Any]) -> str | None:
+    """A checked-in appointment's booking number, when the body names one."""
+    if body.get("appointment") is None:
+        return None
+    value = _text(body, "appointment")
+    if len(value) > 64:
+        raise BadRequest("appointment is at most 64 characters", field="appointment")
+    return value
+
+
+#: The window verbs beyond the call cycle (issue #14).
+_WINDOW_OPERATIONS = frozenset({"pause", "resume", "transfer", "unskip"})
+#: Longest pause reason accepted.
+MAX_REASON = 32
+
+
+def _priority(body: dict[str, Any]) -> str | None:
+    """A ticket's priority (``green``, ``special``), when the body names one."""
+    if body.get("priority") is None:
+        return None
+    value = _text(body, "priority")
+    if value not in PRIORITIES:
+        raise BadRequest(f"priority is one of {list(PRIORITIES)}", field="priority")
+    return value
+
+
+def _reason(body: dict[str, Any]) -> str:
+    value = _text(body, "reason")
+    if len(value) > MAX_REASON:
+        raise BadRequest(f"reason is at most {MAX_REASON} characters", field="reason")
+    return value
+
+
+def _optional(body: dict[str, Any], name: str, kind: type) -> Any:
+    return None if body.get(name) is None else _field(body, name, kind)
+
+
 def _own(device: DeviceEntry, body: dict[str, Any]) -> None:
     """A queue change is journaled under the device that asked, and only that one."""
     named = _text(body, "device_id")
@@ -447,8 +595,16 @@ ROUTES = (
     _Route("GET", re.compile(rf"^{API_PREFIX}/events$"), _ANY, "get_events"),
     _Route("POST", re.compile(rf"^{API_PREFIX}/tickets$"), frozenset({"kiosk"}), "post_ticket"),
     _Route(
+        "POST", re.compile(rf"^{API_PREFIX}/tickets/offline$"), frozenset({"kiosk"}), "post_offline"
+    ),
+    _Route("POST", re.compile(rf"^{API_PREFIX}/ranges$"), frozenset({"kiosk"}), "post_range"),
+    _Route("POST", re.compile(rf"^{API_PREFIX}/journal$"), frozenset({"kiosk"}), "post_journal"),
+    _Route(
         "POST",
-        re.compile(rf"^{API_PREFIX}/windows/(\d+)/(open|close|call|recall|skip|finish)$"),
+        re.compile(
+            rf"^{API_PREFIX}/windows/(\d+)/"
+            r"(open|close|call|recall|skip|finish|pause|resume|transfer|unskip)$"
+        ),
         frozenset({"pad"}),
         "post_window",
     ),
@@ -621,6 +777,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def post_ticket(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
         self._change(device, body, self.server.service.issue(device, body))
+
+    def post_offline(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
+        self._change(device, body, self.server.service.accept_offline(device, body))
+
+    def post_range(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
+        self._change(device, body, self.server.service.reserve_range(device, body))
+
+    def post_journal(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
+        self._change(device, body, self.server.service.journal(device, body))
 
     def post_window(self, device: DeviceEntry, match: re.Match[str], body: dict[str, Any]) -> None:
         service = self.server.service

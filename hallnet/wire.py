@@ -31,6 +31,7 @@ from core.errors import (
 )
 from devices.health import Health, HealthState
 from flows.queue import IssuedTicket, Ticket, WindowView
+from flows.ticket_numbers import NumberRange
 
 #: The API's version, the first segment of every path.
 API_PREFIX = "/v1"
@@ -89,6 +90,8 @@ def window_view_json(view: WindowView, staff_id: str | None) -> dict[str, Any]:
         "staff_id": staff_id,
         "current": None if view.current is None else ticket_json(view.current),
         "waiting": [ticket_json(t) for t in view.waiting],
+        "paused_at": view.paused_at,
+        "pause_reason": view.pause_reason,
     }
 
 
@@ -99,6 +102,8 @@ def window_view_from(data: dict[str, Any]) -> WindowView:
         is_open=bool(data["is_open"]),
         current=None if current is None else ticket_from(current),
         waiting=tuple(ticket_from(t) for t in data["waiting"]),
+        paused_at=None if data.get("paused_at") is None else float(data["paused_at"]),
+        pause_reason=data.get("pause_reason"),
     )
 
 
@@ -109,7 +114,11 @@ def catalog_json(hall: HallConfig) -> dict[str, Any]:
         "name": hall.name,
         "config_version": hall.config_version,
         "services": [asdict(s) for s in hall.services],
-        "windows": [{"no": w.no, "services": list(w.services)} for w in hall.windows],
+        "windows": [
+            {"no": w.no, "services": list(w.services), "special": w.special} for w in hall.windows
+        ],
+        "queue": {"appointments_first": hall.appointments_first},
+        "calls": {"read_one_as": hall.read_one_as},
     }
 
 
@@ -128,8 +137,40 @@ def with_catalog(local: HallConfig, data: dict[str, Any]) -> HallConfig:
             Service(str(s["code"]), str(s["name"]), str(s["prefix"]), float(s["aht_s"]))
             for s in data["services"]
         ),
-        windows=tuple(Window(int(w["no"]), tuple(w["services"])) for w in data["windows"]),
+        windows=tuple(
+            Window(int(w["no"]), tuple(w["services"]), bool(w.get("special", False)))
+            for w in data["windows"]
+        ),
+        appointments_first=bool(
+            (data.get("queue") or {}).get("appointments_first", local.appointments_first)
+        ),
+        read_one_as=str((data.get("calls") or {}).get("read_one_as", local.read_one_as)),
     )
+
+
+def range_json(block: NumberRange) -> dict[str, Any]:
+    return asdict(block)
+
+
+def range_from(data: dict[str, Any]) -> NumberRange:
+    """A reserved block from its JSON.
+
+    Raises:
+        HallBoxBadResponse (706): not a block of numbers.
+    """
+    try:
+        block = NumberRange(
+            str(data["day"]),
+            str(data["service"]),
+            str(data["prefix"]),
+            int(data["first"]),
+            int(data["last"]),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise HallBoxBadResponse(f"not a number range: {err!r}") from err
+    if not 1 <= block.first <= block.last:
+        raise HallBoxBadResponse(f"an empty number range {block}")
+    return block
 
 
 def health_json(health: Health) -> dict[str, Any]:

@@ -153,6 +153,39 @@ HALL_SCHEMA = Migrations(
                 ),
             ),
         ),
+        # Phase 2 of the hall network (docs/hall-api.md): a ticket taken for a checked-in
+        # appointment keeps its booking number (NULL for a walk-in; the queue calls those
+        # first when the hall says so), and the blocks of numbers the hall box reserved for
+        # each kiosk to issue from while it is cut off. A range never overlaps another of the
+        # same day and prefix; the hall box's own counter skips every reserved number.
+        Migration(
+            8,
+            "queue: appointment tickets, kiosks' offline number ranges",
+            (
+                "ALTER TABLE tickets ADD COLUMN appointment TEXT",
+                (
+                    "CREATE TABLE ticket_ranges ("
+                    " day TEXT NOT NULL, prefix TEXT NOT NULL, first INTEGER NOT NULL,"
+                    " last INTEGER NOT NULL, service TEXT NOT NULL, device_id TEXT NOT NULL,"
+                    " reserved_at REAL NOT NULL, PRIMARY KEY (day, prefix, first))"
+                ),
+            ),
+        ),
+        # Window operations (issue #14, docs/hall-api.md): a ticket's priority (NULL, 'green'
+        # for 绿色通道, 'special' for the special-groups window), the window a transfer sent
+        # it to (only that window calls it) and the window it came from; a signed-in window's
+        # pause (暂停服务) and its reason. A paused window stays signed in.
+        Migration(
+            9,
+            "queue: ticket priority and transfers, paused windows",
+            (
+                "ALTER TABLE tickets ADD COLUMN priority TEXT",
+                "ALTER TABLE tickets ADD COLUMN target_window INTEGER",
+                "ALTER TABLE tickets ADD COLUMN transferred_from INTEGER",
+                "ALTER TABLE open_windows ADD COLUMN paused_at REAL",
+                "ALTER TABLE open_windows ADD COLUMN pause_reason TEXT",
+            ),
+        ),
     ),
     legacy_ledger="schema_migrations",
 )

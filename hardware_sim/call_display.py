@@ -9,15 +9,17 @@ through ``on_call`` / ``on_announce``; both run on simulator threads, not the UI
 from __future__ import annotations
 
 import queue
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import HallEdgeError
+from devices.call_announcer import CallAnnouncer
+from drivers import espeak_tts
 from hardware_sim.line_server import LineServer, SimClient
+from protocols.call_speech import call_pinyin
 from protocols.call_speech import call_speech, call_text
 from protocols.hall_line import KIND_CALL_DISPLAY, TICKET_RE, WINDOW_RE, ErrCode, err_line
 
@@ -56,8 +58,12 @@ class CallDisplaySim(LineServer):
         speak_s: how long one announcement takes (the announcer is busy that long).
         board_size: how many tickets the board shows.
         wav_dir: if given and ``espeak-ng`` is installed, each announcement is also spoken
-            into ``<wav_dir>/<n>-<ticket>.wav`` with the Mandarin voice.
+            into ``<wav_dir>/<n>-<ticket>.wav`` with the Mandarin voice (not played).
+        announcer: speaks each call aloud (:class:`devices.call_announcer.CallAnnouncer`), in
+            the announcer thread's turn; ``speak_s`` is then a minimum.
+        one: how the digit 1 of a ticket number is read (``[calls] read_one_as``).
         on_call: called with each accepted :class:`CallRecord` (board changed).
+        on_clear: called with the ticket number a CLEAR took off the board.
         on_announce: called with each finished :class:`Spoken`.
 
     Attributes:
@@ -72,7 +78,10 @@ class CallDisplaySim(LineServer):
         speak_s: float = 0.0,
         board_size: int = BOARD_SIZE,
         wav_dir: Path | str | None = None,
+        announcer: CallAnnouncer | None = None,
+        one: str = "一",
         on_call: Callable[[CallRecord], None] | None = None,
+        on_clear: Callable[[str], None] | None = None,
         on_announce: Callable[[Spoken], None] | None = None,
     ) -> None:
         super().__init__(port, kind=KIND_CALL_DISPLAY)
@@ -80,6 +89,9 @@ class CallDisplaySim(LineServer):
         self.board_size = board_size
         self.wav_dir = Path(wav_dir) if wav_dir is not None else None
         self.on_call = on_call
+        self.on_clear = on_clear
+        self.announcer = announcer
+        self.one = one
         self.on_announce = on_announce
         self.calls: list[CallRecord] = []
         self.announced: list[Spoken] = []
@@ -124,6 +136,8 @@ class CallDisplaySim(LineServer):
         return True
 
     def handle(self, client: SimClient, words: list[str]) -> str:
+        if words[0] == "CLEAR":
+            return self._clear(words)
         if words[0] != "CALL":
             return super().handle(client, words)
         if len(words) != 4:
@@ -138,13 +152,29 @@ class CallDisplaySim(LineServer):
         self._accept(int(window), ticket, recall == "1")
         return "OK"
 
+    def _clear(self, words: list[str]) -> str:
+        """``CLEAR <window> <ticket>``: the window no longer calls the ticket (过号, 转移)."""
+        if len(words) != 3:
+            return err_line(ErrCode.BAD_ARGUMENT, "bad_arguments")
+        _, window, ticket = words
+        if not WINDOW_RE.fullmatch(window):
+            return err_line(ErrCode.BAD_ARGUMENT, "bad_window")
+        if not TICKET_RE.fullmatch(ticket):
+            return err_line(ErrCode.BAD_ARGUMENT, "bad_ticket")
+        with self._lock:
+            self._board = [
+                r for r in self._board if (r.ticket_no, r.window_no) != (ticket, int(window))
+            ]
+        self.notify(self.on_clear, ticket)
+        return "OK"
+
     def _accept(self, window_no: int, ticket_no: str, recall: bool) -> None:
         record = CallRecord(
             window_no=window_no,
             ticket_no=ticket_no,
             recall=recall,
             text=call_text(ticket_no, window_no, recall),
-            speech=call_speech(ticket_no, window_no, recall),
+            speech=call_speech(ticket_no, window_no, recall, self.one),
             at=time.monotonic(),
         )
         with self._lock:
@@ -171,18 +201,13 @@ class CallDisplaySim(LineServer):
             self.notify(self.on_announce, spoken)
 
     def _speak_to_wav(self, record: CallRecord, n: int) -> Path | None:
-        binary = shutil.which("espeak-ng")
-        if self.wav_dir is None or binary is None:
+        if self.announcer is not None:
+            return self.announcer.speak(record.ticket_no, record.window_no, record.recall).wav
+        if self.wav_dir is None:
             return None
-        self.wav_dir.mkdir(parents=True, exist_ok=True)
         wav = self.wav_dir / f"{n:04d}-{record.ticket_no}.wav"
+        pinyin = call_pinyin(record.ticket_no, record.window_no, record.recall, self.one)
         try:
-            subprocess.run(
-                [binary, "-v", "cmn", "-w", str(wav), record.speech],
-                check=True,
-                capture_output=True,
-                timeout=30,
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None  # the board still shows the call; speech is a nicety here
-        return wav
+            return espeak_tts.synthesize(pinyin, wav)
+        except HallEdgeError:
+            return None  # the board still shows the call

@@ -1,8 +1,10 @@
 """The window PAD (窗口叫号终端): renders :class:`flows.window_desk.WindowDesk` screens.
 
-签到, then 叫号 / 重呼 / 过号 / 办结; the current ticket, the people waiting with their waits,
-the citizen's 好差评 rating, and the collector's tidal-window warnings for this window's
-services. Every desk step touches SQLite and devices, so it runs on the app's
+签到, then 叫号 / 重呼 / 过号 / 办结, 转移 / 暂停 / 签退; the current ticket and why it was called
+before others (绿色通道, 特殊人群, 预约, 转入), the people waiting with their waits and how many
+are not on screen, the citizen's 好差评 rating, and the collector's tidal-window warnings for
+this window's services. 过号 asks for confirmation and can be undone (撤销过号) for a minute;
+转移 and 暂停 open a choice (services and windows; reasons) in place of the buttons. Every desk step touches SQLite and devices, so it runs on the app's
 :class:`kiosk.background.Background` thread; the desk's ``on_change`` (a rating arrived,
 warnings came in over MQTT) only schedules a redraw on the Kivy clock.
 
@@ -59,8 +61,23 @@ LEVEL_NAMES = {"red": "红色预警", "yellow": "黄色预警", "valley": "低�
 LEVEL_COLOURS = {"red": RED, "yellow": AMBER, "valley": VALLEY}
 METRIC_NAMES = {"wait_s": "最长等候", "time_in_hall_s": "办事耗时", "waiting_count": "等候人数"}
 #: The buttons that change the queue: disabled while the hall box cannot be reached.
-QUEUE_BUTTONS = ("call_button", "recall_button", "skip_button", "finish_button", "sign_in_button")
+QUEUE_BUTTONS = (
+    "call_button",
+    "recall_button",
+    "skip_button",
+    "finish_button",
+    "sign_in_button",
+    "transfer_button",
+    "pause_button",
+    "sign_out_button",
+    "resume_button",
+    "undo_skip_button",
+    "confirm_skip_button",
+)
 LINK_BANNER_HEIGHT = 48
+_UNDO_TEXT = "可在1分钟内撤销"
+#: Button heights: the call cycle's four, and the row of the rarer operations and dialogs.
+BIG_BUTTON, SMALL_BUTTON = 96, 72
 _LINK_ERRORS = frozenset(error_text(k) for k in ("hall_box_reconnecting", "hall_box_unreachable"))
 
 
@@ -178,9 +195,51 @@ class PadApp(FlowApp["WindowDesk"]):
             self.step(lambda d: d.recall())
 
     def tap_skip(self, *_: Any) -> None:
-        """过号."""
+        """过号: first ask to confirm."""
+        if self._may_change():
+            self.step(lambda d: d.ask_skip())
+
+    def tap_confirm_skip(self, *_: Any) -> None:
+        """确认过号."""
         if self._may_change():
             self.step(lambda d: d.skip())
+
+    def tap_undo_skip(self, *_: Any) -> None:
+        """撤销过号."""
+        if self._may_change():
+            self.step(lambda d: d.undo_skip())
+
+    def tap_cancel(self, *_: Any) -> None:
+        """取消: close the dialog."""
+        self.step(lambda d: d.cancel())
+
+    def tap_transfer(self, *_: Any) -> None:
+        """转移: offer the targets."""
+        if self._may_change():
+            self.step(lambda d: d.ask_transfer())
+
+    def tap_transfer_to(self, service: str | None = None, window: int | None = None) -> None:
+        if self._may_change():
+            self.step(lambda d: d.transfer(service=service, window=window))
+
+    def tap_pause(self, *_: Any) -> None:
+        """暂停: offer the reasons."""
+        if self._may_change():
+            self.step(lambda d: d.ask_pause())
+
+    def tap_pause_reason(self, reason: str) -> None:
+        if self._may_change():
+            self.step(lambda d: d.pause(reason))
+
+    def tap_resume(self, *_: Any) -> None:
+        """恢复服务."""
+        if self._may_change():
+            self.step(lambda d: d.resume())
+
+    def tap_sign_out(self, *_: Any) -> None:
+        """签退."""
+        if self._may_change():
+            self.step(lambda d: d.sign_out())
 
     def tap_finish(self, *_: Any) -> None:
         """办结."""
@@ -204,6 +263,9 @@ class PadApp(FlowApp["WindowDesk"]):
 
     def stepped(self, screen: Screen) -> None:
         self._error = screen.error_text
+        hint = screen.data.get("error_hint")
+        if self._error and hint:
+            self._error = f"{self._error}（{hint}）"
         self.render(screen)
         self._show_link()
 
@@ -284,9 +346,27 @@ class PadApp(FlowApp["WindowDesk"]):
             Widget(),
         ]
 
+    def _button(
+        self, text: str, ui_id: str, fill: Any, tap: Callable[..., None], size: int = 40
+    ) -> TouchButton:
+        button = TouchButton(
+            text=text,
+            ui_id=ui_id,
+            font_size=size,
+            fill=fill,
+            height=BIG_BUTTON if size >= 40 else SMALL_BUTTON,
+            disabled=not self.online and ui_id in QUEUE_BUTTONS,
+        )
+        button.bind(on_release=tap)
+        return button
+
     def _serving(self, d: dict[str, Any]) -> list[Widget]:
         current = d["current"]
-        if current is None:
+        why = ""
+        if d["paused"]:
+            number = "暂停服务"
+            detail = f"{d['pause_reason'] or ''} · 已暂停{_duration(d['paused_s'] or 0)}"
+        elif current is None:
             number, detail = "—", "当前无办理中的号码，请点击“叫号”"
         else:
             number = current["ticket_no"]
@@ -294,33 +374,28 @@ class PadApp(FlowApp["WindowDesk"]):
                 f"{current['service_name']} · 已呼叫{current['call_count']}次 · "
                 f"等候{_duration(current['waited_s'])}"
             )
-        card = Panel(orientation="vertical", bg=CARD, padding=10, size_hint_y=None, height=260)
+            if current["tags"]:
+                why = "优先呼叫：" + "，".join(current["tags"])
+        card = Panel(orientation="vertical", bg=CARD, padding=8, size_hint_y=None, height=250)
         clear_into(
             card,
             Text(text="当前号码", font_size=26, color=MUTED, size_hint_y=None, height=40),
-            Text(text=number, ui_id="current_ticket", font_size=110, bold=True, color=BLUE),
+            Text(
+                text=number,
+                ui_id="current_ticket",
+                font_size=72 if d["paused"] else 96,
+                bold=True,
+                color=AMBER if d["paused"] else BLUE,
+            ),
             Text(text=detail, ui_id="current_detail", font_size=24, size_hint_y=None, height=40),
+            Text(
+                text=why, ui_id="current_priority", font_size=24, color=RED,
+                size_hint_y=None, height=34,
+            ),
         )
-        buttons = GridLayout(cols=2, spacing=14, size_hint_y=None, height=14 + 2 * 110)
-        for text, ui_id, fill, tap in (
-            ("叫号", "call_button", GREEN, self.tap_call),
-            ("重呼", "recall_button", BLUE, self.tap_recall),
-            ("过号", "skip_button", AMBER, self.tap_skip),
-            ("办结", "finish_button", BLUE, self.tap_finish),
-        ):
-            button = TouchButton(
-                text=text,
-                ui_id=ui_id,
-                font_size=40,
-                fill=fill,
-                height=110,
-                disabled=not self.online,
-            )
-            button.bind(on_release=tap)
-            buttons.add_widget(button)
         return [
             card,
-            buttons,
+            *self._controls(d),
             Text(
                 text=_rating_text(d["rating"]),
                 ui_id="rating_state",
@@ -330,6 +405,94 @@ class PadApp(FlowApp["WindowDesk"]):
             ),
             Widget(),
         ]
+
+    def _controls(self, d: dict[str, Any]) -> list[Widget]:
+        """The buttons, or the open dialog in their place."""
+        dialog = d.get("dialog")
+        if dialog is not None:
+            return self._dialog(dialog)
+        if d["paused"]:
+            grid = GridLayout(cols=2, spacing=14, size_hint_y=None, height=_controls_height(1))
+            grid.add_widget(self._button("恢复服务", "resume_button", GREEN, self.tap_resume))
+            grid.add_widget(self._button("签退", "sign_out_button", GREY, self.tap_sign_out))
+            return [grid]
+        main = GridLayout(cols=2, spacing=14, size_hint_y=None, height=_controls_height(2))
+        for text, ui_id, fill, tap in (
+            ("叫号", "call_button", GREEN, self.tap_call),
+            ("重呼", "recall_button", BLUE, self.tap_recall),
+            ("过号", "skip_button", AMBER, self.tap_skip),
+            ("办结", "finish_button", BLUE, self.tap_finish),
+        ):
+            main.add_widget(self._button(text, ui_id, fill, tap))
+        undo = d.get("undo")
+        # 撤销过号 takes a place in the second row while it is offered: the PAD's height is
+        # spent already.
+        more = GridLayout(
+            cols=3 if undo is None else 4,
+            spacing=14,
+            size_hint_y=None,
+            height=_controls_height(1, False),
+        )
+        if undo is not None:
+            more.add_widget(
+                self._button(
+                    f"撤销过号\n{undo['ticket_no']} {int(undo['left_s'])}秒",
+                    "undo_skip_button",
+                    AMBER,
+                    self.tap_undo_skip,
+                    24,
+                )
+            )
+        for text, ui_id, fill, tap in (
+            ("转移", "transfer_button", BLUE, self.tap_transfer),
+            ("暂停", "pause_button", AMBER, self.tap_pause),
+            ("签退", "sign_out_button", GREY, self.tap_sign_out),
+        ):
+            more.add_widget(self._button(text, ui_id, fill, tap, 30))
+        return [main, more]
+
+    def _dialog(self, dialog: dict[str, Any]) -> list[Widget]:
+        kind = dialog["kind"]
+        choices: list[TouchButton] = []
+        if kind == "confirm_skip":
+            title = f"确认 {dialog['ticket_no']} 过号？过号后{_UNDO_TEXT}"
+            choices.append(
+                self._button("确认过号", "confirm_skip_button", AMBER, self.tap_confirm_skip, 30)
+            )
+        elif kind == "transfer":
+            title = f"将 {dialog['ticket_no']} 转移至（保留取号时间）："
+            for s in dialog["services"]:
+                choices.append(
+                    self._button(
+                        s["name"], f"transfer_service_{s['code']}", BLUE,
+                        lambda *_a, c=s["code"]: self.tap_transfer_to(service=c), 26,
+                    )
+                )
+            for w in dialog["windows"]:
+                label = f"{w['no']}号窗口" + ("" if w["open"] else "（未签到）")
+                choices.append(
+                    self._button(
+                        label, f"transfer_window_{w['no']}", GREEN,
+                        lambda *_a, n=w["no"]: self.tap_transfer_to(window=n), 26,
+                    )
+                )
+        else:
+            title = "请选择暂停原因："
+            for i, reason in enumerate(dialog["reasons"]):
+                choices.append(
+                    self._button(
+                        reason, f"pause_reason_{i}", AMBER,
+                        lambda *_a, r=reason: self.tap_pause_reason(r), 26,
+                    )
+                )
+        choices.append(self._button("取消", "cancel_button", GREY, self.tap_cancel, 26))
+        rows = (len(choices) + 2) // 3
+        grid = GridLayout(cols=3, spacing=14, size_hint_y=None, height=_controls_height(rows, False))
+        clear_into(grid, *choices)
+        heading = Text(
+            text=title, ui_id="dialog_title", font_size=26, bold=True, size_hint_y=None, height=50
+        )
+        return [heading, grid]
 
     def _queue_side(self, d: dict[str, Any]) -> list[Widget]:
         widgets: list[Widget] = [
@@ -344,21 +507,35 @@ class PadApp(FlowApp["WindowDesk"]):
             )
         ]
         rows = Panel(orientation="vertical", bg=CARD, padding=(12, 6), spacing=2)
-        for i, w in enumerate(d["waiting"][:WAITING_ROWS]):
+        hidden = len(d["waiting"]) - WAITING_ROWS
+        # With more waiting than rows, the last row says how many are not on screen.
+        shown = d["waiting"][: WAITING_ROWS - 1] if hidden > 0 else d["waiting"]
+        for i, w in enumerate(shown):
+            tags = "".join(f"【{t}】" for t in w["tags"])
             rows.add_widget(
                 Text(
-                    text=f"{w['ticket_no']}    {w['service_name']}    "
+                    text=f"{w['ticket_no']}  {tags}{w['service_name']}    "
                     f"已等 {_duration(w['wait_s'])}",
                     ui_id=f"waiting_{i}",
                     font_size=22,
                     halign="left",
+                    color=RED if w["priority"] in ("green", "special") else INK,
+                )
+            )
+        if hidden > 0:
+            rows.add_widget(
+                Text(
+                    text=f"…… 另有 {len(d['waiting']) - len(shown)} 人未显示",
+                    ui_id="waiting_more",
+                    font_size=22,
+                    color=MUTED,
                 )
             )
         if not d["waiting"]:
             rows.add_widget(
                 Text(text="当前无人等候", ui_id="waiting_empty", font_size=22, color=MUTED)
             )
-        for _ in range(WAITING_ROWS - max(1, len(d["waiting"][:WAITING_ROWS]))):
+        for _ in range(WAITING_ROWS - max(1, len(shown) + (hidden > 0))):
             rows.add_widget(Widget())
         widgets.append(rows)
         widgets.append(
@@ -393,6 +570,10 @@ class PadApp(FlowApp["WindowDesk"]):
             )
         widgets.append(warnings)
         return widgets
+
+
+def _controls_height(rows: int, tall: bool = True) -> float:
+    return 14 * (rows - 1) + rows * (BIG_BUTTON if tall else SMALL_BUTTON)
 
 
 def _duration(seconds: float) -> str:

@@ -87,6 +87,16 @@ def encode_call(window_no: int, ticket_no: str, recall: bool) -> str:
     return f"CALL {check_window_no(window_no)} {check_ticket_no(ticket_no)} {int(bool(recall))}"
 
 
+def encode_clear(window_no: int, ticket_no: str) -> str:
+    """``CLEAR <window_no> <ticket_no>``: the window no longer calls this ticket (过号, 转移);
+    the call display takes it off its headline and its board.
+
+    Raises:
+        DeviceRejected (305): a number the protocol cannot carry.
+    """
+    return f"CLEAR {check_window_no(window_no)} {check_ticket_no(ticket_no)}"
+
+
 def encode_rate(ticket_no: str, window_no: int) -> str:
     """``RATE <ticket_no> <window_no>``.
 

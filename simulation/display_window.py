@@ -5,10 +5,16 @@ loopback port, so PADs reach it with ``tcp://127.0.0.1:PORT`` through the real d
 exactly as they would reach an LED board. It borrows the kiosk's widgets so it looks like the
 hall's other screens. The simulator's callbacks run on its own threads; they only hand the call
 to the Kivy clock.
+
+It speaks every call aloud, offline (:class:`devices.call_announcer.CallAnnouncer`), one after
+the other; each call's WAV is kept under ``<tmp>/hall-edge-calls-<port>/``. A 过号 or 转移 takes
+the number off the headline (the line protocol's CLEAR).
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from kivy.clock import Clock
@@ -16,6 +22,7 @@ from kivy.uix.widget import Widget
 
 from core.errors import HallEdgeError
 from core.strings_zh import error_text
+from devices.call_announcer import CallAnnouncer
 from hardware_sim.call_display import CallDisplaySim, CallRecord
 from kiosk.widgets import Panel, Text, clear_into, header
 from simulation.device_window import SimulatedDeviceWindow
@@ -33,13 +40,19 @@ class CallDisplayWindow(SimulatedDeviceWindow):
     Args:
         port: the loopback TCP port the embedded display listens on.
         hall_name: shown while nobody has been called yet.
+        one: how the hall reads the digit 1 in a ticket number (``[calls] read_one_as``).
+        speak: say each call aloud (False: the board only).
     """
 
     title = "叫号显示屏"
     native_size = (1024, 600)
 
-    def __init__(self, port: int, hall_name: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self, port: int, hall_name: str = "", one: str = "一", speak: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(port, hall_name, "display-worker", **kwargs)
+        self.one = one
+        self.speak = speak
 
     def build(self) -> Widget:
         s = self.measure()
@@ -67,13 +80,33 @@ class CallDisplayWindow(SimulatedDeviceWindow):
         return root
 
     def _start_sim(self) -> None:
-        self.sim = CallDisplaySim(self.port, on_call=self._on_call).start()
+        announcer = None
+        if self.speak:
+            spool = Path(tempfile.gettempdir()) / f"hall-edge-calls-{self.port}"
+            announcer = CallAnnouncer(spool, one=self.one)
+        self.sim = CallDisplaySim(
+            self.port,
+            announcer=announcer,
+            one=self.one,
+            on_call=self._on_call,
+            on_clear=self._on_clear,
+        ).start()
 
     def _on_call(self, record: CallRecord) -> None:
         # On a simulator thread: read the board here, draw it on the Kivy thread.
         sim = self.sim
         board = sim.board if sim is not None else [record]
         Clock.schedule_once(lambda _dt: self._show(record, board), 0)
+
+    def _on_clear(self, _ticket_no: str) -> None:
+        # A skipped or transferred number is no longer the headline: the newest call left is.
+        sim = self.sim
+        board = sim.board if sim is not None else []
+        Clock.schedule_once(lambda _dt: self._cleared(board), 0)
+
+    def _cleared(self, board: list[CallRecord]) -> None:
+        self.latest.text = board[0].text if board else f"欢迎光临{self.hall_name}"
+        self._draw_board(board)
 
     def _show(self, record: CallRecord, board: list[CallRecord]) -> None:
         self.latest.text = record.text

@@ -83,7 +83,7 @@ def build_app_from(args: argparse.Namespace) -> App:
     if args.app == "display":
         from simulation.display_window import CallDisplayWindow
 
-        return CallDisplayWindow(port=args.port, hall_name=hall.name)
+        return CallDisplayWindow(port=args.port, hall_name=hall.name, one=hall.read_one_as)
     from simulation.rating_window import RatingPadWindow
 
     return RatingPadWindow(port=args.port, hall_name=hall.name)

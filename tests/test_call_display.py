@@ -39,7 +39,7 @@ def test_a_call_is_accepted_and_described_as_shown_and_spoken(display_sim: CallD
     display = display_on(display_sim)
     call = display.announce("A001", 3)
     assert call.text == "请A001号到3号窗口办理"
-    assert call.speech == "请A零零一号到3号窗口办理"
+    assert call.speech == "请A零零一号到三号窗口办理"
     assert (call.ticket_no, call.window_no, call.recall) == ("A001", 3, False)
     display.close()
 
@@ -53,7 +53,7 @@ def test_a_call_appears_on_the_board_with_the_same_text(display_sim: CallDisplay
     assert (shown.ticket_no, shown.window_no, shown.text) == ("B012", 10, call.text)
     assert seen == [shown]
     assert display_sim.wait_announced(1)
-    assert display_sim.announced[0].call.speech == "请B零一二号到10号窗口办理"
+    assert display_sim.announced[0].call.speech == "请B零一二号到十号窗口办理"
     display.close()
 
 

@@ -448,4 +448,4 @@ def test_the_api_tables_are_a_migration_set_of_their_own_on_the_hall_database(ap
         )
     finally:
         conn.close()
-    assert sets["hallnet"] == 1 and "hall" in sets
+    assert sets["hallnet"] == 2 and "hall" in sets

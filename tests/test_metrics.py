@@ -287,3 +287,46 @@ def test_hall_totals_ratings_and_device_health(hall):
     assert total.rating_count == 4
     assert total.rating_avg == 4.0
     assert total.device_health == {"printer-1": "error"}
+
+
+def test_a_transferred_ticket_waits_again_in_its_new_service_whatever_arrives_late(hall):
+    hall.open(1)
+    ticket = hall.issue("social")
+    hall.advance(60)
+    hall.call(1)
+    called = hall.take()
+    hall.advance(120)
+    hall.queue.transfer(1, "pad-1", to_service="household")
+    transfer = hall.take()
+
+    metrics = fed(hall, transfer + called)  # the old call arrives after the transfer
+
+    now = hall.now()
+    assert metrics.snapshot(hall.hall_id, "social", now).waiting_count == 0
+    household = metrics.snapshot(hall.hall_id, "household", now)
+    assert household.waiting_count == 1
+    assert household.wait_s >= 180  # still waiting since it was issued
+    hall.advance(30)
+    hall.open(2)  # window 1 serves social only
+    assert hall.call(2).ticket_no == ticket.ticket_no
+    metrics.observe_all(hall.take())
+    assert metrics.snapshot(hall.hall_id, "household", hall.now()).waiting_count == 0
+
+
+def test_an_undone_skip_is_served_again_and_its_finish_counts(hall):
+    hall.open(1)
+    hall.issue("social")
+    hall.advance(60)
+    hall.call(1)
+    hall.advance(30)
+    skipped = hall.skip(1)
+    hall.advance(10)
+    hall.queue.undo_skip(1, "pad-1", skipped.ticket_id)
+    hall.advance(200)
+    hall.finish(1)
+
+    metrics = fed(hall)
+
+    snap = metrics.snapshot(hall.hall_id, "social", hall.now())
+    assert snap.served_count == 1
+    assert snap.waiting_count == 0

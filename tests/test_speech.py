@@ -17,7 +17,7 @@ def test_a_recall_is_marked_on_the_board() -> None:
 
 def test_the_announcer_reads_the_ticket_digit_by_digit() -> None:
     """'A001' must be heard as A-零-零-一, never as 'A一' (reference §5.4, FQM#174)."""
-    assert call_speech("A001", 3) == "请A零零一号到3号窗口办理"
+    assert call_speech("A001", 3) == "请A零零一号到三号窗口办理"
 
 
 @pytest.mark.parametrize(
@@ -30,11 +30,11 @@ def test_every_digit_is_read_on_its_own(ticket: str, spoken: str) -> None:
 
 def test_the_window_is_read_as_a_number_not_digit_by_digit() -> None:
     """Window 10 is 十号窗口 ("10号"), not 一零号."""
-    assert call_speech("B012", 10) == "请B零一二号到10号窗口办理"
+    assert call_speech("B012", 10) == "请B零一二号到十号窗口办理"
     assert call_text("B012", 10) == "请B012号到10号窗口办理"
 
 
 def test_a_recall_is_announced_as_such_first() -> None:
     spoken = call_speech("A001", 3, recall=True)
     assert spoken.startswith("重呼")
-    assert spoken.endswith("请A零零一号到3号窗口办理")
+    assert spoken.endswith("请A零零一号到三号窗口办理")
