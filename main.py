@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "collector.cli",  # collector
     "provisioning.cli",  # devices
     "benchmarks.cli",  # bench
+    "upstream_sim.cli",  # upstream-sim (the simulated government platform)
+    "flows.audit_cli",  # print-audit
     "core.error_table",  # errors
 )
 

@@ -121,6 +121,10 @@ def _ipp_error(status: int, description: str, device_id: str, queue: str) -> Dev
     return DeviceError(f"IPP status {status:#06x}: {description}", **facts)
 
 
+#: How many of a queue's newest jobs :meth:`CupsPrinter.find_job` looks through.
+FIND_JOB_DEPTH = 50
+
+
 class CupsPrinter:
     """One CUPS queue on one scheduler.
 
@@ -176,6 +180,33 @@ class CupsPrinter:
             _keywords(attrs.get("job-state-reasons")),
             str(attrs.get("job-printer-state-message", "")),
         )
+
+    @_cups_errors
+    def find_job(self, title: str) -> int | None:
+        """The newest job of this queue named ``title``, finished or not; None if CUPS has none.
+
+        A caller that gives each document a unique title finds, after a crash, the job it
+        submitted just before dying, whose id it never got to record. The scheduler must show
+        job names to the kiosk: it does for the job's owner on its local socket, and on a TCP
+        listener only with ``JobPrivateValues none`` (``docs/deployment.md``); where it hides
+        them, nothing is found.
+
+        Raises:
+            PrintServiceUnavailable (336): the scheduler cannot be reached.
+        """
+        conn = self._conn()
+        # The job list gives ids only (pycups keys it by an id it is not always sent); each of
+        # the newest is then asked for its queue and name.
+        ours = sorted((int(job_id) for job_id in conn.getJobs(which_jobs="all", my_jobs=False)),
+                      reverse=True)  # fmt: skip
+        for job_id in ours[:FIND_JOB_DEPTH]:
+            attrs = conn.getJobAttributes(
+                job_id, requested_attributes=["job-name", "job-printer-uri"]
+            )
+            queue = str(attrs.get("job-printer-uri", "")).rstrip("/").rsplit("/", 1)[-1]
+            if queue == self.queue and attrs.get("job-name") == title:
+                return job_id
+        return None
 
     @_cups_errors
     def status(self) -> QueueStatus:

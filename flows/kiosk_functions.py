@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import ConfigError
+from core.events import Kind
+from flows.kiosk_rating import RATE, RATING_SCREENS, KioskRating
 from flows.screens import Screen
 from flows.transactions import TransactionJournal, transaction_journal_for
 
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
     from core.clock import Clock
     from core.config import HallConfig
+    from devices.document_camera import DocumentCamera
     from devices.document_printer import DocumentPrinter
     from devices.id_card_reader import IdCardReader
     from devices.ticket_printer import TicketPrinter
@@ -43,6 +46,14 @@ if TYPE_CHECKING:
 
 #: Seconds without a tap after which a kiosk inside a function goes back to its home screen.
 IDLE_TIMEOUT_S = 60.0
+#: A citizen waiting for 远程帮办 waits longer than an idle timeout before the kiosk gives up
+#: on them: the helper may take a few minutes to answer.
+HELP_WAIT_S = 300.0
+
+#: The kiosk's own screens, drawn by the window whatever function the citizen is in: the
+#: home tiles, and 远程帮办's "请稍候" over the screen the citizen asked from.
+HOME = "home"
+HELP = "help"
 
 #: Tile colours a function may ask for; :data:`kiosk.widgets.TILE_COLOURS` maps each to the
 #: hall palette.
@@ -72,6 +83,9 @@ class KioskFlow(Protocol):
         """The citizen is done (返回首页, or the kiosk went idle): forget everything about them.
 
         A function holding personal data (an ID card read, a phone number) drops it here.
+        At the end of a visit every flow's ``leave()`` runs, the one in use and the others
+        (``docs/privacy.md``, "After the citizen leaves"): it must be harmless to call twice
+        or on a flow the citizen never opened.
         """
         ...
 
@@ -101,6 +115,7 @@ class KioskContext:
             ``ccb``).
         id_reader: the ID card reader, or None.
         document_printer: the A4 printer (certificates, guides, receipts), or None.
+        document_camera: the high-shot document camera (高拍仪), or None.
     """
 
     queue: QueuePort
@@ -115,6 +130,7 @@ class KioskContext:
     payment_channels: Mapping[str, PaymentChannel] = field(default_factory=dict)
     id_reader: IdCardReader | None = None
     document_printer: DocumentPrinter | None = None
+    document_camera: DocumentCamera | None = None
 
     @property
     def transactions(self) -> TransactionJournal:
@@ -209,7 +225,118 @@ BUILT_IN: tuple[KioskFunction, ...] = (
         flow="flows.ticketing:TicketFlow.for_kiosk",
         screens="kiosk.functions.ticket",
     ),
+    KioskFunction(
+        id="appointments",
+        title="预约取号",
+        subtitle="网上预约，到场取号",
+        order=20,
+        flow="flows.appointments:AppointmentFlow",
+        screens="kiosk.functions.appointments",
+        colour="green",
+    ),
+    KioskFunction(
+        id="service_guide",
+        title="办事指南",
+        subtitle="查询事项办理要求",
+        order=30,
+        flow="flows.service_guide:ServiceGuideFlow.for_kiosk",
+        screens="kiosk.functions.service_guide",
+        colour="teal",
+    ),
+    KioskFunction(
+        id="case_progress",
+        title="办件查询",
+        subtitle="查看办件进度",
+        order=40,
+        flow="flows.case_progress:CaseProgressFlow",
+        screens="kiosk.functions.case_progress",
+        colour="teal",
+    ),
+    KioskFunction(
+        id="bill_payment",
+        title="生活缴费",
+        subtitle="水电气固话缴费",
+        order=50,
+        flow="flows.bill_payment:BillPaymentFlow.for_kiosk",
+        screens="kiosk.functions.bill_payment",
+        colour="green",
+    ),
+    KioskFunction(
+        id="certificates",
+        title="证明打印",
+        subtitle="缴费凭证无房证明",
+        order=60,
+        flow="flows.certificates:CertificatesFlow",
+        screens="kiosk.functions.certificates",
+        colour="blue",
+    ),
+    KioskFunction(
+        id="convenience_queries",
+        title="便民查询",
+        subtitle="社保公积金等查询",
+        order=70,
+        flow="flows.convenience_queries:ConvenienceQueriesFlow",
+        screens="kiosk.functions.convenience_queries",
+        colour="teal",
+    ),
+    KioskFunction(
+        id="elderly_subsidy",
+        title="高龄认证",
+        subtitle="70岁以上补贴认证",
+        order=80,
+        flow="flows.elderly_subsidy:ElderlySubsidyFlow",
+        screens="kiosk.functions.elderly_subsidy",
+        colour="amber",
+    ),
+    KioskFunction(
+        id="self_submission",
+        title="自助申报",
+        subtitle="网上申报材料上传",
+        order=100,
+        flow="flows.self_submission:SelfSubmissionFlow",
+        screens="kiosk.functions.self_submission",
+        colour="blue",
+    ),
+    KioskFunction(
+        id="form_fill",
+        title="自助填表",
+        subtitle="填写打印申请表",
+        order=110,
+        flow="flows.form_print:FormPrintFlow",
+        screens="kiosk.functions.form_fill",
+        colour="teal",
+    ),
+    KioskFunction(
+        id="self_copy",
+        title="自助复印",
+        subtitle="证件材料原大复印",
+        order=120,
+        flow="flows.self_copy:SelfCopyFlow",
+        screens="kiosk.functions.self_copy",
+        colour="amber",
+    ),
+    KioskFunction(
+        id="rating",
+        title="服务评价",
+        subtitle="评价本次服务",
+        order=200,
+        flow="flows.kiosk_rating:RatingTileFlow",
+        screens="kiosk.functions.rating",
+        colour="green",
+    ),
 )
+
+def built_in(function_id: str) -> KioskFunction:
+    """The row of :data:`BUILT_IN` with this id (tests build a home of one function with it).
+
+    Raises:
+        KeyError: no built-in function has this id.
+    """
+    for row in BUILT_IN:
+        if row.id == function_id:
+            return row
+    raise KeyError(function_id)
+
 
 _registry: dict[str, KioskFunction] = {}
 _registry_lock = threading.Lock()
@@ -287,10 +414,11 @@ class KioskHome:
     citizens (which device faults it journaled) stays. What it remembers of a citizen, it
     forgets in :meth:`KioskFlow.leave`.
 
-    Where later features plug in (coming in later issues): care mode (关怀模式) is a flag here,
-    sent to the screens with every :class:`Screen`; a per-function idle timeout is a field of
-    :class:`KioskFunction` that :meth:`tick` reads; the 远程帮办 help button is a step here,
-    available from every screen, that journals the request.
+    Kiosk-wide steps, available on every screen whatever the function: :meth:`toggle_care`
+    (关爱模式, :attr:`care`), :meth:`request_help` and :meth:`cancel_help` (远程帮办), and
+    :meth:`rate` (服务评价: a function hands the citizen to it by returning
+    :func:`flows.kiosk_rating.rate_screen`). A per-function idle timeout, when one is needed,
+    is a field of :class:`KioskFunction` that :meth:`tick` reads.
 
     Args:
         context: the kiosk's devices, hall and clock.
@@ -300,6 +428,10 @@ class KioskHome:
         screen: the screen shown now.
         active: the id of the function the citizen is in; None on the home screen.
         flows: each offered function's flow, by id.
+        care: 关爱模式 is on: the window draws larger, plainer, fewer choices at a time. It
+            stays on while the citizen goes from function to function, and is off again for
+            the next citizen (the kiosk went idle).
+        rating: the 服务评价 in progress, while its screens are shown; else None.
     """
 
     def __init__(self, context: KioskContext, functions: Sequence[KioskFunction]) -> None:
@@ -307,8 +439,18 @@ class KioskHome:
         self.functions = tuple(functions)
         self.flows: dict[str, KioskFlow] = {f.id: f.build_flow(context) for f in self.functions}
         self.active: str | None = None
+        self.care = False
+        self.rating: KioskRating | None = None
+        # The screen under 远程帮办's "请稍候", shown again when the citizen cancels.
+        self._before_help: Screen | None = None
+        # The last transaction handed to rating in this visit and not rated yet: what the
+        # 服务评价 tile rates when the citizen skipped rating it at the time.
+        self._unrated: tuple[str, str, str] | None = None
         # Steps come from the worker thread one at a time, as at a real kiosk.
         self._lock = threading.RLock()
+        #: Run on the worker whenever a citizen's visit ends (返回首页, the idle timeout), after
+        #: every flow's ``leave()``: the kiosk's session purge (:mod:`kiosk.session_purge`).
+        self.on_session_end: list[Callable[[], None]] = []
         self._shown_at = context.clock.now()
         self.screen = self._show(self._home())
 
@@ -340,7 +482,7 @@ class KioskHome:
     def home(self) -> Screen:
         """返回首页: the function in use forgets the citizen; the tiles again."""
         with self._lock:
-            self._leave()
+            self._end_session()
             return self._show(self._home())
 
     def open(self, function_id: str) -> Screen:
@@ -353,7 +495,7 @@ class KioskHome:
             self.function(function_id)
             self._leave()
             self.active = function_id
-            return self._show(replace(self.flows[function_id].start(), function=function_id))
+            return self._show_function(function_id, self.flows[function_id].start())
 
     def step(self, function_id: str, action: Callable[[Any], Screen]) -> Screen:
         """One of a function's own steps, e.g. ``lambda flow: flow.take("social")``.
@@ -362,18 +504,75 @@ class KioskHome:
         while it travelled) does nothing: the screen shown stays.
         """
         with self._lock:
-            if function_id != self.active:
+            if function_id != self.active or self._before_help is not None:
                 return self.screen
-            return self._show(replace(action(self.flows[function_id]), function=function_id))
+            return self._show_function(function_id, action(self.flows[function_id]))
 
-    def tick(self) -> Screen:
-        """Go home once a function's screen has waited ``idle_timeout_s`` without a tap."""
+    def rate(self, function_id: str, action: Callable[[KioskRating], Screen]) -> Screen:
+        """A tap on a 服务评价 screen, e.g. ``lambda rating: rating.choose(5)``.
+
+        Like :meth:`step`, a tap for a rating no longer shown does nothing.
+        """
         with self._lock:
-            idle = self.context.clock.now() - self._shown_at >= self.context.idle_timeout_s
-            if self.active is not None and idle:
-                self._leave()
-                return self._show(self._home())
-            return self.screen
+            if function_id != self.active or self.rating is None or self._before_help:
+                return self.screen
+            screen = action(self.rating)
+            if self.rating.done:
+                self._unrated = None
+            return self._show(replace(screen, function=function_id))
+
+    def toggle_care(self) -> Screen:
+        """关爱模式 tapped: on, or off again; the same screen, for the window to redraw."""
+        with self._lock:
+            self.care = not self.care
+            return self._show(self.screen)
+
+    def request_help(self) -> Screen:
+        """远程帮办 tapped: journal where the citizen is stuck, then "请稍候" with 取消.
+
+        The event names the function and the screen, nothing of the citizen. A second tap
+        while waiting journals nothing more.
+
+        Raises:
+            StorageFull (420): the request could not be journaled; the screen stays.
+        """
+        with self._lock:
+            if self._before_help is not None:
+                return self.screen
+            where = {"function": self.active or "", "screen": self.screen.name}
+            self.context.transactions.record(Kind.KIOSK_HELP_REQUESTED, where)
+            self._before_help = self.screen
+            return self._show(Screen(HELP, "result", where))
+
+    def cancel_help(self) -> Screen:
+        """取消 on "请稍候": back to the screen the citizen asked from."""
+        with self._lock:
+            before, self._before_help = self._before_help, None
+            return self._show(before if before is not None else self.screen)
+
+    def tick(self, touched: bool = False) -> Screen:
+        """Go home once a function's screen has waited ``idle_timeout_s`` without a tap
+        (:data:`HELP_WAIT_S` while the citizen waits for 远程帮办); the next citizen starts
+        with care mode off.
+
+        Args:
+            touched: the screen was touched since the last tick without a step (a key of the
+                on-screen keyboard, a scroll): the citizen is still there.
+        """
+        with self._lock:
+            if touched:
+                self._shown_at = self.context.clock.now()
+            waited = self.context.clock.now() - self._shown_at
+            limit = HELP_WAIT_S if self._before_help is not None else self.context.idle_timeout_s
+            if waited < limit:
+                return self.screen
+            if self.active is None and self._before_help is None:
+                self.care = False  # the home screen stays; the next citizen starts plain
+                return self.screen
+            self._end_session()
+            self.care = False
+            self._unrated = None
+            return self._show(self._home())
 
     # --- internals --------------------------------------------------------------------
 
@@ -382,12 +581,40 @@ class KioskHome:
             {"id": f.id, "title": f.title, "subtitle": f.subtitle, "colour": f.colour}
             for f in self.functions
         ]
-        return Screen("home", "menu", {"hall_name": self.context.hall.name, "functions": tiles})
+        return Screen(HOME, "menu", {"hall_name": self.context.hall.name, "functions": tiles})
+
+    def _show_function(self, function_id: str, screen: Screen) -> Screen:
+        """A function's screen; a :func:`flows.kiosk_rating.rate_screen` starts the rating."""
+        if screen.name == RATE:
+            rated = (function_id, screen.data.get("item", ""), screen.data.get("ref", ""))
+            if screen.data.get("last") and self._unrated is not None:
+                rated = self._unrated  # the 服务评价 tile: what the citizen just did here
+            elif not screen.data.get("last"):
+                self._unrated = rated
+            self.rating = KioskRating(self.context.transactions, *rated)
+            screen = self.rating.screen()
+        elif screen.name not in RATING_SCREENS:
+            self.rating = None
+        return self._show(replace(screen, function=function_id))
 
     def _leave(self) -> None:
         active, self.active = self.active, None
+        self.rating = None
+        self._before_help = None
         if active is not None:
             self.flows[active].leave()
+
+    def _end_session(self) -> None:
+        """The citizen's visit is over: the function in use is left, and every other flow
+        forgets too (``leave()`` again is harmless, and whatever a flow picked up outside its
+        own visit must not outlast the citizen); then the purges."""
+        left = self.active
+        self._leave()
+        for function_id, flow in self.flows.items():
+            if function_id != left:
+                flow.leave()
+        for purge in self.on_session_end:
+            purge()
 
     def _show(self, screen: Screen) -> Screen:
         self.screen = screen

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -39,6 +40,11 @@ from core.errors import (
 )
 
 log = logging.getLogger(__name__)
+# urllib3 logs every request line at DEBUG and a retried one at WARNING, query string and all,
+# and the platform's lookups carry the ID number in it (``?id_number=…``); a kiosk's log (Kivy
+# writes DEBUG records to its file) must not. This client logs its own failures, without the
+# query (:func:`_scrubbed`, docs/privacy.md).
+logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 6.0
@@ -165,11 +171,13 @@ class PlatformHttp:
                 )
                 _read_capped(resp, path)
             except requests.Timeout as err:
-                failure: Exception = PlatformTimeout(f"{method} {path}: {err}", path=path)
+                failure: Exception = PlatformTimeout(
+                    f"{method} {path}: {_scrubbed(err)}", path=path
+                )
             except (requests.ConnectionError, OSError) as err:
                 # requests reports a read timeout inside the body as a ConnectionError.
                 kind = PlatformTimeout if "timed out" in str(err) else PlatformUnreachable
-                failure = kind(f"{method} {path}: {err}", path=path)
+                failure = kind(f"{method} {path}: {_scrubbed(err)}", path=path)
             else:
                 if resp.status_code not in RETRY_STATUSES or attempt == tries:
                     return resp
@@ -198,6 +206,12 @@ class PlatformHttp:
         raise PlatformRefused(f"{path}: {message or f'HTTP {status}'}", **details)
 
 
+def _scrubbed(err: BaseException) -> str:
+    """An error's text without any URL query: requests puts the whole URL in it, and a
+    lookup's query holds the citizen's ID number."""
+    return re.sub(r"\?[^\s)'\"]*", "?…", str(err))
+
+
 def _read_capped(resp: requests.Response, path: str) -> None:
     """Read the body, refusing one larger than :data:`MAX_ANSWER_BYTES` (a hostile or broken
     platform cannot fill the kiosk's memory)."""
@@ -207,7 +221,9 @@ def _read_capped(resp: requests.Response, path: str) -> None:
         size += len(chunk)
         if size > MAX_ANSWER_BYTES:
             resp.close()
-            raise PlatformBadResponse(f"{path}: answer larger than {MAX_ANSWER_BYTES} bytes")
+            raise PlatformBadResponse(
+                f"{path}: answer larger than {MAX_ANSWER_BYTES} bytes", path=path
+            )
         chunks.append(chunk)
     resp._content = b"".join(chunks)  # requests' own cache of the body: .content reads it
 

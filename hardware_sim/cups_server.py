@@ -64,6 +64,8 @@ JobRetryLimit 0
   Allow all
 </Location>
 <Policy default>
+  JobPrivateAccess all
+  JobPrivateValues none
   <Limit All>
     Order allow,deny
     Allow all

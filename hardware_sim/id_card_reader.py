@@ -23,7 +23,14 @@ from enum import Enum
 
 from core.errors import SamFrameError
 from hardware_sim.pty_link import PtyLink
-from protocols.id_card import PHOTO_LEN, CardKind, IdCard, check_digit, encode_card
+from protocols.id_card import (
+    PHOTO_LEN,
+    CardKind,
+    Foreigner2023Layout,
+    IdCard,
+    check_digit,
+    encode_card,
+)
 from protocols.sam_frame import Cmd, Command, FrameParser, Sw3, command_of, encode_response
 
 #: The module's default line speed (reference §1.1).
@@ -164,6 +171,39 @@ SAMPLE_CARDS: dict[str, IdCard] = {
         english_name="TESTER, BOB",
         nationality="CAN",
         raw_fields={"32:4": "01".encode("utf-16-le")},
+    ),
+    # The two readings of the disputed span at 220 (reference §1.7 [CONFLICT]): a 2023 card
+    # whose English name runs past 35 characters and continues there ([H4]
+    # Johann356/readinfo PCSCGetData.h), and one that holds a pass number and issue count
+    # there instead ([H5] yzfuture ForeignerInfoNew).
+    "foreigner_2023_long_name": IdCard(
+        CardKind.FOREIGNER_2023,
+        name="测试己",
+        sex_code="2",
+        birth=date(1979, 8, 15),
+        id_number=fake_number("93311019790815002"),
+        valid_from=date(2024, 6, 1),
+        valid_to=date(2034, 6, 1),
+        # 45 characters whose 35th is a space: the first span ends in the space that
+        # separates it from the continuation, which a careless join would lose.
+        english_name="VANDERBERG-MONTGOMERY, ALEXANDRINA ELIZA KATE",
+        nationality="GBR",
+        layout=Foreigner2023Layout.NAME_CONTINUES,
+    ),
+    "foreigner_2023_pass_number": IdCard(
+        CardKind.FOREIGNER_2023,
+        name="测试庚",
+        sex_code="1",
+        birth=date(1988, 1, 9),
+        id_number=fake_number("93311019880109003"),
+        valid_from=date(2024, 9, 1),
+        valid_to=date(2034, 9, 1),
+        english_name="TESTER, CARL",
+        nationality="DEU",
+        issuer="国家移民管理局",
+        pass_number="F12345678",
+        issue_count="01",
+        layout=Foreigner2023Layout.PASS_NUMBER,
     ),
 }
 

@@ -116,6 +116,27 @@ def add_kiosk_arguments(parser: argparse.ArgumentParser) -> None:
         help="the kiosk functions offered, e.g. ticket,guide (default: the hall config's "
         "[kiosk] functions, else every registered one)",
     )
+    parser.add_argument(
+        "--data-dir",
+        help="the kiosk's own files: item catalog copy, payment order book, receipts (default:"
+        " beside the device file, else var/<hall>/<device id>/)",
+    )
+    parser.add_argument(
+        "--platform",
+        help="the government platform's URL (default: the hall config's [kiosk] platform);"
+        " without one the platform functions say 暂不可用",
+    )
+    parser.add_argument(
+        "--payments",
+        help="the payment channels' file (docs/payments.md; default: [kiosk] payments)",
+    )
+    parser.add_argument(
+        "--document-printer", help="A4 printer URL (default: the hall config's)"
+    )
+    parser.add_argument("--id-reader", help="ID card reader URL (default: the hall config's)")
+    parser.add_argument(
+        "--camera", help="document camera (高拍仪) URL (default: the hall config's)"
+    )
     parser.set_defaults(app="kiosk")
 
 
@@ -182,13 +203,26 @@ def _kiosk(args: argparse.Namespace, hall: HallConfig) -> FlowApp:
     # A mistyped function id fails here, on the technician's console, not on the kiosk screen.
     enabled(functions if functions is not None else hall.kiosk_functions)
 
+    uplinks = _kiosk_uplinks(args, hall, device_id)
+    data_dir = Path(args.data_dir) if args.data_dir else db.parent / device_id
+    a4_url = args.document_printer or hall.devices.get("document_printer")
+    reader_url = args.id_reader or hall.devices.get("id_card_reader")
+    camera_url = args.camera or hall.devices.get("document_camera")
+
     def build_context() -> KioskContext:
-        from devices.open import open_ticket_printer
+        from devices.open import (
+            open_document_camera,
+            open_document_printer,
+            open_id_card_reader,
+            open_ticket_printer,
+        )
         from flows.kiosk_functions import KioskContext
+        from flows.print_audit import AuditedJournal, PrintAudit
         from kiosk.app_remote import use_catalog
 
         queue, clock = _open_queue(hall_box, db, hall)
         printer = open_ticket_printer(printer_url, f"{device_id}-printer") if printer_url else None
+        data_dir.mkdir(parents=True, exist_ok=True)
         context = KioskContext(
             queue=queue,
             device_id=device_id,
@@ -196,7 +230,19 @@ def _kiosk(args: argparse.Namespace, hall: HallConfig) -> FlowApp:
             printer=printer,
             idle_timeout_s=args.idle_timeout,
             functions=functions,
+            data_dir=data_dir,
+            platform=uplinks.platform(),
+            payment_channels=uplinks.channels(),
+            document_printer=(
+                open_document_printer(a4_url, f"{device_id}-a4") if a4_url else None
+            ),
+            id_reader=open_id_card_reader(reader_url, f"{device_id}-id") if reader_url else None,
+            document_camera=(
+                open_document_camera(camera_url, f"{device_id}-camera") if camera_url else None
+            ),
         )
+        # Every document printed or copied here is also kept in the kiosk's print audit.
+        context.journal = AuditedJournal(context.transactions, PrintAudit.in_dir(data_dir))
         if mqtt is not None:
             remotes.append(
                 _start_remote(
@@ -216,8 +262,17 @@ def _kiosk(args: argparse.Namespace, hall: HallConfig) -> FlowApp:
     def close_context(context: KioskContext) -> None:
         for remote in remotes:
             remote.stop()
-        if context.printer is not None:
-            context.printer.close()
+        devices = (
+            context.printer,
+            context.document_printer,
+            context.id_reader,
+            context.document_camera,
+        )
+        for device in devices:
+            if device is not None:
+                device.close()
+        if context.platform is not None:
+            context.platform.close()
         _close_queue(context.queue)
 
     app = KioskApp(build_context, close_context, hall_name=hall.name, link=hall_box)
@@ -298,6 +353,42 @@ def _pad(args: argparse.Namespace, hall: HallConfig) -> FlowApp:
 
     app = PadApp(build_desk, close_desk, window_no=window_no, staff_id=args.staff, link=hall_box)
     return app
+
+
+# --- the kiosk's upstreams: the government platform and the payment channels -------------
+
+
+@dataclass(frozen=True)
+class _KioskUplinks:
+    """Where the kiosk's functions reach beyond the hall; read now, connected on the worker."""
+
+    platform_url: str | None
+    payments_file: Path | None
+    device_id: str
+
+    def platform(self) -> Any:
+        from govplatform.http import PlatformHttp
+
+        return PlatformHttp(self.platform_url, self.device_id) if self.platform_url else None
+
+    def channels(self) -> dict[str, Any]:
+        from payments.config import load_channels
+
+        return load_channels(self.payments_file) if self.payments_file else {}
+
+
+def _kiosk_uplinks(args: argparse.Namespace, hall: HallConfig, device_id: str) -> _KioskUplinks:
+    """The platform URL and payments file from the options, else the hall config.
+
+    Raises:
+        ConfigError (100): the payments file is unreadable (checked now, on the console).
+    """
+    payments = args.payments or hall.kiosk_payments
+    uplinks = _KioskUplinks(
+        args.platform or hall.kiosk_platform, Path(payments) if payments else None, device_id
+    )
+    uplinks.channels()  # a broken payments file stops the kiosk here, naming the field
+    return uplinks
 
 
 # --- the hall's queue: the hall database here, or the hall box over the LAN -------------------

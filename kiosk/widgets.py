@@ -19,17 +19,43 @@ from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
 #: Government-hall palette: deep blue header, light page, strong colours only for states.
+#: Every text colour meets WCAG AA (4.5:1) on the backgrounds it is drawn on, and white meets
+#: it on every fill (``tests/test_contrast.py`` measures the pairs the windows really draw).
+#: AMBER, GREEN, VALLEY and GREY were darkened for it: white on the old amber was 2.1:1 (the
+#: PAD's 过号), on the old grey 2.5:1 (返回首页).
 BLUE = (0.11, 0.31, 0.54, 1)
 PAGE = (0.95, 0.96, 0.98, 1)
 INK = (0.12, 0.14, 0.18, 1)
 MUTED = (0.38, 0.42, 0.48, 1)
 WHITE = (1, 1, 1, 1)
 RED = (0.80, 0.12, 0.12, 1)
-AMBER = (0.93, 0.64, 0.05, 1)
-GREEN = (0.13, 0.55, 0.30, 1)
-VALLEY = (0.16, 0.50, 0.72, 1)
+AMBER = (0.64, 0.36, 0.0, 1)
+GREEN = (0.10, 0.48, 0.26, 1)
+VALLEY = (0.12, 0.42, 0.60, 1)
 CARD = (1, 1, 1, 1)
-GREY = (0.62, 0.65, 0.70, 1)
+GREY = (0.29, 0.33, 0.39, 1)
+#: A disabled button: a pale fill with dark grey text (still readable, clearly not live).
+DISABLED_FILL = (0.85, 0.87, 0.90, 1)
+DISABLED_INK = (0.33, 0.36, 0.41, 1)
+
+#: 关爱模式 (care mode) palette: each colour of the normal palette has a deeper or plainer
+#: twin, so that every pair reaches WCAG AAA (7:1): white page, black ink, dark fills.
+CARE_PALETTE: dict[tuple[float, ...], tuple[float, ...]] = {
+    BLUE: (0.02, 0.17, 0.40, 1),
+    PAGE: (1, 1, 1, 1),
+    INK: (0, 0, 0, 1),
+    MUTED: (0.16, 0.16, 0.18, 1),
+    RED: (0.62, 0.0, 0.0, 1),
+    AMBER: (0.45, 0.24, 0.0, 1),
+    GREEN: (0.0, 0.33, 0.16, 1),
+    VALLEY: (0.02, 0.27, 0.43, 1),
+    GREY: (0.13, 0.14, 0.16, 1),
+    DISABLED_FILL: (0.88, 0.88, 0.90, 1),
+    DISABLED_INK: (0.20, 0.20, 0.22, 1),
+}
+#: The ratio every text must reach: WCAG AA for normal text; AAA in care mode.
+CONTRAST_MIN = 4.5
+CARE_CONTRAST_MIN = 7.0
 
 #: A kiosk function's tile colour, by the name its registry row gives
 #: (:data:`flows.kiosk_functions.COLOURS`).
@@ -59,8 +85,9 @@ Builder.load_string(
     background_normal: ""
     background_down: ""
     background_disabled_normal: ""
-    background_color: self.fill if not self.disabled else (0.62, 0.65, 0.70, 1)
+    background_color: self.fill if not self.disabled else self.disabled_fill
     color: 1, 1, 1, 1
+    disabled_color: self.disabled_ink
     halign: "center"
     valign: "middle"
     text_size: self.width - dp(16), None
@@ -86,6 +113,8 @@ class TouchButton(Button):
 
     ui_id = StringProperty("")
     fill = ColorProperty(BLUE)
+    disabled_fill = ColorProperty(DISABLED_FILL)
+    disabled_ink = ColorProperty(DISABLED_INK)
 
 
 class Field(TextInput):

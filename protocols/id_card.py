@@ -6,9 +6,12 @@ character at byte 248 says which layout it is (reference §1.7): ``' '`` residen
 (old), ``'Y'`` foreigner permanent residence card (2023). Each layout is a table of
 ``(field, offset, size)``, so decoding and the simulator's encoding read the same table.
 
-The 2023 foreigner card's middle fields are disputed between two SDKs (reference §1.7, §7): only
-the offsets both agree on are decoded; the disputed spans are kept as raw bytes in
-:attr:`IdCard.raw_fields`, keyed by ``"offset:size"``.
+The 2023 foreigner card's middle fields are disputed between two published layouts (reference
+§1.7, §7). The offsets both agree on are always decoded, and the disputed spans are always kept
+as raw bytes in :attr:`IdCard.raw_fields`, keyed by ``"offset:size"``. The span at 220 is then
+read per card (:func:`resolve_foreigner_2023`): a card whose span holds Latin name text after a
+full first name span continues its English name there (characters 36–46, [H4]); one whose span
+holds a number and an issue count follows [H5]. :attr:`IdCard.layout` says which was used.
 
 Personal data never leaves through ``repr``/``str``: they show the kind, a masked name and a
 masked number; :meth:`IdCard.masked` is the dict for logs and events.
@@ -16,6 +19,7 @@ masked number; :meth:`IdCard.masked` is the dict for logs and events.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,6 +46,25 @@ class CardKind(str, Enum):
     HK_MACAO_TAIWAN = "hk_macao_taiwan"
     FOREIGNER = "foreigner"
     FOREIGNER_2023 = "foreigner_2023"
+
+
+class Foreigner2023Layout(str, Enum):
+    """How one 2023 foreigner card fills its disputed spans (reference §1.7 [CONFLICT]).
+
+    Attributes:
+        AGREED: the span at 220 is blank: the name fits 35 characters and nothing disputed
+            is used; both sources read such a card the same way.
+        NAME_CONTINUES: [H4] ``Johann356/readinfo: PCSCGetData.h`` struct
+            ``t_idforeigner2023``: 220 (22 bytes) holds English name characters 36–46.
+        PASS_NUMBER: [H5] the yzfuture ``readCardInfo`` SDK struct ``ForeignerInfoNew``:
+            220 (18) 通行证类号码, 238 (4) 签发次数, 158 (30) 签发机关.
+        UNREADABLE: the span fits neither reading; only the agreed fields are decoded.
+    """
+
+    AGREED = "agreed"
+    NAME_CONTINUES = "h4_readinfo"
+    PASS_NUMBER = "h5_yzfuture"
+    UNREADABLE = "unreadable"
 
 
 #: Type character → layout.
@@ -104,6 +127,17 @@ LAYOUTS: dict[CardKind, tuple[tuple[str, int, int], ...]] = {
 RAW_SPANS: dict[CardKind, tuple[tuple[int, int], ...]] = {
     CardKind.FOREIGNER_2023: ((32, 4), (158, 30), (220, 22), (250, 6)),
 }
+
+#: Characters of the first English name span (52, 70 bytes) and of its continuation at 220
+#: (22 bytes) under [H4].
+NAME_HEAD_CHARS, NAME_TAIL_CHARS = 35, 11
+#: What a Machine Readable Zone name may hold once printed on the card: upper-case Latin
+#: letters, with space, comma, hyphen, apostrophe and full stop between the parts. No digits:
+#: that is what tells a name continuation from [H5]'s pass number.
+_LATIN_NAME = re.compile(r"[A-Z][A-Z ,.'\-]*")
+#: [H5]'s 通行证类号码: letters and digits, at least one digit; its 签发次数: two digits.
+_PASS_NUMBER = re.compile(r"[A-Z0-9]*[0-9][A-Z0-9]*")
+_ISSUE_COUNT = re.compile(r"[0-9]{2}")
 
 #: 性别 codes (GB/T 2261.1).
 SEXES = {"0": "未知", "1": "男", "2": "女", "9": "未说明"}
@@ -191,13 +225,16 @@ class IdCard:
         address: 住址 (resident ID and 港澳台 permit).
         issuer: 签发机关 (resident ID and 港澳台 permit).
         nation_code: 民族 code (resident ID only), see :data:`NATIONS`.
-        english_name: foreigner cards (2023: characters 1–35 only).
+        english_name: foreigner cards; on a 2023 card, characters 36–46 too when the card
+            continues its name at 220 (:class:`Foreigner2023Layout`).
         nationality: foreigner cards, GB/T 2659 three-letter code.
-        pass_number: 港澳台 permit: 通行证号码.
-        issue_count: 港澳台 permit: 签发次数.
+        pass_number: 港澳台 permit: 通行证号码 (and a 2023 foreigner card read per [H5]).
+        issue_count: 港澳台 permit: 签发次数 (and a 2023 foreigner card read per [H5]).
         card_version: old foreigner card: 证件版本号.
         authority_code: old foreigner card: 当次申请受理机关代码.
         raw_fields: spans whose meaning is disputed, ``"offset:size"`` → bytes.
+        layout: 2023 foreigner cards: which reading of the disputed spans this card follows
+            (decoding sets it; the simulator's encoder writes that variant); None otherwise.
         photo: the WLT photo as read (opaque; 1024 bytes).
         photo_image: the photo as decoded by a pluggable decoder, None without one.
         fingerprint: fingerprint templates when read with ``30 10`` (opaque), else empty.
@@ -220,6 +257,7 @@ class IdCard:
     card_version: str = ""
     authority_code: str = ""
     raw_fields: dict[str, bytes] = field(default_factory=dict)
+    layout: Foreigner2023Layout | None = None
     photo: bytes = b""
     photo_image: bytes | None = None
     fingerprint: bytes = b""
@@ -299,6 +337,7 @@ def decode_card(
             f"{offset}:{size}": bytes(text[offset : offset + size])
             for offset, size in RAW_SPANS[kind]
         }
+        values.update(resolve_foreigner_2023(text))
     for name in _DATE_FIELDS:
         values[name] = _date(str(values[name]), allow_long_term=name == "valid_to")
     image = None
@@ -316,15 +355,62 @@ def decode_card(
     )
 
 
+def resolve_foreigner_2023(text: bytes) -> dict[str, object]:
+    """Read a 2023 foreigner card's disputed spans the way this card fills them.
+
+    The two published layouts (reference §1.7) cannot both be right for one card, and nothing
+    on the card says which its issuer followed, so the bytes decide. Only [H4] puts Latin name
+    text at 220, and only after the first name span is full (a name continues only when it
+    runs past 35 characters); only [H5] puts a number with digits there, followed by a
+    two-digit issue count at 238. A blank span needs neither. Anything else is left raw.
+
+    Returns:
+        the decoded fields to add: ``layout`` always; ``english_name`` (all of it) under
+        [H4]; ``pass_number``, ``issue_count`` and ``issuer`` under [H5].
+
+    Raises:
+        CardReadFailed (324): the text is not UCS-2.
+    """
+    tail = _field(text, 220, 2 * NAME_TAIL_CHARS)
+    if not tail.strip():
+        return {"layout": Foreigner2023Layout.AGREED}
+    head = _field(text, 52, 2 * NAME_HEAD_CHARS, strip=False)
+    # The 35th character may be a space between two name parts, so "full" allows one.
+    head_full = len(head.rstrip(" \x00")) >= NAME_HEAD_CHARS - 1
+    if head_full and _LATIN_NAME.fullmatch(tail.strip()):
+        # Joined unstripped: a name broken at a space keeps that space.
+        return {
+            "layout": Foreigner2023Layout.NAME_CONTINUES,
+            "english_name": (head + tail).rstrip(" \x00"),
+        }
+    pass_number = _field(text, 220, 18).strip()
+    issue_count = _field(text, 238, 4).strip()
+    if _PASS_NUMBER.fullmatch(pass_number) and (
+        not issue_count or _ISSUE_COUNT.fullmatch(issue_count)
+    ):
+        return {
+            "layout": Foreigner2023Layout.PASS_NUMBER,
+            "pass_number": pass_number,
+            "issue_count": issue_count,
+            "issuer": _field(text, 158, 30).strip(),
+        }
+    return {"layout": Foreigner2023Layout.UNREADABLE}
+
+
 def encode_card(card: IdCard) -> bytes:
     """The 256-byte text block a card of this content carries (the simulator's side).
+
+    A 2023 foreigner card is written in the variant its :attr:`IdCard.layout` names: its
+    English name split at 35 characters ([H4]), or its pass number, issue count and issuer in
+    [H5]'s places; without a layout (or ``AGREED``) the name must fit 35 characters.
 
     Raises:
         ValueError: a field does not fit its slot (a test-data error).
     """
     block = bytearray(" ".encode("utf-16-le") * (TEXT_LEN // 2))
+    disputed = _disputed_fields(card)
     for name, offset, size in LAYOUTS[card.kind]:
-        value = getattr(card, name)
+        value = disputed.pop(name) if name in disputed else getattr(card, name)
         if isinstance(value, date):
             value = value.strftime("%Y%m%d")
         elif value is None:
@@ -336,8 +422,32 @@ def encode_card(card: IdCard) -> bytes:
     for key, raw in card.raw_fields.items():
         offset, size = (int(part) for part in key.split(":"))
         block[offset : offset + size] = raw[:size].ljust(size, b" ")
+    for (offset, size), value in disputed.items():
+        _put(block, f"{offset}:{size}", str(value), offset, size)
     block[FLAG_OFFSET : FLAG_OFFSET + 2] = FLAG_OF[card.kind].encode("utf-16-le")
     return bytes(block)
+
+
+def _disputed_fields(card: IdCard) -> dict[str | tuple[int, int], str]:
+    """What a 2023 foreigner card's variant writes beyond the agreed layout: ``english_name``
+    (its first 35 characters, for the agreed slot) and ``(offset, size)`` → text."""
+    if card.kind is not CardKind.FOREIGNER_2023:
+        return {}
+    if card.layout is Foreigner2023Layout.NAME_CONTINUES:
+        name = card.english_name
+        if len(name) <= NAME_HEAD_CHARS or len(name) > NAME_HEAD_CHARS + NAME_TAIL_CHARS:
+            raise ValueError(f"a continued English name has 36–46 characters, not {len(name)}")
+        return {"english_name": name[:NAME_HEAD_CHARS], (220, 22): name[NAME_HEAD_CHARS:]}
+    if card.layout is Foreigner2023Layout.PASS_NUMBER:
+        return {(158, 30): card.issuer, (220, 18): card.pass_number, (238, 4): card.issue_count}
+    return {}
+
+
+def _put(block: bytearray, name: str, value: str, offset: int, size: int) -> None:
+    raw = value.encode("utf-16-le")
+    if len(raw) > size:
+        raise ValueError(f"{name}={value!r} does not fit {size} bytes")
+    block[offset : offset + size] = raw + " ".encode("utf-16-le") * ((size - len(raw)) // 2)
 
 
 def _field(text: bytes, offset: int, size: int, strip: bool = True) -> str:

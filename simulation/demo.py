@@ -51,6 +51,8 @@ from hallstore import journal
 from simulation.devices import open_front_of_house
 from simulation.hall_sim import IDLE_LOOK_S, HallSimulation, StopSimulation
 from simulation.scenarios import Scenario
+from upstream_sim.payment_gateways import start_gateways
+from upstream_sim.platform import platform_server
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,13 @@ def run_demo(args: argparse.Namespace) -> int:
         workdir / "collector.db", broker.host, broker.port, {hall.hall_id: hall}, clock=SystemClock()
     )
     collector.start()
-    dashboard = Dashboard(collector.dashboard_state, port=args.dashboard_port)
+    dashboard = Dashboard(
+        collector.dashboard_state,
+        port=args.dashboard_port,
+        follow_up=collector.follow_up,
+        kpis=collector.kpi_state,
+        platform_totals=collector.save_platform_totals,
+    )
     url = dashboard.start()
     # No supervisor restarts the demo, so restart_app is acknowledged and only logged.
     devices = workdir / "devices"
@@ -126,13 +134,30 @@ def run_demo(args: argparse.Namespace) -> int:
     hall_box = "{}:{}".format(*box.hall_api.address)
     device_files = _enrol_apps(hall.hall_id, devices, hall_box)
     box.start()
+    # The kiosk's upstreams: the simulated government platform and the payment gateways.
+    platform = platform_server().start()
+    gateways = start_gateways(workdir / "payments")
     apps: list[subprocess.Popen[bytes]] = []
     walk_ins = None
     try:
         display_url = "sim://call-display"
         if not args.headless:
+            kiosk_uplinks = [
+                "--platform", platform.url,
+                "--payments", str(gateways.payments_file),
+                "--id-reader", "sim://id-reader",
+                "--camera", "sim://camera",
+            ]  # fmt: skip
+            if shutil.which("cupsd"):
+                kiosk_uplinks += ["--document-printer", "sim://cups-pdf"]
             apps = _start_apps(
-                args, workdir, hall_box, device_files, f"{broker.host}:{broker.port}", logs
+                args,
+                workdir,
+                hall_box,
+                device_files,
+                f"{broker.host}:{broker.port}",
+                logs,
+                kiosk_uplinks,
             )
             display_url = f"tcp://127.0.0.1:{args.display_port}"
             if not args.no_browser:
@@ -143,8 +168,10 @@ def run_demo(args: argparse.Namespace) -> int:
         # Last, so that no window's start-up log buries it.
         print(
             f"\n管理看板 dashboard: {url}\n"
+            f"大厅大屏 wall screen: {url}wall\n"
             f"MQTT broker ({broker.kind}): {broker.host}:{broker.port}\n"
             f"叫号服务 hall API: http://{hall_box}/v1 (devices: {devices})\n"
+            f"政务服务平台 (simulated): {platform.url}/openapi.json\n"
             "远程命令 remote commands: python main.py collector command upload_diagnostics"
             f" --hall {hall.hall_id} --mqtt {broker.host}:{broker.port}\n"
             f"日志 logs: {logs}\n"
@@ -167,6 +194,8 @@ def run_demo(args: argparse.Namespace) -> int:
         if walk_ins is not None:
             walk_ins.join(timeout=10)
         box.stop(drain_s=10)
+        platform.stop()
+        gateways.stop()
         dashboard.stop()
         collector.stop()
         broker.close()
@@ -190,7 +219,7 @@ def _fresh(workdir: Path) -> None:
     names = ("hall.db", "hall.remote.db", "collector.db", "tickets.jsonl")
     for name in (n + suffix for n in names for suffix in ("", "-wal", "-shm")):
         (workdir / name).unlink(missing_ok=True)
-    for folder in ("broker", "logs", "chromium", "devices"):
+    for folder in ("broker", "logs", "chromium", "devices", "payments"):
         shutil.rmtree(workdir / folder, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
 
@@ -262,6 +291,7 @@ def _start_apps(
     device_files: dict[str, Path],
     mqtt: str,
     logs: Path,
+    kiosk_uplinks: list[str],
 ) -> list[subprocess.Popen[bytes]]:
     common = ["--config", str(DEFAULT_CONFIG), "--hall-box", hall_box]
     display = f"tcp://127.0.0.1:{args.display_port}"
@@ -278,6 +308,7 @@ def _start_apps(
             f"sim://usb-printer?record={workdir / 'tickets.jsonl'}",
             "--mqtt",
             mqtt,
+            *kiosk_uplinks,
         ],
         [
             "pad",

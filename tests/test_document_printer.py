@@ -270,3 +270,18 @@ def test_job_options_must_be_strings(server: CupsServer, tmp_path: Path) -> None
             "t",
             {"copies": 2},  # type: ignore[dict-item]
         )
+
+
+def test_a_job_whose_id_was_never_recorded_is_found_by_its_name(
+    pdf_printer: DocumentPrinter, a4: DocumentPrinter, server: CupsServer, tmp_path: Path
+) -> None:
+    """After a crash between CUPS taking a job and the kiosk writing its id down, a fresh
+    driver (a restarted kiosk) finds the job by its unique name, on its own queue only."""
+    path = _pdf(tmp_path / "receipt.pdf", pages=1)
+    first = pdf_printer.driver.submit(str(path), "receipt-K1-0001", {})
+    a4.driver.submit(str(path), "receipt-K1-0002", {})  # the same name pattern, another queue
+    restarted = CupsPrinter("cups-pdf", server.server)
+
+    assert restarted.find_job("receipt-K1-0001") == first
+    assert restarted.find_job("receipt-K1-0002") is None
+    assert restarted.find_job("receipt-K1-9999") is None

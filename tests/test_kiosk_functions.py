@@ -164,6 +164,21 @@ def test_an_idle_kiosk_goes_home_and_the_function_forgets_the_citizen(
     assert home.tick().name == "home" and flow.left == 1  # home stays home
 
 
+def test_typing_on_the_keyboard_keeps_the_citizen_from_being_sent_home(
+    probe: KioskFunction, hall_db: HallDb
+) -> None:
+    """Keys of the on-screen keyboard are no step of the flow; the window reports them with
+    the next tick, and the wait starts again."""
+    home = KioskHome.for_context(context(hall_db, idle_timeout_s=60))
+    home.open("probe")
+    hall_db.clock.advance(50)
+    assert home.tick(touched=True).name == "probe"
+    hall_db.clock.advance(50)
+    assert home.tick().name == "probe"  # 100 s in, but only 50 s since the last key
+    hall_db.clock.advance(10)
+    assert home.tick().name == "home"
+
+
 def test_a_tap_that_arrives_after_the_kiosk_went_home_does_nothing(hall_db: HallDb) -> None:
     home = KioskHome.for_context(context(hall_db, idle_timeout_s=60))
     home.open("ticket")

@@ -23,6 +23,8 @@ DOMAINS = (
     "upstream_sim.queries",
     "upstream_sim.certificates",
     "upstream_sim.subsidy",
+    "upstream_sim.utility_bills",
+    "upstream_sim.submissions",
 )
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -152,8 +153,11 @@ class UpstreamServer:
         self._requested_port = port
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: Open client connections and the threads serving them (guarded by ``_lock``).
+        self._connections: dict[socket.socket, threading.Thread] = {}
         self.port = 0
-        #: Every request served, oldest first: (method, path, status); tests read it.
+        #: Every request served, oldest first: (method, path, status); tests read it. A
+        #: request held by a ``timeout`` fault is logged with status 0 when it arrives.
         self.log: list[tuple[str, str, int]] = []
 
     # --- life -------------------------------------------------------------------------
@@ -163,10 +167,7 @@ class UpstreamServer:
         return self
 
     def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
+        self._stop_listening()
 
     def __enter__(self) -> UpstreamServer:
         return self.start()
@@ -204,7 +205,8 @@ class UpstreamServer:
         with self._lock:
             refusing = any(f.mode == "refuse" for f in self._faults)
             self._faults.clear()
-        if refusing or self._httpd is None:
+        # Listen again only after a refuse fault: a server stopped (or not yet started) stays so.
+        if refusing and self._httpd is None:
             self._listen(self.port)
 
     def _take_fault(self, path: str) -> Fault | None:
@@ -227,10 +229,13 @@ class UpstreamServer:
             paths.setdefault(route.pattern, {})[route.method.lower()] = route.openapi or {
                 "responses": {"200": {"description": "OK"}}
             }
+        # The server's own endpoints are part of the API a tester reads.
+        paths.setdefault("/openapi.json", {})["get"] = _OPENAPI_DOC
+        paths.setdefault("/_sim/faults", {}).update(_FAULTS_DOC)
         return {
             "openapi": "3.0.3",
             "info": {"title": self.title, "version": self.version},
-            "servers": [{"url": "http://127.0.0.1"}],
+            "servers": [{"url": self.url if self.port else "http://127.0.0.1"}],
             "paths": dict(sorted(paths.items())),
         }
 
@@ -256,6 +261,17 @@ class UpstreamServer:
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
+        # Kept-alive connections outlive the listening socket: a stopped or refusing server
+        # still answered on them (a client's pooled connection saw no outage). Reset them, as
+        # a server that went away does; the thread asking (POST /_sim/faults) answers first.
+        current = threading.current_thread()
+        with self._lock:
+            others = [c for c, t in self._connections.items() if t is not current]
+        for connection in others:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def dispatch(self, request: Request) -> Response:
         """Answer one request (the HTTP handler calls this; tests may too)."""
@@ -297,6 +313,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.upstream.title, *args)
 
+    def setup(self) -> None:
+        super().setup()
+        with self.upstream._lock:
+            self.upstream._connections[self.connection] = threading.current_thread()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.upstream._lock:
+                self.upstream._connections.pop(self.connection, None)
+
     def do_GET(self) -> None:
         self._serve("GET")
 
@@ -335,6 +363,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
         fault = None if split.path.startswith("/_sim") else self.upstream._take_fault(split.path)
         if fault is not None and fault.mode == "timeout":
+            # Logged with status 0 (no answer), so a test can count the attempts it held.
+            self.upstream.log.append((method, split.path, 0))
             time.sleep(fault.delay_s if fault.delay_s is not None else 30.0)
             self.close_connection = True
             return
@@ -351,6 +381,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 log.exception("%s %s %s", self.upstream.title, method, split.path)
                 response = refused(500, "INTERNAL_ERROR", "服务器内部错误")
         self.upstream.log.append((method, split.path, response.status))
+        if self.upstream._httpd is None:
+            # Stopped or refusing meanwhile: this answer is the connection's last.
+            self.close_connection = True
         self._write(response)
 
     def _write(self, response: Response) -> None:
@@ -372,3 +405,43 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 ctype_json = "application/json; charset=utf-8"
+
+
+_OPENAPI_DOC: dict[str, Any] = {
+    "operationId": "openapi",
+    "tags": ["模拟器"],
+    "summary": "This description (OpenAPI 3.0)",
+    "responses": {"200": {"description": "the OpenAPI document"}},
+}
+_FAULTS_DOC: dict[str, Any] = {
+    "post": {
+        "operationId": "simFaultsSet",
+        "tags": ["模拟器"],
+        "summary": "Simulator only: inject a fault (slow, error500, malformed, timeout, refuse)",
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["mode"],
+                "properties": {
+                    "mode": {"type": "string", "enum": list(FAULT_MODES)},
+                    "path_prefix": {"type": "string", "default": "/"},
+                    "count": {"type": "integer", "minimum": 1, "nullable": True,
+                              "description": "the next N requests; absent: until cleared"},
+                    "delay_s": {"type": "number", "nullable": True,
+                                "description": "slow: default 3 s; timeout: default 30 s"},
+                },
+            }}},
+        },
+        "responses": {
+            "200": {"description": "the fault is in force"},
+            "400": {"description": "BAD_REQUEST: an unknown mode"},
+        },
+    },
+    "delete": {
+        "operationId": "simFaultsClear",
+        "tags": ["模拟器"],
+        "summary": "Simulator only: clear every fault (and listen again after refuse)",
+        "responses": {"200": {"description": "no fault left"}},
+    },
+}  # fmt: skip

@@ -9,8 +9,9 @@ imports the module when it starts and finds its screens in ``SCREENS``::
 A draw function takes the :class:`flows.screens.Screen` the flow returned and the function's
 :class:`FunctionUi`, and returns the widgets of the kiosk's body, top to bottom. It reads the
 screen's data, binds taps to :meth:`FunctionUi.step` and keeps no state. The kiosk window owns
-the rest: the header (which shows the function's title), the 返回首页 button under every
-function screen, the status line, the idle timeout.
+the rest: the header (which shows the function's title), the 关爱模式 / 朗读 / 远程帮办 bar
+and the 返回首页 button on every screen, the status line, the idle timeout, and the 服务评价
+screens a function hands the citizen to (:mod:`kiosk.functions.rating`).
 """
 
 from __future__ import annotations
@@ -55,11 +56,34 @@ class FunctionUi:
     Args:
         function: the function's registry row.
         run: runs a step on the kiosk's worker (:meth:`kiosk.kiosk_app.KioskApp`'s).
+        care: whether 关爱模式 is on now (the window's answer, read at each draw).
+        run_rating: runs a step of the 服务评价 the citizen is in
+            (:meth:`flows.kiosk_functions.KioskHome.rate`).
     """
 
-    def __init__(self, function: KioskFunction, run: RunStep) -> None:
+    def __init__(
+        self,
+        function: KioskFunction,
+        run: RunStep,
+        care: Callable[[], bool] = lambda: False,
+        run_rating: RunStep | None = None,
+    ) -> None:
         self.function = function
         self._run = run
+        self._care = care
+        self._run_rating = run_rating
+
+    @property
+    def care(self) -> bool:
+        """关爱模式 is on: the window already draws larger text, deeper colours and fewer
+        columns; a screen may also show fewer items or give more time."""
+        return self._care()
+
+    def rate(self, action: Callable[[Any], Screen], busy: str | None = None) -> None:
+        """Run a step of the 服务评价 shown (the kiosk-wide rating screens use it), e.g.
+        ``lambda rating: rating.choose(5)``; like :meth:`step` otherwise."""
+        if self._run_rating is not None:
+            self._run_rating(action, busy)
 
     def step(self, action: Callable[[Any], Screen], busy: str | None = None) -> None:
         """Run one of the function's flow steps, e.g. ``lambda flow: flow.take(code)``.

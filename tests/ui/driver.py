@@ -22,6 +22,10 @@ Steps (JSON objects, ``op`` first)::
     {"op": "snapshot", "name": "after_call"}          every ui_id's text, saved under name
     {"op": "screenshot", "name": "ticket"}            <artifacts>/<name>.png
     {"op": "touch_file", "path": "/tmp/ready"}        tell the test process something
+    {"op": "pause", "seconds": 0.3}                   let frames pass (before a screenshot)
+    {"op": "scroll_to", "id": "function_rating"}      scroll its list until it is on screen
+    {"op": "colours", "name": "home"}                 every visible text: its colour, the
+                                                      colour behind it, its font size
 
 Each waiting step fails after ``timeout`` seconds (default 45: the machine is shared). The
 result (JSON) goes to ``--out`` and, prefixed with ``UI-RESULT``, to stdout::
@@ -37,12 +41,17 @@ import re
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 #: Ceiling for one waiting step; generous because other test runs share the two cores.
 STEP_TIMEOUT_S = 45.0
 POLL_S = 0.05
+#: Ops a wrapper module adds before calling :func:`main` (e.g. ``tests.kiosk_tour`` places an
+#: ID card on the app's simulated reader): op name → ``(runner, step) -> done``, called on each
+#: poll until it returns True, like the built-in waiting ops.
+EXTRA_OPS: dict[str, Callable[[ScriptRunner, dict[str, Any]], bool]] = {}
 
 
 class StepFailed(Exception):
@@ -72,6 +81,7 @@ class ScriptRunner:
             "step": 0,
         }
         self._typed = False
+        self._pause_until: float | None = None
         self._settled: dict[str, Any] = {}
 
     def start(self, *_: Any) -> None:
@@ -136,6 +146,20 @@ class ScriptRunner:
         if op == "screenshot":
             self._screenshot(step["name"])
             return True
+        if op == "scroll_to":
+            return self._scroll_to(step["id"])
+        if op == "pause":
+            if self._pause_until is None:
+                self._pause_until = time.monotonic() + float(step["seconds"])
+            if time.monotonic() < self._pause_until:
+                return False
+            self._pause_until = None
+            return True
+        if op == "colours":
+            self.result.setdefault("colours", {})[step["name"]] = self._colours()
+            return True
+        if op in EXTRA_OPS:
+            return EXTRA_OPS[op](self, step)
         raise StepFailed(f"unknown op {op!r}")
 
     # --- what a finger and an eye do --------------------------------------------------
@@ -169,6 +193,21 @@ class ScriptRunner:
             return False  # focus arrives with the touch; give it a frame
         Window.dispatch("on_textinput", text)
         return True
+
+    def _scroll_to(self, ui_id: str) -> bool:
+        """Bring a widget inside its scrolling list into view (what a swipe would do)."""
+        from kivy.uix.scrollview import ScrollView
+
+        w = self._find(ui_id)
+        if w is None:
+            return False
+        parent = w.parent
+        while parent is not None and not isinstance(parent, ScrollView):
+            parent = parent.parent if parent.parent is not parent else None
+        if parent is None or self._on_screen(w):
+            return self._on_screen(w)
+        parent.scroll_to(w, padding=8, animate=False)
+        return False  # checked again on the next poll, once the list has moved
 
     def _on_screen(self, w: Any) -> bool:
         """Whether all of the widget is where an eye can see it: inside the window and inside
@@ -212,6 +251,49 @@ class ScriptRunner:
                 if ui_id and hasattr(w, "text"):
                     found[ui_id] = str(w.text)
         return found
+
+    def _colours(self) -> list[dict[str, Any]]:
+        """Every label on screen with text: what an eye sees of it, for contrast checks.
+
+        The background is the nearest fill behind the text: a button's own face, else the
+        closest enclosing panel's colour, else the window's clear colour.
+        """
+        from kivy.core.window import Window
+        from kivy.uix.button import Button
+        from kivy.uix.label import Label
+
+        seen: list[dict[str, Any]] = []
+        for top in Window.children:
+            for w in top.walk(restrict=True):
+                if not isinstance(w, Label) or not str(w.text).strip():
+                    continue
+                if w.get_root_window() is None or w.width <= 1 or w.height <= 1:
+                    continue
+                colour = w.disabled_color if w.disabled else w.color
+                seen.append(
+                    {
+                        "ui_id": getattr(w, "ui_id", ""),
+                        "text": str(w.text),
+                        "colour": [float(c) for c in colour],
+                        "background": [float(c) for c in self._background(w, Button)],
+                        "font_size": float(w.font_size),
+                    }
+                )
+        return seen
+
+    @staticmethod
+    def _background(w: Any, button: type) -> Any:
+        from kivy.core.window import Window
+
+        node = w
+        while node is not None:
+            if isinstance(node, button):
+                return node.background_color
+            if hasattr(node, "bg"):
+                return node.bg
+            parent = node.parent
+            node = None if parent is node else parent
+        return Window.clearcolor
 
     def _screenshot(self, name: str) -> None:
         if self.app.root is None:
