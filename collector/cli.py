@@ -1,7 +1,10 @@
 """`python main.py collector`: the central collector and its dashboard, until interrupted;
 `python main.py collector command ...`: send one command to one edge device and print its
 acknowledgement; `python main.py collector dead-letters [--replay]`: list what the collector
-kept instead of storing, and run it through today's checks again."""
+kept instead of storing, and run it through today's checks again;
+`python main.py collector ratings` / `follow-up`: the bad ratings and their follow-up;
+`python main.py collector notifications`: the audit of every message sent (docs/tidal.md);
+`python main.py report --hall H --day D`: the day's KPIs as a PDF and a CSV for managers."""
 
 from __future__ import annotations
 
@@ -74,6 +77,75 @@ def add_dead_letters_parser(collector_actions: Any) -> None:
         help="with --replay: believe event times this many days old (default "
         f"{TIME_WINDOW.past_s / 86400:.0f})",
     )
+
+
+def add_follow_up_parsers(collector_actions: Any) -> None:
+    """``collector ratings``, ``collector follow-up`` and ``collector notifications``."""
+    ratings = collector_actions.add_parser("ratings", help="list bad ratings and their follow-up")
+    ratings.add_argument("--store", default=argparse.SUPPRESS, help="the collector's database")
+    ratings.add_argument("--hall", help="only this hall")
+    ratings.add_argument("--state", choices=["open", "verified", "rectified", "closed", "unclosed"],
+                         help="only ratings in this state")  # fmt: skip
+    ratings.add_argument("--json", action="store_true", help="one JSON object per line")
+    step = collector_actions.add_parser(
+        "follow-up", help="move a bad rating on: verified, rectified or closed"
+    )
+    step.add_argument("--store", default=argparse.SUPPRESS, help="the collector's database")
+    step.add_argument("rating_id", type=int, help="the 差评编号 the duty manager's SMS gives")
+    step.add_argument("state", choices=["verified", "rectified", "closed"])
+    step.add_argument("--by", required=True, help="who took the step (name)")
+    step.add_argument("--note", default="", help="the finding, what was done, the answer given")
+    sent = collector_actions.add_parser("notifications", help="the audit of every message sent")
+    sent.add_argument("--store", default=argparse.SUPPRESS, help="the collector's database")
+    sent.add_argument("--hall", help="only this hall")
+    sent.add_argument("--limit", type=int, default=50)
+    sent.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def run_follow_up(args: argparse.Namespace) -> int:
+    """``ratings``, ``follow-up`` and ``notifications``, straight on the database (WAL lets
+    them run beside a running collector, whose dashboard shows the change at its next poll)."""
+    import time
+
+    from collector.notify import Notifier
+    from collector.rating_followup import BadRatingDesk
+    from core.clock import hall_time
+
+    path = Path(args.store)
+    if not path.exists():
+        raise ConfigError(f"no collector database at {path}", path=str(path))
+    if args.collector_action == "notifications":
+        notifier = Notifier(path, {})
+        try:
+            for m in notifier.audit(args.hall, args.limit):
+                if args.json:
+                    print(json.dumps(m, ensure_ascii=False), flush=True)
+                    continue
+                when = hall_time(m["created_at"]).strftime("%m-%d %H:%M:%S")
+                print(f"{when} {m['hall']} {m['subject']:<10} {m['level']:<6} {m['name']}"
+                      f"({m['role']}) {m['status']} ×{m['attempts']} {m['text']}")  # fmt: skip
+        finally:
+            notifier.stop()
+        return 0
+    desk = BadRatingDesk(path)
+    try:
+        if args.collector_action == "follow-up":
+            rating = desk.step(args.rating_id, args.state, args.by, args.note, time.time())
+            print(f"差评 {rating.id}：{rating.to_dict()['state_text']}", flush=True)
+            return 0
+        for r in desk.listing(args.hall, args.state, limit=500):
+            body = r.to_dict()
+            if args.json:
+                print(json.dumps(body, ensure_ascii=False), flush=True)
+                continue
+            where = f"{r.window}号窗口 {r.ticket_no}" if r.source == "window" else (
+                f"自助终端 {r.device_id} {r.function}")  # fmt: skip
+            when = hall_time(r.rated_at).strftime("%m-%d %H:%M")
+            print(f"{r.id:>5} {r.hall} {when} {where} {r.label} "
+                  f"{body['state_text']} {r.reason or ''}")  # fmt: skip
+    finally:
+        desk.close()
+    return 0
 
 
 def run_dead_letters(args: argparse.Namespace) -> int:
@@ -178,19 +250,29 @@ def run_collector(args: argparse.Namespace, stop: threading.Event | None = None)
         return run_command(args)
     if getattr(args, "collector_action", None) == "dead-letters":
         return run_dead_letters(args)
+    if getattr(args, "collector_action", None) in ("ratings", "follow-up", "notifications"):
+        return run_follow_up(args)
     # Imported here: `collector command` and every other main.py command parse without them.
     from collector.dashboard import Dashboard
     from collector.service import CollectorService
+    from collector.tidal_config import load_collector_settings
 
     host, port = parse_host_port(args.mqtt)
-    halls = {c.hall_id: c for c in map(load_hall_config, args.config or [DEFAULT_CONFIG])}
+    paths = args.config or [DEFAULT_CONFIG]
+    halls = {c.hall_id: c for c in map(load_hall_config, paths)}
+    settings = {load_hall_config(p).hall_id: load_collector_settings(p) for p in paths}
     Path(args.store).parent.mkdir(parents=True, exist_ok=True)
     service = CollectorService(
-        args.store, host, port, halls, clock=SystemClock(), auth=mqtt_auth(args)
+        args.store, host, port, halls, clock=SystemClock(), auth=mqtt_auth(args),
+        settings=settings,
     )
     service.start()
-    dashboard = Dashboard(service.dashboard_state, port=args.dashboard_port)
-    print(f"管理看板 dashboard: {dashboard.start()}", flush=True)
+    dashboard = Dashboard(service.dashboard_state, port=args.dashboard_port,
+                          follow_up=service.follow_up, kpis=service.kpi_state,
+                          platform_totals=service.save_platform_totals)  # fmt: skip
+    url = dashboard.start()
+    print(f"管理看板 dashboard: {url}", flush=True)
+    print(f"大厅大屏 wall screen: {url}wall", flush=True)
     try:
         (stop or threading.Event()).wait()
     except KeyboardInterrupt:
@@ -207,12 +289,91 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", action="append", help="hall config TOML (repeatable)")
     parser.add_argument("--dashboard-port", type=int, default=8780)
     add_mqtt_auth_arguments(parser)
-    actions = parser.add_subparsers(dest="collector_action", metavar="{command,dead-letters}")
+    actions = parser.add_subparsers(
+        dest="collector_action",
+        metavar="{command,dead-letters,ratings,follow-up,notifications}",
+    )
     add_command_parser(actions)
     add_dead_letters_parser(actions)
+    add_follow_up_parsers(actions)
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hall", required=True, help="the hall id")
+    parser.add_argument("--day", required=True, help="the business day, YYYY-MM-DD")
+    parser.add_argument("--store", default="var/collector/events.db",
+                        help="the collector's database")  # fmt: skip
+    parser.add_argument("--config", help="the hall's config TOML (default: the demo hall)")
+    parser.add_argument("--out", default="var/reports", help="where the PDF and CSV go")
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """The day's KPIs from the collector's database, as ``<hall>-<day>.pdf`` and ``.csv``."""
+    import time
+    from datetime import date
+
+    from collector.baseline import compute_baseline
+    from collector.baseline_store import BaselineStore
+    from collector.holidays import HolidayCalendar
+    from collector.kpis import KpiInputs, availability, day_kpis
+    from collector.platform_totals import PlatformTotals
+    from collector.rating_followup import BadRatingDesk
+    from collector.report import write_report
+    from collector.store import EventStore
+    from collector.tidal_config import load_collector_settings
+
+    try:
+        day = date.fromisoformat(args.day).isoformat()
+    except ValueError as err:
+        raise ConfigError(f"--day wants YYYY-MM-DD, got {args.day!r}") from err
+    path = Path(args.store)
+    if not path.exists():
+        raise ConfigError(f"no collector database at {path}", path=str(path))
+    config_path = args.config or DEFAULT_CONFIG
+    config = load_hall_config(config_path)
+    if config.hall_id != args.hall:
+        raise ConfigError(f"{config_path} is hall {config.hall_id!r}, not {args.hall!r}; "
+                          "pass its --config")  # fmt: skip
+    tidal = load_collector_settings(config_path).tidal
+    store, saved, desk = EventStore(path), BaselineStore(path), BadRatingDesk(path)
+    try:
+        events = store.all_events(args.hall)
+        # The baseline the collector warned with that day, else one computed as of that day.
+        baseline = saved.load(args.hall)
+        if baseline is None or baseline.business_day != day:
+            calendar = HolidayCalendar(extra=tidal.holidays)
+            baseline = compute_baseline(config, events, day, tidal, calendar, time.time())
+        inputs = KpiInputs(
+            config=config,
+            baseline=baseline,
+            bad_ratings=[r.to_dict() for r in desk.listing(args.hall, limit=1_000_000)],
+            platform=PlatformTotals.beside(path).load(args.hall, day),
+        )
+        kpis = day_kpis(args.hall, day, events, inputs)
+    finally:
+        store.close()
+        saved.close()
+        desk.close()
+    kpis["availability"] = availability(kpis["devices"])
+    if not kpis["totals"]["issued"] and not kpis["devices"]:
+        print(f"{config.name} {day}：当日无数据", file=sys.stderr)
+    pdf, csv_path = write_report(kpis, args.out)
+    t, kiosk = kpis["totals"], kpis["kiosk"]
+    rate = _share(kiosk["rate"]) if kiosk["rate"] is not None else kiosk["platform_text"]
+    print(f"{config.name} {day} 运行日报：取号 {t['issued']} 张，办结 {t['served']} 件，"
+          f"好评率 {_share(kpis['ratings']['satisfied_share'])}，自助机办件率 {rate}",
+          flush=True)  # fmt: skip
+    print(f"PDF: {pdf}\nCSV: {csv_path}", flush=True)
+    return 0
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 COMMANDS = (
     Command("collector", "run the central collector and its dashboard", _arguments,
             "collector.cli:run_collector"),
+    Command("report", "write a hall day's KPIs as a PDF and a CSV for managers",
+            _report_arguments, "collector.cli:run_report"),
 )

@@ -30,13 +30,18 @@ class KioskUsage:
         transactions: ``(function, item, outcome) → count``.
         help_requests: 远程帮办 button presses per function.
         ratings: 好差评 levels given after kiosk transactions, per function.
-        printed_pages: pages printed per function (certificates, guides, receipts, copies).
+        printed_pages: sheets printed per function (certificates, guides, receipts, copies):
+            pages × copies of each print that came out.
+        failed_prints: prints that failed, per function; cancelled_prints: those the citizen
+            cancelled (a copy paused by a printer fault, then 取消).
     """
 
     transactions: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     help_requests: Counter[str] = field(default_factory=Counter)
     ratings: dict[str, list[int]] = field(default_factory=dict)
     printed_pages: Counter[str] = field(default_factory=Counter)
+    failed_prints: Counter[str] = field(default_factory=Counter)
+    cancelled_prints: Counter[str] = field(default_factory=Counter)
     _seen: set[tuple[str, int]] = field(default_factory=set)
 
     def observe(self, event: Event) -> None:
@@ -55,10 +60,17 @@ class KioskUsage:
             level = data.get("level")
             if isinstance(level, int) and not isinstance(level, bool) and 1 <= level <= 5:
                 self.ratings.setdefault(function, []).append(level)
-        elif event.kind == Kind.DOCUMENT_PRINTED and _text(data.get("outcome")) == DONE:
-            pages = data.get("pages", 1)
-            if isinstance(pages, int) and not isinstance(pages, bool) and 0 < pages < 10_000:
-                self.printed_pages[function] += pages
+        elif event.kind == Kind.DOCUMENT_PRINTED:
+            outcome = _text(data.get("outcome"))
+            if outcome == "failed":
+                self.failed_prints[function] += 1
+            elif outcome == "cancelled":
+                self.cancelled_prints[function] += 1
+            elif outcome == DONE:
+                # A print from before copies were journaled made one copy.
+                sheets = _count(data.get("pages", 1)) * _count(data.get("copies", 1))
+                if 0 < sheets < 10_000:
+                    self.printed_pages[function] += sheets
 
     def to_dict(self) -> dict[str, Any]:
         """The day's figures: per function its transactions done (and per item), those that
@@ -69,7 +81,8 @@ class KioskUsage:
             return functions.setdefault(
                 name,
                 {"done": 0, "not_done": 0, "items": {}, "help_requests": 0,
-                 "rating_avg": None, "rating_count": 0, "printed_pages": 0},
+                 "rating_avg": None, "rating_count": 0, "printed_pages": 0,
+                 "failed_prints": 0, "cancelled_prints": 0},
             )
 
         for (function, item, outcome), n in sorted(self.transactions.items()):
@@ -88,6 +101,10 @@ class KioskUsage:
             row["rating_count"] = len(levels)
         for function, pages in self.printed_pages.items():
             entry(function)["printed_pages"] = pages
+        for function, n in self.failed_prints.items():
+            entry(function)["failed_prints"] = n
+        for function, n in self.cancelled_prints.items():
+            entry(function)["cancelled_prints"] = n
         done = sum(n for (_, _, o), n in self.transactions.items() if o == DONE)
         return {
             "transactions_done": done,
@@ -99,6 +116,11 @@ class KioskUsage:
 _KIOSK_KINDS = frozenset(
     {Kind.KIOSK_TRANSACTION, Kind.KIOSK_HELP_REQUESTED, Kind.KIOSK_RATED, Kind.DOCUMENT_PRINTED}
 )
+
+
+def _count(value: Any) -> int:
+    # A malformed count counts nothing rather than a made-up page.
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _text(value: Any) -> str:

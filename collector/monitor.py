@@ -18,8 +18,11 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from collector.baseline import BaselineLevels, BaselineTable
+from collector.holidays import HolidayCalendar
 from collector.metrics import HallMetrics
-from collector.warnings import TidalWarningEngine, Transition
+from collector.tidal_config import CollectorHallSettings
+from collector.warnings import HallFacts, TidalWarningEngine, Transition
 from core.clock import hall_time
 from core.config import HallConfig, Thresholds
 from core.errors import IngestError
@@ -37,11 +40,19 @@ class HallMonitor:
     Args:
         halls: hall configurations by hall id. A hall not listed is still watched, with the
             default thresholds and the services its events mention.
+        settings: per hall, the collector's ``[tidal]`` and ``[notify]`` settings; defaults
+            for a hall not listed.
     """
 
-    def __init__(self, halls: dict[str, HallConfig]) -> None:
+    def __init__(
+        self,
+        halls: dict[str, HallConfig],
+        settings: dict[str, CollectorHallSettings] | None = None,
+    ) -> None:
         self._lock = threading.RLock()
         self._configs = dict(halls)
+        self._settings = dict(settings or {})
+        self._levels: dict[str, BaselineLevels] = {}
         self._metrics = HallMetrics(self._configs)
         self._engines: dict[str, TidalWarningEngine] = {}
         self._evaluated_at: dict[str, float] = {}
@@ -139,6 +150,23 @@ class HallMonitor:
             self._transitions.extend(raised)
             return raised
 
+    def set_baseline(self, hall: str, table: BaselineTable) -> None:
+        """Warn with this baseline from now on (a nightly recomputation, or one loaded)."""
+        with self._lock:
+            self._engine(hall)
+            self._levels[hall].table = table
+
+    def baseline(self, hall: str) -> BaselineTable | None:
+        with self._lock:
+            levels = self._levels.get(hall)
+            return None if levels is None else levels.table
+
+    def settings(self, hall: str) -> CollectorHallSettings:
+        return self._settings.get(hall) or CollectorHallSettings()
+
+    def config(self, hall: str) -> HallConfig | None:
+        return self._configs.get(hall)
+
     def active(self, hall: str) -> list[Transition]:
         """The warnings firing in a hall now, red first."""
         with self._lock:
@@ -179,11 +207,20 @@ class HallMonitor:
                 return body | {"totals": None, "services": []}
             snapshot = self._metrics.hall_snapshot(hall, at).to_dict()
             engine = self._engine(hall)
+            levels = self._levels[hall]
             for service in snapshot["services"]:
                 code = service["service"]
                 service["name"] = names.get(code, code)
                 service["states"] = engine.states(hall, code)
+                service["levels"] = {
+                    m: {"yellow": lv.yellow, "red": lv.red,
+                        "basis": levels.basis(hall, code, m, at)}  # fmt: skip
+                    for m in ("wait_s", "time_in_hall_s", "waiting_count")
+                    if (lv := levels.levels(hall, code, m, at))
+                }
+            baseline = levels.table
             return body | {
+                "baseline": baseline.summary() if baseline is not None else None,
                 "totals": {k: v for k, v in snapshot.items() if k != "services"},
                 "services": snapshot["services"],
             }
@@ -223,7 +260,17 @@ class HallMonitor:
         engine = self._engines.get(hall)
         if engine is None:
             config = self._configs.get(hall)
-            engine = TidalWarningEngine(config.thresholds if config else Thresholds())
+            tidal = self.settings(hall).tidal
+            promise = config.thresholds if config else Thresholds()
+            calendar = HolidayCalendar(extra=tidal.holidays)
+            levels = BaselineLevels(promise, tidal, calendar)
+            facts = (
+                HallFacts.of(config, tidal.closes_at, tidal.kiosk_services)
+                if config
+                else HallFacts(closes_at=tidal.closes_at)
+            )
+            engine = TidalWarningEngine(promise, levels, facts)
+            self._levels[hall] = levels
             self._engines[hall] = engine
         return engine
 

@@ -8,6 +8,12 @@ Whenever a hall's warnings change, the hall's full list of active warnings is pu
 ``halledge/v1/<hall_id>/warnings`` with QoS 1 and the retain flag, so a PAD that connects
 late sees the current state at once (``docs/topics.md``).
 
+Each warning transition and each 差评 is also texted to the people configured for it
+(``collector/alerts.py``, ``collector/notify.py``), and each 差评 is kept for its follow-up
+(``collector/rating_followup.py``). The weekly baseline behind the warning levels is loaded
+at start and recomputed in the background when a hall's business day turns
+(``collector/baseline.py``).
+
 Nothing one hall sends can stop another: the ingest dead-letters what does not pass
 (``collector/ingest.py``), each hall is evaluated on its own (``collector/monitor.py``), the
 restart replay leaves out stored events whose times are not believable, and the dashboard
@@ -19,16 +25,26 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+from collector.alerts import bad_rating_messages, warning_messages
+from collector.baseline import compute_baseline
+from collector.baseline_store import BaselineStore
 from collector.dead_letters import UNKNOWN_HALL
+from collector.holidays import HolidayCalendar
 from collector.ingest import Ingestor
+from collector.kpis import DayEvents, KpiInputs, availability, day_kpis, live_floor
 from collector.monitor import HallMonitor
+from collector.notify import GatewayClient, Notifier
+from collector.platform_totals import PlatformTotals
 from collector.presence import PresenceListener, PresenceView
+from collector.rating_followup import BadRating, BadRatingDesk
 from collector.store import EventStore
+from collector.tidal_config import CollectorHallSettings
 from collector.warnings import Transition
-from core.clock import Clock
+from core.clock import Clock, business_day
 from core.config import HallConfig
 from core.errors import BrokerUnavailable, IngestError, MalformedMessage
 from core.events import TIME_WINDOW, Event, TimeWindow, validate_event
@@ -39,6 +55,11 @@ log = logging.getLogger(__name__)
 
 #: Seconds of real time between timer evaluations when a live clock is given.
 EVAL_INTERVAL_S = 5.0
+#: Real seconds between checks whether a hall's baseline is due (its business day turned).
+BASELINE_CHECK_S = 60.0
+#: A 差评 found in the store at start-up (stored, but the collector stopped before telling
+#: anyone) is texted only if it is this recent; older ones are kept for follow-up silently.
+LATE_RATING_NOTICE_S = 24 * 3600.0
 
 
 class CollectorService:
@@ -58,6 +79,9 @@ class CollectorService:
             anonymous plain TCP when None.
         window: which event times the ingest and the restart replay believe, against the
             wall clock (``docs/topics.md``, "Limits").
+        settings: per hall, ``[tidal]`` and ``[notify]`` of its config file.
+        baseline_check_s: real seconds between checks whether a baseline is due; None
+            computes baselines only when :meth:`refresh_baselines` is called (tests).
     """
 
     def __init__(
@@ -71,19 +95,37 @@ class CollectorService:
         client_id: str = "halledge-collector",
         auth: MqttAuth | None = None,
         window: TimeWindow = TIME_WINDOW,
+        settings: dict[str, CollectorHallSettings] | None = None,
+        baseline_check_s: float | None = BASELINE_CHECK_S,
     ) -> None:
         self.host = host
         self.auth = auth
         self.port = port
         self.clock = clock
         self.eval_interval_s = eval_interval_s
-        self.monitor = HallMonitor(halls)
+        self.monitor = HallMonitor(halls, settings)
         self.store = EventStore(store_path)
+        self.baselines = BaselineStore(store_path)
+        self.ratings = BadRatingDesk(store_path)
+        self.notifier = Notifier(
+            store_path,
+            {
+                hall: GatewayClient(s.notify.gateway, s.notify.channel)
+                for hall, s in (settings or {}).items()
+                if s.notify.gateway
+            },
+        )
+        self.baseline_check_s = baseline_check_s
+        self._baseline_thread: threading.Thread | None = None
         self.ingestor = Ingestor(
             self.store, host, port, on_events=self._on_events, client_id=client_id, auth=auth,
             window=window,
         )
         self.presence = PresenceView()
+        #: Today's events per hall for the live KPIs (the wall screen), and the platform's
+        #: daily totals next to the database (the denominator of 自助机办件率).
+        self.today = DayEvents()
+        self.platform_totals = PlatformTotals.beside(store_path)
         self._presence_listener = PresenceListener(
             self.presence, host, port, client_id=f"{client_id}-presence", auth=auth
         )
@@ -101,7 +143,17 @@ class CollectorService:
 
     def start(self) -> None:
         """Rebuild state from the store, then connect publisher and ingest in the background."""
+        for hall in dict.fromkeys([*self.monitor.halls(), *self.store.halls()]):
+            table = self.baselines.load(hall)
+            if table is not None:
+                self.monitor.set_baseline(hall, table)
         self._replay()
+        self.notifier.start()
+        if self.baseline_check_s is not None:
+            self._baseline_thread = threading.Thread(
+                target=self._keep_baselines, name="collector-baseline", daemon=True
+            )
+            self._baseline_thread.start()
         self._start_publisher()
         for hall in self.monitor.halls():
             self._publish(hall)  # replace whatever a previous run left retained
@@ -122,6 +174,12 @@ class CollectorService:
         if self._timer is not None:
             self._timer.join(timeout=30)
             self._timer = None
+        if self._baseline_thread is not None:
+            self._baseline_thread.join(timeout=60)
+            self._baseline_thread = None
+        self.notifier.stop()
+        self.ratings.close()
+        self.baselines.close()
         self.ingestor.stop()
         self._presence_listener.stop()
         if self._publisher is not None:
@@ -162,12 +220,99 @@ class CollectorService:
             "ingest": self.ingestor.counters(),
         }
 
+    def kpi_state(self) -> dict[str, Any]:
+        """Every hall's KPIs of its current business day, its floor plan with each window's
+        state and its trends against the baseline: the wall screen's ``/api/kpis``. A hall
+        whose KPIs cannot be built shows as unavailable beside the others."""
+        return {"v": 1, "halls": [self._hall_kpis(h) for h in self.monitor.halls()]}
+
+    def _hall_kpis(self, hall: str) -> dict[str, Any]:
+        try:
+            day = self.today.day(hall)
+            if day is None:
+                return {"hall": hall, "day": None, "floor": live_floor(
+                    hall, self.monitor.config(hall), [], None)}  # fmt: skip
+            clock = [t for t in (self.monitor.hall_clock(hall),
+                                 self.clock.now() if self.clock else None) if t is not None]
+            until = max(clock)
+
+            def build() -> dict[str, Any]:
+                config = self.monitor.config(hall)
+                events = self.today.events(hall)
+                inputs = KpiInputs(
+                    config=config,
+                    baseline=self.monitor.baseline(hall),
+                    bad_ratings=[r.to_dict() for r in self.ratings.listing(hall, limit=1000)],
+                    platform=self.platform_totals.load(hall, day),
+                    presence=[d for d in self.presence.devices() if d["hall"] == hall],
+                )
+                body = day_kpis(hall, day, events, inputs, until)
+                body["availability"] = availability(body["devices"])
+                body["floor"] = live_floor(hall, config, events, until)
+                return body
+
+            return self.today.cached(hall, time.monotonic(), build)
+        except Exception as err:
+            self._failed(hall, "KPIs not built", err)
+            return {"hall": hall, "error": "state_unavailable", "code": IngestError.code}
+
+    def save_platform_totals(self, hall: str, day: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Keep the platform's totals of a day (``PUT /api/platform-totals/<hall>/<day>``).
+
+        Raises:
+            ValueError: not a known hall, a day, or ``{"items": {item: count}}``.
+        """
+        if hall not in self.monitor.halls():
+            raise ValueError(f"unknown hall {hall!r}")
+        saved = self.platform_totals.save(hall, day, body)
+        self.today.invalidate(hall)
+        return {"hall": hall, "day": day, "items": len(saved.items)}
+
+    def follow_up(self, rating_id: int, state: str, by: str, note: str = "") -> dict[str, Any]:
+        """Move a bad rating's follow-up on (the dashboard's POST, the CLI).
+
+        Raises:
+            BadRatingNotFound (521), FollowUpInvalid (520).
+        """
+        return self.ratings.step(rating_id, state, by, note, time.time()).to_dict()
+
+    def refresh_baselines(self, force: bool = False) -> list[str]:
+        """Recompute the baseline of every hall whose business day turned since its last one
+        (every hall with ``force``), save it and warn with it. Returns the halls recomputed."""
+        done: list[str] = []
+        live = self.clock.now() if self.clock is not None else None
+        for hall in self.monitor.halls():
+            config = self.monitor.config(hall)
+            clock = [t for t in (self.monitor.hall_clock(hall), live) if t is not None]
+            if config is None or not clock:
+                continue
+            today = business_day(max(clock))
+            known = self.monitor.baseline(hall)
+            if not force and known is not None and known.business_day == today:
+                continue
+            try:
+                tidal = self.monitor.settings(hall).tidal
+                table = compute_baseline(
+                    config, self.store.all_events(hall), today, tidal,
+                    HolidayCalendar(extra=tidal.holidays), time.time(),
+                )  # fmt: skip
+                self.baselines.save(table)
+                self.monitor.set_baseline(hall, table)
+                done.append(hall)
+                log.info("baseline of hall %s recomputed for %s: %s", hall, today,
+                         table.summary())  # fmt: skip
+            except Exception as err:
+                self._failed(hall, "baseline not recomputed", err)
+        return done
+
     def evaluate(self) -> None:
         """Evaluate every hall now (hall clock, or the live clock if later) and publish changes."""
         live = self.clock.now() if self.clock is not None else None
         for hall in self.monitor.halls():
             try:
-                if self.monitor.evaluate(hall, live):
+                raised = self.monitor.evaluate(hall, live)
+                if raised:
+                    self._notify_warnings(hall, raised)
                     self._publish(hall)
             except Exception as err:
                 # monitor.evaluate contains its own failures; this is the publishing.
@@ -202,6 +347,12 @@ class CollectorService:
                     " believable)", hall, skipped,
                 )
             self.monitor.replay(kept)
+            self.today.observe(kept)
+            # A 差评 stored while the collector was stopping: keep it, and text it if recent.
+            recent = now - LATE_RATING_NOTICE_S
+            for rating in self.ratings.record(kept):
+                if rating.rated_at >= recent:
+                    self._notify_rating(rating)
 
     def _dashboard_halls(self) -> list[str]:
         halls = [*self.monitor.halls(), *self.ingestor.known_halls()]
@@ -219,6 +370,15 @@ class CollectorService:
                 "code": IngestError.code,
             }
         try:
+            body["bad_ratings"] = [r.to_dict() for r in self.ratings.listing(hall, limit=50)]
+            body["bad_rating_counts"] = self.ratings.counts(hall)
+            # The page is for the hall's managers; the audit's full numbers stay in the database.
+            body["notifications"] = [
+                m | {"address": _masked(m["address"])} for m in self.notifier.audit(hall, limit=20)
+            ]
+        except Exception as err:
+            self._failed(hall, "follow-up and audit not read", err)
+        try:
             body["ingest"] = self.ingestor.hall_counters(hall) | {
                 "replay_skipped": self.monitor.replay_skipped[hall],
                 "failures": self.monitor.failures[hall],
@@ -232,11 +392,54 @@ class CollectorService:
         log.error("code=%d hall=%s %s", failure.code, hall, failure, exc_info=err)
 
     def _on_events(self, events: list[Event]) -> None:
-        for hall in self.monitor.observe(events):
+        self.today.observe(events)
+        for hall, raised in self.monitor.observe(events).items():
+            self._notify_warnings(hall, raised)
             try:
                 self._publish(hall)
             except Exception as err:
                 self._failed(hall, "warnings not published", err)
+        try:
+            for rating in self.ratings.record(events):
+                self._notify_rating(rating)
+        except Exception as err:
+            self._failed(events[0].hall_id if events else "?", "bad ratings not kept", err)
+
+    def _names(self, hall: str) -> tuple[str, dict[str, str]]:
+        config = self.monitor.config(hall)
+        if config is None:
+            return hall, {}
+        return config.name, {s.code: s.name for s in config.services}
+
+    def _notify_warnings(self, hall: str, raised: list[Transition]) -> None:
+        book = self.monitor.settings(hall).notify.recipients
+        hall_name, services = self._names(hall)
+        try:
+            self.notifier.enqueue(
+                m for t in raised
+                for m in warning_messages(t, book, hall_name, services.get(t.service, t.service))
+            )  # fmt: skip
+        except Exception as err:
+            self._failed(hall, "warning messages not kept", err)
+
+    def _notify_rating(self, rating: BadRating) -> None:
+        book = self.monitor.settings(rating.hall).notify.recipients
+        hall_name, services = self._names(rating.hall)
+        service = services.get(rating.service or "", rating.service)
+        try:
+            self.notifier.enqueue(bad_rating_messages(rating, book, hall_name, service))
+        except Exception as err:
+            self._failed(rating.hall, "bad-rating message not kept", err)
+
+    def _keep_baselines(self) -> None:
+        interval = self.baseline_check_s or BASELINE_CHECK_S
+        while True:
+            try:
+                self.refresh_baselines()
+            except Exception:
+                log.exception("baseline round failed")
+            if self._stopping.wait(interval):
+                return
 
     def _tick(self) -> None:
         while not self._stopping.wait(self.eval_interval_s):
@@ -272,3 +475,8 @@ class CollectorService:
             # paho queues QoS 1 messages while disconnected and sends them on reconnect.
             self._publisher.publish(warnings_topic(hall), payload, qos=1, retain=True)
             self.published += 1
+
+
+def _masked(address: str) -> str:
+    """13812345678 → 138****5678."""
+    return address[:3] + "****" + address[-4:] if len(address) >= 11 else address

@@ -18,17 +18,23 @@ can merge windows. It clears as soon as fewer than two windows serve it, or when
 have waited ``valley_wait_s`` or more for ``pending_s``.
 
 Levels come from a :class:`LevelSource`; :class:`FixedLevels` reads the hall's configured
-thresholds. A seasonal baseline can supply levels per time slot through the same interface.
+thresholds, and :class:`collector.baseline.BaselineLevels` the weekly baseline floored by them.
+The advice is bounded by the hall (:class:`HallFacts`): opening never asks for more windows
+than the hall has for the service, and merging never releases windows the baseline expects
+to be needed in the next slot.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from collector.metrics import ServiceSnapshot
 from collector.staffing import Recommendation, merge_recommendation, open_recommendation
-from core.config import Level, Thresholds
+from core.clock import hall_time
+from core.config import HallConfig, Level, Thresholds
 
 #: The peak metrics, as named in warnings and on the wire.
 METRICS = ("wait_s", "time_in_hall_s", "waiting_count")
@@ -43,6 +49,40 @@ class LevelSource(Protocol):
     def levels(self, hall: str, service: str, metric: str, at: float) -> Level:
         """The levels in force for ``metric`` of a service at hall time ``at``."""
         ...
+
+
+@dataclass(frozen=True)
+class HallFacts:
+    """What the advice needs to know about the hall beyond its queue.
+
+    Attributes:
+        capacity: per service, the windows configured to serve it; a service not listed has
+            no cap (a hall the collector has no config for).
+        closes_at: closing time ``HH:MM``; None: unknown.
+        kiosk_services: services the hall's self-service kiosks also offer.
+    """
+
+    capacity: dict[str, int] = field(default_factory=dict)
+    closes_at: str | None = None
+    kiosk_services: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(
+        cls, config: HallConfig, closes_at: str | None = None, kiosk_services: tuple[str, ...] = ()
+    ) -> HallFacts:
+        capacity = {s.code: sum(1 for w in config.windows if s.code in w.services)
+                    for s in config.services}  # fmt: skip
+        return cls(capacity, closes_at, frozenset(kiosk_services))
+
+    def s_to_close(self, at: float) -> float | None:
+        if self.closes_at is None:
+            return None
+        now = hall_time(at)
+        hh, mm = (int(x) for x in self.closes_at.split(":"))
+        close = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+        if close < now - timedelta(hours=12):
+            return None
+        return (close - now).total_seconds()
 
 
 class FixedLevels:
@@ -67,6 +107,8 @@ class Transition:
         at: hall time of the change.
         recommendation: what to do, for ``yellow``, ``red`` and ``valley``.
         previous: the level before (None when a warning starts).
+        basis: where the level came from: ``baseline`` (this weekday slot's quantile) or
+            ``promise`` (the hall's configured level); None for valleys and clears.
     """
 
     hall: str
@@ -78,6 +120,7 @@ class Transition:
     at: float
     recommendation: Recommendation | None = None
     previous: str | None = None
+    basis: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -93,6 +136,8 @@ class Transition:
             body["recommendation"] = self.recommendation.to_dict()
         if self.previous is not None:
             body["previous"] = self.previous
+        if self.basis is not None:
+            body["basis"] = self.basis
         return body
 
 
@@ -130,12 +175,19 @@ class TidalWarningEngine:
 
     Args:
         thresholds: hold times, valley rule, and the levels unless ``levels`` is given.
-        levels: where yellow/red levels come from (a seasonal baseline, later).
+        levels: where yellow/red levels come from (the weekly baseline, or the config).
+        facts: the hall's window capacity, closing time and kiosk services, for the advice.
     """
 
-    def __init__(self, thresholds: Thresholds, levels: LevelSource | None = None) -> None:
+    def __init__(
+        self,
+        thresholds: Thresholds,
+        levels: LevelSource | None = None,
+        facts: HallFacts | None = None,
+    ) -> None:
         self.thresholds = thresholds
         self._levels = levels or FixedLevels(thresholds)
+        self.facts = facts or HallFacts()
         self._tracks: dict[tuple[str, str, str], _Track] = {}
         self._valleys: dict[tuple[str, str], _ValleyTrack] = {}
         self._last_at: dict[tuple[str, str], float] = {}
@@ -192,6 +244,7 @@ class TidalWarningEngine:
             return None
         threshold = lv.red if target == "red" else lv.yellow
         advice = self._open_advice(snap) if target is not None else None
+        basis = getattr(self._levels, "basis", None)
         change = Transition(
             snap.hall,
             snap.service,
@@ -202,6 +255,7 @@ class TidalWarningEngine:
             t,
             advice,
             track.level,
+            (basis(snap.hall, snap.service, metric, t) if basis else "promise") if target else None,
         )
         track.level = target
         track.raised = change if target is not None else None
@@ -220,14 +274,27 @@ class TidalWarningEngine:
         return track.level
 
     def _open_advice(self, snap: ServiceSnapshot) -> Recommendation:
-        target_wait = self._levels.levels(snap.hall, snap.service, "wait_s", snap.at).yellow
+        # The promise, not the slot's baseline: the advice is about serving citizens within
+        # what the hall promised them, whatever this hour usually looks like.
+        target_wait = self.thresholds.wait_s.yellow
         return open_recommendation(
-            arrivals_per_h=snap.arrivals_30m * 2.0,
+            arrivals_per_h=max(snap.arrivals_30m * 2.0, self._expected(snap, 0.0)),
             aht_s=snap.aht_s,
             target_wait_s=target_wait,
             open_windows=len(snap.open_windows),
             waiting_count=snap.waiting_count,
+            capacity=self.facts.capacity.get(snap.service),
+            s_to_close=self.facts.s_to_close(snap.at),
+            kiosk_service=snap.service in self.facts.kiosk_services,
         )
+
+    def _expected(self, snap: ServiceSnapshot, ahead_s: float) -> float:
+        """The baseline's arrival rate for the slot ``ahead_s`` from now (0 without one)."""
+        expected = getattr(self._levels, "expected_arrivals_per_h", None)
+        if expected is None:
+            return 0.0
+        rate = float(expected(snap.service, snap.at, ahead_s))
+        return rate if math.isfinite(rate) else 0.0
 
     # --- valleys ----------------------------------------------------------------------
 
@@ -244,12 +311,14 @@ class TidalWarningEngine:
         if not track.firing:
             if not _held(track.idle_since, t, th.valley_for_s):
                 return None
-            advice = merge_recommendation(
-                snap.arrivals_30m * 2.0,
-                snap.aht_s,
-                self._levels.levels(snap.hall, snap.service, "wait_s", t).yellow,
-                windows,
+            # Size for the busier of now and the next half hour as the baseline knows them:
+            # windows released at 13:50 are missed at the usual 14:00 rush.
+            arrivals = max(
+                snap.arrivals_30m * 2.0, self._expected(snap, 0.0), self._expected(snap, 1800.0)
             )
+            advice = merge_recommendation(arrivals, snap.aht_s, th.wait_s.yellow, windows)
+            if advice.windows < 1:
+                return None  # idle, but every open window is needed soon: nothing to merge
             change = Transition(
                 snap.hall,
                 snap.service,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from core.cli import Command
 
@@ -23,7 +24,8 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", default="morning-peak")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--speed", type=float, default=2000.0, help="hall seconds per wall second")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (seconds, epoch times) instead of the text")
     parser.add_argument("--broker", choices=("auto", "mosquitto", "embedded"), default="auto")
 
 
@@ -31,8 +33,40 @@ def run_simulate(args: argparse.Namespace) -> int:
     from simulation.run import run_scenario
 
     report = run_scenario(args.scenario, seed=args.seed, speed=args.speed, broker=args.broker)
-    print(json.dumps(report, ensure_ascii=False, indent=None if args.json else 2))
+    print(json.dumps(report, ensure_ascii=False) if args.json else report_text(report))
     return 0
+
+
+LEVEL_TEXT = {"red": "红色预警", "yellow": "黄色预警", "valley": "低谷提示"}
+METRIC_TEXT = {"wait_s": "等候时长", "time_in_hall_s": "办事耗时", "waiting_count": "等候人数"}
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} 分钟"
+
+
+def report_text(r: dict[str, Any]) -> str:
+    """The run as a hall manager reads it: hall times as 08:30, durations in 分钟."""
+    start, end = r["hall_start"][11:16], r["hall_end"][11:16]
+    lines = [
+        f"场景 {r['scenario']}：{r['hall_start'][:10]} {start}–{end}（实际用时 {r['wall_s']:.1f} 秒）",
+        f"取号 {r['tickets_issued']} 张（打印 {r['tickets_printed']}），办结 {r['tickets_served']} 件，"
+        f"过号 {r['tickets_skipped']} 件，评价 {r['ratings']} 次",
+        f"平均等候 {_minutes(r['mean_wait_s'])}，最长等候 {_minutes(r['max_wait_s'])}",
+        f"事件：发布 {r['events_published']}，入库 {r['events_ingested']}，重复丢弃 "
+        f"{r['duplicates_dropped']}，拒收 {r['rejected_messages']}，积压 {r['journal_backlog']}"
+        f"（消息代理 {r['broker']}）",
+    ]
+    warnings = r["warnings"]
+    lines.append(f"预警 {len(warnings)} 条，解除 {r['cleared']} 条：" if warnings else "无预警")
+    for w in warnings:
+        value = (f"{w['value']:.0f} 人" if w["metric"] == "waiting_count"
+                 else _minutes(w["value"]))  # fmt: skip
+        advice = (w.get("recommendation") or {}).get("text", "")
+        lines.append(f"  {w['at_hall_time']} {LEVEL_TEXT.get(w['level'], w['level'])} "
+                     f"{w['service']} {METRIC_TEXT.get(w['metric'], w['metric'])} {value}"
+                     f"{'，' + advice if advice else ''}")  # fmt: skip
+    return "\n".join(lines)
 
 
 COMMANDS = (

@@ -249,3 +249,47 @@ def paced(speed: float) -> Callable[[float], None]:
             time.sleep(delay)
 
     return pace
+
+
+def simulate_waits(
+    arrivals_per_h: float,
+    aht_s: float,
+    windows: int,
+    duration_s: float,
+    seed: int = 7,
+    waiting_at_start: int = 0,
+) -> list[float]:
+    """The waits (issued → called) of one service in the hall model above, without devices.
+
+    The same citizens and staff as :class:`HallSimulation`: Poisson arrivals, log-normal
+    handling times around ``aht_s`` (:data:`SERVICE_SIGMA`), first come first served, staff
+    at an idle window calling :data:`STAFF_REACTION_S` after a ticket is taken. Thousands of
+    mornings run in a second, so the collector's staffing advice can be checked against it
+    (``tests/test_tidal_advice_sim.py``); :class:`HallSimulation` drives the real flows.
+
+    Args:
+        arrivals_per_h: arrival rate.
+        aht_s: mean handling time.
+        windows: staffed windows, all open for the whole run.
+        duration_s: how long citizens keep arriving; everyone who arrived is served.
+        seed: random seed.
+        waiting_at_start: citizens already waiting at the start (a backlog).
+    """
+    rng = random.Random(seed)
+    mu = math.log(aht_s) - SERVICE_SIGMA**2 / 2
+    arrivals = [0.0] * waiting_at_start
+    t = 0.0
+    while True:
+        t += rng.expovariate(arrivals_per_h / 3600.0)
+        if t >= duration_s:
+            break
+        arrivals.append(t)
+    free_at = [0.0] * windows  # when each window can call next
+    heapq.heapify(free_at)
+    waits = []
+    for issued in arrivals:
+        free = heapq.heappop(free_at)
+        called = free if free > issued else issued + (STAFF_REACTION_S if issued > 0 else 0.0)
+        waits.append(called - issued)
+        heapq.heappush(free_at, called + rng.lognormvariate(mu, SERVICE_SIGMA))
+    return waits

@@ -65,3 +65,25 @@ def test_an_unknown_scenario_is_refused_with_the_known_ones() -> None:
     )
     assert out.returncode != 0
     assert "morning-peak" in out.stderr
+
+
+def test_the_default_output_reads_as_hall_times_and_minutes() -> None:
+    """Without --json a manager reads 08:30 and 分钟, not epoch seconds."""
+    from simulation.cli import report_text
+
+    report = {
+        "scenario": "morning-peak", "hall_start": "2026-11-23T08:30:00+08:00",
+        "hall_end": "2026-11-23T12:02:10+08:00", "tickets_issued": 130, "tickets_printed": 130,
+        "tickets_served": 126, "tickets_skipped": 4, "ratings": 100, "events_published": 900,
+        "events_stored": 900, "events_ingested": 900, "duplicates_dropped": 0,
+        "rejected_messages": 0, "journal_backlog": 0, "drained": True, "max_wait_s": 3960.0,
+        "mean_wait_s": 1500.0, "cleared": 1, "broker": "mosquitto", "wall_s": 6.2,
+        "warnings": [{"hall": "hall-demo", "service": "social", "level": "red",
+                      "metric": "wait_s", "value": 1830.0, "at": 1795400000.0,
+                      "at_hall_time": "09:41", "recommendation": {"text": "建议增开1个窗口"}}],
+    }  # fmt: skip
+    text = report_text(report)
+    assert "08:30–12:02" in text
+    assert "最长等候 66.0 分钟" in text and "平均等候 25.0 分钟" in text
+    assert "09:41 红色预警 social 等候时长 30.5 分钟，建议增开1个窗口" in text
+    assert "1795400000" not in text

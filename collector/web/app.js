@@ -62,8 +62,73 @@ function renderWarnings(hall) {
       : `${w.service_name} · ${METRIC_TEXT[w.metric] || w.metric} ${metricValue(w.metric, w.value)}` +
         `（阈值 ${metricValue(w.metric, w.threshold)}）`;
     item.appendChild(el("span", { class: "what" }, what));
+    if (w.basis) item.appendChild(el("span", { class: "basis", "data-field": "basis" }, BASIS_TEXT[w.basis] || w.basis));
     if (w.recommendation) item.appendChild(el("span", { class: "advice" }, w.recommendation.text));
+    for (const alt of (w.recommendation && w.recommendation.alternatives) || []) {
+      item.appendChild(el("span", { class: "reason", "data-alternative": alt.action }, `${alt.text}：${alt.reason}`));
+    }
     list.appendChild(item);
+  }
+  box.appendChild(list);
+  return box;
+}
+
+const BASIS_TEXT = { baseline: "阈值取自本时段周基线", promise: "阈值取自服务承诺" };
+const SOURCE_TEXT = { window: "窗口", kiosk: "自助终端" };
+const STEP_TEXT = { verified: "核实", rectified: "整改完成", closed: "办结" };
+
+// 差评 and their follow-up (待核实 → 已核实 → 已整改 → 已办结); each button asks who took the
+// step and their note, then POSTs it (docs/tidal.md).
+function renderBadRatings(hall) {
+  const ratings = hall.bad_ratings || [];
+  if (!ratings.length) return null;
+  const box = el("section", { class: "rating-box" });
+  const open = ratings.filter((r) => r.state !== "closed").length;
+  box.appendChild(el("h3", {}, `差评跟进（未办结 ${open} 件）`));
+  const list = el("ul", { class: "bad-ratings" });
+  for (const r of ratings) {
+    const item = el("li", { class: `bad-rating ${r.state}`, "data-rating": String(r.id), "data-state": r.state });
+    item.appendChild(el("span", { class: `badge ${r.state}` }, r.state_text));
+    const where = r.source === "window" ? `${r.window}号窗口 ${r.ticket_no}号` : `${SOURCE_TEXT.kiosk} ${r.device_id} ${FUNCTION_TEXT[r.function] || r.function || ""}`;
+    const when = new Date(r.rated_at * 1000).toLocaleString("zh-CN");
+    item.appendChild(el("span", { class: "what" }, `#${r.id} ${when} ${where} “${r.label}”${r.reason ? "：" + r.reason : ""}`));
+    for (const s of r.steps || []) {
+      item.appendChild(el("span", { class: "step" }, `${s.state_text}（${s.by}${s.note ? "：" + s.note : ""}）`));
+    }
+    for (const next of r.next || []) {
+      const button = el("button", { type: "button", "data-next": next }, STEP_TEXT[next] || next);
+      button.addEventListener("click", () => followUp(r.id, next));
+      item.appendChild(button);
+    }
+    list.appendChild(item);
+  }
+  box.appendChild(list);
+  return box;
+}
+
+async function followUp(id, state) {
+  const by = window.prompt("处理人姓名");
+  if (!by) return;
+  const note = window.prompt(state === "verified" ? "核实意见" : state === "rectified" ? "整改情况" : "办结说明") || "";
+  const response = await fetch(`/api/ratings/${id}/follow-up`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ state, by, note }),
+  });
+  if (!response.ok) window.alert((await response.json()).message || "操作失败");
+}
+
+const ROLE_TEXT = { office_lead: "审管办负责人", window_lead: "窗口负责人", duty_manager: "值班经理" };
+const SEND_TEXT = { sent: "已送达", pending: "发送中", failed: "发送失败", refused: "网关拒收" };
+
+function renderNotifications(hall) {
+  const sent = hall.notifications || [];
+  if (!sent.length) return null;
+  const box = el("section", { class: "notify-box" });
+  box.appendChild(el("h3", {}, "消息推送记录"));
+  const list = el("ul", { class: "notifications" });
+  for (const m of sent) {
+    const when = new Date(m.created_at * 1000).toLocaleTimeString("zh-CN");
+    list.appendChild(el("li", { class: `notification ${m.status}`, "data-status": m.status },
+      `${when} ${ROLE_TEXT[m.role] || m.role} ${m.name}（${m.address}）${SEND_TEXT[m.status] || m.status}：${m.text}`));
   }
   box.appendChild(list);
   return box;
@@ -162,7 +227,8 @@ function renderIngest(hall) {
 const FUNCTION_TEXT = {
   ticket: "取号", service_guide: "办事指南", appointments: "预约取号", case_progress: "办件查询",
   bill_payment: "生活缴费", elderly_subsidy: "高龄认证", certificates: "证明打印",
-  convenience_queries: "便民查询", rating: "服务评价",
+  convenience_queries: "便民查询", rating: "服务评价", self_submission: "自助申报",
+  form_fill: "自助填表", self_copy: "自助复印",
 };
 
 // Kiosk transactions of the business day per function (the numerator of 自助机办件率),
@@ -181,6 +247,8 @@ function renderKiosk(hall) {
     if (row.help_requests) parts.push(`呼叫帮办 ${row.help_requests} 次`);
     if (row.rating_count) parts.push(`评价 ${row.rating_count} 次，均分 ${row.rating_avg}`);
     if (row.printed_pages) parts.push(`打印 ${row.printed_pages} 页`);
+    if (row.failed_prints) parts.push(`打印失败 ${row.failed_prints} 次`);
+    if (row.cancelled_prints) parts.push(`取消打印 ${row.cancelled_prints} 次`);
     list.appendChild(el("li", { "data-function": fn }, `${FUNCTION_TEXT[fn] || fn}：${parts.join("，")}`));
   }
   box.appendChild(list);
@@ -198,6 +266,10 @@ function renderHall(hall, devices) {
   }
   box.appendChild(renderWarnings(hall));
   box.appendChild(renderQueue(hall));
+  const ratings = renderBadRatings(hall);
+  if (ratings) box.appendChild(ratings);
+  const notifications = renderNotifications(hall);
+  if (notifications) box.appendChild(notifications);
   const kiosk = renderKiosk(hall);
   if (kiosk) box.appendChild(kiosk);
   const ingest = renderIngest(hall);
