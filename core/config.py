@@ -37,6 +37,34 @@ class Window:
 
 
 @dataclass(frozen=True)
+class StaffMember:
+    """``[[staff]]``: a window staff member as the citizen-facing window terminal names them.
+
+    The PAD signs in with the staff id only; the name and title live here, in the machine's
+    own hall config, so no personal data crosses the hall API.
+    """
+
+    staff_id: str
+    name: str
+    #: 岗位 shown under the name (e.g. 综合受理员); may be empty.
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class GuideNote:
+    """``[guides.<service code>]``: what the window terminal shows as the current case's guide.
+
+    ``item`` names an item of the platform's item catalog (事项实施编码) whose materials are
+    shown when a catalog copy is at hand; ``summary`` and ``materials`` are the hall's own
+    words, shown when it is not (or when no item fits a ticket service).
+    """
+
+    item: str | None = None
+    summary: str = ""
+    materials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Level:
     yellow: float
     red: float
@@ -98,6 +126,15 @@ class HallConfig:
     #: spoken: "一" (yī, the default) or "幺" (yāo, the radio and telephone reading that
     #: cannot be mistaken for 七). The window number is a cardinal and always says 一.
     read_one_as: str = "一"
+    #: ``[[staff]]``: staff names by staff id, for the window terminal (kept local like the
+    #: device URLs: the hall box's catalog does not carry them).
+    staff: tuple[StaffMember, ...] = ()
+    #: ``[guides.<service code>]``: the window terminal's guide per ticket service.
+    guides: dict[str, GuideNote] = field(default_factory=dict)
+
+    def staff_member(self, staff_id: str | None) -> StaffMember | None:
+        """The ``[[staff]]`` entry of a staff id, or None (unknown, or nobody signed in)."""
+        return next((m for m in self.staff if m.staff_id == staff_id), None)
 
     def service(self, code: str) -> Service:
         for s in self.services:
@@ -151,6 +188,8 @@ def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
         queue = _queue(raw.get("queue", {}))
         read_one_as = _calls(raw.get("calls", {}))
         floor = parse_floor(raw.get("floor"), [w.no for w in windows])
+        staff = _staff(raw.get("staff", []))
+        guides = _guides(raw.get("guides", {}))
     except (KeyError, TypeError, ValueError) as err:
         raise ConfigError(f"invalid hall config: {err!r}") from err
     codes = {s.code for s in services}
@@ -165,6 +204,8 @@ def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
         unknown = set(w.services) - codes
         if unknown:
             raise ConfigError(f"window {w.no} serves unknown services {sorted(unknown)}")
+    if set(guides) - codes:
+        raise ConfigError(f"[guides] names unknown services {sorted(set(guides) - codes)}")
     return HallConfig(
         hall_id=str(hall["id"]),
         name=str(hall["name"]),
@@ -181,7 +222,44 @@ def parse_hall_config(raw: dict[str, Any]) -> HallConfig:
         appointments_first=queue.get("appointments_first", True),
         floor=floor,
         read_one_as=read_one_as,
+        staff=staff,
+        guides=guides,
     )
+
+
+def _staff(raw: list[dict[str, Any]]) -> tuple[StaffMember, ...]:
+    """``[[staff]]``: ``id`` and ``name`` (non-empty strings), ``title`` optional; ids distinct."""
+    members = []
+    for entry in raw:
+        unknown = set(entry) - {"id", "name", "title"}
+        if unknown:
+            raise ValueError(f"[[staff]] has unknown keys {sorted(unknown)}")
+        staff_id, name = entry["id"], entry["name"]
+        if not isinstance(staff_id, str) or not staff_id or not isinstance(name, str) or not name:
+            raise ValueError(f"[[staff]] id and name must be non-empty strings, got {entry!r}")
+        members.append(StaffMember(staff_id, name, str(entry.get("title", ""))))
+    ids = [m.staff_id for m in members]
+    if len(ids) != len(set(ids)):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"[[staff]] lists an id twice: {twice}")
+    return tuple(members)
+
+
+def _guides(raw: dict[str, Any]) -> dict[str, GuideNote]:
+    """``[guides.<service>]``: ``item`` (a catalog item code), ``summary``, ``materials``."""
+    notes = {}
+    for code, entry in raw.items():
+        unknown = set(entry) - {"item", "summary", "materials"}
+        if unknown:
+            raise ValueError(f"[guides.{code}] has unknown keys {sorted(unknown)}")
+        materials = entry.get("materials", [])
+        if not isinstance(materials, list) or not all(isinstance(m, str) for m in materials):
+            raise ValueError(f"[guides.{code}] materials must be a list of strings")
+        item = entry.get("item")
+        notes[str(code)] = GuideNote(
+            str(item) if item else None, str(entry.get("summary", "")), tuple(materials)
+        )
+    return notes
 
 
 def _flag(raw: dict[str, Any], name: str) -> bool:

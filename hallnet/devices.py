@@ -41,7 +41,8 @@ from core.netaddr import parse_host_port
 
 log = logging.getLogger(__name__)
 
-ROLES = ("kiosk", "pad")
+#: ``window-terminal``: the citizen-facing window terminal (双屏窗口终端); it only reads.
+ROLES = ("kiosk", "pad", "window-terminal")
 DEVICE_LIST_NAME = "hall-devices.json"
 #: scrypt cost: about 16 MiB and some tens of milliseconds per check. The server checks a
 #: secret once per device and process and then trusts a keyed digest of it (see

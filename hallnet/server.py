@@ -586,7 +586,8 @@ class _Route:
     handler: str
 
 
-_ANY = frozenset({"kiosk", "pad"})
+#: Every role may read; the window terminal (``window-terminal``) only reads (and reports health).
+_ANY = frozenset({"kiosk", "pad", "window-terminal"})
 ROUTES = (
     _Route("GET", re.compile(rf"^{API_PREFIX}/hall$"), _ANY, "get_hall"),
     _Route("GET", re.compile(rf"^{API_PREFIX}/waiting$"), _ANY, "get_waiting"),

@@ -42,6 +42,7 @@ from core.cli import Command
 from core.config import DEFAULT_CONFIG, HallConfig, load_hall_config
 from core.errors import ConfigError
 from core.mqtt import add_mqtt_auth_arguments, mqtt_auth
+from kiosk.window_terminal_launch import add_window_terminal_arguments, build_window_terminal
 
 if TYPE_CHECKING:
     from devices.health import Health
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 
-DEFAULT_SIZES = {"kiosk": "720x960", "pad": "1180x800"}
+DEFAULT_SIZES = {"kiosk": "720x960", "pad": "1180x800", "window-terminal": "1280x800"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,6 +159,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="app", required=True)
     add_kiosk_arguments(sub.add_parser("kiosk", help="citizen kiosk (取号)"))
     add_pad_arguments(sub.add_parser("pad", help="window PAD (叫号)"))
+    add_window_terminal_arguments(sub.add_parser("window-terminal", help="双屏窗口终端"))
     return top
 
 
@@ -181,6 +183,7 @@ def build_app_from(args: argparse.Namespace) -> FlowApp:
     builders: dict[str, Callable[[argparse.Namespace, HallConfig], FlowApp]] = {
         "kiosk": _kiosk,
         "pad": _pad,
+        "window-terminal": build_window_terminal,
     }
     return builders[args.app](args, hall)
 
@@ -597,4 +600,10 @@ def _connect(path: Path) -> sqlite3.Connection:
 COMMANDS = (
     Command("kiosk", "citizen kiosk (取号), a Kivy window", add_kiosk_arguments, "kiosk.launch:run"),
     Command("pad", "window PAD (叫号), a Kivy window", add_pad_arguments, "kiosk.launch:run"),
+    Command(
+        "window-terminal",
+        "citizen-facing window terminal (双屏窗口终端), a Kivy window",
+        add_window_terminal_arguments,
+        "kiosk.launch:run",
+    ),
 )
