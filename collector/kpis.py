@@ -20,7 +20,10 @@ Per hall, service and day (seed 000 rows 4 and 40–41, seed 003 §1.12.3):
   ``device.health`` changes (ok/warning usable; error, offline, unknown not), plus, live, an
   outage the presence view reports now;
 - **trends**: arrivals and the waiting metric per 30-minute slot, beside the weekly baseline
-  of the same weekday (:mod:`collector.baseline`): its mean arrivals and its P80/P95 levels.
+  of the same weekday (:mod:`collector.baseline`): its mean arrivals and its P80/P95 levels;
+- **the wait on the ticket**: each estimate told beside the actual wait, per service and
+  hour of issue: MAE, bias, the share and size of underestimates, the share inside the range
+  (:mod:`collector.wait_accuracy`).
 
 Everything here is a pure function of events and the other inputs, so a report of a past day
 and the live screen agree.
@@ -40,6 +43,7 @@ from typing import Any
 from collector.baseline import SAMPLE_STEP_S, BaselineTable, quantile, slot_of
 from collector.kiosk_usage import KioskUsage
 from collector.metrics import MAX_HANDLING_S, HallMetrics
+from collector.wait_accuracy import day_accuracy
 from collector.platform_totals import DayTotals
 from core.clock import business_day, hall_time
 from core.config import HallConfig, Thresholds
@@ -136,6 +140,8 @@ def day_kpis(
     body["kiosk"] = _kiosk_rate(today, inputs.platform)
     body["devices"] = _devices(today, until, inputs.presence)
     body["trend"] = _trend(hall, config, ticket_events, until, inputs.baseline, promise)
+    so_far = [e for e in ticket_events if until is None or e.at <= until]
+    body["wait_estimate"] = day_accuracy(so_far, day)
     return body
 
 

@@ -128,7 +128,9 @@ class TicketContent:
         service_name: the business type (社保医保).
         ticket_no: the number called out (A001).
         people_ahead: tickets waiting before this one.
-        est_wait_s: estimated wait in seconds.
+        est_wait_s: estimated wait in seconds (the middle of the range).
+        est_wait_text: the wait as the kiosk says it (预计等候约15–25分钟, from
+            :mod:`flows.wait_estimate`); without it the ticket prints ``est_wait_s`` rounded.
         issued_at: when the ticket was taken, epoch seconds (printed in Beijing time).
         qr_payload: what the QR code holds (a status-page URL).
         footer: the closing sentence.
@@ -142,6 +144,7 @@ class TicketContent:
     issued_at: float
     qr_payload: str
     footer: str = TICKET_TEXT["footer"]
+    est_wait_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,7 @@ class TicketPrinter:
         out += self._lines(content.service_name) + LF
         out += SIZE_DOUBLE + self._lines(content.ticket_no, width=2) + SIZE_NORMAL + LF
         out += self._lines(TICKET_TEXT["people_ahead"].format(n=content.people_ahead))
-        out += self._lines(_wait_text(content.est_wait_s))
+        out += self._lines(content.est_wait_text or _wait_text(content.est_wait_s))
         issued = hall_time(content.issued_at).strftime("%Y-%m-%d %H:%M")
         out += self._lines(TICKET_TEXT["issued_at"].format(t=issued)) + LF
         out += self._qr(content.qr_payload) + LF

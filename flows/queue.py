@@ -26,8 +26,8 @@ appointment's ticket when the hall says ``appointments_first``. A ticket transfe
 (转移, :meth:`HallQueue.transfer`) is called by that window only, in its place by issue time.
 
 **Window operations** besides calling: 暂停 / 恢复 (:meth:`HallQueue.pause_window`; a paused
-window stays signed in, calls nobody and does not count as serving in the wait estimate or the
-collector's metrics), 转移, and undoing a 过号 within :data:`SKIP_UNDO_S`
+window stays signed in, calls nobody and does not count as serving in the wait estimate
+(:mod:`flows.wait_estimate`) or the collector's metrics), 转移, and undoing a 过号 within :data:`SKIP_UNDO_S`
 (:meth:`HallQueue.undo_skip`). Each journals its own event (``docs/topics.md``).
 
 **Numbers** come from :mod:`flows.ticket_numbers`: the hall box's own counter, and the blocks
@@ -43,7 +43,6 @@ share.
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import uuid
 from dataclasses import dataclass, replace
@@ -66,6 +65,17 @@ from flows import ticket_numbers
 from flows.health_events import ClockWatch, HealthJournal
 from flows.ticket_numbers import NumberRange
 from flows.transactions import StoreTransactionJournal
+from flows.wait_estimate import (
+    HISTORY,
+    Desk,
+    HandlingTimes,
+    WaitEstimate,
+    assumed_desks,
+    estimate_wait,
+    is_idle_while_waited_for,
+    point_text,
+    wait_text,
+)
 from hallstore import HallStore
 
 #: Columns in the order of :class:`Ticket`'s fields.
@@ -74,8 +84,6 @@ TICKET_COLS = (
     " call_count, appointment IS NOT NULL, priority, target_window, transferred_from"
 )
 
-#: How many recent services feed the handling-time average behind the wait estimate.
-AHT_SAMPLE = 20
 #: How long after a 过号 the window may take it back (撤销过号): the citizen who was a few steps
 #: away gets served without a new ticket.
 SKIP_UNDO_S = 60.0
@@ -111,7 +119,18 @@ class IssuedTicket:
 
     ticket: Ticket
     people_ahead: int
+    #: The middle of the range below (:mod:`flows.wait_estimate`).
     est_wait_s: float
+    #: The range the citizen is told; None from a hall box that sends only the middle.
+    est_wait_low_s: float | None = None
+    est_wait_high_s: float | None = None
+
+    @property
+    def wait_text(self) -> str:
+        """预计等候约15–25分钟, as the kiosk shows it and the ticket prints it."""
+        if self.est_wait_low_s is None or self.est_wait_high_s is None:
+            return point_text(self.est_wait_s)
+        return wait_text(self.est_wait_low_s, self.est_wait_high_s)
 
 
 @dataclass(frozen=True)
@@ -212,14 +231,14 @@ class HallQueue:
                 (service.code, day),
             ).fetchone()[0]
             _insert(conn, ticket, day, device_id, appointment)
-            est = self._estimate_wait(conn, service.code, people_ahead)
+            est = self._estimate_wait(conn, ticket, now)
             tx.journal(
                 Kind.TICKET_ISSUED,
                 device_id,
                 _issued_data(ticket, people_ahead, est),
                 at=now,
             )
-        return IssuedTicket(ticket, people_ahead, est)
+        return _issued(ticket, people_ahead, est)
 
     # --- kiosks cut off from the hall box -----------------------------------------------
 
@@ -310,10 +329,10 @@ class HallQueue:
                 (service.code, day, issued_at),
             ).fetchone()[0]
             _insert(conn, queued, day, device_id, appointment)
-            est = self._estimate_wait(conn, service.code, people_ahead)
+            est = self._estimate_wait(conn, queued, now)
             data = _issued_data(queued, people_ahead, est) | {"offline": True}
             tx.journal(Kind.TICKET_ISSUED, device_id, data, at=issued_at)
-        return IssuedTicket(queued, people_ahead, est), True
+        return _issued(queued, people_ahead, est), True
 
     def withdraw(self, ticket_id: str, device_id: str, replaced_by: str) -> Ticket | None:
         """Close a waiting ticket nobody holds: a kiosk's issue whose answer never reached it,
@@ -716,28 +735,67 @@ class HallQueue:
         ).fetchone()
         return None if row is None else ticket_from_row(row)
 
-    def _estimate_wait(self, conn: sqlite3.Connection, service: str, people_ahead: int) -> float:
-        """People ahead × average handling time ÷ windows serving the service.
-
-        The fluid approximation halls display (reference B1); the handling time is the mean of
-        the last services of this type, or the configured value before there is history.
-        Windows that are signed in count; before any has signed in, all configured ones do.
+    def _estimate_wait(self, conn: sqlite3.Connection, ticket: Ticket, now: float) -> WaitEstimate:
+        """The wait ``ticket`` can expect (:mod:`flows.wait_estimate`): the queue as it is,
+        each signed-in window with the tickets it would call in its call order, replayed with
+        each service's recent handling times. A paused window, or one idle while its citizens
+        wait, serves nobody; before any window that may call the ticket has signed in, the
+        configured ones are assumed to open now.
         """
-        rows = conn.execute(
-            "SELECT finished_at - called_at FROM tickets WHERE service=? AND state='finished'"
-            " ORDER BY finished_at DESC LIMIT ?",
-            (service, AHT_SAMPLE),
-        ).fetchall()
-        aht = (
-            sum(r[0] for r in rows) / len(rows) if rows else self.hall.service(service).aht_s
-        )
-        serving = [w.no for w in self.hall.windows if service in w.services]
-        # A paused window serves nobody: it does not shorten the wait.
-        open_now = {
-            r[0] for r in conn.execute("SELECT window_no FROM open_windows WHERE paused_at IS NULL")
+        desks: list[Desk] = []
+        lists: dict[int, tuple[str, ...]] = {}
+        services: dict[str, str] = {}
+        opened = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute("SELECT window_no, opened_at, paused_at FROM open_windows")
         }
-        windows = len([w for w in serving if w in open_now]) or len(serving)
-        return math.ceil(people_ahead * aht / max(windows, 1))
+        for window in self.hall.windows:
+            where, args = _waiting_for(window)
+            rows = conn.execute(
+                f"SELECT ticket_id, service, issued_at FROM tickets WHERE {where}"
+                f" ORDER BY {self._order_by(window)}",
+                args,
+            ).fetchall()
+            services.update((r[0], r[1]) for r in rows)
+            lists[window.no] = tuple(r[0] for r in rows)
+            if window.no not in opened:
+                continue
+            opened_at, paused_at = opened[window.no]
+            current = self._current(conn, window.no)
+            counts = paused_at is None
+            if counts and current is None:
+                last = conn.execute(
+                    "SELECT MAX(COALESCE(finished_at, called_at)) FROM tickets WHERE window_no=?",
+                    (window.no,),
+                ).fetchone()[0]
+                oldest = min((r[2] for r in rows if r[0] != ticket.ticket_id), default=None)
+                counts = not is_idle_while_waited_for(now, max(opened_at, last or 0.0), oldest)
+            desks.append(
+                Desk(
+                    window.no,
+                    lists[window.no],
+                    serving=current.service if current else None,
+                    serving_for_s=max(0.0, now - (current.called_at or now)) if current else 0.0,
+                    counts=counts,
+                )
+            )
+        if not any(d.counts and ticket.ticket_id in d.calls for d in desks):
+            desks = assumed_desks({no: c for no, c in lists.items() if ticket.ticket_id in c})
+        handling = {s.code: HandlingTimes(s.aht_s, self._occupancies(conn, s.code))
+                    for s in self.hall.services}  # fmt: skip
+        # Seeded by the number and time, not the random id: a replayed morning repeats.
+        seed = f"{ticket.ticket_no}|{ticket.issued_at}"
+        return estimate_wait(desks, ticket.ticket_id, services, handling, seed=seed)
+
+    def _occupancies(self, conn: sqlite3.Connection, service: str) -> list[float]:
+        """The service's last window occupancies (call → 办结 or 过号), most recent first."""
+        rows = conn.execute(
+            "SELECT finished_at - called_at FROM tickets WHERE service=?"
+            " AND state IN ('finished', 'skipped') AND called_at IS NOT NULL"
+            " ORDER BY finished_at DESC LIMIT ?",
+            (service, HISTORY),
+        ).fetchall()
+        return [float(r[0]) for r in rows]
 
 
 def ticket_from_row(row: tuple[Any, ...]) -> Ticket:
@@ -804,14 +862,20 @@ def _insert(
     )
 
 
-def _issued_data(ticket: Ticket, people_ahead: int, est_wait_s: float) -> dict[str, Any]:
+def _issued(ticket: Ticket, people_ahead: int, est: WaitEstimate) -> IssuedTicket:
+    return IssuedTicket(ticket, people_ahead, est.mid_s, est.low_s, est.high_s)
+
+
+def _issued_data(ticket: Ticket, people_ahead: int, est: WaitEstimate) -> dict[str, Any]:
     """``ticket.issued``: the ticket, whether it was for an appointment (never the booking
-    number), its priority, and what the citizen was told."""
+    number), its priority, and what the citizen was told (the range and its middle)."""
     return _ticket_data(ticket) | {
         "appointment": ticket.appointment,
         "priority": ticket.priority,
         "people_ahead": people_ahead,
-        "est_wait_s": est_wait_s,
+        "est_wait_s": est.mid_s,
+        "est_wait_low_s": est.low_s,
+        "est_wait_high_s": est.high_s,
     }
 
 

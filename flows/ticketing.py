@@ -109,6 +109,8 @@ class TicketFlow:
                 "service_name": service.name,
                 "people_ahead": issued.people_ahead,
                 "est_wait_min": math.ceil(issued.est_wait_s / 60),
+                # The range the citizen is told (约15–25分钟), the same words as on the ticket.
+                "est_wait_text": issued.wait_text,
                 "qr_payload": qr_payload(self.queue.hall.hall_id, issued),
                 "printed": printed,
             }
@@ -141,6 +143,7 @@ class TicketFlow:
             ticket_no=t.ticket_no,
             people_ahead=issued.people_ahead,
             est_wait_s=issued.est_wait_s,
+            est_wait_text=issued.wait_text,
             issued_at=t.issued_at,
             qr_payload=qr_payload(self.queue.hall.hall_id, issued),
         )

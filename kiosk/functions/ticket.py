@@ -92,7 +92,7 @@ def ticket(screen: Screen, ui: FunctionUi) -> list[Widget]:
             height=56,
         ),
         Text(
-            text=wait_text(d["est_wait_min"]),
+            text=d.get("est_wait_text") or wait_text(d["est_wait_min"]),
             ui_id="est_wait",
             font_size=34,
             size_hint_y=None,
@@ -135,7 +135,8 @@ def ticket(screen: Screen, ui: FunctionUi) -> list[Widget]:
 
 
 def wait_text(minutes: int) -> str:
-    """预计等候约M分钟, or 不到1分钟."""
+    """预计等候约M分钟, or 不到1分钟: a screen from a flow that gives no range (the flow's
+    ``est_wait_text``, :mod:`flows.wait_estimate`, is shown when there is one)."""
     if minutes < 1:
         return "预计等候不到1分钟"
     return f"预计等候约{minutes}分钟"
