@@ -385,6 +385,7 @@ class AppointmentFlow:
             "service_name": self._service_name(issued.ticket.service),
             "people_ahead": issued.people_ahead,
             "est_wait_min": math.ceil(issued.est_wait_s / 60),
+            "est_wait_text": issued.wait_text,
             "printed": printed,
             "booking_no": self.chosen.booking_no if self.chosen else "",
         }
@@ -404,6 +405,7 @@ class AppointmentFlow:
             ticket_no=t.ticket_no,
             people_ahead=issued.people_ahead,
             est_wait_s=issued.est_wait_s,
+            est_wait_text=issued.wait_text,
             issued_at=t.issued_at,
             qr_payload=qr_payload(hall.hall_id, issued),
         )

@@ -74,12 +74,20 @@ def issued_json(issued: IssuedTicket) -> dict[str, Any]:
         "ticket": ticket_json(issued.ticket),
         "people_ahead": issued.people_ahead,
         "est_wait_s": issued.est_wait_s,
+        "est_wait_low_s": issued.est_wait_low_s,
+        "est_wait_high_s": issued.est_wait_high_s,
     }
 
 
 def issued_from(data: dict[str, Any]) -> IssuedTicket:
+    # An older hall box sends only the middle; the kiosk then shows a point.
+    low, high = data.get("est_wait_low_s"), data.get("est_wait_high_s")
     return IssuedTicket(
-        ticket_from(data["ticket"]), int(data["people_ahead"]), float(data["est_wait_s"])
+        ticket_from(data["ticket"]),
+        int(data["people_ahead"]),
+        float(data["est_wait_s"]),
+        None if low is None else float(low),
+        None if high is None else float(high),
     )
 
 

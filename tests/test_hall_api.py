@@ -169,6 +169,9 @@ def test_a_kiosk_issues_and_a_pad_calls_and_finishes_over_http(api: HallApi) -> 
 
     issued = kiosk.issue("social", "kiosk-1")
     assert issued.ticket.ticket_no == "A001" and issued.people_ahead == 0
+    # The kiosk on its own machine tells the same range as one on the hall box.
+    assert issued.est_wait_low_s is not None and issued.est_wait_high_s is not None
+    assert issued.est_wait_low_s <= issued.est_wait_s <= issued.est_wait_high_s
     assert wait_for(lambda: pad.window_view(3).waiting == (issued.ticket,))
     pad.open_window(3, "pad-3", "007")
     called = pad.call_next(3, "pad-3")
