@@ -9,13 +9,13 @@ and an ``identified(outcome)`` step). ``ui_id``s are ``identify_*``, the same in
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from functools import partial
 
 from kivy.uix.widget import Widget
 
 from flows.screens import Screen
 from kiosk.functions import Draw, FunctionUi
+from kiosk.step_button import step_button
 from kiosk.widgets import MUTED, RED, Field, Text, TouchButton
 
 _READING = "正在读取证件，请勿移动…"
@@ -94,16 +94,7 @@ def _error(screen: Screen) -> list[Widget]:
     ]
 
 
-def _button(
-    text: str,
-    ui_id: str,
-    ui: FunctionUi,
-    action: Callable[[Any], Screen],
-    busy: str | None = None,
-) -> Widget:
-    button = TouchButton(text=text, ui_id=ui_id, font_size=32, size_hint_y=None, height=96)
-    button.bind(on_release=lambda _b: ui.step(action, busy=busy))
-    return button
+_button = partial(step_button, font_size=32, size_hint_y=None, height=96)
 
 
 IDENTIFY_SCREENS: dict[str, Draw] = {

@@ -19,8 +19,9 @@ from tests.brokers import MosquittoUnderTest
 # The test session composes the program as main.py does: sim:// URLs open simulators.
 register_simulators()
 
-# One Xvfb for the whole session, and the UI launcher, for every test that asks.
-pytest_plugins = ["tests.ui.fixtures"]
+# One Xvfb for the whole session, and the UI launcher; one private cupsd for the A4 printing
+# tests; the simulated platform and ID card reader of the citizen-facing kiosk functions.
+pytest_plugins = ["tests.ui.fixtures", "tests.printing", "tests.kiosk_citizens"]
 
 #: Monday morning opening time of the demo hall, the start of every simulated day in tests.
 HALL_OPENS = at_hall_time("2026-11-23", "08:30")

@@ -1,16 +1,24 @@
 """What the tests of the citizen-facing kiosk functions share: the simulated platform (bookings
-and cases) on the hall's clock, a card for a simulated citizen, and the check that a flow
-forgot a citizen."""
+and cases) on the hall's clock, the ID card reader, a card for a simulated citizen, and the
+check that a flow forgot a citizen.
+
+Registered as a plugin in tests/conftest.py: the ``platform`` and ``reader`` fixtures are there
+for every test that asks (a module's own fixture of the same name wins).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
+import pytest
+
 from core.clock import hall_time
 from devices.id_card_reader import IdCardReader
+from devices.open import open_id_card_reader
 from flows.kiosk_functions import KioskContext
 from govplatform.http import PlatformHttp
 from protocols.id_card import CardKind, IdCard
@@ -18,7 +26,7 @@ from tests.conftest import HallDb
 from upstream_sim.bookings import BookingDesk
 from upstream_sim.cases import CaseBook
 from upstream_sim.people import People, Person, make_people
-from upstream_sim.server import UpstreamServer
+from upstream_sim.server import Route, UpstreamServer
 
 
 @dataclass
@@ -40,27 +48,45 @@ class Platform:
     http: PlatformHttp
 
 
-def start_platform(hall_db: HallDb) -> Platform:
-    today = hall_time(hall_db.clock.now()).date()
-    people = People(make_people(60, seed=20261207, today=today))
+def hall_today(hall_db: HallDb) -> date:
+    """The hall's date on its simulated clock: the day the simulated platform lives in."""
+    return hall_time(hall_db.clock.now()).date()
+
+
+@contextmanager
+def serving(
+    routes: list[Route], read_timeout_s: float = 0.5
+) -> Iterator[tuple[UpstreamServer, PlatformHttp]]:
+    """A simulated platform serving ``routes`` on loopback, and the kiosk's client of it.
+
+    The client's connect timeout is short so a fault costs a test little time; both are
+    closed on leaving.
+    """
+    server = UpstreamServer("政务服务平台 (test)", routes).start()
+    http = PlatformHttp(server.url, "kiosk-1", connect_timeout_s=0.5, read_timeout_s=read_timeout_s)
+    try:
+        yield server, http
+    finally:
+        http.close()
+        server.stop()
+
+
+@pytest.fixture
+def platform(hall_db: HallDb) -> Iterator[Platform]:
+    """The platform's bookings and cases for 60 simulated citizens, on the hall's clock."""
+    people = People(make_people(60, seed=20261207, today=hall_today(hall_db)))
     desk = BookingDesk(people, hall_db.clock)
     cases = CaseBook(people, hall_db.clock)
-    server = UpstreamServer("政务服务平台 (test)", desk.routes() + cases.routes()).start()
-    http = PlatformHttp(server.url, "kiosk-1", connect_timeout_s=0.5, read_timeout_s=0.5)
-    return Platform(server, desk, cases, people, http)
+    with serving(desk.routes() + cases.routes()) as (server, http):
+        yield Platform(server, desk, cases, people, http)
 
 
-def stop_platform(platform: Platform) -> None:
-    platform.http.close()
-    platform.server.stop()
-
-
-def platform_of(hall_db: HallDb) -> Iterator[Platform]:
-    platform = start_platform(hall_db)
-    try:
-        yield platform
-    finally:
-        stop_platform(platform)
+@pytest.fixture
+def reader() -> Iterator[IdCardReader]:
+    """The kiosk's ID card reader with no card on it; a test places one on its simulator."""
+    r = open_id_card_reader("sim://id-reader?card=none&timing=instant", "id-reader-1")
+    yield r
+    r.close()
 
 
 def card_of(person: Person) -> IdCard:

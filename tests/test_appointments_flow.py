@@ -14,7 +14,7 @@ import requests
 from core.clock import at_hall_time
 from core.events import Kind
 from devices.id_card_reader import IdCardReader
-from devices.open import open_id_card_reader, open_ticket_printer
+from devices.open import open_ticket_printer
 from devices.ticket_printer import TicketPrinter
 from flows.appointments import AppointmentFlow
 from flows.kiosk_functions import KioskHome, built_in
@@ -24,7 +24,7 @@ from hallstore import journal
 from hardware_sim import simulator_of
 from hardware_sim.id_card_reader import SAMPLE_CARDS
 from tests.conftest import HallDb
-from tests.kiosk_citizens import Platform, kiosk_context, platform_of, remembers
+from tests.kiosk_citizens import Platform, kiosk_context, remembers
 from upstream_sim.bookings import BookingRules
 
 CARD = SAMPLE_CARDS["resident"]
@@ -32,18 +32,6 @@ CARD = SAMPLE_CARDS["resident"]
 TODAY, TOMORROW = "2026-11-23", "2026-11-24"
 
 APPOINTMENTS = built_in("appointments")
-
-
-@pytest.fixture
-def platform(hall_db: HallDb) -> Iterator[Platform]:
-    yield from platform_of(hall_db)
-
-
-@pytest.fixture
-def reader() -> Iterator[IdCardReader]:
-    r = open_id_card_reader("sim://id-reader?card=none&timing=instant", "id-reader-1")
-    yield r
-    r.close()
 
 
 @pytest.fixture

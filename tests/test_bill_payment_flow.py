@@ -7,34 +7,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from core.events import Kind
-from devices.document_printer import PROFILES, DocumentPrinter
-from devices.open import open_document_printer
+from devices.document_printer import DocumentPrinter
 from flows.bill_payment import BillPaymentFlow
 from flows.kiosk_functions import KioskContext, KioskHome, built_in
 from hallstore import journal
-from hardware_sim import simulator_of
-from hardware_sim.cups_server import CupsServer
+from hardware_sim.cups_server import CupsServer, StatePrinter
 from tests.conftest import HallDb
 from tests.payment_rig import PaymentRig, channels_from, platform_from, start_rig
 
-FAST = replace(PROFILES["cups-pdf"], poll_s=0.1, job_timeout_s=60.0, fault_settle_s=1.0)
 ROW = built_in("bill_payment")
-
-
-@pytest.fixture(scope="module")
-def pdf_printer() -> Iterator[DocumentPrinter]:
-    printer = open_document_printer("sim://cups-pdf", "a4-1")
-    printer.profile = FAST
-    try:
-        yield printer
-    finally:
-        printer.close()
 
 
 @pytest.fixture
@@ -80,11 +66,11 @@ def _until_paid(flow: BillPaymentFlow, timeout_s: float = 10.0):
 
 @pytest.mark.parametrize("channel", ["alipay", "icbc", "ccb"])
 def test_a_citizen_pays_an_electricity_bill_and_takes_one_receipt(
-    hall_db: HallDb, rig: PaymentRig, pdf_printer: DocumentPrinter, tmp_path: Path, channel: str
+    hall_db: HallDb, rig: PaymentRig, cups_pdf: DocumentPrinter, cups: CupsServer, tmp_path: Path,
+    channel: str,
 ) -> None:
-    cups: CupsServer = simulator_of(pdf_printer)
     before = set(cups.pdfs())
-    flow = BillPaymentFlow(_context(hall_db, rig, tmp_path / "kiosk", pdf_printer))
+    flow = BillPaymentFlow(_context(hall_db, rig, tmp_path / "kiosk", cups_pdf))
     flow.start()
     flow.choose_type("electricity")
     bill = flow.lookup("0630118827")
@@ -177,32 +163,22 @@ def test_a_citizen_who_walks_away_leaves_nothing_charged(
 
 
 def test_a_printer_fault_mid_flow_keeps_the_payment_and_says_so(
-    hall_db: HallDb, rig: PaymentRig, pdf_printer: DocumentPrinter, tmp_path: Path
+    hall_db: HallDb, rig: PaymentRig, a4: DocumentPrinter, state: StatePrinter, tmp_path: Path
 ) -> None:
-    cups: CupsServer = simulator_of(pdf_printer)
-    state = cups.state_printers["a4"]
-    a4 = open_document_printer(f"cups://a4?server={cups.server}", "a4-1")
-    a4.profile = FAST
     state.set("media-empty-error")
-    try:
-        flow = BillPaymentFlow(_context(hall_db, rig, tmp_path / "kiosk", a4))
-        qr = _to_qr(flow, channel="ccb")
-        rig.ccb.ledger.scan_and_pay(qr.data["out_trade_no"])
-        paid = _until_paid(flow, timeout_s=30)
-        assert paid.name == "paid" and paid.error_key == "paper_out"
-        assert paid.error_text == "打印机缺纸，请联系工作人员"
-        assert not paid.data["printed"]
-        assert rig.charges() == [qr.data["out_trade_no"]]
-        assert _transactions(hall_db)[-1]["outcome"] == "done"
-        state.set()
-        again = flow.reprint()
-        assert again.error_key is None and again.data["printed"]
-        assert rig.charges() == [qr.data["out_trade_no"]]
-    finally:
-        state.set()
-        from drivers.cups_printer import CupsPrinter
-
-        CupsPrinter("a4", cups.server).resume()
+    flow = BillPaymentFlow(_context(hall_db, rig, tmp_path / "kiosk", a4))
+    qr = _to_qr(flow, channel="ccb")
+    rig.ccb.ledger.scan_and_pay(qr.data["out_trade_no"])
+    paid = _until_paid(flow, timeout_s=30)
+    assert paid.name == "paid" and paid.error_key == "paper_out"
+    assert paid.error_text == "打印机缺纸，请联系工作人员"
+    assert not paid.data["printed"]
+    assert rig.charges() == [qr.data["out_trade_no"]]
+    assert _transactions(hall_db)[-1]["outcome"] == "done"
+    state.set()
+    again = flow.reprint()
+    assert again.error_key is None and again.data["printed"]
+    assert rig.charges() == [qr.data["out_trade_no"]]
 
 
 def test_switching_channel_closes_the_first_order_without_a_refund(

@@ -3,34 +3,20 @@ the case with its date; a platform that is slow or down says so in Chinese."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 
 from devices.id_card_reader import IdCardReader
-from devices.open import open_id_card_reader
 from flows.case_progress import CaseProgressFlow
 from flows.kiosk_functions import KioskHome, built_in
 from hardware_sim import simulator_of
 from hardware_sim.id_card_reader import SAMPLE_CARDS
 from tests.conftest import HallDb
-from tests.kiosk_citizens import Platform, card_of, kiosk_context, platform_of, remembers
+from tests.kiosk_citizens import Platform, card_of, kiosk_context, remembers
 from upstream_sim.cases import CaseSpec
 from upstream_sim.people import Person
 
 CASE_PROGRESS = built_in("case_progress")
-
-
-@pytest.fixture
-def platform(hall_db: HallDb) -> Iterator[Platform]:
-    yield from platform_of(hall_db)
-
-
-@pytest.fixture
-def reader() -> Iterator[IdCardReader]:
-    r = open_id_card_reader("sim://id-reader?card=none&timing=instant", "id-reader-1")
-    yield r
-    r.close()
 
 
 @pytest.fixture

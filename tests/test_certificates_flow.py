@@ -1,23 +1,18 @@
 """证明打印 as a citizen lives it: the certificate comes from the platform, is shown page by page,
-and prints through a real CUPS (a private cupsd with a cups-pdf queue and a state printer, as
-``tests/test_document_printer.py``); a printer that fails mid-job cancels it and says why."""
+and prints through a real CUPS (a private cupsd with a cups-pdf queue and a state printer,
+tests/printing.py); a printer that fails mid-job cancels it and says why."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from core.clock import hall_time
 from core.events import Kind
-from devices.document_printer import PROFILES, DocumentPrinter
+from devices.document_printer import DocumentPrinter
 from devices.id_card_reader import IdCardReader
-from devices.open import open_document_printer, open_id_card_reader
-from drivers.cups_printer import CupsPrinter
 from flows.certificates import CertificatesFlow
 from flows.kiosk_functions import KioskHome, built_in
 from flows.screens import Screen
@@ -26,14 +21,14 @@ from hallstore import journal
 from hardware_sim import simulator_of
 from hardware_sim.cups_server import CupsServer, StatePrinter
 from tests.conftest import HallDb
-from tests.kiosk_citizens import card_of, kiosk_context, remembers
+from tests.kiosk_citizens import card_of, hall_today, kiosk_context, remembers, serving
+from tests.printing import pdf_pages
 from upstream_sim.certificates import CertificateDesk
 from upstream_sim.citizen_records import records_of
 from upstream_sim.people import People, Person, make_people
 from upstream_sim.server import UpstreamServer
 
 CERTIFICATES = built_in("certificates")
-FAST = replace(PROFILES["cups-pdf"], poll_s=0.1, job_timeout_s=60.0, fault_settle_s=1.0)
 
 
 @dataclass
@@ -54,52 +49,13 @@ class Sim:
         )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def cups_pdf() -> Iterator[DocumentPrinter]:
-    """``sim://cups-pdf``: a private cupsd with the cups-pdf and a4 queues."""
-    printer = open_document_printer("sim://cups-pdf", "a4-pdf")
-    printer.profile = FAST
-    try:
-        yield printer
-    finally:
-        printer.close()
-
-
-@pytest.fixture
-def cups(cups_pdf: DocumentPrinter) -> Iterator[CupsServer]:
-    server: CupsServer = simulator_of(cups_pdf)
-    yield server
-    for queue in ("cups-pdf", "a4"):
-        CupsPrinter(queue, server.server).resume()
-
-
-@pytest.fixture
-def state(cups: CupsServer) -> Iterator[StatePrinter]:
-    printer = cups.state_printers["a4"]
-    printer.set()
-    yield printer
-    printer.set()
-
-
 @pytest.fixture
 def sim(hall_db: HallDb) -> Iterator[Sim]:
-    today = hall_time(hall_db.clock.now()).date()
+    today = hall_today(hall_db)
     people = People(make_people(60, seed=20261207, today=today))
     desk = CertificateDesk(people, lambda: today)
-    server = UpstreamServer("政务服务平台 (test)", desk.routes()).start()
-    http = PlatformHttp(server.url, "kiosk-1", connect_timeout_s=0.5, read_timeout_s=0.5)
-    try:
+    with serving(desk.routes()) as (server, http):
         yield Sim(server, desk, people, http, today)
-    finally:
-        http.close()
-        server.stop()
-
-
-@pytest.fixture
-def reader() -> Iterator[IdCardReader]:
-    r = open_id_card_reader("sim://id-reader?card=none&timing=instant", "id-reader-1")
-    yield r
-    r.close()
 
 
 def flow_with(hall_db: HallDb, sim: Sim, reader: IdCardReader, printer: DocumentPrinter) -> CertificatesFlow:
@@ -119,11 +75,6 @@ def tap_card(flow: CertificatesFlow, reader: IdCardReader, person: Person, certi
     assert flow.choose(certificate).name == "identify_card"
     simulator_of(reader).place(card_of(person))
     return flow.identified(flow.identify.read_card())
-
-
-def pdf_pages(pdf: Path) -> int:
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
-    return int(next(li for li in info.stdout.splitlines() if li.startswith("Pages:")).split()[1])
 
 
 def test_the_pension_certificate_is_shown_page_by_page_and_prints_once(
@@ -163,10 +114,8 @@ def test_no_house_is_refused_for_an_owner_and_issued_to_others(
 
 
 def test_paper_running_out_mid_job_cancels_it_and_reprint_after_refill_prints_one_copy(
-    hall_db: HallDb, sim: Sim, reader: IdCardReader, cups: CupsServer, state: StatePrinter
+    hall_db: HallDb, sim: Sim, reader: IdCardReader, a4: DocumentPrinter, state: StatePrinter
 ) -> None:
-    a4 = open_document_printer(f"cups://a4?server={cups.server}", "a4-1")
-    a4.profile = FAST
     flow = flow_with(hall_db, sim, reader, a4)
     tap_card(flow, reader, sim.owns_property(False), "no_house")
     state.set("media-empty-error")

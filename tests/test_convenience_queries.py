@@ -11,10 +11,8 @@ from datetime import date
 import pytest
 import requests
 
-from core.clock import hall_time
 from core.events import Kind
 from devices.id_card_reader import IdCardReader
-from devices.open import open_id_card_reader
 from flows.convenience_queries import CARD, ConvenienceQueriesFlow
 from flows.kiosk_functions import KioskHome, built_in
 from flows.query_specs import NOT_QUERIES, QUERIES, QuerySpec
@@ -23,7 +21,7 @@ from govplatform.http import PlatformHttp
 from hallstore import journal
 from hardware_sim import simulator_of
 from tests.conftest import HallDb
-from tests.kiosk_citizens import card_of, kiosk_context, remembers
+from tests.kiosk_citizens import card_of, hall_today, kiosk_context, remembers, serving
 from upstream_sim.citizen_records import records_of
 from upstream_sim.people import People, Person, make_people
 from upstream_sim.queries import QueriesDesk
@@ -43,23 +41,11 @@ class Sim:
 
 @pytest.fixture
 def sim(hall_db: HallDb) -> Iterator[Sim]:
-    today = hall_time(hall_db.clock.now()).date()
+    today = hall_today(hall_db)
     people = People(make_people(120, seed=20261207, today=today))
     desk = QueriesDesk(people, lambda: today)
-    server = UpstreamServer("政务服务平台 (test)", desk.routes()).start()
-    http = PlatformHttp(server.url, "kiosk-1", connect_timeout_s=0.5, read_timeout_s=0.5)
-    try:
+    with serving(desk.routes()) as (server, http):
         yield Sim(server, desk, people, http, today)
-    finally:
-        http.close()
-        server.stop()
-
-
-@pytest.fixture
-def reader() -> Iterator[IdCardReader]:
-    r = open_id_card_reader("sim://id-reader?card=none&timing=instant", "id-reader-1")
-    yield r
-    r.close()
 
 
 @pytest.fixture

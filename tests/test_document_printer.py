@@ -1,16 +1,15 @@
 """The A4 document printer against a real, private cupsd (hardware_sim/cups_server.py).
 
-One scheduler serves the module: the ``cups-pdf`` queue writes real PDFs, the ``a4`` queue's
-state printer reports paper, toner, cover and offline conditions through the CUPS backend
-protocol. Each test resets the state printer and resumes both queues.
+One scheduler serves the module (tests/printing.py): the ``cups-pdf`` queue writes real PDFs,
+the ``a4`` queue's state printer reports paper, toner, cover and offline conditions through the
+CUPS backend protocol. Each test resets the state printer and resumes both queues.
 """
 
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,51 +31,12 @@ from core.errors import (
     TonerEmpty,
 )
 from core.strings_zh import error_text
-from devices.document_printer import PROFILES, DocumentPrinter
+from devices.document_printer import DocumentPrinter
 from devices.health import HealthState
 from devices.open import open_document_printer
 from drivers.cups_printer import JOB_CANCELED, CupsPrinter
-from hardware_sim import simulator_of
 from hardware_sim.cups_server import CupsServer, StatePrinter
-
-#: Fast polling and a deadline generous enough for a loaded 2-core machine.
-FAST = replace(PROFILES["cups-pdf"], poll_s=0.1, job_timeout_s=60.0, fault_settle_s=1.0)
-
-
-@pytest.fixture(scope="module")
-def pdf_printer() -> Iterator[DocumentPrinter]:
-    """``sim://cups-pdf``: a private cupsd with the cups-pdf and a4 queues."""
-    printer = open_document_printer("sim://cups-pdf", "a4-pdf")
-    printer.profile = FAST
-    try:
-        yield printer
-    finally:
-        printer.close()
-
-
-@pytest.fixture
-def server(pdf_printer: DocumentPrinter) -> Iterator[CupsServer]:
-    sim: CupsServer = simulator_of(pdf_printer)
-    yield sim
-    for queue in ("cups-pdf", "a4"):
-        CupsPrinter(queue, sim.server).resume()
-
-
-@pytest.fixture
-def state(server: CupsServer) -> Iterator[StatePrinter]:
-    """The a4 queue's state printer, ready (paper in, no fault)."""
-    printer = server.state_printers["a4"]
-    printer.set()
-    yield printer
-    printer.set()
-
-
-@pytest.fixture
-def a4(server: CupsServer, state: StatePrinter) -> DocumentPrinter:
-    """The printer on the a4 queue, as a hall configures it: ``cups://a4?server=…``."""
-    printer = open_document_printer(f"cups://a4?server={server.server}", "a4-1")
-    printer.profile = FAST
-    return printer
+from tests.printing import FAST, pdf_pages
 
 
 def _pdf(path: Path, pages: int) -> Path:
@@ -98,45 +58,39 @@ def _eventually(check: Callable[[], bool], timeout_s: float = 30.0) -> bool:
     return True
 
 
-def _pages(pdf: Path) -> int:
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
-    line = next(li for li in info.stdout.splitlines() if li.startswith("Pages:"))
-    return int(line.split()[1])
-
-
 def test_a_pdf_job_lands_as_a_pdf_with_every_page(
-    pdf_printer: DocumentPrinter, server: CupsServer, tmp_path: Path
+    cups_pdf: DocumentPrinter, cups: CupsServer, tmp_path: Path
 ) -> None:
-    before = set(server.pdfs())
-    result = pdf_printer.print_file(_pdf(tmp_path / "申请表.pdf", pages=3))
-    new = [p for p in server.pdfs() if p not in before]
+    before = set(cups.pdfs())
+    result = cups_pdf.print_file(_pdf(tmp_path / "申请表.pdf", pages=3))
+    new = [p for p in cups.pdfs() if p not in before]
     assert result.kind == "pdf"
     assert len(new) == 1
-    assert _pages(new[0]) == 3
+    assert pdf_pages(new[0]) == 3
 
 
 def test_an_image_job_prints_as_one_page(
-    pdf_printer: DocumentPrinter, server: CupsServer, tmp_path: Path
+    cups_pdf: DocumentPrinter, cups: CupsServer, tmp_path: Path
 ) -> None:
     photo = tmp_path / "scan.jpg"
     Image.new("RGB", (1200, 900), (230, 225, 210)).save(photo, quality=85)
-    before = set(server.pdfs())
-    result = pdf_printer.print_file(photo)
-    new = [p for p in server.pdfs() if p not in before]
+    before = set(cups.pdfs())
+    result = cups_pdf.print_file(photo)
+    new = [p for p in cups.pdfs() if p not in before]
     assert result.kind == "image"
-    assert len(new) == 1 and _pages(new[0]) == 1
+    assert len(new) == 1 and pdf_pages(new[0]) == 1
 
 
 def test_a_file_that_is_not_pdf_or_image_is_refused_before_cups(
-    pdf_printer: DocumentPrinter, server: CupsServer, tmp_path: Path
+    cups_pdf: DocumentPrinter, cups: CupsServer, tmp_path: Path
 ) -> None:
     doc = tmp_path / "材料.pdf"
     doc.write_text("这不是PDF，只是改了扩展名", encoding="utf-8")
-    before = set(server.pdfs())
+    before = set(cups.pdfs())
     with pytest.raises(PrintFileUnsupported) as caught:
-        pdf_printer.print_file(doc)
+        cups_pdf.print_file(doc)
     assert error_text(caught.value) == "该文件格式无法打印，请联系工作人员"
-    assert set(server.pdfs()) == before
+    assert set(cups.pdfs()) == before
 
 
 def test_a_ready_printer_is_healthy_and_prints(a4: DocumentPrinter, state: StatePrinter) -> None:
@@ -200,9 +154,9 @@ def test_printer_faults_reach_the_citizen_in_chinese(
 
 
 def test_a_stopped_queue_is_refused_and_reported(
-    a4: DocumentPrinter, server: CupsServer, state: StatePrinter, tmp_path: Path
+    a4: DocumentPrinter, cups: CupsServer, state: StatePrinter, tmp_path: Path
 ) -> None:
-    CupsPrinter("a4", server.server).pause()
+    CupsPrinter("a4", cups.server).pause()
     with pytest.raises(PrinterStopped) as caught:
         a4.print_file(_pdf(tmp_path / "a.pdf", pages=1))
     assert error_text(caught.value) == "打印机已暂停，请联系工作人员"
@@ -243,8 +197,8 @@ def test_the_job_follower_times_out_cleanly_and_cancels_the_job(
     assert len(state.printed()) == printed
 
 
-def test_an_unknown_queue_is_not_found(server: CupsServer) -> None:
-    printer = open_document_printer(f"cups://no-such-queue?server={server.server}", "a4-x")
+def test_an_unknown_queue_is_not_found(cups: CupsServer) -> None:
+    printer = open_document_printer(f"cups://no-such-queue?server={cups.server}", "a4-x")
     health = printer.health()
     assert (health.state, health.reasons) == (HealthState.OFFLINE, ("not_found",))
     with pytest.raises(DeviceNotFound):
@@ -263,9 +217,9 @@ def test_cups_not_running_means_offline_and_a_clear_message(tmp_path: Path) -> N
     assert error_text(caught.value) == "打印服务暂不可用，请联系工作人员"
 
 
-def test_job_options_must_be_strings(server: CupsServer, tmp_path: Path) -> None:
+def test_job_options_must_be_strings(cups: CupsServer, tmp_path: Path) -> None:
     with pytest.raises(TypeError):
-        CupsPrinter("cups-pdf", server.server).submit(
+        CupsPrinter("cups-pdf", cups.server).submit(
             str(_pdf(tmp_path / "a.pdf", 1)),
             "t",
             {"copies": 2},  # type: ignore[dict-item]
@@ -273,14 +227,14 @@ def test_job_options_must_be_strings(server: CupsServer, tmp_path: Path) -> None
 
 
 def test_a_job_whose_id_was_never_recorded_is_found_by_its_name(
-    pdf_printer: DocumentPrinter, a4: DocumentPrinter, server: CupsServer, tmp_path: Path
+    cups_pdf: DocumentPrinter, a4: DocumentPrinter, cups: CupsServer, tmp_path: Path
 ) -> None:
     """After a crash between CUPS taking a job and the kiosk writing its id down, a fresh
     driver (a restarted kiosk) finds the job by its unique name, on its own queue only."""
     path = _pdf(tmp_path / "receipt.pdf", pages=1)
-    first = pdf_printer.driver.submit(str(path), "receipt-K1-0001", {})
+    first = cups_pdf.driver.submit(str(path), "receipt-K1-0001", {})
     a4.driver.submit(str(path), "receipt-K1-0002", {})  # the same name pattern, another queue
-    restarted = CupsPrinter("cups-pdf", server.server)
+    restarted = CupsPrinter("cups-pdf", cups.server)
 
     assert restarted.find_job("receipt-K1-0001") == first
     assert restarted.find_job("receipt-K1-0002") is None

@@ -10,10 +10,8 @@ from datetime import date
 
 import pytest
 
-from core.clock import hall_time
 from core.events import Kind
 from devices.id_card_reader import IdCardReader
-from devices.open import open_id_card_reader
 from flows.elderly_subsidy import ElderlySubsidyFlow
 from flows.kiosk_functions import KioskHome, built_in
 from flows.screens import Screen
@@ -22,7 +20,7 @@ from hallstore import journal
 from hardware_sim import simulator_of
 from protocols.id_card import check_digit
 from tests.conftest import HallDb
-from tests.kiosk_citizens import card_of, kiosk_context, remembers
+from tests.kiosk_citizens import card_of, hall_today, kiosk_context, remembers, serving
 from upstream_sim.people import People, Person, make_people
 from upstream_sim.server import UpstreamServer
 from upstream_sim.subsidy import SubsidyDesk
@@ -50,26 +48,14 @@ class Sim:
 
 @pytest.fixture
 def sim(hall_db: HallDb) -> Iterator[Sim]:
-    today = hall_time(hall_db.clock.now()).date()
+    today = hall_today(hall_db)
     seventy = today.replace(year=today.year - 70)
     born_today = person_born(seventy, "王德明", 11)
     born_tomorrow = person_born(date.fromordinal(seventy.toordinal() + 1), "李建国", 12)
     people = People([*make_people(40, seed=20261207, today=today), born_today, born_tomorrow])
     desk = SubsidyDesk(people, lambda: today)
-    server = UpstreamServer("政务服务平台 (test)", desk.routes()).start()
-    http = PlatformHttp(server.url, "kiosk-1", connect_timeout_s=0.5, read_timeout_s=0.5)
-    try:
+    with serving(desk.routes()) as (server, http):
         yield Sim(server, desk, http, born_today, born_tomorrow)
-    finally:
-        http.close()
-        server.stop()
-
-
-@pytest.fixture
-def reader() -> Iterator[IdCardReader]:
-    r = open_id_card_reader("sim://id-reader?card=none&timing=instant", "id-reader-1")
-    yield r
-    r.close()
 
 
 @pytest.fixture

@@ -10,17 +10,13 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from core.clock import hall_time
 from core.events import Kind
-from devices.document_printer import PROFILES, DocumentPrinter
+from devices.document_printer import DocumentPrinter
 from devices.id_card_reader import IdCardReader
-from devices.open import open_document_printer, open_id_card_reader
-from drivers.cups_printer import CupsPrinter
 from flows.form_print import FormPrintFlow
 from flows.kiosk_functions import KioskContext
 from flows.screens import Screen
@@ -29,56 +25,23 @@ from hallstore import journal
 from hardware_sim import simulator_of
 from hardware_sim.cups_server import CupsServer, StatePrinter
 from tests.conftest import HallDb
-from tests.kiosk_citizens import card_of, remembers
+from tests.kiosk_citizens import card_of, hall_today, remembers, serving
 from tests.phone_browser import Phone
 from upstream_sim.people import People, Person, make_people
 from upstream_sim.server import UpstreamServer
 from upstream_sim.submissions import SubmissionDesk
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "form_fill"
-FAST = replace(PROFILES["cups-pdf"], poll_s=0.1, job_timeout_s=60.0, fault_settle_s=1.0)
 PENSION = "城乡居民养老保险参保登记"
 SHOP = "个体工商户设立登记"
 
 
 @pytest.fixture
 def desk(hall_db: HallDb) -> Iterator[tuple[SubmissionDesk, UpstreamServer, PlatformHttp]]:
-    today = hall_time(hall_db.clock.now()).date()
+    today = hall_today(hall_db)
     desk = SubmissionDesk(People(make_people(30, seed=20261207, today=today)), lambda: today)
-    server = UpstreamServer("政务服务平台 (test)", desk.routes()).start()
-    http = PlatformHttp(server.url, "kiosk-1", connect_timeout_s=0.5, read_timeout_s=4.0)
-    try:
+    with serving(desk.routes(), read_timeout_s=4.0) as (server, http):
         yield desk, server, http
-    finally:
-        http.close()
-        server.stop()
-
-
-@pytest.fixture
-def reader() -> Iterator[IdCardReader]:
-    r = open_id_card_reader("sim://id-reader?card=none&timing=instant", "id-reader-1")
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
-def cups_pdf() -> Iterator[DocumentPrinter]:
-    printer = open_document_printer("sim://cups-pdf", "a4-pdf")
-    printer.profile = FAST
-    try:
-        yield printer
-    finally:
-        printer.close()
-
-
-@pytest.fixture
-def state(cups_pdf: DocumentPrinter) -> Iterator[StatePrinter]:
-    cups: CupsServer = simulator_of(cups_pdf)
-    printer = cups.state_printers["a4"]
-    printer.set()
-    yield printer
-    printer.set()
-    CupsPrinter("a4", cups.server).resume()
 
 
 def flow_for(hall_db: HallDb, http: PlatformHttp, reader: IdCardReader,
@@ -109,10 +72,9 @@ def printed_forms(hall_db: HallDb) -> list[tuple[str, str, str]]:
 
 
 def test_a_form_filled_on_screen_prints_as_one_clean_a4_page(
-    hall_db: HallDb, desk, reader: IdCardReader, cups_pdf: DocumentPrinter
+    hall_db: HallDb, desk, reader: IdCardReader, cups_pdf: DocumentPrinter, cups: CupsServer
 ) -> None:
     sim, _, http = desk
-    cups: CupsServer = simulator_of(cups_pdf)
     before = len(cups.pdfs())
     flow = flow_for(hall_db, http, reader, cups_pdf)
     to_mode(flow, sim, reader, PENSION)
@@ -166,12 +128,9 @@ def test_a_form_filled_on_the_phone_arrives_on_the_kiosk_and_prints(
 
 
 def test_paper_running_out_says_so_and_reprint_prints_one_form(
-    hall_db: HallDb, desk, reader: IdCardReader, cups_pdf: DocumentPrinter, state: StatePrinter
+    hall_db: HallDb, desk, reader: IdCardReader, a4: DocumentPrinter, state: StatePrinter
 ) -> None:
     sim, _, http = desk
-    cups: CupsServer = simulator_of(cups_pdf)
-    a4 = open_document_printer(f"cups://a4?server={cups.server}", "a4-1")
-    a4.profile = FAST
     flow = flow_for(hall_db, http, reader, a4)
     to_mode(flow, sim, reader, PENSION)
     flow.fill_on_screen()

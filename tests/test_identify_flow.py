@@ -5,25 +5,16 @@ there is no reader (or it broke)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 
 from devices.id_card_reader import IdCardReader
-from devices.open import open_id_card_reader
 from flows.identify import TYPED, Citizen, IdentifyCitizen, parse_id_number
 from flows.screens import Screen
 from hardware_sim import simulator_of
 from hardware_sim.id_card_reader import SAMPLE_CARDS
 from protocols.id_card import check_digit
-
-
-@pytest.fixture
-def reader() -> Iterator[IdCardReader]:
-    r = open_id_card_reader("sim://id-reader?card=none&timing=instant", "id-reader-1")
-    yield r
-    r.close()
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ import csv
 import io
 import subprocess
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,7 @@ from PIL import Image
 import main
 from collector.kiosk_usage import KioskUsage
 from core.clock import at_hall_time, business_day
-from devices.document_printer import PROFILES, DocumentPrinter
-from devices.open import open_document_printer
-from drivers.cups_printer import CupsPrinter
+from devices.document_printer import DocumentPrinter
 from flows.audit_report import CSV_HEADER, write_csv, write_pdf
 from flows.copy_layout import Label, document_copy, id_card_copy
 from flows.copy_print import CopyPrintJob
@@ -29,42 +26,12 @@ from flows.document_printing import DocumentPrinting
 from flows.kiosk_functions import KioskContext, built_in
 from flows.print_audit import FILE_NAME, AuditedJournal, PrintAudit, totals
 from hallstore import journal
-from hardware_sim import simulator_of
-from hardware_sim.cups_server import CupsServer, StatePrinter
+from hardware_sim.cups_server import StatePrinter
 from tests.conftest import HallDb
 
-FAST = replace(PROFILES["cups-pdf"], poll_s=0.1, job_timeout_s=60.0, fault_settle_s=1.0)
 DAY = "2026-11-23"
 ID_NUMBER = "110101199003071234"
 SELF_COPY = built_in("self_copy")
-
-
-@pytest.fixture(scope="module")
-def cups_pdf() -> Iterator[DocumentPrinter]:
-    printer = open_document_printer("sim://cups-pdf", "kiosk-1-a4")
-    printer.profile = FAST
-    try:
-        yield printer
-    finally:
-        printer.close()
-
-
-@pytest.fixture
-def state(cups_pdf: DocumentPrinter) -> Iterator[StatePrinter]:
-    server: CupsServer = simulator_of(cups_pdf)
-    printer = server.state_printers["a4"]
-    printer.set()
-    yield printer
-    printer.set()
-    CupsPrinter("a4", server.server).resume()
-
-
-@pytest.fixture
-def a4(cups_pdf: DocumentPrinter, state: StatePrinter) -> DocumentPrinter:
-    server: CupsServer = simulator_of(cups_pdf)
-    printer = open_document_printer(f"cups://a4?server={server.server}", "kiosk-1-a4")
-    printer.profile = FAST
-    return printer
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ import pytest
 from core.clock import SystemClock, hall_time
 from core.personal import PersonalText
 from devices.id_card_reader import IdCardReader
-from devices.open import open_id_card_reader
 from flows.kiosk_functions import IDLE_TIMEOUT_S, KioskHome, built_in
 from govplatform.http import PlatformHttp
 from hardware_sim import simulator_of
@@ -78,13 +77,6 @@ def platform(hall_db: HallDb) -> Iterator[Platform]:
     finally:
         sim.http.close()
         sim.server.stop()
-
-
-@pytest.fixture
-def reader() -> Iterator[IdCardReader]:
-    r = open_id_card_reader("sim://id-reader?card=none&timing=instant", "id-reader-1")
-    yield r
-    r.close()
 
 
 # --- each function, without a window -----------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -19,9 +18,9 @@ from PIL import Image
 
 from core.events import Kind
 from devices.document_camera import DocumentCamera
-from devices.document_printer import PROFILES, DocumentPrinter
-from devices.open import open_document_camera, open_document_printer
-from drivers.cups_printer import JOB_CANCELED, CupsPrinter
+from devices.document_printer import DocumentPrinter
+from devices.open import open_document_camera
+from drivers.cups_printer import JOB_CANCELED
 from flows.copy_layout import (
     BACK_Y_MM,
     CARD_X_MM,
@@ -35,13 +34,12 @@ from flows.kiosk_functions import KioskContext, KioskHome, built_in
 from flows.screens import Screen
 from flows.self_copy import SelfCopyFlow
 from hallstore import journal
-from hardware_sim import simulator_of
 from hardware_sim.cups_server import CupsServer, StatePrinter
 from hardware_sim.document_scenes import make_scene
 from hardware_sim.mjpeg_camera import Fault, MjpegCameraSim
 from tests.conftest import HallDb
+from tests.printing import pdf_pages
 
-FAST = replace(PROFILES["cups-pdf"], poll_s=0.1, job_timeout_s=60.0, fault_settle_s=1.0)
 DPI = 300
 PX_PER_MM = DPI / 25.4
 #: The hall day of the demo hall's SimClock (tests/conftest.py), printed in the watermark.
@@ -58,41 +56,7 @@ FRONT, BACK = _frame(1, card=True), _frame(2, card=True)
 PAGES = [_frame(1, card=False), _frame(2, card=False)]
 
 
-# --- fixtures: a real CUPS, a real camera stream ---------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cups_pdf() -> Iterator[DocumentPrinter]:
-    printer = open_document_printer("sim://cups-pdf", "kiosk-1-a4")
-    printer.profile = FAST
-    try:
-        yield printer
-    finally:
-        printer.close()
-
-
-@pytest.fixture
-def cups(cups_pdf: DocumentPrinter) -> Iterator[CupsServer]:
-    server: CupsServer = simulator_of(cups_pdf)
-    yield server
-    for queue in ("cups-pdf", "a4"):
-        CupsPrinter(queue, server.server).resume()
-
-
-@pytest.fixture
-def state(cups: CupsServer) -> Iterator[StatePrinter]:
-    printer = cups.state_printers["a4"]
-    printer.set()
-    yield printer
-    printer.set()
-
-
-@pytest.fixture
-def a4(cups: CupsServer, state: StatePrinter) -> DocumentPrinter:
-    """The state printer's queue, as a hall configures its A4 printer."""
-    printer = open_document_printer(f"cups://a4?server={cups.server}", "kiosk-1-a4")
-    printer.profile = FAST
-    return printer
+# --- fixtures: a real camera stream (the real CUPS: tests/printing.py) -----------------------
 
 
 @pytest.fixture
@@ -146,11 +110,6 @@ def _new_pdf(cups: CupsServer, before: set[Path]) -> Path:
     new = [p for p in cups.pdfs() if p not in before]
     assert len(new) == 1
     return new[0]
-
-
-def _pages(pdf: Path) -> int:
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
-    return int(next(li for li in info.stdout.splitlines() if li.startswith("Pages:")).split()[1])
 
 
 def _render(pdf: Path, out: Path, page: int = 1) -> np.ndarray:
@@ -314,7 +273,7 @@ def test_the_citizen_chooses_the_copies_and_that_many_come_out(
     assert flow.print_copy().name == "printed"
     assert flow.print_copy().name == "printed"  # a second tap prints nothing more
 
-    assert _pages(_new_pdf(cups, before)) == 3
+    assert pdf_pages(_new_pdf(cups, before)) == 3
     assert _printed(hall_db)[-1]["copies"] == 3 and len(_printed(hall_db)) == 1
 
 
@@ -338,7 +297,7 @@ def test_a_two_page_document_is_copied_page_by_page_full_size(
     assert flow.print_copy().name == "printed"
 
     pdf = _new_pdf(cups, before)
-    assert _pages(pdf) == 4  # two pages, two copies, collated
+    assert pdf_pages(pdf) == 4  # two pages, two copies, collated
     page = _render(pdf, tmp_path / "page")
     content = (page.min(axis=2) < 200) & ~_rose(page, strict=False)
     ys, xs = np.nonzero(content)

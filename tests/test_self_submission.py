@@ -29,10 +29,10 @@ from core.clock import hall_time
 from core.events import Kind
 from core.strings_zh import error_text
 from devices.document_camera import DocumentCamera
-from devices.document_printer import PROFILES, DocumentPrinter
+from devices.document_printer import DocumentPrinter
 from devices.health import HealthState
 from devices.id_card_reader import IdCardReader
-from devices.open import open_document_camera, open_document_printer, open_id_card_reader
+from devices.open import open_document_camera
 from flows.kiosk_functions import KioskContext, KioskHome, built_in
 from flows.screens import Screen
 from flows.self_submission import SelfSubmissionFlow
@@ -53,7 +53,6 @@ from upstream_sim.submissions import SubmissionDesk
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "self_submission"
 FRAME = (960, 1280)
-FAST = replace(PROFILES["cups-pdf"], poll_s=0.1, job_timeout_s=60.0, fault_settle_s=1.0)
 ITEM = "最低生活保障审核确认"
 SITUATION = "01"  # 一般困难家庭: ID card, household register, authorisation; the 申请书 is the form
 PHONE_VALUES = {"phone": "13912345678", "address": "昆仑路12号3单元201", "household_size": "3",
@@ -100,13 +99,6 @@ def platform(hall_db: HallDb) -> Iterator[Platform]:
 
 
 @pytest.fixture
-def reader() -> Iterator[IdCardReader]:
-    r = open_id_card_reader("sim://id-reader?card=none&timing=instant", "id-reader-1")
-    yield r
-    r.close()
-
-
-@pytest.fixture
 def desk_camera() -> Iterator[tuple[MjpegCameraSim, DocumentCamera]]:
     """The 高拍仪: an MJPEG stream of an empty hand-less desk until a test lays pages."""
     sim = MjpegCameraSim([PAGES[33]], fps=15.0)
@@ -118,16 +110,6 @@ def desk_camera() -> Iterator[tuple[MjpegCameraSim, DocumentCamera]]:
     finally:
         camera.close()
         sim.close()
-
-
-@pytest.fixture(scope="module")
-def cups_pdf() -> Iterator[DocumentPrinter]:
-    printer = open_document_printer("sim://cups-pdf", "a4-pdf")
-    printer.profile = FAST
-    try:
-        yield printer
-    finally:
-        printer.close()
 
 
 def context(hall_db: HallDb, http: PlatformHttp, reader: IdCardReader, data_dir: Path,
@@ -206,10 +188,10 @@ def capture_all(sim: MjpegCameraSim, flow: SelfSubmissionFlow) -> Screen:
 
 def test_a_citizen_submits_with_the_phone_form_and_three_materials_and_gets_a_receipt(
     hall_db: HallDb, platform: Platform, reader: IdCardReader,
-    desk_camera: tuple[MjpegCameraSim, DocumentCamera], cups_pdf: DocumentPrinter, tmp_path: Path,
+    desk_camera: tuple[MjpegCameraSim, DocumentCamera], cups_pdf: DocumentPrinter,
+    cups: CupsServer, tmp_path: Path,
 ) -> None:  # fmt: skip
     sim, camera = desk_camera
-    cups: CupsServer = simulator_of(cups_pdf)
     printed_before = len(cups.pdfs())
     data_dir = tmp_path / "kiosk"
     http = platform.http()

@@ -10,7 +10,6 @@ fault said in Chinese with the guide still on screen.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,13 @@ import pytest
 import requests
 
 from core.events import Event, Kind
-from devices.document_printer import PROFILES, DocumentPrinter
-from devices.open import open_document_printer
-from drivers.cups_printer import CupsPrinter
+from devices.document_printer import DocumentPrinter
 from flows.guide_document import qr_image
 from flows.kiosk_functions import KioskContext, KioskHome, built_in
 from flows.screens import Screen
 from flows.service_guide import ServiceGuideFlow
 from govplatform.http import PlatformHttp
 from hallstore import journal
-from hardware_sim import simulator_of
 from hardware_sim.cups_server import CupsServer, StatePrinter
 from tests.conftest import HallDb
 from upstream_sim import catalog
@@ -37,19 +33,7 @@ from upstream_sim.people import People, make_people
 from upstream_sim.server import UpstreamServer
 
 SERVICE_GUIDE = built_in("service_guide")
-FAST = replace(PROFILES["cups-pdf"], poll_s=0.1, job_timeout_s=60.0, fault_settle_s=1.0)
 DAY = 86400.0
-
-
-@pytest.fixture(scope="module")
-def cups() -> Iterator[DocumentPrinter]:
-    """``sim://cups-pdf``: a private cupsd with the cups-pdf queue and the a4 state printer."""
-    printer = open_document_printer("sim://cups-pdf", "a4-pdf")
-    printer.profile = FAST
-    try:
-        yield printer
-    finally:
-        printer.close()
 
 
 @pytest.fixture
@@ -89,8 +73,8 @@ class Kiosk:
 
 @pytest.fixture
 def kiosk(hall_db: HallDb, tmp_path: Path, sim: UpstreamServer,
-          cups: DocumentPrinter) -> Iterator[Kiosk]:  # fmt: skip
-    k = Kiosk(hall_db, tmp_path / "kiosk-1", sim.url, cups)
+          cups_pdf: DocumentPrinter) -> Iterator[Kiosk]:  # fmt: skip
+    k = Kiosk(hall_db, tmp_path / "kiosk-1", sim.url, cups_pdf)
     assert k.synced().ok
     try:
         yield k
@@ -255,15 +239,15 @@ def test_a_change_on_the_platform_reaches_the_kiosk_at_the_next_sync(
 
 def test_guides_work_from_the_kiosks_copy_with_the_platform_down_and_say_its_age(
     hall_db: HallDb, tmp_path: Path, sim: UpstreamServer,
-    cups: DocumentPrinter,
+    cups_pdf: DocumentPrinter,
 ) -> None:  # fmt: skip
-    first = Kiosk(hall_db, tmp_path / "kiosk-1", sim.url, cups)
+    first = Kiosk(hall_db, tmp_path / "kiosk-1", sim.url, cups_pdf)
     assert first.synced().ok
     first.close()
     sim.stop()
 
     # The kiosk restarts with the platform unreachable: its copy serves the guides.
-    kiosk = Kiosk(hall_db, tmp_path / "kiosk-1", sim.url, cups)
+    kiosk = Kiosk(hall_db, tmp_path / "kiosk-1", sim.url, cups_pdf)
     try:
         assert kiosk.synced().error_key == "platform_unreachable"
         screen = kiosk.open()
@@ -317,17 +301,16 @@ def printed_events(hall_db: HallDb) -> list[Event]:
 
 
 def test_a_printed_guide_comes_out_of_the_printer_and_is_journaled(
-    kiosk: Kiosk, cups: DocumentPrinter, hall_db: HallDb
+    kiosk: Kiosk, cups: CupsServer, hall_db: HallDb
 ) -> None:
-    server: CupsServer = simulator_of(cups)
-    before = set(server.pdfs())
+    before = set(cups.pdfs())
     kiosk.open()
     guide = id_card_renewal(kiosk)
     kiosk.step(lambda f: f.choose_situation("02"))
     printed = kiosk.step(lambda f: f.print_guide())
     assert printed.name == "guide" and printed.error_key is None
     assert printed.data["printed"] is True
-    assert len([p for p in server.pdfs() if p not in before]) == 1
+    assert len([p for p in cups.pdfs() if p not in before]) == 1
     [event] = printed_events(hall_db)
     assert event.device_id == "kiosk-1"
     assert event.data == {"function": "service_guide", "item": guide.data["item"]["code"],
@@ -335,19 +318,11 @@ def test_a_printed_guide_comes_out_of_the_printer_and_is_journaled(
 
 
 @pytest.fixture
-def paperless(cups: DocumentPrinter) -> Iterator[DocumentPrinter]:
-    """The a4 queue's printer, out of paper."""
-    server: CupsServer = simulator_of(cups)
-    state: StatePrinter = server.state_printers["a4"]
+def paperless(a4: DocumentPrinter, state: StatePrinter) -> DocumentPrinter:
+    """The a4 queue's printer, out of paper (given back after the test: the held job prints,
+    as it would for staff refilling the tray)."""
     state.set("media-empty-error")
-    printer = open_document_printer(f"cups://a4?server={server.server}", "a4-1")
-    printer.profile = FAST
-    try:
-        yield printer
-    finally:
-        # Paper back: the held job prints, as it would for staff refilling the tray.
-        state.set()
-        CupsPrinter("a4", server.server).resume()
+    return a4
 
 
 def test_a_printer_out_of_paper_is_said_in_chinese_and_the_guide_stays(

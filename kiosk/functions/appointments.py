@@ -4,6 +4,7 @@ cancel, check in and take a number), the identify screens, and the platform's er
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from kivy.uix.widget import Widget
@@ -12,7 +13,8 @@ from flows.screens import Screen
 from kiosk.functions import FunctionScreens, FunctionUi
 from kiosk.functions.ticket import ticket
 from kiosk.identify_screens import IDENTIFY_SCREENS
-from kiosk.widgets import BLUE, MUTED, RED, Text, TouchButton, button_grid, grid_columns
+from kiosk.step_button import step_button
+from kiosk.widgets import BLUE, MUTED, RED, Text, button_grid, grid_columns
 
 WEEKDAYS = "一二三四五六日"
 _WAIT = "正在连接政务服务平台，请稍候…"
@@ -166,12 +168,7 @@ def _error(screen: Screen) -> list[Widget]:
                  size_hint_y=None, height=70)]
 
 
-def _button(
-    text: str, ui_id: str, ui: FunctionUi, action: Callable[[Any], Screen], busy: str | None = None
-) -> TouchButton:
-    button = TouchButton(text=text, ui_id=ui_id, font_size=32, halign="center")
-    button.bind(on_release=lambda _b: ui.step(action, busy=busy))
-    return button
+_button = partial(step_button, font_size=32, halign="center")
 
 
 SCREENS = FunctionScreens(

@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from functools import partial
 
 from kivy.uix.widget import Widget
 
 from flows.screens import Screen
 from kiosk.functions import FunctionScreens, FunctionUi
 from kiosk.identify_screens import IDENTIFY_SCREENS
-from kiosk.widgets import BLUE, GREEN, MUTED, RED, Field, Text, TouchButton, button_grid
+from kiosk.step_button import step_button
+from kiosk.widgets import BLUE, GREEN, MUTED, RED, Field, Text, button_grid
 
 _WAIT = "正在查询，请稍候…"
 #: How a step's state reads beside its name.
@@ -93,12 +93,7 @@ def _error(screen: Screen) -> list[Widget]:
                  size_hint_y=None, height=70)]
 
 
-def _button(
-    text: str, ui_id: str, ui: FunctionUi, action: Callable[[Any], Screen], busy: str | None = None
-) -> TouchButton:
-    button = TouchButton(text=text, ui_id=ui_id, font_size=32, size_hint_y=None, height=96)
-    button.bind(on_release=lambda _b: ui.step(action, busy=busy))
-    return button
+_button = partial(step_button, font_size=32, size_hint_y=None, height=96)
 
 
 SCREENS = FunctionScreens(

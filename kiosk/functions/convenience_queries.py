@@ -4,7 +4,7 @@ card's loss report (:class:`flows.convenience_queries.ConvenienceQueriesFlow`)."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from kivy.uix.gridlayout import GridLayout
@@ -15,7 +15,8 @@ from flows.screens import Screen
 from kiosk.form_screens import FORM_SCREENS, error_line, field_rows, note, title
 from kiosk.functions import FunctionScreens, FunctionUi
 from kiosk.identify_screens import IDENTIFY_SCREENS
-from kiosk.widgets import BLUE, GREEN, INK, Text, TouchButton, button_grid
+from kiosk.step_button import step_button
+from kiosk.widgets import BLUE, GREEN, INK, Text, button_grid
 
 _WAIT = "正在查询，请稍候…"
 _PRINTING = "正在打印，请稍候…"
@@ -153,18 +154,7 @@ def _line(text: str, ui_id: str) -> Text:
     return Text(text=text, ui_id=ui_id, font_size=30, color=INK, size_hint_y=None, height=56)
 
 
-def _button(
-    text: str,
-    ui_id: str,
-    ui: FunctionUi,
-    action: Callable[[Any], Screen],
-    busy: str | None = None,
-    markup: bool = False,
-) -> TouchButton:
-    button = TouchButton(text=text, ui_id=ui_id, font_size=28, markup=markup, size_hint_y=None,
-                         height=90)  # fmt: skip
-    button.bind(on_release=lambda _b: ui.step(action, busy=busy))
-    return button
+_button = partial(step_button, font_size=28, markup=False, size_hint_y=None, height=90)
 
 
 SCREENS = FunctionScreens(

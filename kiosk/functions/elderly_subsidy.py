@@ -3,8 +3,7 @@ time, the confirmation, and the outcome (:class:`flows.elderly_subsidy.ElderlySu
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from functools import partial
 
 from kivy.uix.widget import Widget
 
@@ -12,7 +11,8 @@ from flows.screens import Screen
 from kiosk.form_screens import FORM_SCREENS, error_line, field_rows, note, title
 from kiosk.functions import FunctionScreens, FunctionUi
 from kiosk.identify_screens import IDENTIFY_SCREENS
-from kiosk.widgets import GREEN, INK, Text, TouchButton
+from kiosk.step_button import step_button
+from kiosk.widgets import GREEN, INK, Text
 
 _SUBMITTING = "正在提交，请稍候…"
 
@@ -86,12 +86,7 @@ def unknown(screen: Screen, ui: FunctionUi) -> list[Widget]:
                     busy="正在确认办理结果…")]  # fmt: skip
 
 
-def _button(
-    text: str, ui_id: str, ui: FunctionUi, action: Callable[[Any], Screen], busy: str | None = None
-) -> TouchButton:
-    button = TouchButton(text=text, ui_id=ui_id, font_size=32, size_hint_y=None, height=96)
-    button.bind(on_release=lambda _b: ui.step(action, busy=busy))
-    return button
+_button = partial(step_button, font_size=32, size_hint_y=None, height=96)
 
 
 SCREENS = FunctionScreens(

@@ -8,8 +8,9 @@ The form's own screens (``form_mode``, ``phone_qr``, ``form``) are 自助申报'
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
+from functools import partial
+import io
 from typing import Any
 
 from kivy.clock import Clock
@@ -22,17 +23,15 @@ from flows.screens import Screen
 from kiosk.form_screens import FORM_SCREENS, error_line, field_rows, note, title
 from kiosk.functions import Draw, FunctionScreens, FunctionUi
 from kiosk.identify_screens import IDENTIFY_SCREENS
+from kiosk.step_button import step_button
 from kiosk.widgets import GREEN, INK, Text, TouchButton, button_grid
 
 #: Seconds between two polls of the phone form (each poll itself waits up to 2 s upstream).
 PHONE_POLL_S = 0.5
 
 
-def button(text: str, ui_id: str, ui: FunctionUi, action: Callable[[Any], Screen],
-           busy: str | None = None, height: int = 96) -> TouchButton:  # fmt: skip
-    widget = TouchButton(text=text, ui_id=ui_id, font_size=32, size_hint_y=None, height=height)
-    widget.bind(on_release=lambda _b: ui.step(action, busy=busy))
-    return widget
+#: The form screens' button; 自助申报 draws its screens with it too.
+button = partial(step_button, font_size=32, size_hint_y=None, height=96)
 
 
 def poll_while_shown(widget: Widget, ui: FunctionUi, action: Callable[[Any], Screen],

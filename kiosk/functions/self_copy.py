@@ -4,9 +4,8 @@
 
 from __future__ import annotations
 
+from functools import partial
 import io
-from collections.abc import Callable
-from typing import Any
 
 from kivy.core.image import Image as CoreImage
 from kivy.uix.boxlayout import BoxLayout
@@ -16,7 +15,8 @@ from kivy.uix.widget import Widget
 from flows.screens import Screen
 from kiosk.form_screens import error_line, note, title
 from kiosk.functions import FunctionScreens, FunctionUi
-from kiosk.widgets import GREEN, Text, TouchButton, button_grid
+from kiosk.step_button import step_button
+from kiosk.widgets import GREEN, Text, button_grid
 
 _CAPTURING = "正在拍摄，请勿移动材料…"
 _PRINTING = "正在复印，请稍候…"
@@ -128,19 +128,7 @@ def _image(data: bytes, ui_id: str) -> Image:
     return image
 
 
-def _button(
-    text: str,
-    ui_id: str,
-    ui: FunctionUi,
-    action: Callable[[Any], Screen],
-    busy: str | None = None,
-    markup: bool = False,
-    height: int = 90,
-) -> TouchButton:
-    button = TouchButton(text=text, ui_id=ui_id, font_size=30, markup=markup, size_hint_y=None,
-                         height=height)  # fmt: skip
-    button.bind(on_release=lambda _b: ui.step(action, busy=busy))
-    return button
+_button = partial(step_button, font_size=30, markup=False, size_hint_y=None, height=90)
 
 
 SCREENS = FunctionScreens(
