@@ -109,8 +109,10 @@ def capture(frame: bytes | np.ndarray, aspect: str = "detected", clean: bool = T
     Raises:
         CorruptImage (605), ImageSizeInvalid (606): bad bytes or size.
         BlankFrame (604), NoPageFound (601), TwoPagesFound (602), PageOutOfFrame (603),
-        LowConfidence (607): see :func:`docscan.detect.detect`.
-        FrameBlurry (608), FrameGlare (609): with ``check_quality``.
+        LowConfidence (607), PageCovered (612), FrameGlare (609, glare over the page's border):
+        see :func:`docscan.detect.detect`; a hidden corner or side is refused whatever
+        ``check_quality`` says.
+        FrameBlurry (608), FrameGlare (609, glare over the page): with ``check_quality``.
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()

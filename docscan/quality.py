@@ -16,8 +16,13 @@ from core.errors import FrameBlurry, FrameGlare, HandInFrame
 
 #: Variance of the Laplacian on a 512-px grey copy below which text is unreadable.
 BLUR_LIMIT = 40.0
-#: Share of page pixels clipped to white above which a reflection hides content.
-GLARE_LIMIT = 0.02
+#: Share of the page that glare may hide (about a 15-mm spot on A4: a few characters).
+GLARE_LIMIT = 0.005
+#: Clipped: the darkest channel at least this bright.
+CLIPPED = 250
+#: Glare is brighter than the paper around it by at least this much; paper whiter than
+#: CLIPPED minus this leaves no room to tell a reflection from the paper itself.
+GLARE_ABOVE_PAPER = 12
 
 
 def _gray_small(image: np.ndarray, size: int = 512) -> np.ndarray:
@@ -34,9 +39,20 @@ def sharpness(image: np.ndarray) -> float:
 
 
 def glare_share(page: np.ndarray) -> float:
-    """Share of pixels saturated at 250+ in all channels."""
-    gray = page.min(axis=2) if page.ndim == 3 else page
-    return float((gray >= 250).mean())
+    """Share of the flattened page hidden by glare: clipped white that stands above the
+    paper's own level, in patches (not single sparkles).
+
+    Clipped pixels alone are not glare: a white sheet under a bright lamp clips everywhere and
+    keeps every line of its ink, and counting it as glare refused good pages. Glare is a
+    reflection brighter than the paper around it, where the ink is washed out."""
+    darkest = page.min(axis=2) if page.ndim == 3 else page
+    small = _gray_small(darkest)
+    paper = float(np.percentile(small, 60))  # the paper: most of a page is blank
+    if paper > CLIPPED - GLARE_ABOVE_PAPER:
+        return 0.0  # the paper itself is at white: nothing brighter to see
+    clipped = np.uint8(small >= CLIPPED) * 255
+    clipped = cv2.morphologyEx(clipped, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return float(np.count_nonzero(clipped)) / clipped.size
 
 
 def check_page(page: np.ndarray) -> None:

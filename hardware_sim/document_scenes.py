@@ -8,8 +8,14 @@ compression. The corners are known by construction, so detection can be scored e
 Everything is drawn from ``numpy.random.default_rng(seed)``: a seed gives the same bytes.
 
 Layouts other than ``"single"`` make the bad inputs the pipeline must refuse: ``"two"``
-(two pages side by side), ``"off_edge"`` (a page partly outside the frame), ``"none"``
-(an empty desk).
+(two pages side by side), ``"stack"`` (a page lying across another one), ``"off_edge"`` (a page
+partly outside the frame), ``"none"`` (an empty desk).
+
+``cover`` puts something over the page's border that a capture must refuse rather than crop
+(:data:`COVERS`: a hand over a corner or over a long stretch of a side, a pen across a corner,
+glare over a corner), and ``desk`` forces the desk, including a ``"granite"`` top as bright as
+paper and speckled at every scale. These draw from their own generator, so every seed's frame
+without them is the same bytes as before they existed.
 
 The ground-truth CSV is the one :mod:`docscan.dataset` reads.
 """
@@ -126,6 +132,15 @@ def _background(height: int, width: int, kind: str, rng: Any) -> Any:
         a = np.array(rng.uniform(60, 200, 3), np.float32)
         b = np.array(rng.uniform(60, 200, 3), np.float32)
         img = a[None, None, :] * check[..., None] + b[None, None, :] * (1 - check[..., None])
+    elif kind == "granite":
+        # Speckle at three scales around a level as bright as paper: brightness and a single
+        # texture scale cannot tell this desk from a sheet.
+        img = np.full((height, width, 3), rng.uniform(175, 215), np.float32)
+        for cell, amp in ((1, 14.0), (4, 10.0), (24, 8.0)):
+            cells = (max(2, height // cell), max(2, width // cell))
+            noise = rng.normal(0, amp, (*cells, 1)).astype(np.float32)
+            img += cv2.resize(noise, (width, height), interpolation=cv2.INTER_NEAREST
+                              if cell == 1 else cv2.INTER_LINEAR)[..., None]
     elif kind == "dark":
         img = np.full((height, width, 3), rng.uniform(25, 60), np.float32)
     else:  # plain light desk: the low-contrast case
@@ -203,6 +218,86 @@ def _hand(canvas: Any, quad: Any, rng: Any) -> None:
     canvas[:] = canvas * (1 - soft) + skin * soft
 
 
+#: What ``make_scene(cover=…)`` puts over the page's border; a capture must refuse each.
+COVERS = ("hand_corner", "hand_edge", "pen_corner", "glare_corner")
+
+
+def _skin(rng: Any) -> Any:
+    import numpy as np
+
+    return np.array(rng.uniform([120, 150, 190], [150, 180, 230]), np.float32)
+
+
+def _blend(canvas: Any, mask: Any, colour: Any) -> None:
+    import cv2
+
+    soft = cv2.GaussianBlur(mask, (0, 0), 1.5).astype("float32")[..., None] / 255
+    canvas[:] = canvas * (1 - soft) + colour * soft
+
+
+def _cover(canvas: Any, quad: Any, kind: str, rng: Any) -> None:
+    """A hand or a pen over a corner or a side of ``quad`` (glare is added after the light)."""
+    import cv2
+    import numpy as np
+
+    quad = np.asarray(quad, np.float64)
+    centre = quad.mean(axis=0)
+    size = float(np.mean([np.linalg.norm(quad[(i + 1) % 4] - quad[i]) for i in range(4)]))
+    corner = int(rng.integers(0, 4))
+    mask = np.zeros(canvas.shape[:2], np.uint8)
+    if kind in ("hand_corner", "hand_edge"):
+        if kind == "hand_corner":
+            spot = quad[corner]
+            along = quad[(corner + 1) % 4] - quad[corner]
+        else:
+            a, b = quad[corner], quad[(corner + 1) % 4]
+            spot = a + (b - a) * rng.uniform(0.3, 0.7)
+            along = b - a
+        out = spot - centre
+        out /= np.linalg.norm(out) + 1e-9
+        palm = spot + out * size * rng.uniform(-0.02, 0.04)
+        angle = math.degrees(math.atan2(along[1], along[0]))
+        axes = (int(size * rng.uniform(0.13, 0.18)), int(size * rng.uniform(0.08, 0.11)))
+        cv2.ellipse(mask, (int(palm[0]), int(palm[1])), axes, angle, 0, 360, 255, -1)
+        # Fingers reaching in over the page.
+        side = np.array([-out[1], out[0]])
+        for k in (-1.5, -0.5, 0.5, 1.5):
+            base = palm + side * k * size * 0.045
+            tip = base - out * size * rng.uniform(0.16, 0.24)
+            cv2.line(mask, (int(base[0]), int(base[1])), (int(tip[0]), int(tip[1])), 255,
+                     max(2, int(size * 0.035)))
+        _blend(canvas, mask, _skin(rng))
+    elif kind == "pen_corner":
+        # A pen lying across a corner, at an angle to both sides.
+        a, b, d = quad[corner], quad[(corner + 1) % 4], quad[corner - 1]
+        # Across the corner's diagonal, give or take: it crosses both sides near the corner.
+        along_ab, along_ad = (b - a) / np.linalg.norm(b - a), (d - a) / np.linalg.norm(d - a)
+        direction = along_ab + along_ad * rng.uniform(-1.4, -0.6)
+        direction /= np.linalg.norm(direction)
+        middle = a + (centre - a) * rng.uniform(0.02, 0.08)
+        half = direction * size * rng.uniform(0.25, 0.35)
+        width = max(3, int(size * rng.uniform(0.025, 0.035)))
+        p, q = middle - half, middle + half
+        cv2.line(mask, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), 255, width)
+        body = np.array(rng.choice([[60, 30, 20], [30, 30, 30], [40, 40, 170]]), np.float32)
+        _blend(canvas, mask, body)
+    else:
+        raise ValueError(f"unknown cover {kind!r}")
+
+
+def _glare(canvas: Any, quad: Any, rng: Any) -> None:
+    """A lamp's reflection over one corner, clipped white at its core."""
+    import numpy as np
+
+    quad = np.asarray(quad, np.float64)
+    size = float(np.mean([np.linalg.norm(quad[(i + 1) % 4] - quad[i]) for i in range(4)]))
+    spot = quad[int(rng.integers(0, 4))] + rng.normal(0, size * 0.02, 2)
+    radius = size * rng.uniform(0.08, 0.13)
+    yy, xx = np.mgrid[0:canvas.shape[0], 0:canvas.shape[1]].astype(np.float32)
+    blob = np.exp(-(((xx - spot[0]) ** 2 + (yy - spot[1]) ** 2) / (2 * radius ** 2)))
+    canvas += (rng.uniform(260, 340) * blob)[..., None]
+
+
 def _lighting(canvas: Any, rng: Any, hard: bool) -> list[str]:
     import cv2
     import numpy as np
@@ -233,6 +328,8 @@ def make_scene(
     layout: str = "single",
     card: bool | None = None,
     jpeg_quality: int | None = None,
+    cover: str | None = None,
+    desk: str | None = None,
 ) -> Scene:
     """Draw one frame.
 
@@ -243,6 +340,9 @@ def make_scene(
         layout: ``"single"``, ``"two"``, ``"off_edge"`` or ``"none"`` (see the module doc).
         card: an ID-card-like card instead of an A4 page; None lets the seed choose.
         jpeg_quality: encode as JPEG at this quality (the seed chooses 60–92 if None and hard).
+        cover: one of :data:`COVERS` over the (first) page's border, or None.
+        desk: ``"wood"``, ``"pattern"``, ``"dark"``, ``"plain"`` or ``"granite"`` instead of
+            the seed's choice.
 
     Returns:
         The :class:`Scene`.
@@ -257,7 +357,11 @@ def make_scene(
     size_mm = ID_CARD_MM if card else A4_MM
     kinds = ("wood", "pattern", "dark", "plain")
     bg_kind = kinds[int(rng.integers(0, len(kinds)))]
-    canvas = _background(height, width, bg_kind, rng)
+    bg_kind = desk or bg_kind
+    # Covers and forced desks draw from their own generator: the main one's sequence, and so
+    # every frame made without them, stays as it was.
+    extra = np.random.default_rng([seed, 31])
+    canvas = _background(height, width, bg_kind, extra if bg_kind == "granite" else rng)
     tags = [bg_kind, "card" if card else "a4"]
     aspect = size_mm[1] / size_mm[0]
     fill = rng.uniform(0.3, 0.55) if not card else rng.uniform(0.15, 0.3)
@@ -272,6 +376,11 @@ def make_scene(
     elif layout == "two":
         for cx in (0.27, 0.73):
             quads.append(_random_quad(frame, aspect, rng, 0.16, (cx * width, height / 2)))
+    elif layout == "stack":
+        # The second page lies across the first, hiding one of its corners.
+        first = _random_quad(frame, aspect, rng, 0.2, (0.4 * width, 0.45 * height))
+        shift = np.array([rng.uniform(0.3, 0.45), rng.uniform(0.15, 0.3)]) * [width, height] * 0.5
+        quads += [first, _random_quad(frame, aspect, rng, 0.2, tuple(first.mean(axis=0) + shift))]
     elif layout == "off_edge":
         quad = _random_quad(frame, aspect, rng, 0.4)
         quads.append(quad + [width * 0.35, 0])
@@ -286,7 +395,13 @@ def make_scene(
     if hard and quads and layout == "single" and rng.random() < 0.5:
         _hand(canvas, quads[0], rng)
         tags.append("hand")
+    if cover and cover != "glare_corner":
+        _cover(canvas, quads[0], cover, extra)
     tags += _lighting(canvas, rng, hard)
+    if cover == "glare_corner":
+        _glare(canvas, quads[0], extra)
+    if cover:
+        tags.append(cover)
     if hard:
         sigma = rng.uniform(0.4, 1.2) * max(1.0, width / 1500)
         canvas[:] = cv2.GaussianBlur(canvas, (0, 0), sigma)

@@ -1,0 +1,212 @@
+"""Is the page's border seen all round? A hand, a pen or a lamp's glare over a corner or a side
+hides where the page ends and what lies there: the crop would be a guess, so it is refused.
+
+Just inside the found quad lies paper, just outside it the desk, and between them a step that
+is the same all along a side. Where something lies across the border, the step changes, inside
+is not the paper and outside is not the desk. All three must hold, because each alone is common
+on a good frame: a desk square as bright as the paper changes the step but leaves paper inside,
+a shadow darkens the paper but only scales the step, and print near the edge is not paper
+inside but leaves the desk outside. A fingertip across the margin, with the border plain on
+both sides of it, is tolerated (a run shorter than :data:`MAX_RUN` of a side); a corner is not:
+a covered corner is inferred from two lines, and a folded or torn corner would be cut.
+
+The same rings tell two more things the detector can get wrong: paper going on past a stretch
+of the border with no step (the quad is a piece of a sheet, cut at a printed line), and a
+stretch of another paper outside (a sheet with its corner tucked under this one).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from core.errors import FrameGlare, LowConfidence, PageCovered, TwoPagesFound
+
+#: Samples along each side, corner to corner.
+SAMPLES = 64
+#: Distances (pixels of the detection copy) of the rings inside and outside the border.
+RINGS = (3.0, 5.0)
+#: Longest covered run on a side, as a share of the side, that is still accepted.
+MAX_RUN = 0.08
+#: Samples at each end of a side that make up its corner (two covered there cover it).
+CORNER = 3
+#: A covered point's step (inside minus outside) differs from its side's usual step by more
+#: than this share of it...
+CHANGED_STEP = 0.5
+#: ...and inside and outside differ from the side's usual paper and desk by more than this
+#: (:func:`_distance`).
+NOT_USUAL = 10.0
+#: Samples either way along a side within which a cover met inside the border also counts
+#: as met outside it (it crosses at a slant).
+SLANT = 4
+#: A foreign run inside the border this long (share of a side) is print, not a cover.
+PRINT_RUN = 0.5
+#: Below this share of the page's median step, inside and outside do not differ...
+FLAT_STEP = 0.35
+#: ...and if the outside is the paper's colour along this share of a side in one run (or this
+#: share of it in all), the sheet (or another one) goes on past the border.
+PAPER_RUN = 0.2
+PAPER_SHARE = 0.4
+#: Beside paper, a paper-coloured outside that changes the step by this much (Lab) along this
+#: share of a side is another sheet (a desk's blotches are fainter, a mat's squares shorter).
+OTHER_STEP = 12.0
+OTHER_RUN = 0.25
+#: Two sheets of paper differ in hue by less than this (Lab a, b); a desk mostly by more.
+PAPER_HUE = 16.0
+#: Covered samples on both sides of a corner within this share of them: the corner is covered.
+CORNER_REACH = 0.25
+#: Clipped: the darkest channel at least this bright.
+CLIPPED = 245
+
+
+def _offset_quad(quad: np.ndarray, distance: float) -> np.ndarray:
+    """``quad`` with every side moved ``distance`` outward (negative: inward)."""
+    nxt = np.roll(quad, -1, axis=0)
+    direction = (nxt - quad) / (np.linalg.norm(nxt - quad, axis=1, keepdims=True) + 1e-9)
+    normal = np.stack([direction[:, 1], -direction[:, 0]], axis=1)
+    if np.einsum("ij,ij->", (quad + nxt) / 2 - quad.mean(axis=0), normal) < 0:
+        normal = -normal
+    points = quad + normal * distance  # each side's start, moved
+    corners = []
+    for i in range(4):
+        # Corner i joins side i-1 (through points[i-1]) and side i (through points[i]).
+        a, da = points[i - 1], direction[i - 1]
+        b, db = points[i], direction[i]
+        det = da[0] * -db[1] + db[0] * da[1]
+        t = ((b[0] - a[0]) * -db[1] + db[0] * (b[1] - a[1])) / det if abs(det) > 1e-9 else 0
+        corners.append(a + da * t)
+    return np.array(corners)
+
+
+def _ring(small: np.ndarray, quads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lab (float) and BGR colours at SAMPLES points per side along quads (N·4 corners, four
+    by four), corner to corner: arrays of N·4 sides × SAMPLES × 3, in one ``remap``."""
+    quads = quads.reshape(-1, 4, 2)
+    nxt = np.roll(quads, -1, axis=1).reshape(-1, 2)
+    quad = quads.reshape(-1, 2)
+    ts = np.linspace(0.0, 1.0, SAMPLES)[None, :, None]
+    points = (quad[:, None, :] + (nxt - quad)[:, None, :] * ts).astype(np.float32)
+    bgr = cv2.remap(small, points[..., 0], points[..., 1], cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab).astype(np.float32)
+    return lab, bgr
+
+
+def _levels(ring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per side, the usual colour of a ring: lightness on a parabola along the side (a lamp
+    gradient, a soft shadow), fitted without what lies far off it (the cover itself); hue, the
+    side's median. Returns the lightness (sides × samples) and the hue (sides × 2)."""
+    ts = np.linspace(0.0, 1.0, SAMPLES)
+    design = np.stack([np.ones_like(ts), ts, ts * ts], axis=1)  # SAMPLES × 3
+    values = ring[..., 0].astype(np.float64)  # sides × SAMPLES
+    keep = np.ones(values.shape, np.float64)
+    for _ in range(2):
+        # Least squares per side, the samples off the curve weighted out (all sides at once).
+        lhs = np.einsum("sk,ki,kj->sij", keep, design, design) + np.eye(3) * 1e-9
+        rhs = np.einsum("sk,ki,sk->si", keep, design, values)
+        fit = np.linalg.solve(lhs, rhs[..., None])[..., 0] @ design.T
+        residual = np.abs(values - fit)
+        limit = np.maximum(4.0, np.median(residual, axis=1, keepdims=True) * 2.5)
+        keep = (residual <= limit).astype(np.float64)
+    return fit.astype(np.float32), np.median(ring[..., 1:], axis=1)
+
+
+def _distance(ring: np.ndarray, levels: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """How far each sample of ``ring`` is from ``levels`` (Lab; lightness counts a quarter,
+    as shadows move it and hardly the hue, while skin, ink and pens differ in hue or a lot)."""
+    light, hue = levels
+    return np.sqrt((0.25 * (ring[..., 0] - light)) ** 2
+                   + ((ring[..., 1:] - hue[:, None, :]) ** 2).sum(axis=2))
+
+
+def _widen(flags: np.ndarray, reach: int) -> np.ndarray:
+    """``flags`` (sides × samples) set also ``reach`` samples either way along each side."""
+    kernel = np.ones((1, 2 * reach + 1), np.uint8)
+    return cv2.dilate(flags.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE) > 0
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    best = run = 0
+    for flag in flags:
+        run = run + 1 if flag else 0
+        best = max(best, run)
+    return best
+
+
+def check_border(small: np.ndarray, quad: np.ndarray) -> None:
+    """Refuse a page whose border is hidden at a corner or along a stretch of a side.
+
+    Args:
+        small: the detection copy (BGR).
+        quad: the page's corners tl, tr, br, bl in ``small``'s pixels.
+
+    Raises:
+        FrameGlare (609): glare (clipped white) lies across the border.
+        PageCovered (612): something else (a hand, a pen, another sheet) does.
+        LowConfidence (607): paper goes on past a stretch of the border, with no step: the
+            quad is a piece of a sheet.
+        TwoPagesFound (602): another paper lies along a stretch of the border outside: a
+            sheet with its corner under this one.
+    """
+    quad = np.asarray(quad, np.float64)
+    lab, bgr = _ring(small, np.concatenate([_offset_quad(quad, d)
+                                             for d in (*(-r for r in RINGS), *RINGS)]))
+    rings = len(RINGS)
+    inside, outside = lab[:4 * rings].reshape(rings, 4, SAMPLES, 3).mean(axis=0), lab[
+        4 * rings:].reshape(rings, 4, SAMPLES, 3).mean(axis=0)
+    inner_bgr = bgr[:4 * rings].reshape(rings, 4, SAMPLES, 3)
+    weight = np.float32([0.5, 1.0, 1.0])
+    step = (inside - outside) * weight
+    usual = np.median(step, axis=1, keepdims=True)
+    # The step differs from the side's usual one (paper against desk): a shadow only scales
+    # it, by less than this much.
+    changed = (np.linalg.norm(step - usual, axis=2)
+               > CHANGED_STEP * np.linalg.norm(usual, axis=2))
+    clipped = inner_bgr.min(axis=(0, 3)) >= CLIPPED
+    # Not paper inside (clipped white counts, however bright the paper) and not desk outside:
+    # the cover lies across the border. A cover crossing the border at a slant meets the two
+    # rings at different points along the side: "not desk" counts a few samples either way.
+    paper = _levels(inside)
+    beyond = _widen(_distance(outside, _levels(outside)) > NOT_USUAL, SLANT)
+    foreign = changed & ((_distance(inside, paper) > NOT_USUAL) | clipped)
+    covered = foreign & beyond
+    near = int(SAMPLES * CORNER_REACH)
+    # Something foreign inside both sides near a corner cuts the corner off, even when it is
+    # the desk's colour outside (a black pen on a dark desk): a notch the page does not have.
+    # Print is foreign too, but a frame line or a bleed runs along most of a side.
+    short = [_longest_run(side) < SAMPLES * PRINT_RUN for side in foreign]
+    corners = [bool(covered[i, :CORNER].sum() + covered[i - 1, -CORNER:].sum() >= 2
+                    or (short[i] and short[i - 1] and foreign[i, :near].sum() >= 2
+                        and foreign[i - 1, -near:].sum() >= 2))
+               for i in range(4)]
+    runs = [_longest_run(side) / SAMPLES for side in covered]
+    if any(corners) or max(runs) > MAX_RUN:
+        where = {"corners": [i for i, c in enumerate(corners) if c],
+                 "longest_run": round(max(runs), 3)}
+        hidden = covered | foreign
+        if (clipped & hidden).sum() >= max(1, 0.5 * hidden.sum()):
+            raise FrameGlare(reason="glare_over_border", **where)
+        raise PageCovered(**where)
+    # Paper on both sides of a stretch of the border, with no step between: the sheet goes
+    # on past it (the found quad is a piece of the sheet, cut at a printed line) or another
+    # sheet lies under this one. Either way this is not the page's edge.
+    flat = np.linalg.norm(step, axis=2) < FLAT_STEP * np.median(np.linalg.norm(step, axis=2))
+    paper_beyond = flat & (_distance(outside, paper) <= NOT_USUAL)
+    # In one run, or in pieces: lines of a table or of text that cross a side cut the run.
+    beyond_runs = [_longest_run(side) / SAMPLES for side in paper_beyond]
+    beyond_share = paper_beyond.mean(axis=1)
+    if max(beyond_runs) > PAPER_RUN or beyond_share.max() > PAPER_SHARE:
+        raise LowConfidence(reason="paper_beyond_border", longest_run=round(max(beyond_runs), 3),
+                            share=round(float(beyond_share.max()), 3))
+    # Paper inside, and outside a long stretch of another paper (the hue of this one, about as
+    # light) that is not the desk around the rest of the border: another sheet, its corner
+    # tucked under this one. The crop would take one of two sheets on the platen.
+    light, hue = paper
+    paperlike = ((np.linalg.norm(outside[..., 1:] - hue[:, None, :], axis=2) < PAPER_HUE)
+                 & (outside[..., 0] > 0.6 * light))
+    other = (changed & ~foreign & paperlike
+             & (np.linalg.norm(step - usual, axis=2) > OTHER_STEP))
+    other_runs = [_longest_run(side) / SAMPLES for side in other]
+    if max(other_runs) > OTHER_RUN:
+        raise TwoPagesFound(reason="sheet_at_border", longest_run=round(max(other_runs), 3))
+
