@@ -52,7 +52,7 @@ from simulation.devices import open_front_of_house
 from simulation.hall_sim import IDLE_LOOK_S, HallSimulation, StopSimulation
 from simulation.scenarios import Scenario
 from upstream_sim.payment_gateways import start_gateways
-from upstream_sim.platform import platform_server
+from upstream_sim.platform import platform_server, sample_people
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,9 @@ def run_demo(args: argparse.Namespace) -> int:
             f"MQTT broker ({broker.kind}): {broker.host}:{broker.port}\n"
             f"叫号服务 hall API: http://{hall_box}/v1 (devices: {devices})\n"
             f"政务服务平台 (simulated): {platform.url}/openapi.json\n"
+            "试用身份证号 (type at the kiosk): "
+            + "、".join(f"{p.id_number} {p.name}" for p in sample_people())
+            + "\n"
             "远程命令 remote commands: python main.py collector command upload_diagnostics"
             f" --hall {hall.hall_id} --mqtt {broker.host}:{broker.port}\n"
             f"日志 logs: {logs}\n"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from datetime import date
 
-from upstream_sim.people import People, make_people
+from upstream_sim.people import People, Person, make_people
 from upstream_sim.server import Route, UpstreamServer
 
 TITLE = "政务服务平台 (simulated)"
@@ -36,8 +36,20 @@ def platform_routes(people: People, domains: tuple[str, ...] = DOMAINS) -> list[
     return routes
 
 
+#: The simulated citizens' seed and count (:func:`upstream_sim.people.make_people`).
+SEED, COUNT = 20261207, 300
+
+
+def sample_people(n: int = 3, *, today: date | None = None) -> list[Person]:
+    """A few of the platform's citizens, for a demo user to type at the kiosk (one of them 70
+    or older, for 高龄认证)."""
+    people = make_people(COUNT, SEED, today)
+    old = [p for p in people if p.age_on(today or date.today()) >= 70][:1]
+    return people[: n - len(old)] + old
+
+
 def platform_server(
-    port: int = 0, *, seed: int = 20261207, today: date | None = None, count: int = 300
+    port: int = 0, *, seed: int = SEED, today: date | None = None, count: int = COUNT
 ) -> UpstreamServer:
     """The whole simulated platform, not yet started (``with platform_server() as sim:``).
 
