@@ -14,10 +14,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="JSON only (the default output)")
     parser.add_argument("--data", help="a data folder for suites that read one (docscan)")
     parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")
+    parser.add_argument("--halls", type=int, help="halls of the simulated province (collector)")
 
 
 def run(args: argparse.Namespace) -> int:
-    options = {"data": args.data, "quick": args.quick}
+    options = {"data": args.data, "quick": args.quick, "halls": args.halls}
     print(json.dumps(run_bench(args.suite, options), ensure_ascii=False, indent=2))
     return 0
 

@@ -53,11 +53,16 @@ class GapTracker:
         floors: dict[tuple[str, str], int] | None = None,
     ) -> None:
         self._highest = dict(highest)
+        #: hall → its devices: a province holds 10^5 devices, and a watermark round asks
+        #: for each hall's, so they are never found by scanning every key.
+        self._devices: dict[str, set[str]] = {}
+        for hall, device in self._highest:
+            self._devices.setdefault(hall, set()).add(device)
         #: (hall, device) → open runs as [first, last, original Gap].
         self._open: dict[tuple[str, str], list[list]] = {}
         for g in gaps:
             self._open.setdefault((g.hall_id, g.device_id), []).append([g.first, g.last, g])
-        self._lost: dict[tuple[str, str], int] = {}
+        self._lost: dict[str, int] = {}
         for (hall, device), floor in (floors or {}).items():
             self.floor(hall, device, floor)
         self.opened_total = 0
@@ -73,6 +78,8 @@ class GapTracker:
             changes.opened.append(gap)
             self.opened_total += 1
         if seq > top:
+            if top == 0:
+                self._devices.setdefault(hall_id, set()).add(device_id)
             self._highest[key] = seq
             return changes
         runs = self._open.get(key, [])
@@ -100,6 +107,7 @@ class GapTracker:
         if floor - 1 > top:
             changes.lost += floor - 1 - top
             self._highest[key] = floor - 1
+            self._devices.setdefault(hall_id, set()).add(device_id)
         runs = self._open.get(key, [])
         for run in list(runs):
             first, last, original = run
@@ -114,7 +122,7 @@ class GapTracker:
         if not runs:
             self._open.pop(key, None)
         if changes.lost:
-            self._lost[key] = self._lost.get(key, 0) + changes.lost
+            self._lost[hall_id] = self._lost.get(hall_id, 0) + changes.lost
         return changes
 
     def watermark(self, hall_id: str, device_id: str) -> int:
@@ -128,15 +136,15 @@ class GapTracker:
 
     def devices(self, hall_id: str) -> list[str]:
         """Every device of a hall seen so far, sorted."""
-        return sorted(d for h, d in self._highest if h == hall_id)
+        return sorted(self._devices.get(hall_id, ()))
 
     def halls(self) -> list[str]:
         """Every hall seen so far, sorted."""
-        return sorted({h for h, _ in self._highest})
+        return sorted(self._devices)
 
     def lost(self, hall_id: str) -> int:
         """Seqs of the hall's devices given up for lost (below a floor, never arrived)."""
-        return sum(n for (h, _), n in self._lost.items() if h == hall_id)
+        return self._lost.get(hall_id, 0)
 
     def open_gaps(self) -> list[Gap]:
         """Every missing run right now, ordered by hall, device and seq."""

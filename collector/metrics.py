@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.clock import business_day
+from core.clock import at_hall_time, business_day
 from core.config import HallConfig
 from collector.kiosk_usage import KioskUsage
 from core.events import Event, Kind
@@ -195,6 +195,9 @@ class HallSnapshot:
 class _HallState:
     def __init__(self) -> None:
         self.day: str | None = None
+        #: [start, end) of ``day`` in epoch seconds: one comparison instead of formatting a
+        #: date for every event (the hall's zone has a fixed offset, so a day is 86,400 s).
+        self.day_span: tuple[float, float] = (math.inf, -math.inf)
         self.watermark: float | None = None
         self.tickets: dict[str, _Ticket] = {}
         self.windows: dict[int, _Window] = {}
@@ -222,7 +225,9 @@ class HallMetrics:
     def observe(self, event: Event) -> None:
         """Fold one event in. Duplicates and late arrivals are harmless; kinds this program
         does not know (from a newer hall) are ignored, and do not move the hall clock."""
-        hall = self._halls.setdefault(event.hall_id, _HallState())
+        hall = self._halls.get(event.hall_id)
+        if hall is None:
+            hall = self._halls[event.hall_id] = _HallState()
         if event.kind not in Kind.ALL:
             return
         if hall.watermark is None or event.at > hall.watermark:
@@ -236,7 +241,7 @@ class HallMetrics:
             self._observe_rating(hall, event)
         elif event.kind == Kind.DEVICE_HEALTH:
             self._observe_health(hall, event)
-        elif business_day(event.at) == hall.day:
+        elif hall.day_span[0] <= event.at < hall.day_span[1]:
             hall.kiosk.observe(event)
 
     def _observe_health(self, hall: _HallState, event: Event) -> None:
@@ -332,10 +337,14 @@ class HallMetrics:
     def _roll_day(self, hall: _HallState) -> None:
         """Drop yesterday's tickets: numbers restart at midnight and nobody waits overnight."""
         assert hall.watermark is not None
+        if hall.day_span[0] <= hall.watermark < hall.day_span[1]:
+            return
         day = business_day(hall.watermark)
         if day == hall.day:
             return
         hall.day = day
+        start = at_hall_time(day, "00:00")
+        hall.day_span = (start, start + 86400.0)
         hall.tickets = {k: t for k, t in hall.tickets.items() if business_day(t.issued_at) == day}
         hall.ratings.clear()
         hall.kiosk = KioskUsage()
@@ -348,7 +357,7 @@ class HallMetrics:
             service = str(data["service"])
         except (KeyError, TypeError, ValueError):
             return  # the ingestor validated the envelope; a ticket without identity tells nothing
-        if hall.day is not None and business_day(issued_at) != hall.day:
+        if hall.day is not None and not hall.day_span[0] <= issued_at < hall.day_span[1]:
             return  # a late event from a day already closed
         ticket = hall.tickets.get(ticket_id)
         if ticket is None:

@@ -177,11 +177,13 @@ class CollectorService:
         if self._baseline_thread is not None:
             self._baseline_thread.join(timeout=60)
             self._baseline_thread = None
+        # The ingest first: what it still hands on (a 差评 to keep and send) must find the
+        # ratings, baselines and notifier open.
+        self.ingestor.stop()
+        self._presence_listener.stop()
         self.notifier.stop()
         self.ratings.close()
         self.baselines.close()
-        self.ingestor.stop()
-        self._presence_listener.stop()
         if self._publisher is not None:
             self._publisher.disconnect()
             self._publisher.loop_stop()

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 #: Shortest time between two watermark messages of one hall.
 INTERVAL_S = 0.15
+#: Shortest time between two watermark rounds, whatever hall is due: each round syncs the
+#: store to disk once, and with thousands of halls a new hall is due almost every moment.
+ROUND_GAP_S = 0.05
 #: How long stopping waits for the last messages to reach the broker.
 STOP_WAIT_S = 2.0
 
@@ -138,8 +141,13 @@ class StoredAcks:
     # --- internals --------------------------------------------------------------------
 
     def _run(self) -> None:
+        last_round = -ROUND_GAP_S
         while True:
             with self._cond:
+                now = time.monotonic()
+                if now - last_round < ROUND_GAP_S and not self._stopping:
+                    self._cond.wait(ROUND_GAP_S - (now - last_round))
+                    continue
                 due, wait = self._take_due(time.monotonic())
                 if not due:
                     if self._stopping:
@@ -148,6 +156,7 @@ class StoredAcks:
                     continue
                 forced = self._forced & set(due)
                 self._forced -= forced
+            last_round = time.monotonic()
             try:
                 self._publish(due, forced)
             except Exception:

@@ -117,7 +117,8 @@ def test_every_kiosk_text_meets_aa_and_in_care_mode_aaa(
 ) -> None:
     result = extras_ui.run(
         ["kiosk", "--hall-db", str(tmp_path / "hall.db"), "--printer",
-         "sim://usb-printer?faults=paper_out"],  # the red error lines too
+         "sim://usb-printer?faults=paper_out",  # the red error lines too
+         "--functions", "ticket,form_probe,rating"],
         [
             *_kiosk_tour("normal"),
             {"op": "tap", "id": "care_button"},

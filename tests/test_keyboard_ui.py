@@ -46,7 +46,8 @@ def test_a_citizen_types_a_name_an_id_number_and_a_phone_by_touch_and_rates_with
 ) -> None:
     db = tmp_path / "hall.db"
     result = extras_ui.run(
-        ["kiosk", "--hall-db", str(db), "--printer", "sim://usb-printer"],
+        ["kiosk", "--hall-db", str(db), "--printer", "sim://usb-printer",
+         "--functions", "ticket,form_probe,rating"],
         [
             {"op": "tap", "id": "function_form_probe"},
             {"op": "wait_on_screen", "id": "form_name_key_z"},
