@@ -33,6 +33,9 @@ SUITES: dict[str, Suite] = {
     "docscan": Suite("benchmarks.docscan_bench", ("opencv-python-headless", "numpy")),
     "camera": Suite("benchmarks.camera_bench", ("opencv-python-headless", "numpy")),
     "hall": Suite("benchmarks.hall_bench", ("requests",)),
+    "kiosk": Suite("benchmarks.kiosk_bench", ("Kivy", "requests")),
+    "wait": Suite("benchmarks.wait_bench"),
+    "collector": Suite("benchmarks.collector_bench", ("paho-mqtt",)),
 }
 
 
@@ -54,6 +57,7 @@ def run_bench(suite: str = "all", options: dict[str, Any] | None = None) -> dict
     for name in names:
         module = importlib.import_module(SUITES[name].module)
         result = module.run(dict(options or {}))
-        result["versions"] = versions(SUITES[name].libraries)
+        # A suite may add versions no distribution has (a broker binary's).
+        result["versions"] = versions(SUITES[name].libraries) | result.get("versions", {})
         results[name] = result
     return results

@@ -14,7 +14,15 @@ from benchmarks import SUITES
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("suite", sorted(SUITES))
+#: Suites whose quick run takes a minute or more (a Kivy kiosk through 36 sessions; a broker
+#: and a province of halls): they run with the slow tests (`pytest -m slow`).
+SLOW_SUITES = {"kiosk", "collector"}
+
+
+@pytest.mark.parametrize(
+    "suite",
+    [pytest.param(s, marks=pytest.mark.slow) if s in SLOW_SUITES else s for s in sorted(SUITES)],
+)
 def test_each_suite_prints_json_with_a_ratio(suite: str) -> None:
     out = subprocess.run(
         [sys.executable, "main.py", "bench", suite, "--json", "--quick"],

@@ -1,0 +1,792 @@
+"""The citizen kiosk in a real Kivy window (Xvfb): cold start, tap-to-next-screen latency over a
+tour of every function, and resident memory after many citizens' sessions.
+
+The kiosk is ``main.py kiosk`` as built by :func:`kiosk.launch.build_app`, in a process of its
+own, against the simulated government platform (every domain), the three payment gateways
+(the simulated buyer pays 0.2 s after each QR code is made), a private CUPS (the ``a4`` state
+printer queue, whose backend "prints" by copying the job; root only, else no A4 printer) and
+the simulated ticket printer and ID card reader. The platform's bill book holds one unpaid
+electricity bill per 生活缴费 session; everything else is the simulator as it ships.
+
+**How the sessions are driven (in the kiosk's process).** A thousand sessions through an
+external driver process would cost a round trip per step; instead a bench driver runs inside
+the kiosk process, on the Kivy clock, exactly as ``tests/ui/driver.py`` does: it finds widgets
+by ``ui_id`` and taps them with touch events posted into the window's input pipeline
+(``UnitTestTouch``), lays ID cards on the simulated reader, and waits for what a citizen would
+wait for. A session starts on the home screen, goes through one function's main path (the
+same steps as ``tests/test_kiosk_functions_ui.py``, the elderly subsidy form typed key by key
+on the on-screen keyboard) and ends with 返回首页; every 50th session (25th with ``--quick``) stops
+half way and the kiosk's idle timeout (``IDLE_TIMEOUT_S``) takes it home. Sessions rotate over
+every built-in function.
+
+**Figures.**
+
+* cold start: from spawning the process until a drawn frame shows the home tiles; baseline:
+  the same for a bare Kivy app (one label) configured the same way (:func:`kiosk.launch.prepare_kivy`).
+* tap latency, over every tap of every session: ``tap_to_next_screen`` from the touch to the
+  first drawn frame (``Window.on_flip``) whose visible text differs (the next screen, or the
+  screen's own "请稍候" for a step a citizen waits on) — the target, p95 ≤ 100 ms, applies
+  to it; ``tap_to_settled_screen`` until the step's own screen is drawn (includes the platform
+  over loopback HTTP and CUPS jobs; no target). Baseline (the floor): a bare Kivy button added
+  to the same window, tapped and its label changed, measured the same way.
+* memory: resident set (``VmRSS``, after ``gc.collect()``) after 1,000 sessions against after
+  10 (the baseline); target growth ≤ 10 %.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_P95_MS = 100.0
+TARGET_GROWTH = 0.10
+#: (sessions, cold starts of each kind, taps on the bare button, a walk-away every N sessions)
+FULL = (1000, 3, 60, 50)
+QUICK = (36, 1, 30, 25)
+BASELINE_SESSIONS = 10
+IDLE_TIMEOUT_S = 5.0
+STEP_TIMEOUT_S = 60.0
+KIOSK_SIZE = "720x960"
+ROTATION = (
+    "ticket", "appointments", "service_guide", "case_progress", "bill_payment", "certificates",
+    "convenience_queries", "elderly_subsidy", "rating",
+)  # fmt: skip
+SERVICES = ("social", "household", "business")
+PHONE = "13912345678"
+BANK_CARD = "6222021234567890128"
+#: Texts that change by themselves, not because of a tap.
+_NOT_A_RESPONSE = {"header_clock", "status_line"}
+
+
+# --- statistics --------------------------------------------------------------------------
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def _figures(values_s: list[float]) -> dict[str, float]:
+    ms = [v * 1000 for v in values_s]
+    return {
+        "p50_ms": round(_pct(ms, 0.50), 2),
+        "p95_ms": round(_pct(ms, 0.95), 2),
+        "max_ms": round(max(ms), 2) if ms else 0.0,
+        "count": len(ms),
+    }
+
+
+# --- the bench driver, inside the kiosk process ------------------------------------------
+
+
+def _session(
+    function: str, n: int, citizens: dict[str, Any], walk_away: bool = False
+) -> list[dict[str, Any]]:
+    """The ``n``-th citizen's steps through ``function``'s main path, from the home screen and
+    back; or, walking away, its first step and then nothing until the idle timeout."""
+
+    def card(person: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"op": "wait", "id": "identify_read"}, {"op": "card", "card": person},
+                {"op": "tap", "id": "identify_read"}]  # fmt: skip
+
+    def keys(text: str) -> list[dict[str, Any]]:
+        return [{"op": "tap", "id": f"form_field_key_{k.lower()}"} for k in text]
+
+    def pick(name: str) -> dict[str, Any]:
+        people = citizens[name]
+        return people[n % len(people)] if isinstance(people, list) else people
+
+    tile = {"op": "tap", "id": "take_button" if function == "ticket" else f"function_{function}"}
+    steps: dict[str, list[dict[str, Any]]] = {
+        "ticket": [{"op": "tap", "id": f"service_{SERVICES[n % 3]}"},
+                   {"op": "wait", "id": "ticket_no"}],
+        "appointments": [
+            {"op": "tap", "id": "appointments_book"},
+            {"op": "tap", "id": f"appointments_service_{SERVICES[n % 3]}"},
+            # Not today's: a slot can end while the citizen looks at it (then 时段已过).
+            {"op": "tap_first", "prefix": "appointments_slot_", "exclude": citizens["today"]},
+            *card(pick("bookers")),
+            {"op": "tap", "id": "appointments_confirm"},
+            {"op": "wait_text", "id": "appointments_booking_no", "match": r"\S"},
+        ],
+        "service_guide": [
+            {"op": "tap", "id": "service_guide_key_S"},
+            {"op": "wait_text", "id": "service_guide_text", "match": "(?i)^s$"},
+            {"op": "tap", "id": "service_guide_key_F"},
+            {"op": "wait_text", "id": "service_guide_text", "match": "(?i)^sf$"},
+            {"op": "tap_first", "prefix": "service_guide_item_"},
+            {"op": "wait", "id": "service_guide_materials_title"},
+        ],
+        "case_progress": [
+            {"op": "tap", "id": "case_progress_by_card"},
+            *card(pick("cases_of")),
+            {"op": "tap", "id": f"case_progress_case_{citizens['first_case']}"},
+            {"op": "wait", "id": "case_progress_status"},
+        ],
+        "bill_payment": [
+            {"op": "tap", "id": "bill_payment_type_electricity"},
+            {"op": "type", "id": "bill_payment_account", "text": pick("accounts")},
+            {"op": "tap", "id": "bill_payment_lookup"},
+            {"op": "tap", "id": "bill_payment_pay_alipay"},
+            {"op": "wait", "id": "bill_payment_done"},
+        ],
+        "certificates": [
+            {"op": "tap", "id": "certificates_pension_payment"},
+            *card(pick("pension")),
+            {"op": "tap", "id": "certificates_print"},
+            {"op": "wait", "id": "certificates_printed"},
+        ],
+        "convenience_queries": [
+            {"op": "tap", "id": "convenience_queries_housing_fund_account"},
+            *card(pick("fund")),
+            {"op": "wait", "id": "convenience_queries_field_0"},
+        ],
+        "elderly_subsidy": [
+            {"op": "tap", "id": "elderly_subsidy_begin"},
+            *card(pick("elders")),
+            {"op": "tap", "id": "form_row_phone"},
+            *keys(PHONE),
+            {"op": "tap", "id": "form_ok"},
+            {"op": "tap", "id": "form_row_address"},
+            *keys("kunlun"), {"op": "tap", "id": "form_field_candidate_0"},
+            *keys("lu"), {"op": "tap", "id": "form_field_candidate_0"},
+            {"op": "tap", "id": "form_field_key_layout_digits"}, *keys("12"),
+            {"op": "wait_text", "id": "form_field", "match": "^昆仑路12$"},
+            {"op": "tap", "id": "form_ok"},
+            {"op": "tap", "id": "form_row_bank_name"},
+            {"op": "tap", "id": "form_option_5"},
+            {"op": "tap", "id": "form_row_bank_card_no"},
+            *keys(BANK_CARD),
+            {"op": "tap", "id": "form_ok"},
+            {"op": "tap", "id": "elderly_subsidy_review"},
+            {"op": "tap", "id": "elderly_subsidy_submit"},
+            {"op": "wait", "id": "elderly_subsidy_done"},
+        ],
+        "rating": [{"op": "tap", "id": f"rating_level_{5 - n % 2}"},
+                   {"op": "wait", "id": "rating_thanks"}],
+    }  # fmt: skip
+    body = steps[function]
+    if walk_away:
+        # The citizen walks away after the first step; the idle timeout takes the kiosk home.
+        return [tile, body[0], {"op": "lift"},
+                {"op": "wait", "id": "take_button", "timeout": IDLE_TIMEOUT_S + 30}]  # fmt: skip
+    return [tile, *body, {"op": "lift"}, {"op": "tap", "id": "home_button"},
+            {"op": "wait", "id": "take_button"}]  # fmt: skip
+
+
+class _BenchDriver:
+    """Plays the sessions on the Kivy clock and measures what the window draws."""
+
+    def __init__(self, app: Any, brief: dict[str, Any]) -> None:
+        self.app = app
+        self.brief = brief
+        self.out: dict[str, Any] = {"error": None, "taps": [], "floor": [], "rss": {}}
+        self.flips = 0
+        self.ticks = 0
+        #: The widgets (by id) with text in the frame that showed the last tap's answer.
+        self.drawn: set[int] = set()
+        self.seen: dict[str, tuple[Any, int]] = {}
+        self.measuring: dict[str, Any] | None = None
+        self.session = 0
+        self.steps: list[dict[str, Any]] = []
+        self.deadline = 0.0
+        self.phase = "start"
+        self.session_times: list[float] = []
+        self._session_started = 0.0
+        self._floor_button: Any = None
+        self._floor_left = int(brief["floor_taps"])
+
+    # --- Kivy hooks ----------------------------------------------------------------------
+
+    def start(self, *_: Any) -> None:
+        from kivy.clock import Clock
+        from kivy.core.window import Window
+
+        Window.bind(on_flip=self._flipped)
+        self._tick_event = Clock.schedule_interval(self._tick, 0)
+        self.deadline = time.monotonic() + 120
+
+    def _flipped(self, *_: Any) -> None:
+        self.flips += 1
+        now = time.perf_counter()
+        if self.phase == "start" and self._find("take_button") is not None:
+            self.out["home_drawn_at"] = time.time()
+            self.phase = "floor"
+        m = self.measuring
+        if m is None:
+            return
+        signature = self._signature()
+        changed = signature != m["before"]
+        if changed and m.get("response") is None:
+            m["response"] = now - m["t0"]
+        if changed and not self.app.busy and self._find("busy") is None:
+            m["settled"] = now - m["t0"]
+            self.measuring = None
+            self.drawn = {key[0] for key in signature}
+            if m["kind"] == "floor":
+                self.out["floor"].append(m["response"])
+            else:
+                self.out["taps"].append(
+                    [m["function"], m["id"], m["response"], m["settled"]]
+                )
+
+    def _tick(self, _dt: float) -> None:
+        self.ticks += 1
+        try:
+            if time.monotonic() > self.deadline:
+                raise TimeoutError(f"{self.phase}: session {self.session} stuck at "
+                                   f"{self.steps[:1]}")  # fmt: skip
+            if self.measuring is not None or self.phase == "start":
+                return
+            if self.phase == "floor":
+                self._floor()
+            elif self.phase == "sessions":
+                # Steps that need no new frame (a card laid down, a wait already met) run on.
+                for _ in range(8):
+                    if not self._sessions() or self.measuring is not None:
+                        break
+        except Exception as err:  # noqa: BLE001 - the run ends with the reason
+            import traceback
+
+            self.out["error"] = f"{type(err).__name__}: {err}"
+            self.out["traceback"] = traceback.format_exc()
+            self._finish()
+
+    # --- the floor: a bare button in the same window ----------------------------------------
+
+    def _floor(self) -> None:
+        from kivy.core.window import Window
+        from kivy.uix.button import Button
+
+        if self._floor_button is None:
+            button = Button(text="0", size_hint=(None, None), size=(120, 60), pos=(4, 4))
+            button.ui_id = "bench_floor"  # type: ignore[attr-defined]
+            button.bind(on_release=lambda b: setattr(b, "text", str(int(b.text) + 1)))
+            Window.add_widget(button)
+            self._floor_button = button
+            return
+        if self._floor_left <= 0:
+            Window.remove_widget(self._floor_button)
+            self.phase = "sessions"
+            self.deadline = time.monotonic() + STEP_TIMEOUT_S
+            return
+        if self._ready("bench_floor"):
+            self._floor_left -= 1
+            self._tap(self._floor_button, "floor", "bench_floor")
+
+    # --- the sessions ---------------------------------------------------------------------
+
+    def _sessions(self) -> bool:
+        """Run the next step if it can; whether it did."""
+        if not self.steps:
+            if self.session > 0:
+                self.session_times.append(time.perf_counter() - self._session_started)
+                self._sample_memory()
+            if self.session >= int(self.brief["sessions"]):
+                self._finish()
+                return False
+            function = ROTATION[self.session % len(ROTATION)]
+            self.function = function
+            every = int(self.brief.get("walk_away_every", 0))
+            self.steps = _session(function, self.session // len(ROTATION), self.brief["citizens"],
+                                  walk_away=bool(every) and self.session % every == every - 1)  # fmt: skip
+            self.session += 1
+            self._session_started = time.perf_counter()
+        step = self.steps[0]
+        if not self._do(step):
+            return False
+        self.steps.pop(0)
+        timeout = self.steps[0].get("timeout", STEP_TIMEOUT_S) if self.steps else STEP_TIMEOUT_S
+        self.deadline = time.monotonic() + timeout
+        return True
+
+    def _do(self, step: dict[str, Any]) -> bool:
+        op = step["op"]
+        if op == "wait":
+            return self._find(step["id"]) is not None
+        if op == "wait_text":
+            w = self._find(step["id"])
+            return w is not None and re.search(step["match"], str(w.text)) is not None
+        if op == "tap":
+            if not self._ready(step["id"]):
+                return False
+            self._tap(self._find(step["id"]), "tap", step["id"])
+            return True
+        if op == "tap_first":
+            found = self._first(step["prefix"], step.get("exclude"))
+            if found is None or not self._scrolled_to(found) or not self._ready(found):
+                return False
+            self._tap(self._find(found), "tap", found)
+            return True
+        if op == "type":
+            return self._type(step)
+        if op == "card":
+            self._place(step["card"])
+            return True
+        if op == "lift":
+            from hardware_sim import simulator_of
+
+            simulator_of(self.app.model.context.id_reader).lift()
+            return True
+        raise ValueError(f"unknown op {op!r}")
+
+    def _type(self, step: dict[str, Any]) -> bool:
+        from kivy.core.window import Window
+
+        w = self._find(step["id"])
+        if w is None:
+            return False
+        if not w.focus:
+            if self._ready(step["id"], text_field=True) and not step.get("_tapped"):
+                step["_tapped"] = True
+                self._tap(w, "focus", step["id"])  # focus only: nothing to time
+            return False
+        Window.dispatch("on_textinput", step["text"])
+        return True
+
+    def _place(self, c: dict[str, Any]) -> None:
+        from datetime import date
+
+        from hardware_sim import simulator_of
+        from protocols.id_card import CardKind, IdCard
+
+        card = IdCard(CardKind.RESIDENT, name=c["name"], sex_code=c["sex_code"],
+                      birth=date.fromisoformat(c["birth"]), id_number=c["id_number"],
+                      valid_from=date(2020, 1, 1), valid_to=None, address=c["address"],
+                      issuer="示范市公安局", nation_code="01")  # fmt: skip
+        simulator_of(self.app.model.context.id_reader).place(card)
+
+    # --- a finger and an eye --------------------------------------------------------------
+
+    def _ready(self, ui_id: str, text_field: bool = False) -> bool:
+        """On screen, enabled, and drawn in at least one frame (a finger is never faster).
+
+        A text field is tapped a frame later still: Kivy lays out its lines after the frame
+        that first draws it, and a touch before that raises inside ``TextInput``.
+        """
+        w = self._find(ui_id)
+        if w is None or getattr(w, "disabled", False) or not self._on_screen(w):
+            return False
+        if id(w) in self.drawn and not text_field:
+            return True  # it was in the frame that answered the last tap
+        seen = self.seen.get(ui_id)
+        if seen is None or seen[0] is not w:
+            self.seen[ui_id] = (w, self.ticks)
+            return False
+        return self.ticks > seen[1]
+
+    def _tap(self, w: Any, kind: str, ui_id: str) -> None:
+        from kivy.tests.common import UnitTestTouch
+
+        x, y = w.to_window(*w.center)
+        if kind != "focus":
+            self.measuring = {"kind": kind, "id": ui_id, "function": getattr(self, "function", ""),
+                              "before": self._signature(), "t0": time.perf_counter()}  # fmt: skip
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+
+    def _signature(self) -> tuple[Any, ...]:
+        from kivy.core.window import Window
+
+        return tuple(
+            (id(w), str(w.text))
+            for top in Window.children
+            for w in top.walk(restrict=True)
+            if hasattr(w, "text") and getattr(w, "ui_id", "") not in _NOT_A_RESPONSE
+        )
+
+    def _find(self, ui_id: str) -> Any:
+        from kivy.core.window import Window
+
+        for top in Window.children:
+            for w in top.walk(restrict=True):
+                if getattr(w, "ui_id", None) == ui_id and w.get_root_window() is not None:
+                    return w
+        return None
+
+    def _first(self, prefix: str, exclude: str | None = None) -> str | None:
+        from kivy.core.window import Window
+
+        found = []
+        for top in Window.children:
+            for w in top.walk(restrict=True):
+                ui_id = getattr(w, "ui_id", "") or ""
+                if exclude and exclude in ui_id:
+                    continue
+                if ui_id.startswith(prefix) and not w.disabled and w.get_root_window():
+                    x, y = w.to_window(w.x, w.top)
+                    found.append((-y, x, ui_id))
+        return min(found)[2] if found else None
+
+    def _on_screen(self, w: Any) -> bool:
+        """Its centre (where a finger lands) inside the window and every scrolling list
+        around it."""
+        from kivy.core.window import Window
+        from kivy.uix.scrollview import ScrollView
+
+        def box(widget: Any) -> tuple[float, float, float, float]:
+            x0, y0 = widget.to_window(widget.x, widget.y)
+            x1, y1 = widget.to_window(widget.right, widget.top)
+            return x0, y0, x1, y1
+
+        x0, y0 = x1, y1 = w.to_window(*w.center)
+        bounds = [(0.0, 0.0, float(Window.width), float(Window.height))]
+        parent = w.parent
+        while parent is not None and parent is not parent.parent:
+            if isinstance(parent, ScrollView):
+                bounds.append(box(parent))
+            parent = parent.parent
+        return all(x0 >= bx0 - 0.5 and y0 >= by0 - 0.5 and x1 <= bx1 + 0.5 and y1 <= by1 + 0.5
+                   for bx0, by0, bx1, by1 in bounds)  # fmt: skip
+
+    def _scrolled_to(self, ui_id: str) -> bool:
+        """Whether the widget is in view; if not, swipe its list to it (seen next frame)."""
+        from kivy.uix.scrollview import ScrollView
+
+        w = self._find(ui_id)
+        if w is None or self._on_screen(w):
+            return w is not None
+        parent = w.parent
+        while parent is not None and not isinstance(parent, ScrollView):
+            parent = parent.parent if parent.parent is not parent else None
+        if parent is not None:
+            parent.scroll_to(w, padding=8, animate=False)
+        return False
+
+    # --- memory and the end ---------------------------------------------------------------
+
+    def _sample_memory(self) -> None:
+        n = self.session
+        if n == BASELINE_SESSIONS or n == int(self.brief["sessions"]) or n % 100 == 0:
+            gc.collect()
+            self.out["rss"][str(n)] = _rss_kb()
+
+    def _finish(self) -> None:
+        self.out["session_times"] = self.session_times
+        self.out["sessions_done"] = self.session
+        self._tick_event.cancel()
+        self.app.stop()
+
+
+def _rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _child() -> None:
+    """The kiosk (or the bare app) process: ``argv[1]`` is its JSON brief."""
+    import logging
+
+    brief = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    logging.basicConfig(level=logging.ERROR)
+    out: dict[str, Any]
+    if brief["mode"] == "bare":
+        from kiosk.launch import prepare_kivy
+
+        prepare_kivy(KIOSK_SIZE)
+        from kivy.app import App
+        from kivy.clock import Clock
+        from kivy.core.window import Window
+        from kivy.uix.label import Label
+
+        out = {}
+
+        class Bare(App):
+            def build(self) -> Label:
+                return Label(text="政务服务自助终端", font_size=40)
+
+        app = Bare()
+
+        def flipped(*_: Any) -> None:
+            if "home_drawn_at" not in out:
+                out["home_drawn_at"] = time.time()
+                Clock.schedule_once(lambda _dt: app.stop(), 0)
+
+        Window.bind(on_flip=flipped)
+        app.run()
+    else:
+        from hardware_sim import register_simulators
+        from kiosk.launch import build_app
+
+        register_simulators()
+        app = build_app(brief["argv"])
+        from kivy.clock import Clock
+
+        driver = _BenchDriver(app, brief)
+        Clock.schedule_once(driver.start, 0)
+        app.run()
+        out = driver.out
+    Path(brief["out"]).write_text(json.dumps(out), encoding="utf-8")
+
+
+# --- the bench process: display, upstreams, children -------------------------------------
+
+
+@contextlib.contextmanager
+def _display() -> Iterator[dict[str, str]]:
+    """The environment for the windows: the caller's display, else an Xvfb of our own."""
+    env = dict(os.environ, KIVY_NO_ARGS="1", SDL_AUDIODRIVER="dummy", PYTHONUNBUFFERED="1")
+    if os.environ.get("DISPLAY"):
+        yield env
+        return
+    binary = shutil.which("Xvfb")
+    if binary is None:
+        raise RuntimeError("DISPLAY is unset and Xvfb is not installed (package xvfb)")
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        [binary, "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd, "r") as pipe:
+            number = pipe.readline().strip()
+        if not number.isdigit():
+            raise RuntimeError(f"Xvfb did not report a display (exit code {proc.poll()})")
+        env["DISPLAY"] = f":{number}"
+        yield env
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class _Rig:
+    """The kiosk's upstreams and A4 printer, in this process."""
+
+    def __init__(self, work: Path, sessions: int) -> None:
+        import requests
+
+        from core.clock import hall_time
+        from upstream_sim.people import People, make_people
+        from upstream_sim.platform import DOMAINS, TITLE, platform_routes
+        from upstream_sim.server import UpstreamServer
+        from upstream_sim.utility_bills import BillDesk, Bill
+        from upstream_sim.payment_gateways import start_gateways
+
+        self.work = work
+        today = hall_time(time.time()).date()
+        people = People(make_people(1200, seed=20261207, today=today))
+        bills = sessions // len(ROTATION) + 1
+        accounts = [f"{9100000000 + i}" for i in range(bills)]
+        desk = BillDesk([Bill(f"E202511-{a}", "electricity", a, "李*", "2025-11", 15873)
+                         for a in accounts])  # fmt: skip
+        domains = tuple(d for d in DOMAINS if d != "upstream_sim.utility_bills")
+        self.platform = UpstreamServer(TITLE, platform_routes(people, domains)
+                                       + desk.routes_for()).start()  # fmt: skip
+        self.gateways = start_gateways(work / "payments")
+        for ledger in self.gateways.ledgers().values():
+            ledger.auto_pay(0.2)
+        self.cups: Any = None
+        self.printer_note = "A4: CUPS a4 state-printer queue (raw; the backend copies the job)"
+        try:
+            from hardware_sim.cups_server import CupsServer
+
+            cups = CupsServer()
+            cups.start()
+            cups.add_state_printer("a4")
+            self.cups = cups
+        except Exception as err:  # noqa: BLE001 - not root, no CUPS: the kiosk runs without A4
+            self.printer_note = f"no A4 printer ({err}); certificates stop at the preview"
+
+        def get(path: str, **params: str) -> Any:
+            answer = requests.get(f"{self.platform.url}{path}", params=params, timeout=10)
+            return answer.json().get("data") if answer.status_code == 200 else None
+
+        def card(p: Any) -> dict[str, Any]:
+            return {"name": p.name, "sex_code": "1" if p.sex == "男" else "2",
+                    "birth": p.birth.isoformat(), "id_number": p.id_number, "address": p.address}  # fmt: skip
+
+        from upstream_sim.citizen_records import records_of
+
+        rounds = bills
+        cases_of = next(p for p in people.all if len((get("/cases", id_number=p.id_number)
+                                                      or {"cases": []})["cases"]) >= 1)  # fmt: skip
+        fund = next(p for p in people.all
+                    if get("/queries/housing-fund-account", id_number=p.id_number))  # fmt: skip
+        elders = [p for p in people.aged(71, today)][:rounds]
+        self.citizens = {
+            "bookers": [card(p) for p in people.all[:rounds]],
+            "cases_of": card(cases_of),
+            "first_case": get("/cases", id_number=cases_of.id_number)["cases"][0]["case_no"],
+            "pension": card(next(p for p in people.all if records_of(p, today).pension_years)),
+            "fund": card(fund),
+            "elders": [card(p) for p in elders],
+            "accounts": accounts,
+            "today": today.isoformat(),
+        }
+        if len(elders) < rounds:
+            raise RuntimeError(f"only {len(elders)} simulated elders for {rounds} sessions")
+
+    def argv(self, work: Path) -> list[str]:
+        argv = [
+            "kiosk", "--hall-db", str(work / "hall.db"), "--device-id", "kiosk-1",
+            "--idle-timeout", str(IDLE_TIMEOUT_S), "--printer", "sim://usb-printer",
+            "--platform", self.platform.url, "--payments", str(self.gateways.payments_file),
+            "--id-reader", "sim://id-reader?card=none&timing=instant",
+            "--data-dir", str(work / "kiosk-data"), "--size", KIOSK_SIZE,
+        ]  # fmt: skip
+        if self.cups is not None:
+            argv += ["--document-printer", f"cups://a4?server={self.cups.server}&profile=cups-pdf"]
+        return argv
+
+    def stop(self) -> None:
+        self.platform.stop()
+        self.gateways.stop()
+        if self.cups is not None:
+            self.cups.close()
+
+
+def _spawn(env: dict[str, str], work: Path, brief: dict[str, Any], name: str,
+           timeout_s: float) -> tuple[dict[str, Any], float]:  # fmt: skip
+    """Run a child to its end; its result and the wall-clock time it was spawned."""
+    brief_path, out = work / f"{name}-brief.json", work / f"{name}-out.json"
+    brief = {**brief, "out": str(out)}
+    brief_path.write_text(json.dumps(brief), encoding="utf-8")
+    log = work / f"{name}.log"
+    child_env = dict(env, KIVY_HOME=str(work / f"kivy-{name}"))
+    with log.open("wb") as log_file:
+        spawned = time.time()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from benchmarks.kiosk_bench import _child; _child()",
+             str(brief_path)], cwd=ROOT, env=child_env, stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if not out.exists():
+        tail = log.read_text(errors="replace").splitlines()[-30:]
+        raise RuntimeError(f"{name} exited {proc.returncode} without a result:\n" + "\n".join(tail))
+    return json.loads(out.read_text(encoding="utf-8")), spawned
+
+
+def _cold(values: list[float]) -> dict[str, Any]:
+    return {"median_s": round(statistics.median(values), 3),
+            "runs_s": [round(v, 3) for v in values]}  # fmt: skip
+
+
+def run(options: dict[str, Any]) -> dict[str, Any]:
+    sessions, cold_runs, floor_taps, walk_every = QUICK if options.get("quick") else FULL
+    started = time.monotonic()
+    with _display() as env, tempfile.TemporaryDirectory(prefix="halledge-bench-kiosk-") as tmp:
+        work = Path(tmp)
+        rig = _Rig(work, sessions)
+        try:
+            bare = []
+            for i in range(cold_runs):
+                out, spawned = _spawn(env, work, {"mode": "bare"}, f"bare-{i}", 120)
+                bare.append(out["home_drawn_at"] - spawned)
+            kiosk_cold = []
+            for i in range(cold_runs - 1):  # start-ups only; the last one runs the sessions
+                brief = {"mode": "kiosk", "argv": rig.argv(work / f"cold-{i}"), "sessions": 0,
+                         "floor_taps": 0, "citizens": rig.citizens}  # fmt: skip
+                out, spawned = _spawn(env, work, brief, f"cold-{i}", 180)
+                kiosk_cold.append(out["home_drawn_at"] - spawned)
+            brief = {"mode": "kiosk", "argv": rig.argv(work / "run"), "sessions": sessions,
+                     "floor_taps": floor_taps, "citizens": rig.citizens,
+                     "walk_away_every": walk_every}  # fmt: skip
+            out, spawned = _spawn(env, work, brief, "sessions", 60 * 60)
+            if "home_drawn_at" in out:
+                kiosk_cold.append(out["home_drawn_at"] - spawned)
+            printer_note = rig.printer_note
+        finally:
+            rig.stop()
+    if out.get("error"):
+        raise RuntimeError(f"the bench kiosk stopped: {out['error']}\n{out.get('traceback')}")
+    taps = out["taps"]
+    response = [t[2] for t in taps]
+    settled = [t[3] for t in taps]
+    floor = _figures(out["floor"])
+    next_screen = _figures(response)
+    by_function = {
+        f: _figures([t[2] for t in taps if t[0] == f]) for f in ROTATION
+    }
+    by_step: dict[str, list[float]] = {}
+    for t in taps:
+        key = re.sub(r"_key_\w+$", "_key_*", re.sub(
+            r"^(appointments_slot|service_guide_item|case_progress_case|form_option|"
+            r"form_field_candidate)_.*$", r"\1_*", t[1]))  # fmt: skip
+        by_step.setdefault(f"{t[0]}:{key}", []).append(t[3])
+    slowest = sorted(((k, _figures(v)) for k, v in by_step.items()),
+                     key=lambda kv: -kv[1]["p95_ms"])[:6]  # fmt: skip
+    rss = {int(k): v for k, v in out["rss"].items()}
+    base_kb, last_kb = rss.get(BASELINE_SESSIONS, 0), rss.get(sessions, 0)
+    growth = (last_kb - base_kb) / base_kb if base_kb else 0.0
+    latency_ok = next_screen["p95_ms"] <= TARGET_P95_MS
+    memory_ok = growth <= TARGET_GROWTH
+    from flows.kiosk_functions import BUILT_IN
+
+    return {
+        "sessions": out["sessions_done"],
+        "functions_driven": list(ROTATION),
+        "built_in_functions_not_driven": sorted({f.id for f in BUILT_IN} - set(ROTATION)),
+        "walked_away_sessions": sessions // walk_every,
+        "session_mean_s": round(statistics.fmean(out["session_times"]), 3),
+        "cold_start_to_home": {
+            "kiosk": _cold(kiosk_cold),
+            "baseline_bare_kivy_app": _cold(bare),
+            "ratio_vs_bare": round(statistics.median(kiosk_cold) / statistics.median(bare), 2),
+        },
+        "tap_to_next_screen": {
+            **next_screen,
+            "baseline_bare_redraw_same_process": floor,
+            "p95_ratio_vs_bare_redraw": round(next_screen["p95_ms"] / max(floor["p95_ms"], 0.01), 2),
+            "meets_target": latency_ok,
+        },
+        "tap_to_next_screen_by_function": by_function,
+        "tap_to_settled_screen": _figures(settled),
+        "slowest_steps_to_settled_screen": dict(slowest),
+        "memory": {
+            f"rss_after_{BASELINE_SESSIONS}_sessions_mb": round(base_kb / 1024, 1),
+            f"rss_after_{sessions}_sessions_mb": round(last_kb / 1024, 1),
+            "growth_pct": round(100 * growth, 2),
+            "samples_mb": {str(k): round(v / 1024, 1) for k, v in sorted(rss.items())},
+            "meets_target": memory_ok,
+        },
+        "tap_to_next_screen_p95_ratio_vs_bare_redraw": round(
+            next_screen["p95_ms"] / max(floor["p95_ms"], 0.01), 2
+        ),
+        "cold_start_ratio_vs_bare_kivy_app": round(
+            statistics.median(kiosk_cold) / statistics.median(bare), 2
+        ),
+        "rss_ratio_vs_10_sessions": round(last_kb / base_kb, 3) if base_kb else 0.0,
+        "targets": {"tap_to_next_screen_p95_ms_max": TARGET_P95_MS,
+                    "rss_growth_pct_max": 100 * TARGET_GROWTH, "met": latency_ok and memory_ok},
+        "run_s": round(time.monotonic() - started, 1),
+        "note": (
+            "kiosk = main.py kiosk (kiosk.launch.build_app) on Xvfb against the simulated "
+            "platform (all domains; a bill per bill session), payment gateways (buyer pays "
+            "after 0.2 s), sim ticket printer and ID reader; " + printer_note + ". Sessions "
+            "driven inside the kiosk process by touch events (UnitTestTouch) on the Kivy "
+            "clock, rotating over every built-in function; every "
+            f"{walk_every}th session walks away and the {IDLE_TIMEOUT_S:g} s idle "
+            "timeout takes it home. tap_to_next_screen: touch to the first flipped frame "
+            "whose text differs (the next screen or its busy text); settled: until the "
+            "step's own screen; floor: a bare Kivy button in the same window, same "
+            "measurement. Cold start: spawn to the first frame with the home tiles (pinyin "
+            "index and fonts already cached on disk)."
+        ),
+    }
