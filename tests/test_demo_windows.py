@@ -36,14 +36,16 @@ def test_demo_opens_the_hall_windows_and_the_walk_ins_use_the_display_window(
     try:
         # Windows 1 and 2 call walk-ins and announce them on the display *window* over TCP;
         # the display's health is journaled on its first answer.
+        # On a loaded machine the window may come up after the first call, which then
+        # journals the display offline; what matters is that calls reach it.
         deadline = time.monotonic() + 90
         health: list[dict] = []
-        while time.monotonic() < deadline and not health:
+        while time.monotonic() < deadline and not (health and health[-1]["state"] == "ok"):
             time.sleep(1)
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             health = _display_health(tmp_path / "hall.db")
         assert health, "no call reached the display window"
-        assert health[0]["state"] == "ok"
+        assert health[-1]["state"] == "ok", health
         children = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "main.py"],
                                   capture_output=True, text=True).stdout.split()
         assert len(children) == 4  # display, rating pad, kiosk, PAD
@@ -75,5 +77,10 @@ def _display_health(db: Path) -> list[dict]:
             pass
         finally:
             sconn.close()
-    events = [json.loads(r) for r in rows]
-    return [e["data"] for e in events if e["kind"] == "device.health" and e["device_id"] == "display-1"]
+    # Oldest first, each once (a row may be in both the journal and the collector's store).
+    events = {(e["device_id"], e["seq"]): e for e in map(json.loads, rows)}.values()
+    health = sorted(
+        (e for e in events if e["kind"] == "device.health" and e["device_id"] == "display-1"),
+        key=lambda e: e["seq"],
+    )
+    return [e["data"] for e in health]
