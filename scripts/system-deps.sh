@@ -7,7 +7,7 @@ purpose=${1:-test}
 
 # pycups has no wheels: pip builds it against libcups2-dev for demo and test alike.
 common=(fonts-noto-cjk mosquitto libcups2-dev gcc python3-dev espeak-ng rime-data-luna-pinyin)
-test_only=(xvfb xauth xdotool openssl cups cups-bsd cups-client printer-driver-cups-pdf poppler-utils
+test_only=(xvfb xauth xdotool fontconfig openssl cups cups-bsd cups-client printer-driver-cups-pdf poppler-utils
            libgl1 libgl1-mesa-dri libmtdev1 libegl1 chromium)
 demo_only=(libgl1 libgl1-mesa-dri libmtdev1 libegl1 xvfb)
 

@@ -15,7 +15,8 @@ from kiosk.widgets import BLUE, GREEN, MUTED, RED, Field, Text, button_grid
 
 _WAIT = "正在查询，请稍候…"
 #: How a step's state reads beside its name.
-STATE_MARKS = {"done": "✔", "current": "●", "pending": "○"}
+# Each is in Noto Sans CJK (✔ U+2714 is not, and drew as an empty box).
+STATE_MARKS = {"done": "✓", "current": "●", "pending": "○"}
 
 
 def choose_lookup(screen: Screen, ui: FunctionUi) -> list[Widget]:
