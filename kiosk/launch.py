@@ -235,7 +235,7 @@ def _kiosk(args: argparse.Namespace, hall: HallConfig) -> FlowApp:
             functions=functions,
             data_dir=data_dir,
             platform=uplinks.platform(),
-            payment_channels=uplinks.channels(),
+            payment_channels=uplinks.channels,
             document_printer=(
                 open_document_printer(a4_url, f"{device_id}-a4") if a4_url else None
             ),
@@ -363,10 +363,11 @@ def _pad(args: argparse.Namespace, hall: HallConfig) -> FlowApp:
 
 @dataclass(frozen=True)
 class _KioskUplinks:
-    """Where the kiosk's functions reach beyond the hall; read now, connected on the worker."""
+    """Where the kiosk's functions reach beyond the hall: the platform's URL (its client is
+    made on the worker) and the payment channels, read once at launch."""
 
     platform_url: str | None
-    payments_file: Path | None
+    channels: dict[str, Any]
     device_id: str
 
     def platform(self) -> Any:
@@ -374,24 +375,18 @@ class _KioskUplinks:
 
         return PlatformHttp(self.platform_url, self.device_id) if self.platform_url else None
 
-    def channels(self) -> dict[str, Any]:
-        from payments.config import load_channels
-
-        return load_channels(self.payments_file) if self.payments_file else {}
-
 
 def _kiosk_uplinks(args: argparse.Namespace, hall: HallConfig, device_id: str) -> _KioskUplinks:
-    """The platform URL and payments file from the options, else the hall config.
+    """The platform URL and payment channels from the options, else the hall config.
 
     Raises:
-        ConfigError (100): the payments file is unreadable (checked now, on the console).
+        ConfigError (100): the payments file is unreadable (on the console, before any window).
     """
+    from payments.config import load_channels
+
     payments = args.payments or hall.kiosk_payments
-    uplinks = _KioskUplinks(
-        args.platform or hall.kiosk_platform, Path(payments) if payments else None, device_id
-    )
-    uplinks.channels()  # a broken payments file stops the kiosk here, naming the field
-    return uplinks
+    channels = load_channels(Path(payments)) if payments else {}
+    return _KioskUplinks(args.platform or hall.kiosk_platform, channels, device_id)
 
 
 # --- the hall's queue: the hall database here, or the hall box over the LAN -------------------
