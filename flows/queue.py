@@ -619,25 +619,26 @@ class HallQueue:
         """Where a kiosk function on this queue journals its transactions: the hall store."""
         return StoreTransactionJournal(self.store, device_id, clock)
 
-    def record_rating(self, ticket: Ticket, level: int, device_id: str) -> None:
-        """Store a 好差评 rating (5 非常满意 … 1 非常不满意) for a finished ticket."""
+    def record_rating(self, ticket: Ticket, level: int, device_id: str) -> dict[str, Any]:
+        """Store a 好差评 rating (5 非常满意 … 1 非常不满意) for a finished ticket; the
+        ``rating.submitted`` event's data."""
         if level not in LEVEL_LABELS:
             raise ValueError(f"rating level {level} outside 1..5")
         now = self.clock.now()
+        data = {
+            "ticket_id": ticket.ticket_id,
+            "ticket_no": ticket.ticket_no,
+            "service": ticket.service,
+            "window": ticket.window_no,
+            "level": level,
+            "label": LEVEL_LABELS[level],
+        }
         with self.store.transaction() as tx:
-            tx.journal(
-                Kind.RATING_SUBMITTED,
-                device_id,
-                {
-                    "ticket_id": ticket.ticket_id,
-                    "ticket_no": ticket.ticket_no,
-                    "service": ticket.service,
-                    "window": ticket.window_no,
-                    "level": level,
-                    "label": LEVEL_LABELS[level],
-                },
-                at=now,
+            tx.conn.execute(
+                "UPDATE tickets SET rating=? WHERE ticket_id=?", (level, ticket.ticket_id)
             )
+            tx.journal(Kind.RATING_SUBMITTED, device_id, data, at=now)
+        return data
 
     # --- views ------------------------------------------------------------------------
 

@@ -43,10 +43,8 @@ from core.events import Kind
 from core.rating import LEVEL_LABELS
 from flows.queue_port import QueuePort
 from flows.screens import Screen
-from hallstore import journal
 
-#: How long the rating request stays up when no answer is seen (the hall box does not push
-#: ratings, so a terminal on its own machine only ever ends it this way or by the next call).
+#: How long the rating request stays up when no answer is seen (the citizen walked away).
 RATING_TIMEOUT_S = 30.0
 #: How long 感谢您的评价 stays up.
 THANKS_S = 5.0
@@ -173,6 +171,13 @@ class WindowTerminal:
         if changed and self.on_change is not None:
             self.on_change()
 
+    @property
+    def awaiting_rating(self) -> str | None:
+        """The ticket whose rating the terminal asks for and has not seen yet."""
+        with self._lock:
+            rating = self._rating
+            return None if rating is None or rating.level is not None else rating.ticket_id
+
     def view(self) -> Screen:
         """The terminal as it is now."""
         view = self.queue.window_view(self.window_no)
@@ -281,9 +286,8 @@ class HallBoxWatch:
 
     It reads what the window view does not carry: the staff id of the window's sign-in, the
     final state of the ticket last seen at the window (finished, or skipped / transferred:
-    only a finished case asks for a rating) and the ratings journaled since. Ratings are read
-    from the outbox, which the agent's publisher drains; one drained before it was read ends
-    the request by the timeout instead.
+    only a finished case asks for a rating) and the rating that ticket got (kept on the ticket
+    row: the journal's outbox is drained by the publisher and cannot be read back).
 
     Args:
         conn: a connection to the hall database (its own, read only).
@@ -296,8 +300,6 @@ class HallBoxWatch:
         self._staff: str | None = None
         self._open = False
         self._current: tuple[str, str] | None = None
-        row = conn.execute("SELECT coalesce(max(rowid_), 0) FROM outbox").fetchone()
-        self._outbox = int(row[0])
 
     def view(self) -> Screen:
         """Poll, then the terminal's screen (what the app reads on the hall box)."""
@@ -333,13 +335,15 @@ class HallBoxWatch:
             self.terminal.observe(Kind.TICKET_FINISHED, {"ticket": ticket})
 
     def _ratings(self) -> None:
-        (top,) = self.conn.execute("SELECT coalesce(max(rowid_), 0) FROM outbox").fetchone()
-        if top < self._outbox:
-            self._outbox = 0  # drained empty meanwhile: new rows start again at 1
-        for row in journal.pending(self.conn, 500, self._outbox):
-            self._outbox = max(self._outbox, row.row)
-            if row.event.kind == Kind.RATING_SUBMITTED:
-                self.terminal.observe(Kind.RATING_SUBMITTED, dict(row.event.data))
+        ticket_id = self.terminal.awaiting_rating
+        if ticket_id is None:
+            return
+        row = self.conn.execute(
+            "SELECT rating FROM tickets WHERE ticket_id=?", (ticket_id,)
+        ).fetchone()
+        if row is not None and row[0] is not None:
+            data = {"ticket_id": ticket_id, "level": int(row[0])}
+            self.terminal.observe(Kind.RATING_SUBMITTED, data)
 
 
 def _service_name(hall: HallConfig, code: str) -> str:

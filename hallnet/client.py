@@ -186,6 +186,7 @@ class RemoteHallQueue:
         self._problem: HallEdgeError | None = None
         self._callbacks: list[Callable[[], None]] = []
         self._catalog_callbacks: list[Callable[[HallConfig], None]] = []
+        self._push_callbacks: list[Callable[[str, dict[str, Any]], None]] = []
         self._unsettled: tuple[str, str, float] | None = None
         #: Ratings and health reports kept for the hall box's return (on disk once opened).
         self._kept: KeptRequests = KeptInMemory()
@@ -275,6 +276,12 @@ class RemoteHallQueue:
 
     def on_link(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
+
+    def on_push(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
+        """Call ``callback(kind, data)`` on the listener thread for every push, after the local
+        view took it: the journal kinds (``docs/topics.md``) and ``snapshot`` (the whole
+        state, after a reconnect or another writer's change)."""
+        self._push_callbacks.append(callback)
 
     def on_catalog(self, callback: Callable[[HallConfig], None]) -> None:
         """Call ``callback`` with the new configuration when the hall box's catalog changed."""
@@ -463,7 +470,7 @@ class RemoteHallQueue:
             HallBoxUnreachable (701): no answer after the retries.
             The error the answer carries.
         """
-        return self._change(path, body, key, wait=False)
+        return self._change(path, body, key, read_own=False)
 
     def health_journal(self, clock: Clock) -> RemoteHealthJournal:
         """Where a flow's device health changes go: the hall box's journal (see
@@ -474,7 +481,12 @@ class RemoteHallQueue:
         """A read from the local view when it can be trusted: ``(answer, None)``; else
         ``(None, attempts)`` for the request to make instead (one attempt while the link is
         down: the listener, not a tap, waits for the hall box to come back)."""
-        with self._lock:
+        with self._caught_up:
+            if self._live and (self._last_id or 0) < self._need:
+                # Our own change's push is on its way: waiting for it beats asking again.
+                self._caught_up.wait_for(
+                    lambda: not self._live or (self._last_id or 0) >= self._need, CATCH_UP_S
+                )
             if self._live and (self._last_id or 0) >= self._need:
                 return read(self._view), None
             down = self._listening and not self._connected
@@ -503,7 +515,7 @@ class RemoteHallQueue:
         path: str,
         body: dict[str, Any],
         key: str | None = None,
-        wait: bool = True,
+        read_own: bool = True,
         attempts: int | None = None,
     ) -> dict[str, Any]:
         """POST a state change with an Idempotency-Key; reuse an unsettled key for a repeat.
@@ -538,14 +550,14 @@ class RemoteHallQueue:
         if reuse:
             with self._lock:
                 self._unsettled = None
-        if wait:
-            self._await(data.get("event_id"))
+        if read_own:
+            self._expect(data.get("event_id"))
         return data
 
     def _deliver_or_keep(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
         key = uuid.uuid4().hex
         try:
-            return self._change(path, body, key, wait=False)
+            return self._change(path, body, key, read_own=False)
         except HallBoxUnreachable:
             self._kept.keep(path, body, key)
             log.warning("%s kept for delivery when the hall box is back", path)
@@ -556,23 +568,22 @@ class RemoteHallQueue:
         while (kept := self._kept.first()) is not None:
             path, body, key = kept
             try:
-                self._change(path, body, key, wait=False)
+                self._change(path, body, key, read_own=False)
             except HallBoxUnreachable:
                 return
             except HallEdgeError as err:
                 log.error("kept %s refused by the hall box, dropped: %s", path, err)
             self._kept.delivered(key)
 
-    def _await(self, event_id: Any) -> None:
-        """Read-your-writes: the local view is used again once it holds ``event_id``."""
+    def _expect(self, event_id: Any) -> None:
+        """Read-your-writes: the local view is used again once it holds ``event_id``.
+
+        The change returns at once; the next read waits for the push (:meth:`_local`), so a
+        PAD announces its call while the push is still on its way."""
         if not isinstance(event_id, int):
             return
         with self._caught_up:
             self._need = max(self._need, event_id)
-            if self._live:
-                self._caught_up.wait_for(
-                    lambda: not self._live or (self._last_id or 0) >= event_id, CATCH_UP_S
-                )
 
     def _call(
         self, method: str, path: str, attempts: int | None = None, **kwargs: Any
@@ -709,6 +720,11 @@ class RemoteHallQueue:
         if catalog is not None:
             for callback in self._catalog_callbacks:
                 callback(catalog)
+        for on_push in self._push_callbacks:
+            try:
+                on_push(kind, data)
+            except Exception:  # noqa: BLE001 - an app's handler must not kill the listener
+                log.exception("push callback failed on %s", kind)
 
     def _ready(self, data: dict[str, Any] | None) -> None:
         received = time.time()

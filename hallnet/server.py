@@ -28,6 +28,7 @@ import socket
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,6 +80,9 @@ WATCH_S = 0.25
 PRUNE_S = 600.0
 #: A client this many pushes behind gets a snapshot instead of the pushes.
 REPLAY_MAX = 1000
+#: Pushes kept encoded in memory for the event streams: every stream of the hall sends the
+#: same bytes, so a push is encoded once instead of read and encoded again by each stream.
+RECENT_PUSHES = 256
 #: Largest request body accepted.
 MAX_BODY = 64 * 1024
 _KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -93,7 +97,6 @@ class Reply:
     replayed: bool = False
 
 
-Outgoing = tuple[int | None, str, dict[str, Any]]
 Action = Callable[[], tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]]
 
 
@@ -120,6 +123,12 @@ class HallService:
         self._changed = threading.Condition()
         self._generation = 0
         self._data_version: int | None = None
+        # id -> encoded push, for ids up to ``_newest``: the newest committed feed id, known
+        # here because only this process appends to the feed (another writer of the queue
+        # gets a snapshot marker appended by us, see :mod:`hallnet.feed`).
+        self._recent: OrderedDict[int, bytes] = OrderedDict()
+        self._newest = 0
+        self._recent_lock = threading.Lock()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -130,6 +139,8 @@ class HallService:
         with self.store.transaction() as tx:
             self._account_for_others(tx.conn, self.clock.now())
         self.prune()
+        with self.store.read() as conn:
+            self._committed([], feed.bounds(conn)[1])
 
     def stop(self) -> None:
         """Wake every open event stream so that it ends."""
@@ -160,6 +171,7 @@ class HallService:
         fingerprint = request_fingerprint(method, path, body)
         now = self.clock.now()
         pushes: list[tuple[str, dict[str, Any]]] = []
+        appended: list[bytes] = []
         with self.store.transaction() as tx:
             conn = tx.conn
             prior = feed.answered(conn, device.device_id, key)
@@ -171,6 +183,7 @@ class HallService:
                     )
                 return Reply(prior.status, prior.response, replayed=True)
             others = self._account_for_others(conn, now)
+            newest = feed.bounds(conn)[1]
             try:
                 status, response, pushes = action()
             except HallEdgeError as err:
@@ -178,13 +191,17 @@ class HallService:
                 if not is_decided(status):
                     raise
                 response, pushes = error_json(err), []
-            event_id = feed.bounds(conn)[1]
+            event_id = newest
             for type_, data in pushes:
                 event_id = feed.append(conn, type_, data, now)
+                appended.append(_sse(type_, data, event_id))
             response = {**response, "event_id": event_id}
             feed.record_answer(conn, device.device_id, key, fingerprint, status, response, now)
             feed.set_state(conn, "journal_pos", feed.journal_position(conn))
         if pushes or others:
+            # A marker of others' changes (``newest`` itself when it is new) is not kept
+            # encoded: a stream that needs it reads the feed.
+            self._committed(appended, event_id)
             self.notify()
         return Reply(status, response)
 
@@ -349,10 +366,11 @@ class HallService:
 
         def run() -> tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
             try:
-                self.queue.record_rating(ticket, level, rater)
+                data = self.queue.record_rating(ticket, level, rater)
             except ValueError as err:
                 raise BadRequest(str(err), level=level) from err
-            return 200, {}, []
+            # Pushed for the window terminal, which thanks the citizen once it sees the answer.
+            return 200, {}, [(Kind.RATING_SUBMITTED, data)]
 
         return run
 
@@ -399,21 +417,41 @@ class HallService:
             event_id = feed.bounds(conn)[1]
             return self._snapshot(conn) | {"event_id": event_id}
 
-    def catch_up(self, last: int | None) -> tuple[list[Outgoing], int]:
-        """What a stream that has seen up to ``last`` must be sent, and its new position.
+    def catch_up(self, last: int | None) -> tuple[list[bytes], int]:
+        """What a stream that has seen up to ``last`` must be sent (encoded), and its new
+        position.
 
         The pushes after ``last`` when the feed still holds them all and none is a snapshot
         marker; otherwise one ``snapshot`` (the whole state now, with the newest id), which is
         also what a client without a ``Last-Event-ID``, or with an id this database never
-        gave (a restored backup), gets.
+        gave (a restored backup), gets. A live stream one or a few pushes behind is served
+        from memory.
         """
+        if last is not None:
+            with self._recent_lock:
+                newest = self._newest
+                wanted = range(last + 1, newest + 1)
+                if last <= newest and all(i in self._recent for i in wanted):
+                    return [self._recent[i] for i in wanted], newest
         with self.store.read() as conn, _snapshot_read(conn):
             first, newest = feed.bounds(conn)
             if last is not None and first - 1 <= last <= newest:
                 rows = feed.after(conn, last, REPLAY_MAX + 1)
                 if len(rows) <= REPLAY_MAX and all(r.type != feed.SNAPSHOT for r in rows):
-                    return [(r.id, r.type, r.data) for r in rows], rows[-1].id if rows else last
-            return [(newest, feed.SNAPSHOT, self._snapshot(conn))], newest
+                    out = [_sse(r.type, r.data, r.id) for r in rows]
+                    return out, rows[-1].id if rows else last
+            return [_sse(feed.SNAPSHOT, self._snapshot(conn), newest)], newest
+
+    def _committed(self, appended: list[bytes], newest: int) -> None:
+        """After a commit: the feed's newest id, and the pushes just appended, encoded (the
+        last ``len(appended)`` ids up to ``newest``)."""
+        with self._recent_lock:
+            first = newest - len(appended) + 1
+            for offset, data in enumerate(appended):
+                self._recent[first + offset] = data
+            while len(self._recent) > RECENT_PUSHES:
+                self._recent.popitem(last=False)
+            self._newest = max(self._newest, newest)
 
     def _snapshot(self, conn: sqlite3.Connection) -> dict[str, Any]:
         # Inside the caller's read transaction: the views, the tickets and the feed id agree.
@@ -473,7 +511,9 @@ class HallService:
                 return
         with self.store.transaction() as tx:
             appended = self._account_for_others(tx.conn, self.clock.now())
+            newest = feed.bounds(tx.conn)[1]
         if appended:
+            self._committed([], newest)
             self.notify()
 
     def _account_for_others(self, conn: sqlite3.Connection, now: float) -> bool:
@@ -840,9 +880,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # the headers are out: end the stream, the client reconnects
             log.exception("event stream of %s failed", device.device_id)
 
-    def _events(self, out: list[Outgoing]) -> None:
-        for event_id, type_, data in out:
-            self._chunk(_sse(type_, data, event_id))
+    def _events(self, out: list[bytes]) -> None:
+        if out:
+            self._chunk(b"".join(out))
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")

@@ -186,6 +186,14 @@ HALL_SCHEMA = Migrations(
                 "ALTER TABLE open_windows ADD COLUMN pause_reason TEXT",
             ),
         ),
+        # A finished ticket's 好差评 level (1–5), beside its rating.submitted event: the
+        # window terminal on the hall box reads it here, since the journal's outbox is drained
+        # by the publisher and cannot be read back.
+        Migration(
+            10,
+            "queue: a finished ticket's rating",
+            ("ALTER TABLE tickets ADD COLUMN rating INTEGER",),
+        ),
     ),
     legacy_ledger="schema_migrations",
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,7 +69,10 @@ def build_window_terminal(args: argparse.Namespace, hall: HallConfig) -> WindowT
     remote = launch._remote(args, ROLE, args.device_id or f"terminal-{args.window or 1}")
     window_no = args.window or (remote.device.window if remote else None) or 1
     hall.window(window_no)  # an unknown window fails now, on the console
-    hall_box = _tapped_queue()(remote.device, hall, address=remote.address) if remote else None
+    hall_box = remote.queue(hall) if remote else None
+    relay = _PushRelay()
+    if hall_box is not None:
+        hall_box.on_push(relay)
     db = None if remote else launch._hall_db(args, hall)
     catalog_path = Path(args.item_catalog) if args.item_catalog else None
 
@@ -81,7 +85,7 @@ def build_window_terminal(args: argparse.Namespace, hall: HallConfig) -> WindowT
             rating_timeout_s=args.rating_timeout, on_change=on_change,
         )  # fmt: skip
         if hall_box is not None:
-            hall_box.terminal = terminal
+            relay.attach(terminal)
             return terminal
         return HallBoxWatch(queue.conn, terminal)
 
@@ -94,33 +98,41 @@ def build_window_terminal(args: argparse.Namespace, hall: HallConfig) -> WindowT
     return WindowTerminalApp(build, close, window_no=window_no, link=hall_box)
 
 
-def _tapped_queue() -> type:
-    """``RemoteHallQueue`` with each push also handed to the terminal (imported here, so that
-    the kiosk's and the PAD's command lines do not load the HTTP client)."""
-    from hallnet.client import RemoteHallQueue
+class _PushRelay:
+    """Hands the hall box's pushes to the terminal: the window view does not say whether a
+    ticket left *finished* (only then is a rating asked), who signed in, or the rating.
 
-    class TappedQueue(RemoteHallQueue):
-        """The window view does not say whether a ticket left *finished* (only then is a
-        rating asked) nor who signed in; the pushes do. ``RemoteHallQueue`` has no public
-        push hook yet, so this rides its listener's ``_push``."""
+    Registered before the queue starts, so that the first snapshot (the sign-in) is not
+    missed; what arrives before the terminal exists is held for it."""
 
-        terminal: Any = None
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._terminal: Any = None
+        self._held: list[tuple[str, dict[str, Any]]] = []
 
-        def _push(self, kind: str, data: dict[str, Any], event_id: int | None) -> None:
-            super()._push(kind, data, event_id)
-            terminal = self.terminal
-            if terminal is None:
-                return
-            if kind != "snapshot":
-                terminal.observe(kind, data)
-                return
-            # Connected (again): the sign-in as the hall box has it now.
-            for w in data.get("windows", []):
-                if int(w.get("no", -1)) == terminal.window_no:
-                    kind = "window.opened" if w.get("is_open") else "window.closed"
-                    terminal.observe(kind, {"window": w["no"], "staff_id": w.get("staff_id")})
+    def attach(self, terminal: Any) -> None:
+        with self._lock:
+            self._terminal, held, self._held = terminal, self._held, []
+            for kind, data in held:
+                self._deliver(kind, data)
 
-    return TappedQueue
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            if self._terminal is None:
+                self._held.append((kind, data))
+            else:
+                self._deliver(kind, data)
+
+    def _deliver(self, kind: str, data: dict[str, Any]) -> None:
+        terminal = self._terminal
+        if kind != "snapshot":
+            terminal.observe(kind, data)
+            return
+        # Connected (again): the sign-in as the hall box has it now.
+        for w in data.get("windows", []):
+            if int(w.get("no", -1)) == terminal.window_no:
+                kind = "window.opened" if w.get("is_open") else "window.closed"
+                terminal.observe(kind, {"window": w["no"], "staff_id": w.get("staff_id")})
 
 
 def _item_lookup(path: Path | None) -> Callable[[str], Any] | None:
