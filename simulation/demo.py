@@ -3,7 +3,8 @@
 It starts, with embedded defaults and nothing to configure:
 
 * an MQTT broker (Mosquitto if installed, otherwise an in-process one);
-* the central collector and its dashboard page;
+* the central collector and its dashboard page, sending its warnings and 差评 by a simulated
+  SMS gateway to the demo's people (:data:`DEMO_RECIPIENTS`);
 * the hall agent publishing the hall journal and taking the collector's commands
   (``python main.py collector command … --hall hall-demo``, the address is printed);
 * walk-in citizens and staff at windows 1 and 2, simulated in real time, so the hall is busy;
@@ -36,6 +37,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import webbrowser
 from pathlib import Path
 
@@ -43,6 +45,7 @@ from agent.broker import start_embedded_broker, wait_listening
 from agent.hall_box import HallBox
 from collector.dashboard import Dashboard
 from collector.service import CollectorService
+from collector.tidal_config import CollectorHallSettings, parse_collector_settings
 from core.clock import SimClock, SystemClock
 from core.config import DEFAULT_CONFIG, HallConfig, load_hall_config
 from flows.queue import HallQueue
@@ -51,6 +54,7 @@ from hallstore import journal
 from simulation.devices import open_front_of_house
 from simulation.hall_sim import IDLE_LOOK_S, HallSimulation, StopSimulation
 from simulation.scenarios import Scenario
+from upstream_sim.notify_gateway import notify_gateway_server
 from upstream_sim.payment_gateways import start_gateways
 from upstream_sim.platform import platform_server, sample_people
 
@@ -105,8 +109,16 @@ def run_demo(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
     broker = start_embedded_broker(data_dir=workdir / "broker")
+    # Warnings and 差评 go to the people of DEMO_RECIPIENTS through a simulated SMS gateway.
+    notify_server, _ = notify_gateway_server()
+    notify_server.start()
     collector = CollectorService(
-        workdir / "collector.db", broker.host, broker.port, {hall.hall_id: hall}, clock=SystemClock()
+        workdir / "collector.db",
+        broker.host,
+        broker.port,
+        {hall.hall_id: hall},
+        clock=SystemClock(),
+        settings={hall.hall_id: _demo_settings(notify_server.url)},
     )
     collector.start()
     dashboard = Dashboard(
@@ -172,6 +184,7 @@ def run_demo(args: argparse.Namespace) -> int:
             f"MQTT broker ({broker.kind}): {broker.host}:{broker.port}\n"
             f"叫号服务 hall API: http://{hall_box}/v1 (devices: {devices})\n"
             f"政务服务平台 (simulated): {platform.url}/openapi.json\n"
+            f"短信网关 (simulated), messages sent: {notify_server.url}/api/v1/messages\n"
             "试用身份证号 (type at the kiosk): "
             + "、".join(f"{p.id_number} {p.name}" for p in sample_people())
             + "\n"
@@ -201,8 +214,29 @@ def run_demo(args: argparse.Namespace) -> int:
         gateways.stop()
         dashboard.stop()
         collector.stop()
+        notify_server.stop()
         broker.close()
     return 0
+
+
+#: Who the demo hall's warnings and 差评 reach (``docs/tidal.md``, "Notifications"); the
+#: shipped config leaves ``[notify]`` empty, since a real hall names its own people.
+DEMO_RECIPIENTS = (
+    {"role": "office_lead", "name": "王主任", "phone": "13800000001"},
+    {"role": "window_lead", "name": "李科长", "phone": "13800000002", "department": "人社局",
+     "services": ["social"]},
+    {"role": "window_lead", "name": "赵科长", "phone": "13800000003", "department": "公安局",
+     "services": ["household"]},
+    {"role": "duty_manager", "name": "周经理", "phone": "13800000004"},
+)  # fmt: skip
+
+
+def _demo_settings(gateway: str) -> CollectorHallSettings:
+    """The demo hall's ``[tidal]`` as shipped, and ``[notify]`` through the simulated gateway."""
+    with DEFAULT_CONFIG.open("rb") as f:
+        raw = tomllib.load(f)
+    notify = {"gateway": gateway, "channel": "sms", "recipients": list(DEMO_RECIPIENTS)}
+    return parse_collector_settings({"tidal": raw.get("tidal", {}), "notify": notify})
 
 
 def _log_to_file(path: Path) -> None:

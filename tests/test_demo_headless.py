@@ -26,6 +26,10 @@ def test_headless_demo_serves_a_live_dashboard_and_flushes_on_ctrl_c(tmp_path: P
     )
     try:
         url = _dashboard_url(proc)
+        # The demo's warnings and 差评 have somewhere to go: the simulated SMS gateway answers.
+        gateway = _printed(proc, r"短信网关 .*messages sent: (http://\S+)")
+        with urllib.request.urlopen(gateway, timeout=5) as resp:
+            assert "messages" in json.load(resp)["data"]
         state = _poll_until(url, _walk_ins_arrived)
         hall = state["halls"][0]
         assert hall["name"] == "示范区政务服务中心"
@@ -48,14 +52,19 @@ def _walk_ins_arrived(state: dict) -> bool:
 
 
 def _dashboard_url(proc: subprocess.Popen[str]) -> str:
+    return _printed(proc, r"dashboard: (http://\S+)")
+
+
+def _printed(proc: subprocess.Popen[str], pattern: str) -> str:
+    """The first group of the next line of the demo's output that matches ``pattern``."""
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
-        match = re.search(r"dashboard: (http://\S+)", line)
+        match = re.search(pattern, line)
         if match:
             return match.group(1)
-    raise AssertionError("the demo never printed its dashboard address")
+    raise AssertionError(f"the demo never printed {pattern!r}")
 
 
 def _poll_until(url: str, condition: object, timeout: float = 60) -> dict:
