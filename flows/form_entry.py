@@ -10,19 +10,25 @@ empty for the citizen to fill on screen rather than passed on.
 
 Values are personal data: kept only on this object, dropped by :meth:`FormEntry.forget`; the
 phone form is closed on the platform then too, so a phone submitting late sends nothing.
+
+:class:`FormSteps` is the flows' side of it: the form's steps and screens (``choose_item``,
+``form_mode``, ``phone_qr``, a field's screen, ``form``) that both functions offer their
+screens under the same names.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from core.errors import FormInvalid, PlatformError
+from core.errors import FormInvalid, PhoneFormExpired, PlatformError
 from flows import form_fields
 from flows.form_fields import ChoiceField, Field, TextField
+from flows.identify import Citizen
 from flows.screens import Screen
 from govplatform.submissions import FormField, FormSchema, PhoneSession, SubmissionsClient
 
@@ -156,7 +162,11 @@ class FormEntry:
             PlatformError (801–806): the platform could not answer this time.
         """
         assert self.client is not None and self.phone is not None
-        answer = self.client.phone_answer(self.phone.session_id, wait_s)
+        try:
+            answer = self.client.phone_answer(self.phone.session_id, wait_s)
+        except PhoneFormExpired:
+            self.phone = None  # gone on the platform: nothing left to close
+            raise
         if answer.status != "submitted" or answer.values is None:
             return PhoneOutcome(False)
         for field in self.fields:
@@ -188,3 +198,114 @@ class FormEntry:
         self.fields: list[Field] = []
         self.values: dict[str, str] = {}
         self.phone: PhoneSession | None = None
+
+
+class FormSteps:
+    """The form's steps, mixed into 自助填表 (:class:`flows.form_print.FormPrintFlow`) and
+    自助申报 (:class:`flows.self_submission.SelfSubmissionFlow`): both draw the same screens
+    (``kiosk/functions/form_fill.py``), which call these step names on either flow.
+
+    The flow provides the attributes below and ``_forget()`` (drop the citizen and the form);
+    ``citizen`` stays None until the identify step, and every step before it goes back to
+    :meth:`start`.
+    """
+
+    form: FormEntry
+    citizen: Citizen | None
+    phone_wait_s: float
+    _lock: threading.RLock
+    #: 自助申报's ``form`` screen says when the phone's values have just arrived
+    #: (``from_phone``); 自助填表's carries no such key.
+    FORM_NOTES_PHONE: ClassVar[bool] = False
+
+    def start(self) -> Screen:
+        """The tile tapped: the items whose forms can be filled here."""
+        with self._lock:
+            self._forget()
+            return self._items()
+
+    def _forget(self) -> None:
+        """Drop the citizen, the form and whatever else the flow holds of them."""
+        raise NotImplementedError
+
+    def fill_on_screen(self) -> Screen:
+        """在本机填写 (also from the QR screen: the phone is given up)."""
+        with self._lock:
+            if self.citizen is None:
+                return self.start()
+            self.form.close_phone()
+            return self._form()
+
+    def fill_by_phone(self) -> Screen:
+        """手机扫码填写: the QR code of the platform's mobile form."""
+        with self._lock:
+            if self.citizen is None:
+                return self.start()
+            try:
+                self.form.open_phone()
+            except PlatformError as err:
+                return self._form_mode(err.key)
+            return self._phone_qr()
+
+    def poll_phone(self) -> Screen:
+        """The QR screen's poll: still waiting, or the phone's values on the form."""
+        with self._lock:
+            if self.citizen is None or self.form.phone is None:
+                return self.start() if self.citizen is None else self._form()
+            try:
+                arrived = self.form.poll_phone(self.phone_wait_s).arrived
+            except PhoneFormExpired as err:
+                return self._form(err.key)
+            except PlatformError as err:
+                return self._phone_qr(err.key)
+            return self._form(phone_done=True) if arrived else self._phone_qr()
+
+    def edit(self, key: str) -> Screen:
+        """A field tapped: its own screen."""
+        with self._lock:
+            return self.form.edit(key) if self.citizen is not None else self.start()
+
+    def set_field(self, key: str, text: str) -> Screen:
+        """A field entered: the form again, or the field's screen with the reason."""
+        with self._lock:
+            if self.citizen is None:
+                return self.start()
+            again = self.form.set_field(key, text)
+            return again if again is not None else self._form()
+
+    # --- screens ------------------------------------------------------------------------
+
+    def _items(self, error_key: str | None = None) -> Screen:
+        """``choose_item``: the items whose forms the platform offers here."""
+        client = self.form.client
+        if client is None:
+            return Screen("unavailable", "result", {}, "platform_error")
+        try:
+            forms = client.forms()
+        except PlatformError as err:
+            return Screen("unavailable", "result", {}, err.key)
+        items = [{"code": f.item_code, "name": f.item_name, "form_name": f.form_name}
+                 for f in forms]  # fmt: skip
+        return Screen("choose_item", "menu", {"items": items}, error_key)
+
+    def _form_mode(self, error_key: str | None = None) -> Screen:
+        """``form_mode``: on screen or by phone."""
+        assert self.citizen is not None and self.form.schema is not None
+        data = {"form_name": self.form.schema.form_name, "applicant": self.citizen.masked()}
+        return Screen("form_mode", "menu", data, error_key)
+
+    def _phone_qr(self, error_key: str | None = None) -> Screen:
+        """``phone_qr``: the open phone form's address, to show as a QR code."""
+        phone, schema = self.form.phone, self.form.schema
+        assert phone is not None and schema is not None
+        data = {"url": phone.url, "form_name": schema.form_name,
+                "expires_min": max(1, round(phone.expires_in_s / 60))}  # fmt: skip
+        return Screen("phone_qr", "form", data, error_key)
+
+    def _form(self, error_key: str | None = None, phone_done: bool = False) -> Screen:
+        """``form``: the fields, filled or not, and the masked applicant."""
+        assert self.citizen is not None
+        extra: dict[str, Any] = {"applicant": self.citizen.masked()}
+        if self.FORM_NOTES_PHONE:
+            extra["from_phone"] = phone_done
+        return self.form.overview("form", extra, error_key)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import threading
 
 from core.clock import business_day
-from core.errors import PhoneFormExpired, PlatformError
+from core.errors import PlatformError
 from flows.document_printing import DocumentPrinting
-from flows.form_entry import FormEntry
+from flows.form_entry import FormEntry, FormSteps
 from flows.identify import Citizen, IdentifyCitizen
 from flows.kiosk_functions import KioskContext
 from flows.screens import Screen
@@ -27,8 +27,9 @@ from govplatform.submissions import SubmissionsClient
 FUNCTION = "form_fill"
 
 
-class FormPrintFlow:
-    """The 自助填表 function's flow (a :class:`flows.kiosk_functions.KioskFlow`).
+class FormPrintFlow(FormSteps):
+    """The 自助填表 function's flow (a :class:`flows.kiosk_functions.KioskFlow`); the form's
+    own steps (on screen, by phone, a field) are :class:`flows.form_entry.FormSteps`.
 
     Args:
         context: the kiosk.
@@ -45,20 +46,6 @@ class FormPrintFlow:
         self._lock = threading.RLock()
         self._forget()
 
-    def start(self) -> Screen:
-        """The tile tapped: the forms that can be filled here."""
-        with self._lock:
-            self._forget()
-            if self.client is None:
-                return Screen("unavailable", "result", {}, "platform_error")
-            try:
-                forms = self.client.forms()
-            except PlatformError as err:
-                return Screen("unavailable", "result", {}, err.key)
-            items = [{"code": f.item_code, "name": f.item_name, "form_name": f.form_name}
-                     for f in forms]  # fmt: skip
-            return Screen("choose_item", "menu", {"items": items})
-
     def leave(self) -> None:
         """Forget the citizen and the form (and close the phone form)."""
         with self._lock:
@@ -73,8 +60,7 @@ class FormPrintFlow:
             try:
                 self.form.load(self.client.form(code))
             except PlatformError as err:
-                screen = self.start()
-                return Screen(screen.name, screen.kind, screen.data, err.key)
+                return self._items(err.key)
             return self.identify.start()
 
     def identified(self, outcome: Screen | Citizen) -> Screen:
@@ -84,49 +70,7 @@ class FormPrintFlow:
             if self.form.schema is None:
                 return self.start()
             self.citizen = outcome
-            return self._mode()
-
-    def fill_on_screen(self) -> Screen:
-        with self._lock:
-            if self.citizen is None:
-                return self.start()
-            self.form.close_phone()
-            return self._form()
-
-    def fill_by_phone(self) -> Screen:
-        with self._lock:
-            if self.citizen is None:
-                return self.start()
-            try:
-                session = self.form.open_phone()
-            except PlatformError as err:
-                return self._mode(err.key)
-            return self._phone(session.url, session.expires_in_s)
-
-    def poll_phone(self) -> Screen:
-        with self._lock:
-            if self.citizen is None or self.form.phone is None:
-                return self.start() if self.citizen is None else self._form()
-            phone = self.form.phone
-            try:
-                arrived = self.form.poll_phone(self.phone_wait_s).arrived
-            except PhoneFormExpired as err:
-                self.form.phone = None
-                return self._form(err.key)
-            except PlatformError as err:
-                return self._phone(phone.url, phone.expires_in_s, err.key)
-            return self._form() if arrived else self._phone(phone.url, phone.expires_in_s)
-
-    def edit(self, key: str) -> Screen:
-        with self._lock:
-            return self.form.edit(key) if self.citizen is not None else self.start()
-
-    def set_field(self, key: str, text: str) -> Screen:
-        with self._lock:
-            if self.citizen is None:
-                return self.start()
-            again = self.form.set_field(key, text)
-            return again if again is not None else self._form()
+            return self._form_mode()
 
     def show_form(self) -> Screen:
         with self._lock:
@@ -170,21 +114,6 @@ class FormPrintFlow:
         assert self.citizen is not None
         head = [Row("申请人姓名", self.citizen.name), Row("身份证号码", self.citizen.id_number)]
         return head + [Row(r["label"], r["value"]) for r in self.form.rows()]
-
-    def _mode(self, error_key: str | None = None) -> Screen:
-        assert self.citizen is not None and self.form.schema is not None
-        data = {"form_name": self.form.schema.form_name, "applicant": self.citizen.masked()}
-        return Screen("form_mode", "menu", data, error_key)
-
-    def _phone(self, url: str, expires_in_s: float, error_key: str | None = None) -> Screen:
-        assert self.form.schema is not None
-        data = {"url": url, "form_name": self.form.schema.form_name,
-                "expires_min": max(1, round(expires_in_s / 60))}  # fmt: skip
-        return Screen("phone_qr", "form", data, error_key)
-
-    def _form(self, error_key: str | None = None) -> Screen:
-        assert self.citizen is not None
-        return self.form.overview("form", {"applicant": self.citizen.masked()}, error_key)
 
     def _preview(self) -> Screen:
         assert self.form.schema is not None and self.citizen is not None

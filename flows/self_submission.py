@@ -44,7 +44,6 @@ from core.clock import business_day
 from core.errors import (
     DeviceError,
     HallEdgeError,
-    PhoneFormExpired,
     PlatformError,
     ScanStorageFull,
     SubmissionRefused,
@@ -52,7 +51,7 @@ from core.errors import (
 from core.events import Kind
 from core.privacy import mask_name
 from flows.document_printing import DocumentPrinting
-from flows.form_entry import FormEntry
+from flows.form_entry import FormEntry, FormSteps
 from flows.identify import Citizen, IdentifyCitizen
 from flows.kiosk_functions import KioskContext
 from flows.material_capture import PageWatcher, document_camera_of, fit_for_upload
@@ -84,8 +83,9 @@ class MaterialPages:
     pages: list[Path] = field(default_factory=list)
 
 
-class SelfSubmissionFlow:
-    """The 自助申报 function's flow (a :class:`flows.kiosk_functions.KioskFlow`).
+class SelfSubmissionFlow(FormSteps):
+    """The 自助申报 function's flow (a :class:`flows.kiosk_functions.KioskFlow`); the form's
+    own steps (on screen, by phone, a field) are :class:`flows.form_entry.FormSteps`.
 
     Args:
         context: the kiosk.
@@ -95,6 +95,8 @@ class SelfSubmissionFlow:
         phone_wait_s: how long one phone poll waits for the phone (a long poll).
         watch_s: how long one capture step watches the desk.
     """
+
+    FORM_NOTES_PHONE = True
 
     def __init__(
         self,
@@ -122,13 +124,7 @@ class SelfSubmissionFlow:
         self._lock = threading.RLock()
         self._forget()
 
-    # --- the kiosk's two steps ----------------------------------------------------------
-
-    def start(self) -> Screen:
-        """The tile tapped: the items that may be submitted here."""
-        with self._lock:
-            self._forget()
-            return self._items()
+    # --- the kiosk's two steps (start() is FormSteps') -----------------------------------
 
     def leave(self) -> None:
         """The citizen is done or walked away: scans, form and citizen are gone, from memory
@@ -183,56 +179,7 @@ class SelfSubmissionFlow:
             self.citizen = outcome
             return self._form_mode()
 
-    # --- the form -----------------------------------------------------------------------
-
-    def fill_on_screen(self) -> Screen:
-        """在本机填写 (also from the QR screen: the phone is given up)."""
-        with self._lock:
-            if self.citizen is None:
-                return self.start()
-            self.form.close_phone()
-            return self._form()
-
-    def fill_by_phone(self) -> Screen:
-        """手机扫码填写: the QR code of the platform's mobile form."""
-        with self._lock:
-            if self.citizen is None:
-                return self.start()
-            try:
-                session = self.form.open_phone()
-            except PlatformError as err:
-                return self._form_mode(err.key)
-            return self._phone_screen(session.url, session.expires_in_s)
-
-    def poll_phone(self) -> Screen:
-        """The QR screen's poll: still waiting, or the phone's values on the form."""
-        with self._lock:
-            if self.citizen is None or self.form.phone is None:
-                return self.start() if self.citizen is None else self._form()
-            phone = self.form.phone
-            try:
-                arrived = self.form.poll_phone(self.phone_wait_s).arrived
-            except PhoneFormExpired as err:
-                self.form.phone = None
-                return self._form(err.key)
-            except PlatformError as err:
-                return self._phone_screen(phone.url, phone.expires_in_s, err.key)
-            if not arrived:
-                return self._phone_screen(phone.url, phone.expires_in_s)
-            return self._form(phone_done=True)
-
-    def edit(self, key: str) -> Screen:
-        with self._lock:
-            if self.citizen is None:
-                return self.start()
-            return self.form.edit(key)
-
-    def set_field(self, key: str, text: str) -> Screen:
-        with self._lock:
-            if self.citizen is None:
-                return self.start()
-            again = self.form.set_field(key, text)
-            return again if again is not None else self._form()
+    # --- the form (the rest is FormSteps') ------------------------------------------------
 
     def show_form(self) -> Screen:
         """返回 from a field's screen (or 修改申请表 at the review)."""
@@ -486,17 +433,6 @@ class SelfSubmissionFlow:
 
     # --- screens ------------------------------------------------------------------------
 
-    def _items(self, error_key: str | None = None) -> Screen:
-        if self.submissions is None:
-            return Screen("unavailable", "result", {}, "platform_error")
-        try:
-            forms = self.submissions.forms()
-        except PlatformError as err:
-            return Screen("unavailable", "result", {}, err.key)
-        items = [{"code": f.item_code, "name": f.item_name, "form_name": f.form_name}
-                 for f in forms]  # fmt: skip
-        return Screen("choose_item", "menu", {"items": items}, error_key)
-
     def _item_data(self) -> dict[str, Any]:
         assert self.item is not None
         return {"code": self.item.code, "name": self.item.name, "department": self.item.department}
@@ -517,22 +453,6 @@ class SelfSubmissionFlow:
                 "materials": rows, "to_capture": sum(not r["by_form"] for r in rows),
                 "form_name": self.form.schema.form_name}  # fmt: skip
         return Screen("materials", "result", data)
-
-    def _form_mode(self, error_key: str | None = None) -> Screen:
-        assert self.citizen is not None and self.form.schema is not None
-        data = {"form_name": self.form.schema.form_name, "applicant": self.citizen.masked()}
-        return Screen("form_mode", "menu", data, error_key)
-
-    def _phone_screen(self, url: str, expires_in_s: float, error_key: str | None = None) -> Screen:
-        assert self.form.schema is not None
-        data = {"url": url, "form_name": self.form.schema.form_name,
-                "expires_min": max(1, round(expires_in_s / 60))}  # fmt: skip
-        return Screen("phone_qr", "form", data, error_key)
-
-    def _form(self, error_key: str | None = None, phone_done: bool = False) -> Screen:
-        assert self.citizen is not None
-        return self.form.overview("form", {"applicant": self.citizen.masked(),
-                                           "from_phone": phone_done}, error_key)  # fmt: skip
 
     def _capture(self, error_key: str | None = None, camera_fault: bool = False) -> Screen:
         current = self.captured[self.current]

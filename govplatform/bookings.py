@@ -32,6 +32,9 @@ from core.errors import (
 )
 from govplatform.http import PlatformHttp
 
+#: A citizen's bookings, by the ID number in the body (never in a URL).
+SEARCH = "/bookings/search"
+
 #: The platform's refusal codes the kiosk explains, and the error each becomes.
 REFUSALS: dict[str, type[BookingRefused]] = {
     "SLOT_FULL": SlotFull,
@@ -127,12 +130,12 @@ class BookingsClient:
 
     def of_citizen(self, id_number: str, status: str | None = None) -> list[Booking]:
         """A citizen's bookings, oldest first; ``status`` keeps only those in it."""
-        params = {"id_number": id_number} | ({"status": status} if status else {})
-        data = self.http.get("/bookings", params)
+        body = {"id_number": id_number} | ({"status": status} if status else {})
+        data = self.http.lookup(SEARCH, body)
         try:
             return [_booking(b) for b in data["bookings"]]
         except (KeyError, TypeError) as err:
-            raise PlatformBadResponse(f"/bookings: {err!r}", path="/bookings") from err
+            raise PlatformBadResponse(f"{SEARCH}: {err!r}", path=SEARCH) from err
 
     def cancel(self, request_id: str, booking_no: str, id_number: str) -> Booking:
         """Cancel one's own booking (取消预约)."""

@@ -1,5 +1,6 @@
 """Cases (办件) on the government platform: a case's progress, by its number or by the
-applicant's ID number, each step with its date.
+applicant's ID number, each step with its date. The ID number goes in a lookup's body
+(``POST /cases/search``), never in a URL.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from typing import Any
 
 from core.errors import CaseNotFound, PlatformBadResponse, PlatformNotFound
 from govplatform.http import PlatformHttp
+
+#: A citizen's cases, by the ID number in the body.
+SEARCH = "/cases/search"
 
 
 @dataclass(frozen=True)
@@ -63,11 +67,11 @@ class CasesClient:
 
     def of_citizen(self, id_number: str) -> list[Case]:
         """The cases of an ID number, newest first (an empty list when there are none)."""
-        data = self.http.get("/cases", {"id_number": id_number})
+        data = self.http.lookup(SEARCH, {"id_number": id_number})
         try:
             return [_case(c) for c in data["cases"]]
         except (KeyError, TypeError) as err:
-            raise PlatformBadResponse(f"/cases: {err!r}", path="/cases") from err
+            raise PlatformBadResponse(f"{SEARCH}: {err!r}", path=SEARCH) from err
 
 
 def _case(data: Any) -> Case:

@@ -6,8 +6,10 @@ the PDF, for the printer, and the previews, for the screen: a kiosk has no PDF r
 own. The convenience queries' printouts are documents of the same form
 (:mod:`govplatform.queries`).
 
-Issuing is a GET: it changes nothing the citizen would care about if it were repeated (a
-second copy of the same certificate), so :class:`govplatform.http.PlatformHttp` may retry it.
+Issuing is a lookup (:meth:`govplatform.http.PlatformHttp.lookup`: a POST with the ID number
+in its body, never in a URL): it changes nothing the citizen would care about if it were
+repeated (a second copy of the same certificate), so it is retried. Fetching the PDF and the
+previews is a GET of the paths the platform answered, which name the copy, not the citizen.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ class CertificatesClient:
         if path is None:
             raise ValueError(f"unknown certificate {certificate!r}")
         try:
-            data = self.http.get(path, {"id_number": id_number})
+            data = self.http.lookup(path, {"id_number": id_number})
         except PlatformRefused as err:
             if err.details.get("upstream_code") == "HAS_PROPERTY":
                 raise HasRegisteredProperty(str(err), **err.details) from err

@@ -6,10 +6,15 @@ errors behave the same everywhere:
 
 * **Timeouts.** A connect timeout of 2 s and a read timeout of 6 s by default: a village
   terminal's uplink is slow, but a citizen will not wait longer than that for one screen.
-* **Retries only where the call is idempotent.** A GET is retried after a connection error, a
-  timeout or a 500/502/503/504 (three attempts, 0.3 s then 0.6 s apart). A POST is retried only
+* **No personal data in a URL.** A lookup by a citizen's ID number (or name) is a POST with
+  its parameters in the JSON body (:meth:`PlatformHttp.lookup`): a URL is written to access
+  logs, proxies' logs and urllib3's debug lines, a body is not. :meth:`PlatformHttp.get` is
+  for what is not personal (the catalog, slots, a case by its number).
+* **Retries only where the call is idempotent** (the rule is in :meth:`PlatformHttp._send`).
+  A GET and a POST lookup are retried after a connection error, a timeout or a
+  500/502/503/504 (three attempts, 0.3 s then 0.6 s apart). Any other POST is retried only
   when it carries an ``Idempotency-Key``, which the platform uses to answer a repeat with its
-  first result; without one a POST is sent once and a lost answer is a
+  first result; without one it is sent once and a lost answer is a
   :class:`~core.errors.PlatformTimeout` whose outcome the caller must settle by asking again.
 * **Typed errors with codes** (800–849, ``docs/error-codes.md``): unreachable 801, timeout 802,
   server error 803, unreadable answer 804, refused on its merits 805, not found 806.
@@ -40,11 +45,6 @@ from core.errors import (
 )
 
 log = logging.getLogger(__name__)
-# urllib3 logs every request line at DEBUG and a retried one at WARNING, query string and all,
-# and the platform's lookups carry the ID number in it (``?id_number=…``); a kiosk's log (Kivy
-# writes DEBUG records to its file) must not. This client logs its own failures, without the
-# query (:func:`_scrubbed`, docs/privacy.md).
-logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 6.0
@@ -89,10 +89,23 @@ class PlatformHttp:
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET ``path``; the ``data`` of the answer. Retried (it changes nothing).
 
+        ``params`` go into the URL: nothing personal (an ID number, a name) belongs there;
+        such a lookup is :meth:`lookup`.
+
         Raises:
             PlatformError: one of 801–806.
         """
-        return self._call("GET", path, params=params, body=None, key=None, retry=True)
+        return self._call("GET", path, params=params, body=None, key=None, idempotent=True)
+
+    def lookup(self, path: str, body: dict[str, Any]) -> Any:
+        """POST a lookup whose parameters are personal (a citizen's ID number) in its JSON
+        body, so that no URL carries them; the ``data`` of the answer. Retried like a GET:
+        a lookup reads and changes nothing, whatever the method that carries it.
+
+        Raises:
+            PlatformError: one of 801–806.
+        """
+        return self._call("POST", path, params=None, body=body, key=None, idempotent=True)
 
     def post(self, path: str, body: dict[str, Any], *, idempotency_key: str | None = None) -> Any:
         """POST ``body`` to ``path``; the ``data`` of the answer.
@@ -108,8 +121,9 @@ class PlatformHttp:
                 leaves the change's outcome unknown.
         """
         return self._call(
-            "POST", path, params=None, body=body, key=idempotency_key, retry=bool(idempotency_key)
-        )
+            "POST", path, params=None, body=body, key=idempotency_key,
+            idempotent=bool(idempotency_key),
+        )  # fmt: skip
 
     def get_bytes(self, path: str, params: dict[str, Any] | None = None) -> tuple[bytes, str]:
         """GET a document (a certificate's PDF): its bytes and content type. Retried.
@@ -117,7 +131,7 @@ class PlatformHttp:
         Raises:
             PlatformError: one of 801–806.
         """
-        resp = self._send("GET", path, params=params, body=None, key=None, retry=True)
+        resp = self._send("GET", path, params=params, body=None, key=None, idempotent=True)
         if resp.status_code != 200:
             self._raise_for(resp, path)
         return resp.content, resp.headers.get("Content-Type", "application/octet-stream")
@@ -135,9 +149,9 @@ class PlatformHttp:
         params: dict[str, Any] | None,
         body: dict[str, Any] | None,
         key: str | None,
-        retry: bool,
+        idempotent: bool,
     ) -> Any:
-        resp = self._send(method, path, params=params, body=body, key=key, retry=retry)
+        resp = self._send(method, path, params=params, body=body, key=key, idempotent=idempotent)
         if resp.status_code >= 300:
             self._raise_for(resp, path)
         envelope = _json_of(resp, path)
@@ -153,11 +167,15 @@ class PlatformHttp:
         params: dict[str, Any] | None,
         body: dict[str, Any] | None,
         key: str | None,
-        retry: bool,
+        idempotent: bool,
     ) -> requests.Response:
         headers = {"Idempotency-Key": key} if key else {}
         url = self.base_url + path
-        tries = self.attempts if retry else 1
+        # The retry rule. Only an idempotent call is sent again, as a repeat changes nothing:
+        # a GET; a POST lookup (it only reads: POST carries the ID number in the body, out of
+        # the URL, and makes it no less safe to repeat); a POST with an Idempotency-Key (the
+        # platform answers a repeat with its first result). Any other POST is sent once.
+        tries = self.attempts if idempotent else 1
         for attempt in range(1, tries + 1):
             try:
                 resp = self.session.request(
@@ -207,8 +225,10 @@ class PlatformHttp:
 
 
 def _scrubbed(err: BaseException) -> str:
-    """An error's text without any URL query: requests puts the whole URL in it, and a
-    lookup's query holds the citizen's ID number."""
+    """An error's text without any URL query: requests puts the whole URL in it, and an
+    error may be journaled and leave the kiosk. No query carries an ID number (those go in
+    a body, :meth:`PlatformHttp.lookup`), but one may carry what a citizen typed (a bill's
+    account number, a search's words)."""
     return re.sub(r"\?[^\s)'\"]*", "?…", str(err))
 
 

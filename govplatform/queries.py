@@ -1,10 +1,12 @@
 """Convenience queries (便民查询) on the government platform, and the social security card's
 loss report (社会保障卡挂失/解挂).
 
-A query is a GET of ``/queries/<query>`` with its parameters; what the answer holds is the
-query's own business, read by the kiosk's query specs (:mod:`flows.query_specs`). A printable
-query also issues its answer as a document (``/queries/<query>/document``), fetched like a
-certificate (:func:`govplatform.certificates.fetch_document`).
+A query is a lookup of ``/queries/<query>`` with its parameters (the citizen's ID number
+among them) in the body, never in a URL (:meth:`govplatform.http.PlatformHttp.lookup`); what
+the answer holds is the query's own business, read by the kiosk's query specs
+(:mod:`flows.query_specs`). A printable query also issues its answer as a document
+(``/queries/<query>/document``, the same body), fetched like a certificate
+(:func:`govplatform.certificates.fetch_document`).
 
 The card's state change is a POST with an ``Idempotency-Key`` the caller keeps before sending:
 a lost answer is settled by sending the same change with the same key again, which the
@@ -66,7 +68,7 @@ class QueriesClient:
                 object.
         """
         path = f"{PREFIX}/{query_path}"
-        data = self.http.get(path, params)
+        data = self.http.lookup(path, params)
         if not isinstance(data, dict):
             raise PlatformBadResponse(f"{path}: answer is not an object", path=path)
         return data
@@ -74,14 +76,14 @@ class QueriesClient:
     def document(self, query_path: str, params: dict[str, str]) -> DocumentRef:
         """Have the platform issue a query's answer as a printable document."""
         path = f"{PREFIX}/{query_path}/document"
-        return document_ref(self.http.get(path, params), path)
+        return document_ref(self.http.lookup(path, params), path)
 
     def fetch(self, ref: DocumentRef) -> Document:
         return fetch_document(self.http, ref)
 
     def card(self, id_number: str) -> SocialSecurityCard:
         """The citizen's social security card and whether it is reported lost."""
-        data = self.http.get(CARD, {"id_number": id_number})
+        data = self.http.lookup(CARD, {"id_number": id_number})
         try:
             card = SocialSecurityCard(str(data["card_no"]), str(data["bank"]), str(data["state"]))
         except (KeyError, TypeError) as err:

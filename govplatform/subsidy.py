@@ -92,7 +92,7 @@ class SubsidyClient:
 
     def eligibility(self, id_number: str) -> Eligibility:
         path = f"{PREFIX}/eligibility"
-        data = self.http.get(path, {"id_number": id_number})
+        data = self.http.lookup(path, {"id_number": id_number})
         try:
             return Eligibility(
                 int(data["age"]),

@@ -79,7 +79,7 @@ def someone_with(sim: Sim, spec: QuerySpec) -> tuple[Person, dict[str, str]]:
             if records.property_contracts:
                 return person, {"contract_no": records.property_contracts[0].contract_no.lower()}
             continue
-        answer = requests.get(f"{sim.server.url}/queries/{spec.path}", params={"id_number": person.id_number})
+        answer = requests.post(f"{sim.server.url}/queries/{spec.path}", json={"id_number": person.id_number})
         if answer.status_code == 200:
             return person, {}
     raise AssertionError(f"no simulated citizen has an answer for {spec.id}")
@@ -119,7 +119,7 @@ def test_every_query_answers_through_the_flow(
     assert [f["label"] for f in screen.data["fields"]] == [s.label for s in spec.fields]
     params = {"id_number": person.id_number} if spec.citizen else {}
     params |= {k: v.upper() if k == "contract_no" else v for k, v in typed.items()}
-    answer = requests.get(f"{sim.server.url}/queries/{spec.path}", params=params).json()["data"]
+    answer = requests.post(f"{sim.server.url}/queries/{spec.path}", json=params).json()["data"]
     if spec.table is not None:
         assert screen.data["table"]["columns"] == [c.label for c in spec.table.columns]
         assert len(screen.data["table"]["rows"]) == len(answer["records"])

@@ -172,6 +172,28 @@ def test_the_catalog_routes_describe_their_answers() -> None:
     assert {"materials", "situations", "legal_basis", "time_limit"} <= set(schema["required"])
 
 
+def test_no_operation_takes_an_id_number_in_its_url() -> None:
+    """A citizen's ID number travels in a lookup's JSON body, never in a query or a path
+    (docs/gov-platform.md, "Personal data"): the description says so for every operation."""
+    routes = platform_routes(People(make_people(5, 1)), available_domains())
+    doc = UpstreamServer(TITLE, routes).openapi()
+    in_url = [
+        f"{method.upper()} {path}: {param['name']}"
+        for path, item in doc["paths"].items()
+        for method, op in item.items() if method in METHODS
+        for param in op.get("parameters", [])
+        if param.get("in") in ("query", "path") and "id_number" in param["name"]
+    ]  # fmt: skip
+    assert in_url == []
+    lookups = ["/cases/search", "/bookings/search", "/queries/social-security-card",
+               "/certificates/no-house", "/subsidy/elderly/eligibility"]  # fmt: skip
+    for path in lookups:
+        body = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert "id_number" in body["schema"]["required"], path
+    school = doc["paths"]["/queries/school-records"]["post"]["requestBody"]["content"]
+    assert {"student_id_number", "student_name"} <= set(school["application/json"]["schema"]["required"])
+
+
 def test_the_checker_catches_what_it_should() -> None:
     bad = {
         "openapi": "2.0",

@@ -14,9 +14,13 @@ the kiosk only shows the refusal the platform answers with (``docs/appointments.
   number with ``no_show_limit`` no-shows among slots of the last ``no_show_window_days`` days
   is suspended (恶意预约): ``BOOKING_SUSPENDED`` until the oldest of them leaves the window.
 * **Check-in** opens ``checkin_open_min`` minutes before the slot and closes at its end.
-* **Idempotency.** Every POST needs an ``Idempotency-Key``: a repeat answers the first
-  result, the same key with another body is ``IDEMPOTENCY_KEY_REUSED`` (422), and
-  ``GET /bookings/requests/{key}`` tells a kiosk whose answer was lost what became of it.
+* **Idempotency.** Every change (booking, cancelling, checking in) needs an
+  ``Idempotency-Key``: a repeat answers the first result, the same key with another body is
+  ``IDEMPOTENCY_KEY_REUSED`` (422), and ``GET /bookings/requests/{key}`` tells a kiosk whose
+  answer was lost what became of it.
+* **A citizen's bookings** are looked up by ``POST /bookings/search`` with
+  ``{"id_number", "status"}`` in the body, so that no URL carries the ID number; it changes
+  nothing and needs no key.
 
 The rules are set in process (``desk.rules = replace(desk.rules, daily_limit=1)``) or over HTTP
 (``POST /_sim/bookings/rules``, never faulted). The platform's time is the
@@ -35,7 +39,7 @@ from typing import Any
 from core.clock import HALL_TZ, Clock, SystemClock
 from protocols.id_card import check_digit
 from upstream_sim.people import People
-from upstream_sim.server import Request, Response, Route, ok, refused
+from upstream_sim.server import Request, Response, Route, lookup_body, ok, refused
 
 #: Slot start and end times of a working day (hall time).
 SLOT_TIMES = (
@@ -260,10 +264,11 @@ class BookingDesk:
         return answered.response
 
     def of_citizen(self, request: Request) -> Response:
-        id_number = request.query.get("id_number", "").strip().upper()
+        fields = request.fields()
+        id_number = fields.get("id_number", "").strip().upper()
         if not _valid_id_number(id_number):
             return refused(400, "INVALID_ID_NUMBER", "证件号码无效")
-        status = request.query.get("status")
+        status = fields.get("status") or None
         with self._lock:
             self._settle_no_shows()
             found = [
@@ -358,7 +363,7 @@ class BookingDesk:
         return [
             Route("GET", "/bookings/slots", self.list_slots, _OPENAPI["slots"]),
             Route("POST", "/bookings", self.book, _OPENAPI["book"]),
-            Route("GET", "/bookings", self.of_citizen, _OPENAPI["list"]),
+            Route("POST", "/bookings/search", self.of_citizen, _OPENAPI["list"]),
             Route("GET", "/bookings/requests/{key}", self.by_request, _OPENAPI["request"]),
             Route("POST", "/bookings/{booking_no}/cancel", self.cancel, _OPENAPI["cancel"]),
             Route("POST", "/bookings/{booking_no}/check-in", self.check_in, _OPENAPI["check_in"]),
@@ -433,11 +438,8 @@ _OPENAPI: dict[str, dict[str, Any]] = {
         "responses": {"201": {"description": "the booking"}, **_REFUSALS},
     },
     "list": {
-        "summary": "A citizen's bookings",
-        "parameters": [
-            {"name": "id_number", "in": "query", "required": True, "schema": {"type": "string"}},
-            {"name": "status", "in": "query", "schema": {"type": "string"}},
-        ],
+        "summary": "A citizen's bookings (the ID number in the body, never in the URL)",
+        "requestBody": lookup_body(["id_number"], ["status"]),
         "responses": {"200": {"description": "bookings, oldest first"}, **_REFUSALS},
     },
     "request": {

@@ -2,8 +2,9 @@
 
 A case goes through the steps 申请 → 受理 → 审核 → 办结, each dated when it happened; a case
 sent back for more papers shows 补正材料 after 受理 and waits there. Seed 004 (Golmud) asks for
-the lookup "输入办件关联身份证号或者办件号": by ID number (``GET /cases?id_number=``) or by
-case number (``GET /cases/{case_no}``).
+the lookup "输入办件关联身份证号或者办件号": by ID number (``POST /cases/search`` with
+``{"id_number"}`` in the body, so that no URL carries it) or by case number
+(``GET /cases/{case_no}``).
 
 The cases are made from each citizen's ID number, so the same citizen has the same cases in
 every process; their dates count back from the platform's today (its clock), so a case
@@ -23,7 +24,7 @@ from typing import Any
 from core.clock import HALL_TZ, Clock, SystemClock
 from core.privacy import mask_name
 from upstream_sim.people import People
-from upstream_sim.server import Request, Response, Route, ok, refused
+from upstream_sim.server import Request, Response, Route, lookup_body, ok, refused
 
 #: The steps every case goes through, in order.
 STEPS = ("申请", "受理", "审核", "办结")
@@ -134,14 +135,14 @@ class CaseBook:
         return ok(self.describe(spec))
 
     def by_citizen(self, request: Request) -> Response:
-        id_number = request.query.get("id_number", "").strip().upper()
+        id_number = request.fields().get("id_number", "").strip().upper()
         if len(id_number) not in (15, 18):
             return refused(400, "INVALID_ID_NUMBER", "证件号码无效")
         return ok({"cases": [self.describe(spec) for spec in self.of(id_number)]})
 
     def routes(self) -> list[Route]:
         return [
-            Route("GET", "/cases", self.by_citizen, _OPENAPI["list"]),
+            Route("POST", "/cases/search", self.by_citizen, _OPENAPI["list"]),
             Route("GET", "/cases/{case_no}", self.by_number, _OPENAPI["one"]),
         ]
 
@@ -184,10 +185,9 @@ def _cases_of(id_number: str, name: str) -> list[CaseSpec]:
 
 _OPENAPI: dict[str, dict[str, Any]] = {
     "list": {
-        "summary": "A citizen's cases (办件), newest first, each with its steps and dates",
-        "parameters": [
-            {"name": "id_number", "in": "query", "required": True, "schema": {"type": "string"}}
-        ],
+        "summary": "A citizen's cases (办件), newest first, each with its steps and dates "
+        "(the ID number in the body, never in the URL)",
+        "requestBody": lookup_body(["id_number"]),
         "responses": {
             "200": {"description": "cases (possibly none)"},
             "400": {"description": "INVALID_ID_NUMBER"},

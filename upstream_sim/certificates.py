@@ -1,11 +1,14 @@
 """The platform's certificates (证明打印): the pension-payment certificate and the no-house
 certificate, issued as signed A4 PDFs with a PNG preview per page.
 
-``GET /certificates/pension-payment?id_number=…``  企业职工基本养老保险缴费凭证: every year paid,
-    from the citizen's pension record; none on record is 404 ``NO_RECORD``.
-``GET /certificates/no-house?id_number=…``         无房证明: refused 409 ``HAS_PROPERTY`` when
-    the real-estate register holds a filed contract for the citizen (the same contracts the
-    房产合同 query finds).
+``POST /certificates/pension-payment`` ``{"id_number"}``  企业职工基本养老保险缴费凭证: every year
+    paid, from the citizen's pension record; none on record is 404 ``NO_RECORD``.
+``POST /certificates/no-house`` ``{"id_number"}``         无房证明: refused 409 ``HAS_PROPERTY``
+    when the real-estate register holds a filed contract for the citizen (the same contracts
+    the 房产合同 query finds).
+
+The ID number travels in the JSON body, never in the URL (``docs/gov-platform.md``,
+"Personal data"); issuing changes nothing but adds a copy, so it needs no key.
 
 Both answer the document's metadata (``pdf_url``, ``page_urls``, ``pages``, ``verify_code``);
 the kiosk fetches the PDF to print and the pages to show (:mod:`upstream_sim.documents`).
@@ -21,7 +24,7 @@ from upstream_sim.citizen_records import beijing_today, records_of, valid_id_num
 from upstream_sim.documents import DocumentStore, Fields, Paragraph, Table, issued_answer
 from upstream_sim.people import People, Person
 from upstream_sim.queries import REAL_ESTATE, SOCIAL_INSURANCE, yuan
-from upstream_sim.server import Request, Response, Route, refused
+from upstream_sim.server import Request, Response, Route, lookup_body, refused
 
 PREFIX = "/certificates"
 #: The enterprise pension's contribution rates: 8 % from the employee, 16 % from the employer.
@@ -47,14 +50,14 @@ class CertificateDesk:
 
     def routes(self) -> list[Route]:
         return [
-            Route("GET", f"{PREFIX}/pension-payment", self._pension, _openapi("养老保险缴费凭证")),
-            Route("GET", f"{PREFIX}/no-house", self._no_house,
+            Route("POST", f"{PREFIX}/pension-payment", self._pension, _openapi("养老保险缴费凭证")),
+            Route("POST", f"{PREFIX}/no-house", self._no_house,
                   _openapi("无房证明", extra={"409": {"description": "HAS_PROPERTY"}})),
             *self.documents.routes(),
         ]  # fmt: skip
 
     def _person(self, request: Request) -> Person | Response:
-        number = request.query.get("id_number", "").strip().upper()
+        number = request.fields().get("id_number", "").strip().upper()
         if not number:
             return refused(400, "MISSING_PARAMETER", "缺少参数：id_number")
         if not valid_id_number(number):
@@ -121,8 +124,7 @@ def routes(people: People) -> list[Route]:
 def _openapi(title: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "summary": f"出具{title}（PDF 与逐页预览）",
-        "parameters": [{"name": "id_number", "in": "query", "required": True,
-                        "schema": {"type": "string"}}],
+        "requestBody": lookup_body(["id_number"]),
         "responses": {
             "200": {"description": "doc_id, title, pages, verify_code, pdf_url, page_urls"},
             "400": {"description": "MISSING_PARAMETER or INVALID_ID_NUMBER"},

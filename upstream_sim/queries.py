@@ -3,13 +3,16 @@
 Seventeen read-only queries, one per distinct row of the tender's table (seed 004), each
 answering from the citizen's records (:mod:`upstream_sim.citizen_records`):
 
-``GET /queries/{query}?id_number=…`` (plus the query's own parameters) answers
-``{"…fields": …, "records": [...]}``; a query whose answer may be printed also has
-``GET /queries/{query}/document?…``, which issues an A4 PDF (:mod:`upstream_sim.documents`).
-Nothing on record is a 404 ``NO_RECORD`` with the department's own wording.
+``POST /queries/{query}`` with ``{"id_number", …}`` (plus the query's own parameters) in the
+JSON body answers ``{"…fields": …, "records": [...]}``; a query whose answer may be printed also
+has ``POST /queries/{query}/document`` with the same body, which issues an A4 PDF
+(:mod:`upstream_sim.documents`). Nothing on record is a 404 ``NO_RECORD`` with the
+department's own wording. A query changes nothing: it is a POST only so that the ID number
+travels in the body, never in the URL (``docs/gov-platform.md``, "Personal data"), and needs
+no key.
 
 The social security card (社会保障卡) is the one change here:
-``GET /queries/social-security-card?id_number=…`` tells its state, and
+``POST /queries/social-security-card`` ``{"id_number"}`` tells its state, and
 ``POST /queries/social-security-card/loss`` ``{"id_number", "action": "report"|"release"}``
 reports it lost (挂失) or found again (解挂). The POST needs an ``Idempotency-Key``; a card
 already lost is refused ``ALREADY_LOST`` (409), one not lost ``NOT_LOST`` (409).
@@ -34,7 +37,7 @@ from upstream_sim.citizen_records import (
 from upstream_sim.documents import DocumentStore, Fields, Paragraph, Table, issued_answer
 from upstream_sim.idempotent import IdempotentReplies
 from upstream_sim.people import People, Person
-from upstream_sim.server import Request, Response, Route, ok, refused
+from upstream_sim.server import Request, Response, Route, lookup_body, ok, refused
 
 PREFIX = "/queries"
 SOCIAL_INSURANCE = "格尔木市社会保险事业管理局"
@@ -58,7 +61,7 @@ class SimQuery:
         slug: its path under ``/queries``.
         title: the department's name for it (the printed document's title).
         issuer: the department that answers and signs the printout.
-        params: the query parameters it needs beside ``id_number`` (or instead, see
+        params: the body fields it needs beside ``id_number`` (or instead, see
             ``needs_id``).
         answer: (records, person-or-None, today, params) → the answer's data.
         labels: field key → label, for the printout.
@@ -461,14 +464,14 @@ class QueriesDesk:
 
     def routes(self) -> list[Route]:
         routes = [
-            Route("GET", f"{PREFIX}/social-security-card", self._card, _openapi_card()),
+            Route("POST", f"{PREFIX}/social-security-card", self._card, _openapi_card()),
             Route("POST", f"{PREFIX}/social-security-card/loss", self._loss, _openapi_loss()),
         ]
         for query in QUERIES:
-            routes.append(Route("GET", f"{PREFIX}/{query.slug}", self._answerer(query),
+            routes.append(Route("POST", f"{PREFIX}/{query.slug}", self._answerer(query),
                                 _openapi_query(query)))  # fmt: skip
             if query.printable:
-                routes.append(Route("GET", f"{PREFIX}/{query.slug}/document",
+                routes.append(Route("POST", f"{PREFIX}/{query.slug}/document",
                                     self._documenter(query), _openapi_document(query)))  # fmt: skip
         return routes + self.documents.routes()
 
@@ -492,22 +495,23 @@ class QueriesDesk:
         return handle
 
     def _ask(self, query: SimQuery, request: Request) -> dict[str, Any] | Response:
-        missing = [p for p in query.params if not request.query.get(p, "").strip()]
+        fields = request.fields()
+        missing = [p for p in query.params if not fields.get(p, "").strip()]
         if query.needs_id:
-            missing += [] if request.query.get("id_number") else ["id_number"]
+            missing += [] if fields.get("id_number") else ["id_number"]
         if missing:
             return refused(400, "MISSING_PARAMETER", f"缺少参数：{', '.join(missing)}")
         try:
             if not query.needs_id:
-                return self._school(request.query)
-            number = request.query["id_number"].strip().upper()
+                return self._school(fields)
+            number = fields["id_number"].strip().upper()
             if not valid_id_number(number):
                 return refused(400, "INVALID_ID_NUMBER", "身份证号码格式有误")
             person = self.people.find(number)
             if person is None:
                 raise NoRecord("未查询到您的相关信息")
             today = self.today()
-            return query.answer(records_of(person, today), person, today, request.query)
+            return query.answer(records_of(person, today), person, today, fields)
         except NoRecord as err:
             return refused(404, "NO_RECORD", str(err))
 
@@ -534,7 +538,7 @@ class QueriesDesk:
     # --- the social security card ---------------------------------------------------------
 
     def _card(self, request: Request) -> Response:
-        person = self._person(request.query.get("id_number", ""))
+        person = self._person(request.fields().get("id_number", ""))
         if isinstance(person, Response):
             return person
         records = records_of(person, self.today())
@@ -597,15 +601,11 @@ def routes(people: People) -> list[Route]:
 # --- OpenAPI ------------------------------------------------------------------------------
 
 
-def _param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": True, "schema": {"type": "string"}}
-
-
 def _openapi_query(query: SimQuery) -> dict[str, Any]:
     params = ([] if not query.needs_id else ["id_number"]) + list(query.params)
     return {
         "summary": f"便民查询：{query.title}",
-        "parameters": [_param(p) for p in params],
+        "requestBody": lookup_body(params),
         "responses": {
             "200": {"description": "the answer: fields and `records`"},
             "400": {"description": "MISSING_PARAMETER or INVALID_ID_NUMBER"},
@@ -623,7 +623,7 @@ def _openapi_document(query: SimQuery) -> dict[str, Any]:
 def _openapi_card() -> dict[str, Any]:
     return {
         "summary": "社会保障卡状态",
-        "parameters": [_param("id_number")],
+        "requestBody": lookup_body(["id_number"]),
         "responses": {"200": {"description": "card_no (masked), bank, state normal|lost"},
                       "404": {"description": "NO_RECORD"}},
     }  # fmt: skip

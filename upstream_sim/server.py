@@ -65,6 +65,14 @@ class Request:
     headers: dict[str, str]
     raw_body: bytes = b""
 
+    def fields(self) -> dict[str, str]:
+        """The JSON body's values as text (none when the body is not an object): a lookup's
+        parameters, which the platform takes in the body so that no URL carries a citizen's
+        ID number (``docs/gov-platform.md``, "Personal data")."""
+        if not isinstance(self.body, dict):
+            return {}
+        return {k: "" if v is None else str(v) for k, v in self.body.items()}
+
 
 @dataclass
 class Response:
@@ -88,6 +96,16 @@ def refused(status: int, code: str, message: str) -> Response:
 
 
 Handler = Callable[[Request], Response]
+
+
+def lookup_body(required: Iterable[str], optional: Iterable[str] = ()) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a lookup by POST: a JSON object of text fields."""
+    required = list(required)
+    schema: dict[str, Any] = {"type": "object", "properties": {
+        name: {"type": "string"} for name in [*required, *optional]}}  # fmt: skip
+    if required:  # OpenAPI 3.0 (JSON Schema draft 5) wants at least one name in the list
+        schema["required"] = required
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 @dataclass(frozen=True)

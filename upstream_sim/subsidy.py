@@ -2,9 +2,10 @@
 citizens aged 70 or more, with the registration form (青海省高龄补贴登记表) and the bank card
 the subsidy is paid to.
 
-``GET /subsidy/elderly/eligibility?id_number=…``
+``POST /subsidy/elderly/eligibility`` ``{"id_number"}``
     ``{"age", "eligible", "certified_this_year", "monthly_fen"}``, age judged on the
-    platform's own date.
+    platform's own date. A lookup: POST only so that the ID number travels in the body, never
+    in the URL; it changes nothing and needs no key.
 ``POST /subsidy/elderly/registrations`` (``Idempotency-Key`` required)
     ``{"id_number", "name", "phone", "address", "bank_name", "bank_card_no", "relation",
     "agent_name", "agent_id_number"}`` → ``{"registration_no", "status", "year",
@@ -26,7 +27,7 @@ from typing import Any
 from upstream_sim.citizen_records import beijing_today, valid_id_number
 from upstream_sim.idempotent import IdempotentReplies
 from upstream_sim.people import People, Person
-from upstream_sim.server import Request, Response, Route, ok, refused
+from upstream_sim.server import Request, Response, Route, lookup_body, ok, refused
 
 PREFIX = "/subsidy/elderly"
 MIN_AGE = 70
@@ -80,7 +81,7 @@ class SubsidyDesk:
 
     def routes(self) -> list[Route]:
         return [
-            Route("GET", f"{PREFIX}/eligibility", self._eligibility, _openapi_eligibility()),
+            Route("POST", f"{PREFIX}/eligibility", self._eligibility, _openapi_eligibility()),
             Route("POST", f"{PREFIX}/registrations", self._register, _openapi_register()),
         ]
 
@@ -94,7 +95,7 @@ class SubsidyDesk:
         return person
 
     def _eligibility(self, request: Request) -> Response:
-        person = self._person(request.query.get("id_number", ""))
+        person = self._person(request.fields().get("id_number", ""))
         if isinstance(person, Response):
             return person
         today = self.today()
@@ -157,8 +158,7 @@ def routes(people: People) -> list[Route]:
 def _openapi_eligibility() -> dict[str, Any]:
     return {
         "summary": "高龄补贴资格（按平台日期计算年龄）",
-        "parameters": [{"name": "id_number", "in": "query", "required": True,
-                        "schema": {"type": "string"}}],
+        "requestBody": lookup_body(["id_number"]),
         "responses": {"200": {"description": "age, eligible, certified_this_year, monthly_fen"},
                       "404": {"description": "NO_RECORD"}},
     }  # fmt: skip
