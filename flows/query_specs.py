@@ -172,7 +172,7 @@ QUERIES: tuple[QuerySpec, ...] = (
                 Shown("price_fen", "合同总价", "fen"), Shown("signed_on", "签约日期", "date"),
                 Shown("filing_state", "备案状态")),
         inputs=(
-            TextField("contract_no", "合同备案号", ("digits", "pinyin"),
+            TextField("contract_no", "合同备案号", ("code",),
                       form_fields.pattern(r"[A-Z]{3}\d{4}YS\d{6}"),
                       hint="例：GEM2024YS000123（见合同首页）", max_length=15),
         ),

@@ -65,11 +65,27 @@ def field_rows(screen: Screen, ui: FunctionUi) -> Widget:
 
 
 def title(text: str) -> Text:
-    return Text(text=text, ui_id="screen_title", font_size=38, bold=True, size_hint_y=None, height=76)
+    return _grows(Text(text=text, ui_id="screen_title", font_size=38, bold=True, size_hint_y=None,
+                       height=76))  # fmt: skip
 
 
 def note(text: str, ui_id: str, height: int = 56) -> Text:
-    return Text(text=text, ui_id=ui_id, font_size=28, color=MUTED, size_hint_y=None, height=height)
+    return _grows(Text(text=text, ui_id=ui_id, font_size=28, color=MUTED, size_hint_y=None,
+                       height=height))  # fmt: skip
+
+
+def _grows(label: Text) -> Text:
+    """A label at least its given height, taller when its text wraps: a form's or an item's
+    name can run to two lines on a 720 px kiosk (请核对城乡居民基本养老保险参保登记表), and at a
+    fixed height the second line was drawn over the header and the line below."""
+    least, font = label.height, label.font_size
+
+    def fit(_label: Text, size: tuple[float, float]) -> None:
+        # The least height grows with the type, as 关爱模式 enlarges both (kiosk/care_mode.py).
+        label.height = max(least * label.font_size / font, size[1] + 12)
+
+    label.bind(texture_size=fit)
+    return label
 
 
 def error_line(screen: Screen) -> list[Widget]:

@@ -15,8 +15,9 @@ from kivy.uix.widget import Widget
 
 from flows.screens import Screen
 from kiosk.functions import Draw, FunctionUi
+from kiosk.keyboard import KeyboardField
 from kiosk.step_button import step_button
-from kiosk.widgets import MUTED, RED, Field, Text, TouchButton
+from kiosk.widgets import MUTED, RED, Text, TouchButton
 
 _READING = "正在读取证件，请勿移动…"
 
@@ -52,15 +53,10 @@ def retry(screen: Screen, ui: FunctionUi) -> list[Widget]:
 
 
 def manual(screen: Screen, ui: FunctionUi) -> list[Widget]:
-    """Type the 18-character number (checked before anything is sent)."""
-    field = Field(
-        hint_text="请输入18位身份证号码",
-        ui_id="identify_number",
-        input_filter=lambda text, _undo: "".join(c for c in text if c.isdigit() or c in "xX"),
-        font_size=40,
-        size_hint_y=None,
-        height=90,
-    )
+    """Type the 18-character number on the ID-number keyboard (checked before anything is
+    sent): a touch kiosk has no keys of its own, and X is offered only as the check digit."""
+    field = KeyboardField(ui_id="identify_number", layouts=("id_number",),
+                          hint="请输入18位身份证号码")  # fmt: skip
     widgets: list[Widget] = [_title("请输入身份证号码"), field, *_error(screen), Widget()]
     submit = TouchButton(text="确定", ui_id="identify_submit", font_size=34, size_hint_y=None, height=96)
     submit.bind(

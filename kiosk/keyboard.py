@@ -1,12 +1,15 @@
 """The kiosk's on-screen keyboard and the text field that uses it: a touch screen has no keys.
 
-Three layouts:
+Four layouts:
 
 * ``pinyin``: QWERTY letters, a candidate bar (the composing letters, the words for them
   from :mod:`flows.pinyin_input`, ◀ ▶ to page), 删除, 分词 (``'``), 空格 (picks the first
   word), 清空;
-* ``digits``: 0–9 (a phone number, an amount, a house number);
-* ``id_number``: 0–9 and X, X only as the 18th character (the check digit of a 居民身份证号).
+* ``digits``: 0–9 (a phone number, an amount, a house number, a utility account);
+* ``id_number``: 0–9 and X, X only as the 18th character (the check digit of a 居民身份证号);
+* ``code``: 0–9 and the capital letters A–Z typed as themselves (a 办件编号 such as
+  ``BJ012345678901``, a contract number): on the pinyin layout a letter only ever becomes a
+  Chinese word.
 
 A field may offer more than one layout (names and addresses: ``("pinyin", "digits")``, with a
 key to switch). The words come from the process's pinyin dictionary; until it is open (the
@@ -30,13 +33,15 @@ from kivy.uix.gridlayout import GridLayout
 from flows.pinyin_input import PinyinComposer, dictionary_if_ready, warm_up
 from kiosk.widgets import BLUE, CARD, GREY, INK, MUTED, PAGE, Panel, Text, TouchButton
 
-LAYOUTS = ("pinyin", "digits", "id_number")
+LAYOUTS = ("pinyin", "digits", "id_number", "code")
 BACKSPACE = "backspace"
 #: The keys of each layout, row by row; ``BACKSPACE`` is 删除.
 KEY_ROWS: dict[str, tuple[tuple[str, ...], ...]] = {
     "pinyin": (tuple("qwertyuiop"), tuple("asdfghjkl"), (*"zxcvbnm", BACKSPACE)),
     "digits": (tuple("123"), tuple("456"), tuple("789"), ("clear", "0", BACKSPACE)),
     "id_number": (tuple("123"), tuple("456"), tuple("789"), ("X", "0", BACKSPACE)),
+    "code": (tuple("1234567890"), tuple("QWERTYUIOP"), tuple("ASDFGHJKL"),
+             (*"ZXCVBNM", BACKSPACE, "clear")),
 }
 KEY_LABELS = {
     BACKSPACE: "删除",

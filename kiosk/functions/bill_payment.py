@@ -19,17 +19,21 @@ from kivy.uix.widget import Widget
 
 from flows.screens import Screen
 from kiosk.functions import FunctionScreens, FunctionUi
+from kiosk.keyboard import KeyboardField
 from kiosk.widgets import (
     BLUE,
     GREEN,
     MUTED,
     RED,
-    Field,
     Text,
     TouchButton,
     button_grid,
     grid_columns,
 )
+
+#: The longest account typed: a fixed line's area code and number (0979 and 7 digits), with
+#: a digit to spare; water and electricity accounts have 10, gas 8.
+ACCOUNT_MAX = 12
 
 
 def _title(text: str) -> Text:
@@ -56,16 +60,16 @@ def choose_bill_type(screen: Screen, ui: FunctionUi) -> list[Widget]:
 
 
 def enter_account(screen: Screen, ui: FunctionUi) -> list[Widget]:
-    """The account field and 查询."""
+    """The account on the digit keyboard, and 查询. A fixed-line number's hyphen is optional
+    (``0979-8412345`` and ``09798412345`` are the same account), so digits are enough."""
     hint = "请输入固定电话号码（含区号）" if screen.data["bill_type"] == "phone" else "请输入户号"
-    field = Field(hint_text=hint, ui_id="bill_payment_account", font_size=36, size_hint_y=None,
-                  height=80, input_filter=lambda text, _undo: "".join(
-                      c for c in text if c.isdigit() or c == "-"))  # fmt: skip
+    field = KeyboardField(ui_id="bill_payment_account", layouts=("digits",), hint=hint,
+                          max_length=ACCOUNT_MAX)  # fmt: skip
     query = TouchButton(text="查询", ui_id="bill_payment_lookup", font_size=36, size_hint_y=None,
                         height=100)  # fmt: skip
     query.bind(on_release=lambda _b: ui.step(lambda f: f.lookup(field.text),
                                              busy="正在查询账单，请稍候…"))  # fmt: skip
-    return [_title(f"{screen.data['type_name']}查询"), field, query, *_error(screen), Widget()]
+    return [_title(f"{screen.data['type_name']}查询"), field, *_error(screen), Widget(), query]
 
 
 def bill(screen: Screen, ui: FunctionUi) -> list[Widget]:

@@ -10,10 +10,13 @@ from kivy.uix.widget import Widget
 from flows.screens import Screen
 from kiosk.functions import FunctionScreens, FunctionUi
 from kiosk.identify_screens import IDENTIFY_SCREENS
+from kiosk.keyboard import KeyboardField
 from kiosk.step_button import step_button
-from kiosk.widgets import BLUE, GREEN, MUTED, RED, Field, Text, button_grid
+from kiosk.widgets import BLUE, GREEN, MUTED, RED, Text, button_grid
 
 _WAIT = "正在查询，请稍候…"
+#: The longest 办件编号 the flow accepts (``flows.case_progress``: 6 to 32 letters and digits).
+CASE_NO_MAX = 32
 #: How a step's state reads beside its name.
 # Each is in Noto Sans CJK (✔ U+2714 is not, and drew as an empty box).
 STATE_MARKS = {"done": "✓", "current": "●", "pending": "○"}
@@ -28,8 +31,9 @@ def choose_lookup(screen: Screen, ui: FunctionUi) -> list[Widget]:
 
 
 def enter_case_no(screen: Screen, ui: FunctionUi) -> list[Widget]:
-    field = Field(hint_text="请输入办件编号", ui_id="case_progress_case_no", font_size=40,
-                  size_hint_y=None, height=90)
+    """The 办件编号 on the code keyboard: it has letters (BJ…, SB…) as well as digits."""
+    field = KeyboardField(ui_id="case_progress_case_no", layouts=("code",),
+                          hint="请输入办件编号", max_length=CASE_NO_MAX)  # fmt: skip
     submit = _button("查询", "case_progress_submit", ui,
                      lambda f: f.enter_case_no(field.text), _WAIT)
     return [_title("请输入办件编号"), field, *_error(screen), Widget(), submit]

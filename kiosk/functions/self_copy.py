@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 import io
+from typing import Any
 
 from kivy.core.image import Image as CoreImage
 from kivy.uix.boxlayout import BoxLayout
@@ -20,10 +21,11 @@ from kiosk.widgets import GREEN, Text, button_grid
 
 _CAPTURING = "正在拍摄，请勿移动材料…"
 _PRINTING = "正在复印，请稍候…"
+#: Two lines each: on one, the last word wrapped alone onto a second line.
 _PLACE = {
-    "front": "请将身份证人像面朝上平放在高拍仪下，点击“拍摄”",
-    "back": "请将身份证国徽面朝上平放在高拍仪下，点击“拍摄”",
-    "page": "请将第{page}页材料正面朝上平放在高拍仪下，点击“拍摄”",
+    "front": "请将身份证人像面朝上平放在高拍仪下\n放好后点击“拍摄”",
+    "back": "请将身份证国徽面朝上平放在高拍仪下\n放好后点击“拍摄”",
+    "page": "请将第{page}页材料正面朝上平放在高拍仪下\n放好后点击“拍摄”",
 }
 
 
@@ -50,8 +52,8 @@ def choose_purpose(screen: Screen, ui: FunctionUi) -> list[Widget]:
 def place(screen: Screen, ui: FunctionUi) -> list[Widget]:
     """Where to lay the card or page, the last crop, 拍摄 / 重拍 / 拍摄完成."""
     d = screen.data
-    widgets: list[Widget] = [title(f"{d['kind_title']}（仅供办理{d['purpose_name']}业务使用）"),
-                             note(_PLACE[d["side"]].format(page=d["page"]), "self_copy_place")]  # fmt: skip
+    where = note(_PLACE[d["side"]].format(page=d["page"]), "self_copy_place")
+    widgets: list[Widget] = [*_heading(d), where]
     if d["last_jpeg"]:
         widgets.append(_image(d["last_jpeg"], "self_copy_last"))
     else:
@@ -81,10 +83,7 @@ def confirm(screen: Screen, ui: FunctionUi) -> list[Widget]:
     copies.add_widget(Text(text=f"{d['copies']} 份", ui_id="self_copy_copies", font_size=34))
     copies.add_widget(_button("＋", "self_copy_more", ui,
                               lambda f, n=d["copies"] + 1: f.set_copies(n)))  # fmt: skip
-    widgets: list[Widget] = [
-        title(f"{d['kind_title']}（仅供办理{d['purpose_name']}业务使用）"), previews, copies,
-        *error_line(screen),
-    ]  # fmt: skip
+    widgets: list[Widget] = [*_heading(d), previews, copies, *error_line(screen)]
     if d["can_print"]:
         label = "重新打印" if screen.error_key else "打印"
         widgets.append(_button(label, "self_copy_print", ui, lambda f: f.print_copy(), busy=_PRINTING))
@@ -118,6 +117,13 @@ def printed(screen: Screen, ui: FunctionUi) -> list[Widget]:
 def cancelled(screen: Screen, ui: FunctionUi) -> list[Widget]:
     return [title("复印已取消"), note("本次复印已取消，不会再打印", "self_copy_cancelled"),
             Widget(), _button("重新开始", "self_copy_again", ui, lambda f: f.back())]  # fmt: skip
+
+
+def _heading(d: dict[str, Any]) -> list[Widget]:
+    """What is copied, and the watermark it will carry on a line of its own (in the title it
+    wrapped, its closing bracket alone on a second line)."""
+    return [title(d["kind_title"]),
+            note(f"复印件加注水印：仅供办理{d['purpose_name']}业务使用", "self_copy_purpose")]  # fmt: skip
 
 
 def _image(data: bytes, ui_id: str) -> Image:

@@ -6,14 +6,17 @@ the page shot with 重拍 / 添加一页 / 下一份, the review, and the receip
 
 from __future__ import annotations
 
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
 from kivy.uix.image import Image
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from flows.screens import Screen
 from kiosk.form_screens import error_line, note, title
 from kiosk.functions import FunctionScreens, FunctionUi
 from kiosk.functions.form_fill import FORM_SOURCE_SCREENS, button, items, poll_while_shown
-from kiosk.widgets import GREEN, INK, MUTED, RED, Text, TouchButton, button_grid
+from kiosk.widgets import GREEN, GREY, INK, MUTED, RED, Text, TouchButton, button_grid
 
 _SUBMITTING = "正在提交申报，请稍候…"
 #: Pause between two watch steps (each watches the desk for a couple of seconds itself).
@@ -84,34 +87,39 @@ def page(screen: Screen, ui: FunctionUi) -> list[Widget]:
         button("添加一页", "self_submission_add_page", ui, lambda f: f.add_page()),
         button(last, "self_submission_next", ui, lambda f: f.next_material()),
     ]
-    return [title(f"{d['material']['name']} 第{d['page_no']}页"), shot, *error_line(screen),
-            button_grid(actions, 3, 100)]  # fmt: skip
+    grid = button_grid(actions, 3, 100)
+    # The buttons keep their row; the page takes the rest of the screen (an unsized grid
+    # split the room with it, and the page showed at half the size it could).
+    grid.size_hint_y, grid.height = None, 116
+    return [title(f"{d['material']['name']} 第{d['page_no']}页"), shot, *error_line(screen), grid]
 
 
 def review(screen: Screen, ui: FunctionUi) -> list[Widget]:
+    """What will be filed, then each material with 重新拍摄, in one list that scrolls: with a
+    long form the materials were squeezed below the rows to a sliver nobody could tap."""
     d = screen.data
     lines = [f"事项：{d['item']['name']}" + (f"（{d['situation']}）" if d["situation"] else ""),
              f"申请人：{d['applicant']['name']}  {d['applicant']['id_number']}"]  # fmt: skip
     lines += [f"{r['label']}：{r['value']}" for r in d["form"]]
-    rows: list[Widget] = [
-        Text(text=line, ui_id=f"self_submission_row_{n}", font_size=26, color=INK, halign="left",
-             size_hint_y=None, height=44)
-        for n, line in enumerate(lines)
-    ]  # fmt: skip
-    redo: list[Widget] = []
+    body = GridLayout(cols=1, spacing=6, size_hint_y=None)
+    body.bind(minimum_height=body.setter("height"))
+    for n, line in enumerate(lines):
+        body.add_widget(Text(text=line, ui_id=f"self_submission_row_{n}", font_size=26, color=INK,
+                             halign="left", size_hint_y=None, height=40))  # fmt: skip
     for m in d["materials"]:
-        b = TouchButton(text=f"{m['name']}  {m['pages']}页  重新拍摄", font_size=26,
-                        ui_id=f"self_submission_redo_{m['id']}")  # fmt: skip
+        b = TouchButton(text=f"{m['name']}  {m['pages']}页  重新拍摄", font_size=26, height=56,
+                        ui_id=f"self_submission_redo_{m['id']}", size_hint_y=None)  # fmt: skip
         b.bind(on_release=lambda _b, i=m["id"]: ui.step(lambda f: f.recapture(i)))
-        redo.append(b)
-    return [
-        title("请核对申报信息"),
-        *rows,
-        button_grid(redo, 1, 64),
-        *error_line(screen),
-        button("修改申请表", "self_submission_edit_form", ui, lambda f: f.show_form(), height=80),
-        button("确认提交", "self_submission_submit", ui, lambda f: f.submit(), busy=_SUBMITTING),
-    ]
+        body.add_widget(b)
+    scroll = ScrollView(do_scroll_x=False, bar_width=12)
+    scroll.add_widget(body)
+    # Side by side, so that the list keeps the room for a five-field form and three materials.
+    actions = BoxLayout(spacing=12, size_hint_y=None, height=96)
+    actions.add_widget(button("修改申请表", "self_submission_edit_form", ui, lambda f: f.show_form(),
+                              fill=GREY))  # fmt: skip
+    actions.add_widget(button("确认提交", "self_submission_submit", ui, lambda f: f.submit(),
+                              busy=_SUBMITTING))  # fmt: skip
+    return [title("请核对申报信息"), scroll, *error_line(screen), actions]
 
 
 def unknown(screen: Screen, ui: FunctionUi) -> list[Widget]:

@@ -1,7 +1,8 @@
 """A whole kiosk for a test in another process: the simulated government platform (every
-domain), the three payment gateways, a private CUPS with its cups-pdf queue, and the kiosk's
-command line pointing at them; plus the simulated citizens a test picks for each function and
-the script steps that lay their ID card on the kiosk's reader.
+domain), the three payment gateways, a private CUPS with its cups-pdf queue, the 高拍仪 (an
+MJPEG camera simulator whose frames the test sets: a hand over the desk, a page laid on it),
+and the kiosk's command line pointing at them; plus the simulated citizens a test picks for
+each function and the script steps that lay their ID card on the kiosk's reader.
 
 The kiosk runs under ``python -m tests.kiosk_tour`` (:mod:`tests.kiosk_tour.__main__`): the UI
 driver with ``place_card``, ``lift_card`` and ``tap_first``.
@@ -19,11 +20,13 @@ import requests
 
 from core.clock import hall_time
 from hardware_sim.cups_server import CupsServer
+from hardware_sim.mjpeg_camera import MjpegCameraSim
 from upstream_sim.citizen_records import records_of
 from upstream_sim.payment_gateways import PaymentGateways, start_gateways
 from upstream_sim.people import People, Person, make_people
-from upstream_sim.platform import TITLE, platform_routes
+from upstream_sim.platform import DOMAINS, TITLE, platform_routes
 from upstream_sim.server import UpstreamServer
+from upstream_sim.submissions import SubmissionDesk
 from upstream_sim.trade_ledger import WAIT_BUYER_PAY
 
 #: The demo's electricity bill (``upstream_sim.utility_bills.demo_bills``): 李*, ¥158.73.
@@ -40,7 +43,10 @@ class KioskRig:
         platform: the simulated platform, every domain (as ``platform_server()``), over
             ``people``; ``today`` is the hall's date its ages are judged on.
         gateways: the payment gateways; ``gateways.payments_file`` is the kiosk's.
+        desk: the platform's submission domain (网上申报), held here so that a test can
+            read the cases filed (``desk.cases``).
         cups: a private cupsd; the kiosk prints to its ``cups-pdf`` queue over IPP.
+        camera: the kiosk's 高拍仪; a test lays a page by setting ``camera.frames``.
         db, data_dir, tickets: the hall database, the kiosk's own files, the ticket record.
     """
 
@@ -48,8 +54,10 @@ class KioskRig:
     people: People
     today: date
     platform: UpstreamServer
+    desk: SubmissionDesk
     gateways: PaymentGateways
     cups: CupsServer
+    camera: MjpegCameraSim
     db: Path
     data_dir: Path
     tickets: Path
@@ -64,6 +72,7 @@ class KioskRig:
             "--payments", str(self.gateways.payments_file),
             "--id-reader", "sim://id-reader?card=none&timing=instant",
             "--document-printer", f"cups://cups-pdf?server={self.cups.server}&profile=cups-pdf",
+            "--camera", self.camera.url,
             "--data-dir", str(self.data_dir),
         ]  # fmt: skip
 
@@ -71,12 +80,19 @@ class KioskRig:
         self.platform.stop()
         self.gateways.stop()
         self.cups.close()
+        self.camera.close()
 
     # --- what the test process sees upstream --------------------------------------------
 
     def get(self, path: str, **params: str) -> Any:
         """The platform's answer to a GET, as the kiosk would get it (``data``), or None."""
         answer = requests.get(f"{self.platform.url}{path}", params=params, timeout=10)
+        return answer.json().get("data") if answer.status_code == 200 else None
+
+    def lookup(self, path: str, **fields: str) -> Any:
+        """The platform's answer to a lookup by a citizen's ID number: a POST with the number
+        in the body, as the platform takes it (never in a URL), or None."""
+        answer = requests.post(f"{self.platform.url}{path}", json=fields, timeout=10)
         return answer.json().get("data") if answer.status_code == 200 else None
 
     def pay_when_asked(self, timeout_s: float = 60.0) -> str:
@@ -99,10 +115,14 @@ class KioskRig:
 
     # --- citizens for each function -----------------------------------------------------
 
-    def with_cases(self) -> tuple[Person, list[dict[str, Any]]]:
-        """A citizen with at least two cases, and the cases as the platform describes them."""
+    def with_cases(self, check_x: bool = False) -> tuple[Person, list[dict[str, Any]]]:
+        """A citizen with at least two cases, and the cases as the platform describes them;
+        with ``check_x``, one whose ID number ends in the check character X (the one key of
+        the ID-number keyboard that only the 18th place takes)."""
         for person in self.people.all:
-            found = self.get("/cases", id_number=person.id_number)
+            if check_x and not person.id_number.endswith("X"):
+                continue
+            found = self.lookup("/cases/search", id_number=person.id_number)
             if found and len(found["cases"]) >= 2:
                 return person, found["cases"]
         raise AssertionError("no simulated citizen has two cases")
@@ -113,15 +133,23 @@ class KioskRig:
     def answered(self, path: str) -> tuple[Person, dict[str, Any]]:
         """A citizen the platform has an answer for at ``/queries/<path>``, and the answer."""
         for person in self.people.all:
-            answer = self.get(f"/queries/{path}", id_number=person.id_number)
+            answer = self.lookup(f"/queries/{path}", id_number=person.id_number)
             if answer:
                 return person, answer
         raise AssertionError(f"no simulated citizen has an answer for {path}")
 
+    def item_code(self, name: str) -> str:
+        """The code of an item open to online submission (自助申报, 自助填表), by its name."""
+        return next(code for code, item in self.desk.items.items() if item["name"] == name)
+
+    def applicant(self, taken: list[Person]) -> Person:
+        """An adult on the platform's file no other function of the test uses."""
+        return next(p for p in self.people.all if p.age_on(self.today) >= 18 and p not in taken)
+
     def elder(self) -> Person:
         """A citizen of 70 or more not yet certified this year."""
         for person in self.people.aged(70, self.today):
-            state = self.get("/subsidy/elderly/eligibility", id_number=person.id_number)
+            state = self.lookup("/subsidy/elderly/eligibility", id_number=person.id_number)
             if state and state["eligible"] and not state["certified_this_year"]:
                 return person
         raise AssertionError("no simulated elder left to certify")
@@ -131,17 +159,22 @@ def start_rig(work: Path) -> KioskRig:
     """Start everything; the caller stops it (:meth:`KioskRig.stop`)."""
     today = hall_time(time.time()).date()
     people = People(make_people(300, seed=20261207, today=today))
-    platform = UpstreamServer(TITLE, platform_routes(people)).start()
+    desk = SubmissionDesk(people, lambda: today)
+    others = tuple(d for d in DOMAINS if d != "upstream_sim.submissions")
+    platform = UpstreamServer(TITLE, platform_routes(people, others) + desk.routes()).start()
     gateways = start_gateways(work / "payments")
     cups = CupsServer()
+    camera = MjpegCameraSim(fps=15.0)
     try:
         cups.start()
+        camera.start()
     except BaseException:
         platform.stop()
         gateways.stop()
         cups.close()
+        camera.close()
         raise
-    return KioskRig(work, people, today, platform, gateways, cups, work / "hall.db",
+    return KioskRig(work, people, today, platform, desk, gateways, cups, camera, work / "hall.db",
                     work / "kiosk-data", work / "tickets.jsonl")  # fmt: skip
 
 

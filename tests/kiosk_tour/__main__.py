@@ -1,5 +1,5 @@
 """``python -m tests.kiosk_tour <driver options> -- kiosk …``: the UI driver
-(:mod:`tests.ui.driver`) with three more ops, played in the kiosk's own process:
+(:mod:`tests.ui.driver`) with four more ops, played in the kiosk's own process:
 
     {"op": "place_card", "card": {...}}        an ID card laid on the kiosk's simulated reader
                                                (fields as :func:`tests.kiosk_tour.card_step`)
@@ -9,6 +9,12 @@
                                                ui_id starts with prefix (and does not contain
                                                exclude); its ui_id is kept in the result's
                                                ``tapped[as]``
+    {"op": "inputs", "name": "bill_account"}   what could bring up a keyboard other than the
+                                               kiosk's own: the ui_ids of text inputs in the
+                                               window, whether the system keyboard is claimed
+                                               (SDL's text input, the OS on-screen keyboard on
+                                               a touch screen) and Kivy's VKeyboards shown;
+                                               kept in the result's ``inputs[name]``
 
 A test process cannot reach the reader simulator of another process, and the slots a
 platform on the real clock offers are not known when the script is written; these ops do both
@@ -95,8 +101,25 @@ def tap_first(runner: driver.ScriptRunner, step: dict[str, Any]) -> bool:
     return True
 
 
+def inputs(runner: driver.ScriptRunner, step: dict[str, Any]) -> bool:
+    from kivy.core.window import Window
+    from kivy.uix.textinput import TextInput
+    from kivy.uix.vkeyboard import VKeyboard
+
+    widgets = [w for top in Window.children for w in top.walk(restrict=True)]
+    runner.result.setdefault("inputs", {})[step["name"]] = {
+        "text_inputs": [getattr(w, "ui_id", "") or type(w).__name__
+                        for w in widgets if isinstance(w, TextInput)],
+        # Kivy has no public accessor: a focused TextInput becomes this keyboard's target.
+        "system_keyboard": Window._system_keyboard.target is not None,
+        "vkeyboards": sum(isinstance(w, VKeyboard) for w in Window.children),
+    }  # fmt: skip
+    return True
+
+
 def main(argv: list[str]) -> int:
-    driver.EXTRA_OPS.update(place_card=place_card, lift_card=lift_card, tap_first=tap_first)
+    driver.EXTRA_OPS.update(place_card=place_card, lift_card=lift_card, tap_first=tap_first,
+                            inputs=inputs)  # fmt: skip
     return driver.main(argv)
 
 
