@@ -15,8 +15,9 @@ the device's health (``ClockWentBack``, 360; :class:`flows.health_events.ClockWa
 default), a ticket issued for a checked-in appointment (``issue(..., appointment=booking
 number)``) is called before every walk-in the window serves, the earliest such ticket first
 (:func:`call_order`). A ticket a kiosk issued while cut off from the hall box joins the queue
-with the time it was issued (:meth:`HallQueue.accept_offline`), so it takes the place it would
-have had.
+with the time it was issued and its priority (:meth:`HallQueue.accept_offline`), so it takes
+the place it would have had; one whose business day is over by then is recorded closed
+(``expired``), never queued.
 
 **Priority** (:func:`call_order`, :func:`priority_of`). Before arrival order come, in turn: a
 ticket of the 绿色通道 (``priority = "green"``) at every window that serves it; at a
@@ -48,7 +49,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.clock import Clock, business_day
+from core.clock import Clock, at_hall_time, business_day
 from core.config import HallConfig, Window
 from core.errors import (
     NoCurrentTicket,
@@ -261,26 +262,38 @@ class HallQueue:
         device_id: str,
         *,
         appointment: str | None = None,
+        priority: str | None = None,
     ) -> tuple[IssuedTicket, bool]:
         """Take into the queue a ticket a kiosk issued from its reserved range while cut off.
 
-        The ticket keeps its id, number and issue time (no later than now), so the queue calls
-        it in the place it would have had; ``ticket.issued`` is journaled under the kiosk,
-        dated when the citizen took it, with ``offline: true``. A ticket the queue already
-        holds (the same ``ticket_id``: an upload whose answer was lost) is returned as it is,
-        journaled once.
+        The ticket keeps its id, number, issue time (no later than now) and ``priority``
+        (绿色通道 …), so the queue calls it in the place it would have had; ``ticket.issued`` is
+        journaled under the kiosk, dated when the citizen took it, with ``offline: true``. A
+        ticket the queue already holds (the same ``ticket_id``: an upload whose answer was
+        lost) is returned as it is, journaled once.
+
+        **A ticket of a business day that is over** (``day`` before today: the kiosk was cut
+        off past midnight) is not queued: its citizen left with the closed hall, and calling
+        it today would put yesterday's number before today's citizens. It is recorded with its
+        own day, closed unserved (未办理): ``ticket.issued`` as above, then ``ticket.skipped``
+        with ``reason: "expired"`` and its ``day``, dated at the last moment of that day, so
+        the collector counts it in the day it belongs to (issued, not served) and in no other.
 
         Returns:
-            The ticket as queued, and whether this call added it.
+            The ticket as queued (or as closed), and whether this call added it.
 
         Raises:
             UnknownService (201): the hall has no such service.
             OfflineTicketRefused (206): its number is not in a range reserved for
                 ``device_id`` on ``day``, or another ticket holds it.
+            ValueError: ``priority`` is not one of :data:`PRIORITIES`.
         """
+        if priority is not None and priority not in PRIORITIES:
+            raise ValueError(f"priority {priority!r} is not one of {PRIORITIES}")
         service = self.hall.service(ticket.service)
         now = self.clock.now()
         issued_at = min(ticket.issued_at, now)
+        expired = day < business_day(now)
         number = ticket_numbers.number_of(service.prefix, ticket.ticket_no)
         with self.store.transaction() as tx:
             conn = tx.conn
@@ -322,16 +335,31 @@ class HallQueue:
                 issued_at=issued_at,
                 state="waiting",
                 appointment=appointment is not None,
+                priority=priority,
             )
-            people_ahead = conn.execute(
-                "SELECT COUNT(*) FROM tickets WHERE state='waiting' AND service=? AND day=?"
-                " AND issued_at <= ?",
-                (service.code, day, issued_at),
-            ).fetchone()[0]
             _insert(conn, queued, day, device_id, appointment)
-            est = self._estimate_wait(conn, queued, now)
+            if expired:
+                # What the citizen was told is on the kiosk's printout; the hall box never
+                # queued it, so it reports nobody ahead and no wait.
+                people_ahead, est = 0, WaitEstimate(0.0, 0.0)
+            else:
+                people_ahead = conn.execute(
+                    "SELECT COUNT(*) FROM tickets WHERE state='waiting' AND service=? AND day=?"
+                    " AND issued_at <= ? AND ticket_id != ?",
+                    (service.code, day, issued_at, queued.ticket_id),
+                ).fetchone()[0]
+                est = self._estimate_wait(conn, queued, now)
             data = _issued_data(queued, people_ahead, est) | {"offline": True}
             tx.journal(Kind.TICKET_ISSUED, device_id, data, at=issued_at)
+            if expired:
+                closed_at = max(issued_at, _day_end(day))
+                conn.execute(
+                    "UPDATE tickets SET state='skipped', finished_at=? WHERE ticket_id=?",
+                    (closed_at, queued.ticket_id),
+                )
+                queued = replace(queued, state="skipped", finished_at=closed_at)
+                closed = _ticket_data(queued) | {"reason": "expired", "day": day}
+                tx.journal(Kind.TICKET_SKIPPED, device_id, closed, at=closed_at)
         return _issued(queued, people_ahead, est), True
 
     def withdraw(self, ticket_id: str, device_id: str, replaced_by: str) -> Ticket | None:
@@ -878,6 +906,12 @@ def _issued_data(ticket: Ticket, people_ahead: int, est: WaitEstimate) -> dict[s
         "est_wait_low_s": est.low_s,
         "est_wait_high_s": est.high_s,
     }
+
+
+def _day_end(day: str) -> float:
+    """The last moment (to the millisecond) of business ``day``: still that day, for whoever
+    groups events by :func:`core.clock.business_day` of their time."""
+    return at_hall_time(day, "00:00") + 86400.0 - 0.001
 
 
 def _last_time(t: Ticket) -> float:

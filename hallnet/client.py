@@ -10,9 +10,10 @@ It has the methods the flows use from :class:`flows.queue.HallQueue` (the port
   issued twice, a ticket is not called twice. Connection errors, timeouts and 502–504 are retried
   (three attempts within a few seconds); then :class:`~hallnet.errors.HallBoxUnreachable` (701).
 * **A state change whose answer never came** is *unsettled*: its key is kept for a few minutes
-  and reused when the same request is made again (the staff member taps 叫号 again once the
-  connection is back), so the retry cannot call a second citizen: the hall box answers with the
-  ticket it called the first time, and the PAD announces it. A rating or a device health report
+  (on the machine's own disk when it has a data directory, so also across a restart of the
+  app) and reused when the same request is made again (the staff member taps 叫号 again once
+  the connection is back), so the retry cannot call a second citizen: the hall box answers with
+  the ticket it called the first time, and the PAD announces it. A rating or a device health report
   that could not be delivered is kept and delivered, with its key, as soon as the connection
   returns (nothing on screen waits for it).
 * **An event listener thread** holds ``GET /v1/events`` open, applies each push to a local
@@ -60,9 +61,17 @@ from core.errors import (
 from core.events import Kind
 from core.rating import LEVEL_LABELS
 from devices.health import Health
-from flows.queue import IssuedTicket, Ticket, WindowView
+from flows.queue import PRIORITIES, IssuedTicket, Ticket, WindowView
 from hallnet.devices import DeviceFile
-from hallnet.kept import KeptInMemory, KeptOnDisk, KeptRequests
+from hallnet.kept import (
+    KeptInMemory,
+    KeptOnDisk,
+    KeptRequests,
+    Unsettled,
+    UnsettledInMemory,
+    UnsettledOnDisk,
+    UnsettledSlot,
+)
 from hallnet.kiosk_journal import KioskJournal
 from hallnet.local_store import LocalStore
 from hallnet.offline import OfflineNumbers
@@ -96,7 +105,9 @@ RECONNECT_MIN_S, RECONNECT_MAX_S = 0.5, 5.0
 REFUSED_RETRY_S = 5.0
 #: How long a state change waits for its own push before the view is read over HTTP instead.
 CATCH_UP_S = 0.5
-#: How long an unsettled request's key is kept for a repeat of the same request.
+#: How long an unsettled request's key is kept for a repeat of the same request (wall clock,
+#: across restarts too). Not longer: the stored answer describes the hall as it was, and a
+#: 叫号 repeated much later must not be told "nobody waits" from an empty hall of an hour ago.
 UNSETTLED_S = 300.0
 
 
@@ -145,10 +156,12 @@ class RemoteHallQueue:
         attempts: attempts per request.
         connect_timeout: seconds to connect.
         read_timeout: seconds to wait for an answer.
-        data_dir: a kiosk's own directory, for its offline numbers and its transaction journal
-            (:mod:`hallnet.local_store`); by default the directory of its device file when it
-            was read from one. A kiosk without one issues nothing while cut off and has no
-            transaction journal; a PAD keeps nothing there.
+        data_dir: the machine's own directory (:mod:`hallnet.local_store`): a kiosk's offline
+            numbers and transaction journal; on every machine, the requests kept for the hall
+            box's return and the unsettled request's key (:mod:`hallnet.kept`). By default the
+            directory of its device file when it was read from one. A kiosk without one issues
+            nothing while cut off and has no transaction journal; a machine without one keeps
+            those requests in memory only.
 
     Call :meth:`start` before use and :meth:`close` at the end.
     """
@@ -187,7 +200,9 @@ class RemoteHallQueue:
         self._callbacks: list[Callable[[], None]] = []
         self._catalog_callbacks: list[Callable[[HallConfig], None]] = []
         self._push_callbacks: list[Callable[[str, dict[str, Any]], None]] = []
-        self._unsettled: tuple[str, str, float] | None = None
+        #: The last tap that got no answer: its key is reused when the same tap is repeated
+        #: (on disk once opened, so a restarted PAD repeats it with the same key).
+        self._unsettled: UnsettledSlot = UnsettledInMemory()
         #: Ratings and health reports kept for the hall box's return (on disk once opened).
         self._kept: KeptRequests = KeptInMemory()
         self._stop = threading.Event()
@@ -253,6 +268,7 @@ class RemoteHallQueue:
             return
         self._own_disk = LocalStore.open(self.data_dir, self.device_id)
         self._kept = KeptOnDisk(self._own_disk)
+        self._unsettled = UnsettledOnDisk(self._own_disk)
         if self.device.role != "kiosk":
             return
         self.offline = OfflineNumbers(self._own_disk)
@@ -308,8 +324,9 @@ class RemoteHallQueue:
         While the event stream is down the hall box is tried once (not three times), so a
         citizen at a cut-off kiosk waits about a second, not eight. When it does not answer
         and the kiosk has a reserved number left for the service, the ticket is issued from it,
-        on the kiosk's disk before this returns; its people ahead and wait are estimated from
-        the last known queue. If the hall box may have issued a ticket for the unanswered
+        on the kiosk's disk before this returns, with its priority (the hall box queues it with
+        that priority when it arrives); its people ahead and wait are estimated from the last
+        known queue. If the hall box may have issued a ticket for the unanswered
         request, the offline ticket names that request, and the hall box withdraws the ticket
         nobody holds when the offline one reaches it.
 
@@ -319,11 +336,13 @@ class RemoteHallQueue:
                 directory); a repeat reuses the request's key.
             DeviceForbidden (703): this device is not a kiosk.
         """
+        if priority is not None and priority not in PRIORITIES:
+            # As the local queue: refused here, before an offline ticket keeps it on disk.
+            raise ValueError(f"priority {priority!r} is not one of {PRIORITIES}")
         body: dict[str, Any] = {"service": service_code, "device_id": device_id}
         if appointment is not None:
             body["appointment"] = appointment
         if priority is not None:
-            # Not kept by an offline number: a ticket issued while cut off waits by arrival.
             body["priority"] = priority
         if self.offline is None:
             return issued_from(self._change("/tickets", body))
@@ -331,14 +350,15 @@ class RemoteHallQueue:
         try:
             return issued_from(self._change("/tickets", body, attempts=1 if cut_off else None))
         except HallBoxUnreachable as unreachable:
-            with self._lock:
-                unsettled, self._unsettled = self._unsettled, None
-            replaces = unsettled[1] if unsettled is not None else None
-            issued = self._issue_offline(service_code, appointment, replaces)
+            unsettled = self._unsettled.get()
+            replaces = unsettled.key if unsettled is not None else None
+            issued = self._issue_offline(service_code, appointment, priority, replaces)
             if issued is None:
-                with self._lock:
-                    self._unsettled = unsettled  # nothing issued: a repeat reuses the key
-                raise unreachable
+                raise unreachable  # nothing issued: a repeat reuses the key
+            if replaces is not None:
+                # The offline ticket took the key over (its row left the disk with the
+                # ticket's commit): the next tap must not get the ticket it withdraws.
+                self._unsettled.forget(replaces)
             log.warning(
                 "hall box %s unreachable: issued %s from this kiosk's reserved numbers",
                 self.address,
@@ -347,16 +367,34 @@ class RemoteHallQueue:
             return issued
 
     def _issue_offline(
-        self, service_code: str, appointment: str | None, replaces: str | None
+        self,
+        service_code: str,
+        appointment: str | None,
+        priority: str | None,
+        replaces: str | None,
     ) -> IssuedTicket | None:
         assert self.offline is not None
         service = self.hall.service(service_code)
-        ticket = self.offline.issue(service, self.clock.now(), appointment, replaces)
+        ticket = self.offline.issue(service, self.clock.now(), appointment, replaces, priority)
         if ticket is None:
             return None
+        # A 绿色通道 ticket goes before everyone else at every window: only the green ones
+        # ahead count. (A special group's goes first at one window only: counted by arrival.)
+        green = priority == "green"
         with self._lock:
-            known = self._view.waiting_count(service.code) if self._view.known else 0
-        ahead = known + len(self.offline.pending(service.code)) - 1
+            known = (
+                sum(
+                    1
+                    for t in self._view.tickets.values()
+                    if t.state == "waiting"
+                    and t.service == service.code
+                    and (not green or t.priority == "green")
+                )
+                if self._view.known
+                else 0
+            )
+        mine = self.offline.pending(service.code)
+        ahead = known + sum(1 for o in mine if not green or o.ticket.priority == "green") - 1
         serving = sum(1 for w in self.hall.windows if service.code in w.services)
         est = math.ceil(ahead * service.aht_s / max(serving, 1))
         return IssuedTicket(ticket, ahead, float(est))
@@ -525,12 +563,14 @@ class RemoteHallQueue:
         its key."""
         fingerprint = request_fingerprint("POST", path, body)
         reuse = key is None
-        with self._lock:
-            unsettled = self._unsettled
-            if reuse and unsettled is not None and unsettled[0] == fingerprint and (
-                time.monotonic() - unsettled[2] < UNSETTLED_S
+        if reuse:
+            unsettled = self._unsettled.get()
+            if (
+                unsettled is not None
+                and unsettled.fingerprint == fingerprint
+                and abs(time.time() - unsettled.at) < UNSETTLED_S
             ):
-                key = unsettled[1]
+                key = unsettled.key
                 log.info("repeating an unanswered %s with its key %s", path, key)
         key = key or uuid.uuid4().hex
         try:
@@ -539,17 +579,16 @@ class RemoteHallQueue:
             )
         except HallBoxUnreachable:
             if reuse:
-                with self._lock:
-                    self._unsettled = (fingerprint, key, time.monotonic())
+                # On the machine's disk before the tap's error is shown: a PAD restarted now
+                # still repeats this request with this key.
+                self._unsettled.set(Unsettled(fingerprint, key, path, time.time()))
             raise
         except HallEdgeError:
             if reuse:
-                with self._lock:
-                    self._unsettled = None
+                self._unsettled.set(None)
             raise
         if reuse:
-            with self._lock:
-                self._unsettled = None
+            self._unsettled.set(None)
         if read_own:
             self._expect(data.get("event_id"))
         return data

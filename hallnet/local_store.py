@@ -3,7 +3,8 @@
 A kiosk on its own machine must keep, whatever the LAN or the hall box does, what it has told a
 citizen is done: the numbers it may issue while cut off and the tickets it issued from them
 (:mod:`hallnet.offline`), and its own transaction journal (:mod:`hallnet.kiosk_journal`). A PAD
-keeps the ratings and health reports the hall box has not acknowledged (:mod:`hallnet.kept`).
+keeps the ratings and health reports the hall box has not acknowledged, and the key of a step
+whose answer it never got (:mod:`hallnet.kept`).
 They live here until the hall box has them. One small SQLite file, opened like the hall database:
 WAL, ``synchronous=FULL`` (a commit is on disk when it returns, power cut or not), every write
 a ``BEGIN IMMEDIATE`` transaction (:class:`core.sqlite_tx.atomic`), the schema a migration set
@@ -66,6 +67,23 @@ LOCAL_SCHEMA = Migrations(
                 # The device the file belongs to: two devices pointed at one directory would
                 # send each other's tickets and ratings, which the hall box refuses.
                 "CREATE TABLE owner (device_id TEXT NOT NULL)",
+            ),
+        ),
+        # An offline ticket keeps the priority the citizen chose (绿色通道 …) for its upload.
+        # A tap whose answer never came (a PAD's 叫号, a kiosk's 取号) keeps its
+        # Idempotency-Key here, so the same tap after a restart is answered once by the hall
+        # box instead of acting again (hallnet/kept.py, ``UnsettledOnDisk``). One row at most:
+        # only the last unanswered tap can be the one repeated.
+        Migration(
+            2,
+            "offline tickets' priority, the unsettled request",
+            (
+                "ALTER TABLE offline_tickets ADD COLUMN priority TEXT",
+                (
+                    "CREATE TABLE unsettled ("
+                    " slot INTEGER PRIMARY KEY CHECK (slot = 1), fingerprint TEXT NOT NULL,"
+                    " key TEXT NOT NULL, path TEXT NOT NULL, at REAL NOT NULL)"
+                ),
             ),
         ),
     ),

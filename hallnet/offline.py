@@ -1,6 +1,6 @@
 """A kiosk's offline numbers: the blocks the hall box reserved for it, and the tickets it issued
-from them while it could not reach the hall box (``docs/hall-api.md``, "Offline within the
-hall").
+from them while it could not reach the hall box, with the priority the citizen chose
+(``docs/hall-api.md``, "Offline within the hall").
 
 The hall box reserves each kiosk, ahead of time, a block of numbers per service for today and
 for the next business day (:mod:`flows.ticket_numbers`); the kiosk keeps them in its own
@@ -81,9 +81,16 @@ class OfflineNumbers:
         at: float,
         appointment: str | None = None,
         replaces: str | None = None,
+        priority: str | None = None,
     ) -> Ticket | None:
         """Issue the next reserved number of ``service`` for the business day of ``at``; on
         disk when this returns. None when no reserved number is left.
+
+        ``priority`` (绿色通道 …) is kept with the ticket and uploaded with it: the hall box
+        queues it with that priority. ``replaces``, the key of the unanswered issue request,
+        leaves the store's unsettled slot (:class:`hallnet.kept.UnsettledOnDisk`) in the same
+        transaction: were it still there after a crash, the next citizen's tap would reuse it
+        and get the very ticket this one's upload withdraws.
 
         Raises:
             StorageFull (420): the kiosk's disk is nearly full; nothing was issued.
@@ -111,20 +118,32 @@ class OfflineNumbers:
                 issued_at=at,
                 state="waiting",
                 appointment=appointment is not None,
+                priority=priority,
             )
             conn.execute(
                 "INSERT INTO offline_tickets(ticket_id, day, service, ticket_no, issued_at,"
-                " appointment, replaces) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (ticket.ticket_id, day, service.code, ticket.ticket_no, at, appointment, replaces),
+                " appointment, replaces, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ticket.ticket_id,
+                    day,
+                    service.code,
+                    ticket.ticket_no,
+                    at,
+                    appointment,
+                    replaces,
+                    priority,
+                ),
             )
+            if replaces is not None:
+                conn.execute("DELETE FROM unsettled WHERE key = ?", (replaces,))
         return ticket
 
     def pending(self, service: str | None = None) -> list[OfflineTicket]:
         """The offline tickets the hall box does not hold yet, oldest first (refused ones
         excluded)."""
         sql = (
-            "SELECT ticket_id, ticket_no, service, issued_at, appointment, day, replaces"
-            " FROM offline_tickets WHERE refused IS NULL"
+            "SELECT ticket_id, ticket_no, service, issued_at, appointment, day, replaces,"
+            " priority FROM offline_tickets WHERE refused IS NULL"
         )
         args: tuple[str, ...] = ()
         if service is not None:
@@ -133,12 +152,20 @@ class OfflineNumbers:
             rows = conn.execute(sql + " ORDER BY seq", args).fetchall()
         return [
             OfflineTicket(
-                Ticket(str(t), str(no), str(s), float(at), "waiting", appointment=a is not None),
+                Ticket(
+                    str(t),
+                    str(no),
+                    str(s),
+                    float(at),
+                    "waiting",
+                    appointment=a is not None,
+                    priority=None if p is None else str(p),
+                ),
                 str(day),
                 None if a is None else str(a),
                 None if r is None else str(r),
             )
-            for t, no, s, at, a, day, r in rows
+            for t, no, s, at, a, day, r, p in rows
         ]
 
     def held(self, ticket_id: str) -> None:

@@ -86,6 +86,7 @@ RECENT_PUSHES = 256
 #: Largest request body accepted.
 MAX_BODY = 64 * 1024
 _KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -238,11 +239,14 @@ class HallService:
 
     def accept_offline(self, device: DeviceEntry, body: dict[str, Any]) -> Action:
         """``POST /v1/tickets/offline``: a ticket the kiosk issued from its range while cut
-        off. ``replaces``: the key of the kiosk's issue request that went unanswered just
-        before; if the hall box did issue that ticket, nobody holds it, and it is withdrawn."""
+        off, with its ``priority``. ``replaces``: the key of the kiosk's issue request that
+        went unanswered just before; if the hall box did issue that ticket, nobody holds it,
+        and it is withdrawn. A ticket of a business day that is over is recorded closed
+        (``expired``), not queued: nothing is pushed, since no queue changes."""
         ticket = ticket_from(_field(body, "ticket", dict))
-        day = _text(body, "day")
+        day = _day(body)
         appointment = _appointment(body)
+        priority = _priority(body)
         replaces = body.get("replaces")
         if replaces is not None and not (isinstance(replaces, str) and _KEY.match(replaces)):
             raise BadRequest("replaces must be an Idempotency-Key", field="replaces")
@@ -250,9 +254,14 @@ class HallService:
         me = device.device_id
 
         def run() -> tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
-            queued, added = self.queue.accept_offline(ticket, day, me, appointment=appointment)
-            answer = issued_json(queued) | {"added": added}
-            pushes = [(Kind.TICKET_ISSUED, issued_json(queued))] if added else []
+            queued, added = self.queue.accept_offline(
+                ticket, day, me, appointment=appointment, priority=priority
+            )
+            # The queue adds a ticket waiting, unless its day is over: then closed at once.
+            expired = added and queued.ticket.state != "waiting"
+            answer = issued_json(queued) | {"added": added, "expired": expired}
+            queues = added and not expired
+            pushes = [(Kind.TICKET_ISSUED, issued_json(queued))] if queues else []
             phantom = self._unheld_ticket(me, replaces) if added else None
             if phantom is not None:
                 withdrawn = self.queue.withdraw(phantom, me, queued.ticket.ticket_no)
@@ -566,6 +575,14 @@ def _text(body: dict[str, Any], name: str) -> str:
     value: str = _field(body, name, str)
     if not value:
         raise BadRequest(f"field {name!r} is empty", field=name)
+    return value
+
+
+def _day(body: dict[str, Any]) -> str:
+    """A business day, ``YYYY-MM-DD``: compared as text with the hall box's own days."""
+    value = _text(body, "day")
+    if not _DAY.match(value):
+        raise BadRequest("day is YYYY-MM-DD", field="day")
     return value
 
 

@@ -4,8 +4,10 @@ One background thread per kiosk process (:class:`Uplink`). Whenever the hall box
 event stream is back, a transaction was recorded, or every few seconds), it:
 
 1. uploads the tickets issued while cut off (``POST /v1/tickets/offline``), oldest first, each
-   with a key made from its ticket id, and forgets each once the hall box answered: the hall
-   box puts it in the queue in the place its issue time gives it (:mod:`hallnet.offline`);
+   with a key made from its ticket id and with its priority, and forgets each once the hall
+   box answered: the hall box puts it in the queue in the place its issue time and priority
+   give it, or, when its business day is over, records it closed as expired
+   (:mod:`hallnet.offline`, :meth:`flows.queue.HallQueue.accept_offline`);
 2. forwards the kiosk's own journal (``POST /v1/journal``) in order, and deletes what the hall
    box says it holds (:mod:`hallnet.kiosk_journal`, :mod:`hallnet.forwarded`);
 3. tops up the reserved blocks: for today and the next business day, a service with fewer than
@@ -125,7 +127,7 @@ class Uplink:
         for offline in self.numbers.pending():
             try:
                 body = _upload_body(self.hall_box, offline)
-                self.hall_box.post("/tickets/offline", body, offline.key)
+                answer = self.hall_box.post("/tickets/offline", body, offline.key)
             except HallBoxUnreachable:
                 raise
             except (QueueError, BadRequest, IdempotencyKeyReused) as err:
@@ -143,6 +145,14 @@ class Uplink:
             except HallEdgeError as err:
                 log.warning("offline ticket upload: error %d (%s): %s", err.code, err.key, err)
                 return False
+            if answer.get("expired"):
+                # Held, closed: its business day was over when the hall box got it.
+                log.warning(
+                    "offline ticket %s of %s reached the hall box after its day closed:"
+                    " recorded as not served (expired)",
+                    offline.ticket.ticket_no,
+                    offline.day,
+                )
             self.numbers.held(offline.ticket.ticket_id)
         return True
 
@@ -237,6 +247,8 @@ def _upload_body(hall_box: HallBoxPort, offline: OfflineTicket) -> dict[str, Any
     }
     if offline.appointment is not None:
         body["appointment"] = offline.appointment
+    if offline.ticket.priority is not None:
+        body["priority"] = offline.ticket.priority
     if offline.replaces is not None:
         body["replaces"] = offline.replaces
     return body

@@ -9,6 +9,7 @@ with a ``sim://call-display``, reaching the hall box only through
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -156,3 +157,80 @@ def test_a_call_cut_off_mid_request_stands_and_the_pad_shows_the_truth(
     truth = hall.truth()
     assert truth["current"]["ticket_no"] == "A001"
     assert [t["ticket_no"] for t in truth["waiting"]] == ["A002"]
+
+
+def test_a_pad_restarted_during_the_outage_repeats_its_call_with_the_same_key(
+    tmp_path: Path,
+) -> None:
+    """The answer to a 叫号 is lost, and the PAD app is restarted before the line returns: the
+    restarted PAD reads the unanswered call's key off its own disk, repeats the 叫号 with it,
+    and the hall box answers with the ticket it called the first time; no second citizen."""
+    hall = load_hall_config()
+    db, devices = tmp_path / "hall.db", tmp_path / "hall-devices.json"
+    server = HallServer(hall, db, ("127.0.0.1", 0), devices).start()
+    direct = "{}:{}".format(*server.address)
+    proxy = TcpProxy(server.address, lifetime=120).start()
+    kiosk_file = enrol(devices, tmp_path / "k.json", hall.hall_id, "kiosk-1", "kiosk", direct)
+    pad_path = tmp_path / "pad-3" / "device.json"  # its data directory: tmp_path / "pad-3"
+    enrol(devices, pad_path, hall.hall_id, "pad-3", "pad", proxy.hall_box, 3)
+    kiosk = RemoteHallQueue(kiosk_file, hall, listen=False).start()
+    display = open_call_display("sim://call-display", "call-display")
+    calls = simulator_of(display).calls
+    pad_file = DeviceFile.read(pad_path)
+    pad = RemoteHallQueue(pad_file, hall).start()
+    desk = WindowDesk(pad, 3, "pad-3", display, None, SystemClock())
+    # For its views of the hall box's truth, the journal and the proxied keys.
+    the_hall = Hall(server, hall, db, proxy, kiosk, pad_file, pad, display, desk)
+    try:
+        assert wait_for(lambda: pad.connected)
+        assert desk.sign_in("007").error_key is None
+        for _ in range(2):
+            kiosk.issue("social", "kiosk-1")  # A001, A002: a second call would take A002
+        assert wait_for(lambda: desk.view().data["waiting_count"] == 2)
+
+        # --- 叫号: the hall box calls A001, the answer never reaches the PAD ------------------
+        proxy.cut_after_request(CALL, REFUSE)
+        screen = desk.call()
+        assert proxy.tripped.is_set(), "the call request never went through the proxy"
+        assert screen.error_key == HallBoxUnreachable.key
+        assert the_hall.truth()["current"]["ticket_no"] == "A001"
+        assert calls == []
+        local = sqlite3.connect(pad_path.parent / "hall-local.db")
+        try:
+            on_disk = local.execute("SELECT key, path FROM unsettled").fetchall()
+        finally:
+            local.close()
+        assert on_disk == [(the_hall.call_keys()[0], "/windows/3/call")]
+
+        # --- the PAD app restarts while the line is still down -------------------------------
+        pad.close()
+        pad = RemoteHallQueue(DeviceFile.read(pad_path), hall).start()
+        desk = WindowDesk(pad, 3, "pad-3", display, None, SystemClock())
+        proxy.restore()
+        assert wait_for(lambda: pad.connected), "the restarted PAD did not connect"
+
+        # --- the same tap: the same key, the hall box's first answer, announced once ---------
+        screen = desk.call()
+        assert screen.error_key is None, screen
+        assert screen.data["current"]["ticket_no"] == "A001"
+        assert [(c.ticket_no, c.window_no, c.recall) for c in calls] == [("A001", 3, False)]
+        keys = the_hall.call_keys()
+        assert len(keys) == 2 and keys[0] == keys[1], keys
+        assert (the_hall.called("A001"), the_hall.called("A002")) == (1, 0)
+        truth = the_hall.truth()
+        assert truth["current"]["ticket_no"] == "A001"
+        assert [t["ticket_no"] for t in truth["waiting"]] == ["A002"]
+
+        # --- settled: the next 叫号 after 办结 is a new request, for the next citizen --------
+        assert desk.finish().error_key is None
+        screen = desk.call()
+        assert screen.data["current"]["ticket_no"] == "A002"
+        keys = the_hall.call_keys()
+        assert len(keys) == 3 and keys[2] != keys[0], keys
+        assert (the_hall.called("A001"), the_hall.called("A002")) == (1, 1)
+    finally:
+        pad.close()
+        kiosk.close()
+        display.close()
+        proxy.close()
+        server.stop()

@@ -10,6 +10,7 @@ kiosk with a direct line keeps issuing the hall box's own numbers, and a window 
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 
+from core.clock import SimClock, at_hall_time, business_day
 from core.config import HallConfig, load_hall_config
 from core.errors import HallBoxUnreachable
 from core.events import Event, Kind
@@ -272,6 +274,14 @@ def test_a_ticket_whose_answer_was_lost_is_withdrawn_for_the_offline_one(tmp_pat
         offline = kiosk.issue("social", "kiosk-1")  # the hall box issued A002; nobody heard
         assert proxy.tripped.is_set()
         assert offline.ticket.ticket_no == f"A{OFFLINE_FIRST}"
+        # The offline ticket took the unanswered request's key over, on disk in one commit:
+        # no later tap may reuse it and be handed the ticket that is about to be withdrawn.
+        local = sqlite3.connect(path.parent / "hall-local.db")
+        try:
+            assert local.execute("SELECT COUNT(*) FROM unsettled").fetchone()[0] == 0
+            assert local.execute("SELECT replaces FROM offline_tickets").fetchone()[0]
+        finally:
+            local.close()
         proxy.restore()
         assert wait_for(lambda: kiosk.connected and not kiosk.offline.pending())
         skipped = [e for e in hall_journal(db) if e.kind == Kind.TICKET_SKIPPED]
@@ -281,6 +291,157 @@ def test_a_ticket_whose_answer_was_lost_is_withdrawn_for_the_offline_one(tmp_pat
         waiting = requests.get(url, auth=auth, timeout=5).json()["waiting"]
         assert [t["ticket_no"] for t in waiting] == ["A001", f"A{OFFLINE_FIRST}"]
     finally:
+        kiosk.close()
+        proxy.close()
+        server.stop()
+
+
+def test_an_offline_tickets_priority_is_kept_on_the_kiosk_and_queued_by_the_hall_box(
+    tmp_path: Path,
+) -> None:
+    """A 绿色通道 ticket issued while cut off keeps its priority on the kiosk's disk (also across
+    a restart of the kiosk app), is uploaded with it, and the hall box calls it first."""
+    hall = load_hall_config()
+    db, devices = tmp_path / "hall.db", tmp_path / "hall-devices.json"
+    server = HallServer(hall, db, ("127.0.0.1", 0), devices).start()
+    proxy = TcpProxy(server.address, lifetime=120).start()
+    direct = "{}:{}".format(*server.address)
+    path = tmp_path / "kiosk-1" / "device.json"
+    enrol(devices, path, hall.hall_id, "kiosk-1", "kiosk", proxy.hall_box)
+    pad_file = enrol(devices, tmp_path / "p.json", hall.hall_id, "pad-1", "pad", direct, 1)
+    kiosk = RemoteHallQueue(DeviceFile.read(path), hall).start()
+    pad = RemoteHallQueue(pad_file, hall).start()
+    try:
+        assert kiosk.uplink is not None
+        uplink = kiosk.uplink
+        assert wait_for(lambda: kiosk.connected and uplink.sync())
+        assert kiosk.issue("social", "kiosk-1").ticket.ticket_no == "A001"  # a walk-in, online
+
+        proxy.cut(REFUSE)
+        assert wait_for(lambda: not kiosk.connected)
+        green = kiosk.issue("social", "kiosk-1", priority="green")
+        walk_in = kiosk.issue("social", "kiosk-1")
+        assert (green.ticket.ticket_no, green.ticket.priority) == (f"A{OFFLINE_FIRST}", "green")
+        assert (walk_in.ticket.ticket_no, walk_in.ticket.priority) == (
+            f"A{OFFLINE_FIRST + 1}",
+            None,
+        )
+        # The kiosk's estimate: nobody goes before a green ticket; the walk-in waits for both.
+        assert (green.people_ahead, walk_in.people_ahead) == (0, 2)
+
+        kiosk.close()  # the kiosk app restarts while still cut off: its disk has the priority
+        kiosk = RemoteHallQueue(DeviceFile.read(path), hall).start()
+        assert kiosk.offline is not None
+        kept = {o.ticket.ticket_no: o.ticket.priority for o in kiosk.offline.pending()}
+        assert kept == {f"A{OFFLINE_FIRST}": "green", f"A{OFFLINE_FIRST + 1}": None}
+
+        proxy.restore()
+        assert wait_for(lambda: kiosk.connected and not kiosk.offline.pending())
+        order = [f"A{OFFLINE_FIRST}", "A001", f"A{OFFLINE_FIRST + 1}"]
+        url = "http://{}:{}/v1/windows/1".format(*server.address)
+        truth = requests.get(url, auth=("pad-1", pad_file.secret), timeout=5).json()
+        assert [(t["ticket_no"], t["priority"]) for t in truth["waiting"]] == list(
+            zip(order, ["green", None, None])
+        )
+        assert wait_for(lambda: [t.ticket_no for t in pad.window_view(1).waiting] == order)
+        issued = [e for e in hall_journal(db) if e.kind == Kind.TICKET_ISSUED]
+        marks = [(e.data["ticket_no"], e.data["priority"], e.data.get("offline")) for e in issued]
+        assert marks == [
+            ("A001", None, None),
+            (f"A{OFFLINE_FIRST}", "green", True),
+            (f"A{OFFLINE_FIRST + 1}", None, True),
+        ]
+        pad.open_window(1, "pad-1", "007")
+        called = pad.call_next(1, "pad-1")
+        assert called is not None and called.ticket_no == f"A{OFFLINE_FIRST}"
+    finally:
+        pad.close()
+        kiosk.close()
+        proxy.close()
+        server.stop()
+
+
+def test_a_ticket_of_a_day_that_closed_while_the_kiosk_was_cut_off_is_recorded_expired(
+    tmp_path: Path,
+) -> None:
+    """A kiosk cut off in the late afternoon issues a number of that day and, the next morning,
+    still cut off, one of the new day. When it rejoins, the hall box queues the morning's
+    ticket, and records yesterday's with its own day, closed unserved (``expired``) and
+    journaled once, dated within its day: nobody is called today for yesterday's number."""
+    day, next_day = "2026-11-23", "2026-11-24"
+    clock = SimClock(at_hall_time(day, "16:50"))
+    hall = load_hall_config()
+    db, devices = tmp_path / "hall.db", tmp_path / "hall-devices.json"
+    server = HallServer(hall, db, ("127.0.0.1", 0), devices, clock=clock).start()
+    proxy = TcpProxy(server.address, lifetime=120).start()
+    direct = "{}:{}".format(*server.address)
+    path = tmp_path / "kiosk-1" / "device.json"
+    enrol(devices, path, hall.hall_id, "kiosk-1", "kiosk", proxy.hall_box)
+    pad_file = enrol(devices, tmp_path / "p.json", hall.hall_id, "pad-1", "pad", direct, 1)
+    kiosk = RemoteHallQueue(DeviceFile.read(path), hall).start()
+    pad = RemoteHallQueue(pad_file, hall).start()
+    try:
+        assert kiosk.offline is not None and kiosk.uplink is not None
+        uplink = kiosk.uplink
+        assert wait_for(lambda: kiosk.connected and uplink.sync())
+        assert kiosk.offline.left(next_day, "social") == RANGE_SIZE  # reserved ahead of time
+
+        proxy.cut(REFUSE)
+        assert wait_for(lambda: not kiosk.connected)
+        late = kiosk.issue("social", "kiosk-1", priority="green").ticket
+        # The night passes on both machines; cut off, the kiosk hears nothing of it.
+        night = at_hall_time(next_day, "09:00") - clock.now()
+        clock.advance(night)
+        kiosk.clock.offset += night
+        morning = kiosk.issue("social", "kiosk-1").ticket
+        number = f"A{OFFLINE_FIRST}"  # the first of each day's block: two days, one number
+        assert (late.ticket_no, business_day(late.issued_at)) == (number, day)
+        assert (morning.ticket_no, business_day(morning.issued_at)) == (number, next_day)
+
+        proxy.restore()
+        assert wait_for(lambda: kiosk.connected and not kiosk.offline.pending())
+        time.sleep(0.5)  # nothing more may follow
+
+        # Today's queue holds today's ticket only: the PAD calls it, not yesterday's.
+        url = "http://{}:{}/v1/windows/1".format(*server.address)
+        truth = requests.get(url, auth=("pad-1", pad_file.secret), timeout=5).json()
+        assert [t["ticket_id"] for t in truth["waiting"]] == [morning.ticket_id]
+        assert wait_for(
+            lambda: [t.ticket_id for t in pad.window_view(1).waiting] == [morning.ticket_id]
+        )
+        pad.open_window(1, "pad-1", "007")
+        called = pad.call_next(1, "pad-1")
+        assert called is not None and called.ticket_id == morning.ticket_id
+        assert pad.finish(1, "pad-1").ticket_id == morning.ticket_id
+        assert pad.call_next(1, "pad-1") is None  # yesterday's ticket is not waiting
+
+        # The hall box recorded yesterday's ticket with its own day, closed unserved.
+        conn = sqlite3.connect(db)
+        try:
+            row = conn.execute(
+                "SELECT day, state, priority, window_no, called_at, finished_at FROM tickets"
+                " WHERE ticket_id = ?",
+                (late.ticket_id,),
+            ).fetchone()
+        finally:
+            conn.close()
+        assert row[:5] == (day, "skipped", "green", None, None)
+        assert business_day(row[5]) == day and row[5] >= late.issued_at
+
+        # Journaled once each, in its own day; the kiosk's seqs without a gap.
+        events = hall_journal(db)
+        mine = [e for e in events if e.data.get("ticket_id") == late.ticket_id]
+        assert [e.kind for e in mine] == [Kind.TICKET_ISSUED, Kind.TICKET_SKIPPED]
+        assert mine[0].data["offline"] is True and mine[0].data["priority"] == "green"
+        assert (mine[1].data["reason"], mine[1].data["day"]) == ("expired", day)
+        assert [business_day(e.at) for e in mine] == [day, day]
+        assert mine[1].at == mine[1].data["finished_at"] == row[5]
+        kiosk_seqs = [e.seq for e in events if e.device_id == "kiosk-1"]
+        assert kiosk_seqs == list(range(1, len(kiosk_seqs) + 1))
+        assert len(kiosk_seqs) == 3  # late: issued, expired; morning: issued; nothing else
+        assert Counter(e.event_id for e in events).most_common(1)[0][1] == 1
+    finally:
+        pad.close()
         kiosk.close()
         proxy.close()
         server.stop()

@@ -120,6 +120,52 @@ def test_an_offline_ticket_is_taken_only_from_the_kiosks_own_block(
     assert [t.ticket_no for t in queue.window_view(1).waiting] == [f"A{OFFLINE_FIRST}", "A001"]
 
 
+def test_an_offline_ticket_keeps_its_priority(tmp_path: Path, clock: SimClock) -> None:
+    queue = hall_queue(tmp_path, clock)
+    queue.reserve_range("social", "kiosk-1", DAY)
+    queue.issue("social", "kiosk-3")  # A001, a walk-in who came first
+    clock.advance(60)
+    offline = Ticket("t-1", f"A{OFFLINE_FIRST}", "social", clock.now() - 30, "waiting")
+    with pytest.raises(ValueError):
+        queue.accept_offline(offline, DAY, "kiosk-1", priority="vip")
+    queued, added = queue.accept_offline(offline, DAY, "kiosk-1", priority="green")
+    assert added and queued.ticket.priority == "green"
+    assert [t.ticket_no for t in queue.window_view(1).waiting] == [f"A{OFFLINE_FIRST}", "A001"]
+    events = [p.event for p in journal.pending(queue.conn, 100)]
+    issued = [e for e in events if e.kind == Kind.TICKET_ISSUED]
+    assert [(e.data["priority"], e.data.get("offline")) for e in issued] == [
+        (None, None),
+        ("green", True),
+    ]
+
+
+def test_an_offline_ticket_of_a_closed_day_is_recorded_expired_once(
+    tmp_path: Path, clock: SimClock
+) -> None:
+    queue = hall_queue(tmp_path, clock)
+    queue.reserve_range("social", "kiosk-1", DAY)
+    issued_at = clock.now()
+    clock.set(at_hall_time("2026-11-24", "08:30"))  # the kiosk rejoins the next morning
+    offline = Ticket("t-1", f"A{OFFLINE_FIRST}", "social", issued_at, "waiting")
+
+    closed, added = queue.accept_offline(offline, DAY, "kiosk-1")
+    assert added and closed.ticket.state == "skipped" and closed.people_ahead == 0
+    assert closed.ticket.finished_at == at_hall_time("2026-11-24", "00:00") - 0.001
+    assert queue.window_view(1).waiting == () and queue.waiting_count() == 0
+    again, added = queue.accept_offline(offline, DAY, "kiosk-1")  # its answer was lost
+    assert not added and again.ticket == closed.ticket
+
+    events = [p.event for p in journal.pending(queue.conn, 100)]
+    assert [(e.kind, e.seq, e.data.get("reason")) for e in events] == [
+        (Kind.TICKET_ISSUED, 1, None),
+        (Kind.TICKET_SKIPPED, 2, "expired"),
+    ]
+    assert events[0].at == issued_at and events[1].data["day"] == DAY
+    # Today's first walk-in is today's A001, called as usual.
+    assert queue.issue("social", "kiosk-3").ticket.ticket_no == "A001"
+    assert called_in_order(queue, 1, clock) == ["A001"]
+
+
 # --- over the hall API ---------------------------------------------------------------------
 
 
