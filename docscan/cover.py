@@ -126,11 +126,11 @@ def _widen(flags: np.ndarray, reach: int) -> np.ndarray:
 
 
 def _longest_run(flags: np.ndarray) -> int:
-    best = run = 0
-    for flag in flags:
-        run = run + 1 if flag else 0
-        best = max(best, run)
-    return best
+    # Where runs start and end, from the steps of the flags padded with False at both ends
+    # (no Python loop over the samples: this runs 16 times on every accepted frame).
+    steps = np.diff(np.concatenate(([0], np.asarray(flags, np.int8), [0])))
+    starts, ends = np.flatnonzero(steps == 1), np.flatnonzero(steps == -1)
+    return int((ends - starts).max()) if len(starts) else 0
 
 
 def check_border(small: np.ndarray, quad: np.ndarray) -> None:

@@ -131,3 +131,14 @@ def test_pages_come_out_at_their_target_dpi_and_are_never_upscaled() -> None:
     # A page seen below its target keeps the pixels it has; the baseline's full size on request.
     assert output_size(box(600, 848), "a4") == (600, 848)
     assert output_size(box(2400, 3394), "a4", limit=False) == (2400, 3394)
+
+
+@pytest.mark.parametrize("seed", [1500, 58067, 141468])
+def test_a_faint_sheet_on_a_grainy_desk_is_cropped_not_refused(seed: int) -> None:
+    # Low-contrast cards and sheets under a shadow on a speckled desk: their sides are plain
+    # straight runs in the edges, but the desk's grain outvotes them for every Hough slot of
+    # the frame. They used to be refused (1500 is in the benchmark's hard set; the others were
+    # drawn afresh in bench runs); the last pass of the full search finds them by those runs.
+    scene = make_scene(seed, (1080, 1440), hard=True)
+    result = capture(scene.jpeg, clean=False)
+    assert jaccard(result.quad.tolist(), scene.quads[0], scene.size_mm) >= 0.98
