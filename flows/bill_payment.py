@@ -177,6 +177,8 @@ class BillPaymentFlow:
                 book.update(number, self.clock.now(), state="closed", journaled="failed")
                 return self._bill_screen(err.key)
             self.citizen.out_trade_no = number
+            # Shown in the buyer's app and, through Alipay's SDK, sent in a URL: the type and
+            # the biller's reference, never the account (it identifies a household).
             subject = f"{BILL_TYPES[bill.bill_type]} {bill.bill_no}"
             try:
                 qr = self._precreate(channel, order, subject)

@@ -226,9 +226,9 @@ class PlatformHttp:
 
 def _scrubbed(err: BaseException) -> str:
     """An error's text without any URL query: requests puts the whole URL in it, and an
-    error may be journaled and leave the kiosk. No query carries an ID number (those go in
-    a body, :meth:`PlatformHttp.lookup`), but one may carry what a citizen typed (a bill's
-    account number, a search's words)."""
+    error may be journaled and leave the kiosk. No query carries personal data (ID and
+    account numbers go in a body, :meth:`PlatformHttp.lookup`), but one may still carry what
+    a citizen typed (a search's words)."""
     return re.sub(r"\?[^\s)'\"]*", "?…", str(err))
 
 

@@ -8,7 +8,8 @@ Two halves, because they run on two threads:
   (:attr:`flows.kiosk_functions.KioskHome.on_session_end`): the kiosk's SQLite files scrubbed
   (``secure_delete`` on from the start, the WAL checkpointed and truncated), the session's
   files (print spool, rendered guides) overwritten and deleted, the ID card reader's memory
-  of the last card and urllib's cache of split URLs (which carry ID numbers) dropped.
+  of the last card dropped. urllib's cache of split URLs is left alone: no URL the kiosk
+  sends holds personal data (``tests/test_platform_urls.py`` searches that cache too).
 * :func:`purge_window`, on the Kivy thread, once the home screen has replaced the citizen's:
   Kivy's caches that can hold what a screen showed (textures, images, text input renderings)
   emptied, and the widgets dropped with the old screen collected now rather than whenever the
@@ -22,7 +23,6 @@ from __future__ import annotations
 import gc
 import logging
 import sqlite3
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -80,9 +80,6 @@ class WorkerPurge:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self._remove_session_files()
         self._forget_reader()
-        # urllib keeps the last 128 URLs it split (an lru_cache), and the platform's lookups
-        # carry the ID number in the query string (``?id_number=…``).
-        urllib.parse.urlsplit.cache_clear()
 
     # --- internals ----------------------------------------------------------------------
 

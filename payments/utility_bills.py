@@ -1,6 +1,10 @@
 """The billers' side of 生活缴费 through the government platform: look a bill up, write a
 payment off against it (销账). ``upstream_sim/utility_bills.py`` simulates it.
 
+The account (户号) identifies a household, so the lookup carries it in a POST body, never in a
+URL (``docs/gov-platform.md``, "Personal data"). A bill number is the biller's reference for
+one bill and may be in a URL (the write-off's path).
+
 The platform client (:class:`govplatform.http.PlatformHttp`) is handed in, typed by what this
 module needs of it, so :mod:`payments` still imports only :mod:`core`.
 """
@@ -20,11 +24,14 @@ BILL_TYPES: dict[str, str] = {
     "phone": "固话费",
 }
 
+#: The bill lookup, a POST whose body holds the account.
+LOOKUP_PATH = "/utility/bills/search"
+
 
 class PlatformCalls(Protocol):
     """What this module asks of :class:`govplatform.http.PlatformHttp`."""
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any: ...
+    def lookup(self, path: str, body: dict[str, Any]) -> Any: ...
 
     def post(
         self, path: str, body: dict[str, Any], *, idempotency_key: str | None = None
@@ -72,7 +79,8 @@ class UtilityBills:
             PlatformRefused (805): a malformed account.
             PlatformError: the platform could not answer.
         """
-        data = self.platform.get("/utility/bills", {"bill_type": bill_type, "account": account})
+        # A lookup: retried like a GET by the platform client, as it changes nothing.
+        data = self.platform.lookup(LOOKUP_PATH, {"bill_type": bill_type, "account": account})
         try:
             return Bill(
                 bill_no=str(data["bill_no"]), bill_type=str(data["bill_type"]),
@@ -81,7 +89,7 @@ class UtilityBills:
                 amount_fen=int(data["amount_fen"]),
             )  # fmt: skip
         except (KeyError, TypeError, ValueError) as err:
-            raise PlatformBadResponse(f"bill lookup: {err}", path="/utility/bills") from err
+            raise PlatformBadResponse(f"bill lookup: {err}", path=LOOKUP_PATH) from err
 
     def write_off(self, bill_no: str, out_trade_no: str, channel: str, amount_fen: int) -> None:
         """Tell the biller the bill is paid by this order; a repeat is answered as the first.

@@ -5,6 +5,7 @@ fails, or the citizen walks away. Real channel clients against strict simulators
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,7 +84,7 @@ def test_a_citizen_pays_an_electricity_bill_and_takes_one_receipt(
     paid = _until_paid(flow)
     assert paid.name == "paid" and paid.error_key is None and paid.data["printed"]
     assert rig.charges() == [number]
-    assert rig.bills.paid("E202511-0630118827") == number
+    assert rig.bills.paid("E202511-00417") == number
     assert len([p for p in cups.pdfs() if p not in before]) == 1
     events = _transactions(hall_db)
     assert [e["outcome"] for e in events] == ["unknown", "done"]
@@ -130,7 +131,7 @@ def test_a_payment_confirmed_after_the_kiosk_gave_up_is_given_back(
     flow.start()  # the next citizen's tap settles what was left
     assert rig.charges() == []
     assert rig.alipay.ledger.trades[number].refunded_at is not None
-    assert rig.bills.paid("E202511-0630118827") is None
+    assert rig.bills.paid("E202511-00417") is None
     assert [e["outcome"] for e in _transactions(hall_db)] == ["unknown", "cancelled"]
     assert _transactions(hall_db)[-1]["refunded"] is True
 
@@ -192,3 +193,34 @@ def test_switching_channel_closes_the_first_order_without_a_refund(
     assert second.name == "scan_qr"
     assert rig.alipay.ledger.trades[first.data["out_trade_no"]].state == "TRADE_CLOSED"
     assert first.data["out_trade_no"] != second.data["out_trade_no"]
+
+
+def test_no_request_line_of_a_bill_payment_holds_the_account(
+    hall_db: HallDb, rig: PaymentRig, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The account (户号) identifies a household: it goes to the platform in a lookup's body,
+    and to no channel at all. Every request of a payment that tries all three channels is
+    heard: urllib3's lines on the kiosk (the banks, the platform; the Alipay SDK uses urllib)
+    and every simulator's access line (Alipay's gateway, whose SDK puts the whole order in
+    the query, included)."""
+    account = "3201008812"
+    flow = BillPaymentFlow(_context(hall_db, rig, tmp_path / "kiosk", None))
+    with caplog.at_level(logging.DEBUG):
+        flow.start()
+        flow.choose_type("water")
+        assert flow.lookup(account).name == "bill"
+        for channel in ("alipay", "icbc"):
+            assert flow.pay(channel).name == "scan_qr"
+            assert flow.change_channel().name == "bill"
+        qr = flow.pay("ccb")
+        rig.ccb.ledger.scan_and_pay(qr.data["out_trade_no"])
+        assert _until_paid(flow).name == "paid"
+    assert rig.bills.paid("W202511-00173") == qr.data["out_trade_no"]
+    lines = [r.getMessage() for r in caplog.records
+             if r.name in ("urllib3.connectionpool", "upstream_sim.server")]  # fmt: skip
+    heard = "\n".join(lines)
+    for request in ("/utility/bills/search", "/utility/bills/W202511-00173/payments",
+                    "/gateway.do?", "/api/cardbusiness/qrcode/qrgenerate/V3",
+                    "/CCBIS/ccbMain"):  # fmt: skip
+        assert request in heard, request
+    assert [line for line in lines if account in line] == []

@@ -26,7 +26,7 @@ from hardware_sim.cups_server import CupsServer
 from tests.payment_crash_driver import STEPS
 from tests.payment_rig import PaymentRig, start_rig, write_config
 
-BILL_NO = "E202511-0630118828"
+BILL_NO = "E202511-00418"
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -241,8 +241,8 @@ def test_a_failed_get_leaves_its_query_out_of_the_error(
     http: PlatformHttp, sim: UpstreamServer
 ) -> None:
     """requests puts the whole URL in its errors, and an error may be journaled and leave the
-    kiosk: what a query carries (a bill's account number) stays out of it."""
+    kiosk: what a query carries (the words of a catalog search) stays out of it."""
     sim.fault("refuse")
     with pytest.raises(PlatformUnreachable) as caught:
-        http.get("/utility/bills", {"bill_type": "water", "account": "3301987654"})
-    assert "/utility/bills" in str(caught.value) and "3301987654" not in str(caught.value)
+        http.get("/catalog/items", {"q": "王小明 户口迁移"})
+    assert "/catalog/items" in str(caught.value) and "王小明" not in str(caught.value)

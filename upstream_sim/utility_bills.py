@@ -4,16 +4,20 @@ type and account, and write a payment off against it (销账).
 Served in the platform's envelope (``upstream_sim.server.ok``/``refused``), so the kiosk reaches
 it through :class:`govplatform.http.PlatformHttp` like any other platform call:
 
-* ``GET /utility/bills?bill_type=water&account=3201008812`` → the account's unpaid bill, or
-  404 ``NO_BILL`` when nothing is due, 404 ``NO_ACCOUNT`` for an unknown account, 400
-  ``BAD_ACCOUNT`` for a malformed one (each type has its account format).
+* ``POST /utility/bills/search`` ``{"bill_type": "water", "account": "3201008812"}`` → the
+  account's unpaid bill, or 404 ``NO_BILL`` when nothing is due, 404 ``NO_ACCOUNT`` for an
+  unknown account, 400 ``BAD_ACCOUNT`` for a malformed one (each type has its account format).
+  The account (户号, or a phone number) identifies a household, so it travels in the body like
+  an ID number, never in a URL (``docs/gov-platform.md``, "Personal data").
 * ``POST /utility/bills/{bill_no}/payments`` ``{"out_trade_no", "channel", "amount_fen"}``
   with an ``Idempotency-Key``: marks the bill paid. A repeat of the same order is answered as
   the first; another order for a paid bill is 409 ``BILL_PAID``; a wrong amount 409
   ``AMOUNT_MISMATCH``.
 
 The accounts are Golmud's (格尔木, area code 0979), one per type with a bill due and one with
-none; holder names are given masked, as billers do.
+none; holder names are given masked, as billers do. A bill number is the biller's reference
+for one bill, not derived from the account: it goes into a URL (the write-off), the payment
+channel's order subject, the kiosk's order book and the receipt.
 """
 
 from __future__ import annotations
@@ -23,7 +27,15 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from upstream_sim.server import Request, Response, Route, UpstreamServer, ok, refused
+from upstream_sim.server import (
+    Request,
+    Response,
+    Route,
+    UpstreamServer,
+    lookup_body,
+    ok,
+    refused,
+)
 
 #: bill type → (name, biller, account pattern)
 BILL_TYPES: dict[str, tuple[str, str, str]] = {
@@ -48,11 +60,11 @@ class Bill:
 def demo_bills() -> list[Bill]:
     """The simulated accounts: one bill due per type, and accounts that owe nothing."""
     return [
-        Bill("W202511-3201008812", "water", "3201008812", "王*华", "2025-11", 4260),
-        Bill("E202511-0630118827", "electricity", "0630118827", "李*", "2025-11", 15873),
-        Bill("G202511-80261145", "gas", "80261145", "马*兰", "2025-11", 9650),
-        Bill("P202511-09798412345", "phone", "0979-8412345", "韩*", "2025-11", 3900),
-        Bill("E202511-0630118828", "electricity", "0630118828", "张*明", "2025-11", 28810),
+        Bill("W202511-00173", "water", "3201008812", "王*华", "2025-11", 4260),
+        Bill("E202511-00417", "electricity", "0630118827", "李*", "2025-11", 15873),
+        Bill("G202511-00088", "gas", "80261145", "马*兰", "2025-11", 9650),
+        Bill("P202511-00231", "phone", "0979-8412345", "韩*", "2025-11", 3900),
+        Bill("E202511-00418", "electricity", "0630118828", "张*明", "2025-11", 28810),
     ]
 
 
@@ -70,13 +82,11 @@ class BillDesk:
 
     def routes_for(self) -> list[Route]:
         return [
-            Route("GET", "/utility/bills", self._lookup, {
-                "summary": "The unpaid bill of an account",
-                "parameters": [{"name": "bill_type", "in": "query", "required": True,
-                                "schema": {"type": "string", "enum": list(BILL_TYPES)}},
-                               {"name": "account", "in": "query", "required": True,
-                                "schema": {"type": "string"}}],
+            Route("POST", "/utility/bills/search", self._lookup, {
+                "summary": "The unpaid bill of an account (a lookup: changes nothing)",
+                "requestBody": _lookup_body(),
                 "responses": {"200": {"description": "the bill"},
+                              "400": {"description": "BAD_BILL_TYPE or BAD_ACCOUNT"},
                               "404": {"description": "NO_BILL or NO_ACCOUNT"}},
             }),
             Route("POST", "/utility/bills/{bill_no}/payments", self._write_off, {
@@ -93,8 +103,9 @@ class BillDesk:
         return self.bills[bill_no].paid_by
 
     def _lookup(self, request: Request) -> Response:
-        bill_type = request.query.get("bill_type", "")
-        account = request.query.get("account", "").strip()
+        fields = request.fields()
+        bill_type = fields.get("bill_type", "")
+        account = fields.get("account", "").strip()
         if bill_type not in BILL_TYPES:
             return refused(400, "BAD_BILL_TYPE", "缴费类型不支持")
         if not re.fullmatch(BILL_TYPES[bill_type][2], account):
@@ -144,6 +155,15 @@ def routes(people: object) -> list[Route]:
     """The platform's bill domain (:data:`upstream_sim.platform.DOMAINS`); its bills are the
     demo's, whoever the platform's people are."""
     return BillDesk().routes_for()
+
+
+def _lookup_body() -> dict[str, Any]:
+    """The bill lookup's ``requestBody``: a lookup's text fields, the bill type an enum."""
+    body = lookup_body(["bill_type", "account"])
+    body["content"]["application/json"]["schema"]["properties"]["bill_type"]["enum"] = list(
+        BILL_TYPES
+    )
+    return body
 
 
 def _bill_json(bill: Bill) -> dict[str, Any]:
