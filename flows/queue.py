@@ -19,6 +19,17 @@ with the time it was issued and its priority (:meth:`HallQueue.accept_offline`),
 the place it would have had; one whose business day is over by then is recorded closed
 (``expired``), never queued.
 
+**A business day ends at midnight** (:func:`core.clock.business_day`). A window calls, and the
+views and counts show, only the tickets of today: a number of yesterday would otherwise be
+called before today's citizens (it was issued earlier) for somebody who went home with the
+closed hall, and ``A001`` of two days would meet in one queue. What a day left waiting or
+called is closed unserved by the hall box's end-of-day sweep (:meth:`HallQueue.close_past_days`:
+``ticket.skipped``, ``reason: "expired"``, dated at the last moment of its own day), one
+transaction per ticket, so a sweep cut short by a kill leaves each ticket closed with its event
+or untouched, and the next sweep closes the rest, once. Midnight and not the hall's closing
+time: halls serve past closing (延时服务), and the day is what numbers and the collector's
+counts are kept by. Windows stay signed in across midnight: only their PAD signs staff out.
+
 **Priority** (:func:`call_order`, :func:`priority_of`). Before arrival order come, in turn: a
 ticket of the 绿色通道 (``priority = "green"``) at every window that serves it; at a
 special-groups window (特殊人群专窗, ``[[windows]] special = true``) a ticket issued for a
@@ -49,7 +60,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.clock import Clock, at_hall_time, business_day
+from core.clock import HALL_TZ, Clock, at_hall_time, business_day
 from core.config import HallConfig, Window
 from core.errors import (
     NoCurrentTicket,
@@ -77,7 +88,7 @@ from flows.wait_estimate import (
     point_text,
     wait_text,
 )
-from hallstore import HallStore
+from hallstore import HallStore, HallTransaction
 
 #: Columns in the order of :class:`Ticket`'s fields.
 TICKET_COLS = (
@@ -91,6 +102,14 @@ SKIP_UNDO_S = 60.0
 #: Ticket priorities: 绿色通道 (every window calls it first) and special groups (first at a
 #: special-groups window).
 PRIORITIES = ("green", "special")
+#: SQL: the ticket was closed by the end of its business day (``expired``), at its last
+#: millisecond (:func:`_day_end`), not by a window. The hours from its call until midnight are
+#: nobody's handling time. The bound is half a millisecond before that moment: it is computed
+#: in SQL from the ``day`` column, not read back, so it must not depend on rounding.
+_EXPIRED_SQL = (
+    "(state = 'skipped' AND finished_at >= CAST(strftime('%s', day) AS REAL)"
+    f" + {86400.0 - HALL_TZ.utcoffset(None).total_seconds() - 0.0015!r})"
+)
 
 
 @dataclass(frozen=True)
@@ -352,14 +371,7 @@ class HallQueue:
             data = _issued_data(queued, people_ahead, est) | {"offline": True}
             tx.journal(Kind.TICKET_ISSUED, device_id, data, at=issued_at)
             if expired:
-                closed_at = max(issued_at, _day_end(day))
-                conn.execute(
-                    "UPDATE tickets SET state='skipped', finished_at=? WHERE ticket_id=?",
-                    (closed_at, queued.ticket_id),
-                )
-                queued = replace(queued, state="skipped", finished_at=closed_at)
-                closed = _ticket_data(queued) | {"reason": "expired", "day": day}
-                tx.journal(Kind.TICKET_SKIPPED, device_id, closed, at=closed_at)
+                queued = _close_expired(tx, queued, day, device_id)
         return _issued(queued, people_ahead, est), True
 
     def withdraw(self, ticket_id: str, device_id: str, replaced_by: str) -> Ticket | None:
@@ -385,6 +397,58 @@ class HallQueue:
             data = _ticket_data(done) | {"reason": "replaced", "replaced_by": replaced_by}
             tx.journal(Kind.TICKET_SKIPPED, device_id, data, at=now)
         return done
+
+    # --- the end of a business day -----------------------------------------------------
+
+    def left_from_past_days(self) -> list[str]:
+        """The ids of the tickets of a business day that is over still waiting or called,
+        oldest first: what :meth:`close_past_days` closes."""
+        today = business_day(self.clock.now())
+        with self.store.read() as conn:
+            rows = conn.execute(
+                "SELECT ticket_id FROM tickets WHERE state IN ('waiting', 'called') AND day < ?"
+                " ORDER BY day, issued_at, ticket_no",
+                (today,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def expire(self, ticket_id: str, device_id: str) -> Ticket | None:
+        """Close one ticket its business day left waiting or called, unserved (未办理).
+
+        In one transaction (a savepoint of the caller's, if it has one open): the ticket
+        becomes ``skipped`` and ``ticket.skipped`` is journaled under ``device_id`` with
+        ``reason: "expired"`` and its ``day``, both dated at the last moment of that day, so
+        the collector counts it in its own day as issued and not served. A called ticket keeps
+        its window and call time in the event: the window called it and never closed it.
+
+        Returns:
+            The closed ticket; None when the ticket is not (or no longer) one of a past day
+            waiting or called: closed by a window, or by a sweep before this one.
+        """
+        today = business_day(self.clock.now())
+        with self.store.transaction() as tx:
+            row = tx.conn.execute(
+                f"SELECT {TICKET_COLS}, day FROM tickets WHERE ticket_id = ?"
+                " AND state IN ('waiting', 'called') AND day < ?",
+                (ticket_id, today),
+            ).fetchone()
+            if row is None:
+                return None
+            return _close_expired(tx, ticket_from_row(row), row[-1], device_id)
+
+    def close_past_days(self, device_id: str) -> list[Ticket]:
+        """The end-of-day sweep: close every ticket of a business day that is over still
+        waiting or called (:meth:`expire`), one transaction per ticket.
+
+        Killed halfway, it leaves each ticket either closed with its event or untouched; run
+        again, it closes the rest, and a ticket already closed is not closed twice. The hall
+        box runs it at start and after midnight (``hallnet/server.py``, ``agent/hall_box.py``).
+
+        Returns:
+            The tickets this call closed.
+        """
+        closed = (self.expire(ticket_id, device_id) for ticket_id in self.left_from_past_days())
+        return [ticket for ticket in closed if ticket is not None]
 
     # --- window side ------------------------------------------------------------------
 
@@ -418,7 +482,8 @@ class HallQueue:
             tx.journal(Kind.WINDOW_CLOSED, device_id, {"window": window_no}, at=now)
 
     def call_next(self, window_no: int, device_id: str) -> Ticket | None:
-        """Call the longest-waiting ticket this window serves (叫号). None if nobody waits.
+        """Call the longest-waiting ticket of today this window serves (叫号). None if nobody
+        waits. A ticket of a day that is over is never called, swept or not.
 
         Raises:
             WindowNotOpen (203): the window has not signed in.
@@ -432,7 +497,7 @@ class HallQueue:
                 raise WindowPaused(f"window {window_no} is paused", window=window_no)
             if self._current(conn, window_no) is not None:
                 raise TicketInService("finish or skip the current ticket first", window=window_no)
-            where, args = _waiting_for(window)
+            where, args = _waiting_for(window, business_day(now))
             row = conn.execute(
                 f"SELECT {TICKET_COLS} FROM tickets WHERE {where}"
                 f" ORDER BY {self._order_by(window)} LIMIT 1",
@@ -487,7 +552,8 @@ class HallQueue:
 
         Raises:
             SkipNotUndoable (210): more than :data:`SKIP_UNDO_S` ago, skipped by another
-                window (or withdrawn), no longer skipped, or the window serves someone now.
+                window (or withdrawn), of a day that is over (expired), no longer skipped,
+                or the window serves someone now.
             WindowNotOpen (203), WindowPaused (208): the window is not serving.
         """
         self.hall.window(window_no)
@@ -497,11 +563,14 @@ class HallQueue:
             if self._require_open(conn, window_no) is not None:
                 raise WindowPaused(f"window {window_no} is paused", window=window_no)
             row = conn.execute(
-                f"SELECT {TICKET_COLS} FROM tickets WHERE ticket_id=?", (ticket_id,)
+                f"SELECT {TICKET_COLS}, day FROM tickets WHERE ticket_id=?", (ticket_id,)
             ).fetchone()
             ticket = None if row is None else ticket_from_row(row)
             if (
                 ticket is None
+                # A skip of a day that is over may be its end-of-day expiry: a window must not
+                # take yesterday's citizen back into today's service.
+                or row[-1] != business_day(now)
                 or ticket.state != "skipped"
                 or ticket.window_no != window_no
                 or ticket.finished_at is None
@@ -671,12 +740,13 @@ class HallQueue:
     # --- views ------------------------------------------------------------------------
 
     def window_view(self, window_no: int) -> WindowView:
+        """The window's current ticket and today's tickets it would call, in call order."""
         with self.store.read() as conn:
             return self._window_view(conn, window_no)
 
     def _window_view(self, conn: sqlite3.Connection, window_no: int) -> WindowView:
         window = self.hall.window(window_no)
-        where, args = _waiting_for(window)
+        where, args = _waiting_for(window, business_day(self.clock.now()))
         rows = conn.execute(
             f"SELECT {TICKET_COLS} FROM tickets WHERE {where} ORDER BY {self._order_by(window)}",
             args,
@@ -694,12 +764,11 @@ class HallQueue:
         )
 
     def waiting_count(self, service_code: str | None = None) -> int:
-        if service_code is None:
-            sql, args = "SELECT COUNT(*) FROM tickets WHERE state='waiting'", ()
-        else:
-            sql, args = "SELECT COUNT(*) FROM tickets WHERE state='waiting' AND service=?", (
-                service_code,
-            )
+        """Today's tickets waiting (for one service, or all)."""
+        sql = "SELECT COUNT(*) FROM tickets WHERE state='waiting' AND day=?"
+        args: tuple[str, ...] = (business_day(self.clock.now()),)
+        if service_code is not None:
+            sql, args = sql + " AND service=?", (*args, service_code)
         with self.store.read() as conn:
             return int(conn.execute(sql, args).fetchone()[0])
 
@@ -778,8 +847,9 @@ class HallQueue:
             r[0]: (r[1], r[2])
             for r in conn.execute("SELECT window_no, opened_at, paused_at FROM open_windows")
         }
+        day = business_day(now)
         for window in self.hall.windows:
-            where, args = _waiting_for(window)
+            where, args = _waiting_for(window, day)
             rows = conn.execute(
                 f"SELECT ticket_id, service, issued_at FROM tickets WHERE {where}"
                 f" ORDER BY {self._order_by(window)}",
@@ -817,10 +887,12 @@ class HallQueue:
         return estimate_wait(desks, ticket.ticket_id, services, handling, seed=seed)
 
     def _occupancies(self, conn: sqlite3.Connection, service: str) -> list[float]:
-        """The service's last window occupancies (call → 办结 or 过号), most recent first."""
+        """The service's last window occupancies (call → 办结 or 过号), most recent first; a
+        call its day's end closed (``expired``) is none."""
         rows = conn.execute(
             "SELECT finished_at - called_at FROM tickets WHERE service=?"
             " AND state IN ('finished', 'skipped') AND called_at IS NOT NULL"
+            f" AND NOT {_EXPIRED_SQL}"
             " ORDER BY finished_at DESC LIMIT ?",
             (service, HISTORY),
         ).fetchall()
@@ -870,13 +942,14 @@ def call_order(
     return (rank, ticket.issued_at, ticket.ticket_no)
 
 
-def _waiting_for(window: Window) -> tuple[str, tuple[Any, ...]]:
-    """The SQL condition (and its arguments) of :func:`serves` for waiting tickets."""
+def _waiting_for(window: Window, day: str) -> tuple[str, tuple[Any, ...]]:
+    """The SQL condition (and its arguments) of :func:`serves` for the tickets of business
+    ``day`` waiting."""
     marks = ",".join("?" * len(window.services))
     return (
-        "state='waiting' AND ((target_window IS NULL AND service IN "
+        "state='waiting' AND day=? AND ((target_window IS NULL AND service IN "
         f"({marks})) OR target_window = ?)",
-        (*window.services, window.no),
+        (day, *window.services, window.no),
     )
 
 
@@ -906,6 +979,22 @@ def _issued_data(ticket: Ticket, people_ahead: int, est: WaitEstimate) -> dict[s
         "est_wait_low_s": est.low_s,
         "est_wait_high_s": est.high_s,
     }
+
+
+def _close_expired(tx: HallTransaction, ticket: Ticket, day: str, device_id: str) -> Ticket:
+    """Inside ``tx``: close ``ticket`` of business ``day`` as expired (未办理) and journal its
+    ``ticket.skipped``, dated at the day's last moment; at the ticket's own last time should
+    that be later, since a ticket's times never run backwards (only one called after its day
+    by a hall box from before the queue kept to today's can be)."""
+    closed_at = max(_last_time(ticket), _day_end(day))
+    tx.conn.execute(
+        "UPDATE tickets SET state='skipped', finished_at=? WHERE ticket_id=?",
+        (closed_at, ticket.ticket_id),
+    )
+    closed = replace(ticket, state="skipped", finished_at=closed_at)
+    data = _ticket_data(closed) | {"reason": "expired", "day": day}
+    tx.journal(Kind.TICKET_SKIPPED, device_id, data, at=closed_at)
+    return closed
 
 
 def _day_end(day: str) -> float:

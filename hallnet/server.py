@@ -11,7 +11,8 @@ hall are other machines on the hall's LAN and reach the queue through this API
   push and its answer are on disk together or not at all.
 * :class:`HallServer`: a stdlib ``ThreadingHTTPServer`` in front of it, the device list
   (:class:`hallnet.devices.DeviceRegistry`), and a watcher thread that notices changes other
-  writers of the database made, device list edits, and prunes old rows.
+  writers of the database made and device list edits, closes what a business day left in the
+  queue once the day is over (:meth:`HallService.close_past_days`), and prunes old rows.
 
 Transport: one thread per connection is plenty for a hall (tens of devices); an event stream
 holds its thread while it is open.
@@ -47,6 +48,7 @@ from core.errors import (
     JournalError,
 )
 from core.events import Kind
+from core.topics import hall_box_id
 from flows.health_events import HealthJournal
 from flows.queue import PRIORITIES, TICKET_COLS, HallQueue, Ticket, ticket_from_row
 from hallnet import feed, forwarded
@@ -78,6 +80,9 @@ KEEPALIVE_S = 2.0
 WATCH_S = 0.25
 #: How often old feed rows and answered requests are dropped.
 PRUNE_S = 600.0
+#: Besides at start and as soon as the business day changes, the end-of-day sweep runs this
+#: often: a writer whose clock lags the hall box's may still add a ticket of the day just over.
+CLOSE_DAYS_S = 60.0
 #: A client this many pushes behind gets a snapshot instead of the pushes.
 REPLAY_MAX = 1000
 #: Pushes kept encoded in memory for the event streams: every stream of the hall sends the
@@ -134,11 +139,14 @@ class HallService:
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Account for what other writers journaled while no server ran, and prune."""
+        """Account for what other writers journaled while no server ran, close what a day
+        that ended meanwhile left in the queue (before the first request is served), and
+        prune."""
         with self.store.read() as conn:
             self._data_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
         with self.store.transaction() as tx:
             self._account_for_others(tx.conn, self.clock.now())
+        self.close_past_days()
         self.prune()
         with self.store.read() as conn:
             self._committed([], feed.bounds(conn)[1])
@@ -479,8 +487,12 @@ class HallService:
                     "waiting": [t.ticket_id for t in view.waiting],
                 }
             )
+        # Today's waiting tickets, as the window views list them; a called one of a day just
+        # over until the sweep closes it, since its window still shows it as current.
         rows = conn.execute(
-            f"SELECT {TICKET_COLS} FROM tickets WHERE state IN ('waiting', 'called')"
+            f"SELECT {TICKET_COLS} FROM tickets"
+            " WHERE state = 'called' OR (state = 'waiting' AND day = ?)",
+            (business_day(self.clock.now()),),
         ).fetchall()
         return {
             "hall": catalog_json(self.hall),
@@ -506,6 +518,42 @@ class HallService:
     def generation(self) -> int:
         with self._changed:
             return self._generation
+
+    # --- the end of a business day -------------------------------------------------------
+
+    def close_past_days(self) -> int:
+        """The end-of-day sweep (:meth:`flows.queue.HallQueue.close_past_days`), pushed.
+
+        Each ticket a day that is over left waiting or called is closed as ``expired`` under
+        the hall box's own device id, in one transaction with its ``ticket.skipped`` push, so
+        the PADs and kiosks drop it from their views; a kill between two tickets leaves each
+        one closed and pushed, or neither, and the next sweep takes the rest.
+
+        Returns:
+            How many tickets it closed.
+        """
+        me = hall_box_id(self.hall.hall_id)
+        closed = 0
+        for ticket_id in self.queue.left_from_past_days():
+            now = self.clock.now()
+            with self.store.transaction() as tx:
+                conn = tx.conn
+                others = self._account_for_others(conn, now)
+                ticket = self.queue.expire(ticket_id, me)
+                appended: list[bytes] = []
+                if ticket is not None:
+                    data = {"ticket": ticket_json(ticket)}
+                    event_id = feed.append(conn, Kind.TICKET_SKIPPED, data, now)
+                    appended.append(_sse(Kind.TICKET_SKIPPED, data, event_id))
+                    feed.set_state(conn, "journal_pos", feed.journal_position(conn))
+                newest = feed.bounds(conn)[1]
+            if appended or others:
+                closed += len(appended)
+                self._committed(appended, newest)
+                self.notify()
+        if closed:
+            log.info("closed %d ticket(s) of a business day that is over", closed)
+        return closed
 
     # --- other writers, pruning ----------------------------------------------------------
 
@@ -993,12 +1041,19 @@ class HallServer:
 
     def _watch(self) -> None:
         next_prune = time.monotonic() + PRUNE_S
+        next_close = time.monotonic() + CLOSE_DAYS_S
+        closed_through = business_day(self.service.clock.now())  # start() swept
         while not self._stop.wait(WATCH_S):
             try:
                 if self.registry.refresh():
                     log.info("device list %s changed", self.registry.path)
                     self.service.notify()
                 self.service.watch()
+                today = business_day(self.service.clock.now())
+                if today != closed_through or time.monotonic() >= next_close:
+                    self.service.close_past_days()
+                    # Only once it went through: a locked database is tried again next tick.
+                    closed_through, next_close = today, time.monotonic() + CLOSE_DAYS_S
                 if time.monotonic() >= next_prune:
                     next_prune = time.monotonic() + PRUNE_S
                     self.service.prune()
