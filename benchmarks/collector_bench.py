@@ -14,7 +14,12 @@ Every figure sits beside a baseline measured in the same run:
   ``executemany`` of the same payloads into SQLite with the store's schema and pragmas
   (WAL, ``synchronous=NORMAL``, the same cache), one commit per 64 messages like the ingest.
   Targets: ≥ 0.5× the baseline, and ≥ 10× the province's estimated peak of 5,000 events/s.
-  ``ingest_alone``: the same service handed the same payloads directly (no MQTT), for context.
+  Second baseline, the *MQTT floor*: a paho subscriber that only receives and acknowledges
+  (2,000 halls' messages, same broker and publishers, just before). ``ingest`` is the
+  province's configuration, the ingest in a process of its own (``ingest_process=True``);
+  ``ingest_in_process`` the default, on halls of its own; ``ingest_alone``: the service handed
+  the same payloads directly (no MQTT), for context. Each also times until the fold (metrics,
+  warnings, KPIs, 差评) has every event.
 * ``evaluation``: seconds to evaluate every hall (:meth:`CollectorService.evaluate`: each
   hall's snapshots and warning engines, and publishing what changed), target ≤ 2 s. Baseline:
   one plain pass over the same ticket records (what any evaluation must at least touch).
@@ -68,6 +73,8 @@ SERVICES = ("social", "tax", "medical")
 #: agent's 100 events); the others send what they journal as they go (1 to 4 events).
 BACKLOG_EVERY = 5
 AGENT_BATCH = 100
+#: Halls whose messages measure the MQTT floor (receive and acknowledge only).
+FLOOR_HALLS = 2000
 #: Messages the ingest commits together (``collector.ingest.GROUP_MAX_MESSAGES``).
 GROUP = 64
 STORE_PRAGMAS = (
@@ -235,10 +242,13 @@ class RawBaseline:
         self.conn.close()
 
 
-def _service(path: Path, host: str, port: int, client_id: str) -> Any:
+def _service(
+    path: Path, host: str, port: int, client_id: str, ingest_process: bool = False
+) -> Any:
     from collector.service import CollectorService
 
-    return CollectorService(path, host, port, {}, client_id=client_id, baseline_check_s=None)
+    return CollectorService(path, host, port, {}, client_id=client_id, baseline_check_s=None,
+                            ingest_process=ingest_process)  # fmt: skip
 
 
 def _alone_store(service: Any, messages: list[tuple[str, bytes]]) -> float:
@@ -369,6 +379,48 @@ class Publishers:
                 proc.wait(timeout=10)
 
 
+def _ingest_run(
+    broker: MosquittoBroker, service: Any, prefix: str, halls: int, start: float,
+    tickets: int, processes: int,
+) -> dict[str, Any]:
+    """Start ``service``, let the publisher processes send every hall's morning, and time it:
+    until the last event is stored (and acknowledged), and until the fold (metrics,
+    warnings, KPIs, 差评) has every event too; then the "Nothing lost" checks."""
+    service.start()
+    if not service.wait_ready(30):
+        raise RuntimeError("the collector did not connect")
+    publishers = Publishers(broker, prefix, halls, start, tickets, processes)
+    try:
+        total = publishers.events
+        began = time.perf_counter()
+        publishers.go()
+        done = _wait_ingested(service, total, timeout=3600, publishers=publishers)
+        if done is None:
+            stored = service.ingestor.events_ingested
+            raise RuntimeError(f"the collector stored {stored} of {total}")
+        # The fold runs behind the ingest by a bounded backlog: the time until it has every
+        # event too.
+        if not service.wait_folded(600):
+            raise RuntimeError("the collector's fold did not catch up")
+        folded = time.perf_counter() - began
+        sent = publishers.results(600)
+    finally:
+        publishers.kill()
+    elapsed = done - began
+    sample = list(range(0, halls, max(1, halls // 50)))
+    return {
+        "events": total,
+        "publisher_processes": processes,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(total / elapsed, 1),
+        "messages_per_s": round(publishers.messages / elapsed, 1),
+        "seconds_until_folded": round(folded, 2),
+        "events_per_s_folded": round(total / folded, 1),
+        "publishers_done_s": round(max(r["seconds"] for r in sent), 2),
+        "nothing_lost": _nothing_lost(service, total, _last_seqs(prefix, sample, start, tickets)),
+    }
+
+
 def _wait_ingested(
     service: Any, total: int, timeout: float, publishers: Publishers | None = None
 ) -> float | None:
@@ -424,6 +476,73 @@ def _last_seqs(prefix: str, indices: list[int], start: float, tickets: int) -> d
             seqs[e.device_id] = e.seq
         found[hall_name(prefix, i)] = seqs
     return found
+
+
+# --- the MQTT floor -------------------------------------------------------------------------
+
+
+def _mqtt_floor(broker: MosquittoBroker, halls: int, start: float, tickets: int,
+                processes: int) -> dict[str, Any]:
+    """What receiving and acknowledging alone costs: a paho subscriber like the collector's
+    ingest (persistent session, manual acknowledgement, one worker thread that acknowledges
+    what has arrived in one write) that does nothing else with the messages, fed the same
+    kind of messages by the same publisher processes. Measured before the collector
+    connects, on its own prefix, over ``halls`` halls. No collector built on paho can ingest
+    faster than this; the raw baseline has no MQTT at all."""
+    import queue
+    import struct
+    import threading
+
+    import paho.mqtt.client as mqtt
+
+    inbox: queue.Queue[Any] = queue.Queue()
+    got = [0]
+    subscribed = threading.Event()
+    puback = struct.Struct("!BBH")
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-mqtt-floor",
+                         clean_session=True, manual_ack=True)  # fmt: skip
+    client.on_message = lambda c, u, msg: inbox.put(msg)
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe([("halledge/v1/+/events", 1)])
+    client.on_subscribe = lambda *_: subscribed.set()
+
+    def worker() -> None:
+        while True:
+            group = [inbox.get()]
+            if group[0] is None:
+                return
+            while len(group) < GROUP:
+                try:
+                    group.append(inbox.get_nowait())
+                except queue.Empty:
+                    break
+            # The same one write for the group's PUBACKs as the collector's ingest.
+            client._packet_queue(0x40, b"".join(puback.pack(0x40, 2, m.mid) for m in group),
+                                 0, 0)  # fmt: skip
+            got[0] += sum(m.payload.count(b'"event_id":') for m in group)
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        if not subscribed.wait(30):
+            raise RuntimeError("the MQTT floor's subscriber did not subscribe")
+        senders = Publishers(broker, "floor", halls, start, tickets, processes)
+        began = time.perf_counter()
+        senders.go()
+        deadline = time.monotonic() + 600
+        while got[0] < senders.events and time.monotonic() < deadline:
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - began
+        senders.results(600)
+    finally:
+        inbox.put(None)
+        client.disconnect()
+        client.loop_stop()
+    if got[0] < senders.events:
+        raise RuntimeError(f"the MQTT floor received {got[0]} of {senders.events} events")
+    return {"halls": halls, "events": senders.events, "messages": senders.messages,
+            "seconds": round(elapsed, 2), "events_per_s": round(senders.events / elapsed, 1)}
 
 
 # --- evaluation -----------------------------------------------------------------------------
@@ -706,47 +825,48 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
 
         broker = MosquittoBroker(data_dir=tmp / "mosquitto")
         broker.start()
-        service = None
-        publishers = background = None
+        service = background = None
         try:
-            service = _service(tmp / "collector.db", broker.host, broker.port, "bench-collector")
-            service.start()
-            if not service.wait_ready(30):
-                raise RuntimeError("the collector did not connect")
-            publishers = Publishers(broker, prefix, halls, start, tickets, processes)
-            total = publishers.events
-            began = time.perf_counter()
-            publishers.go()
-            done = _wait_ingested(service, total, timeout=3600, publishers=publishers)
-            if done is None:
-                raise RuntimeError(
-                    f"the collector stored {service.ingestor.events_ingested} of {total}"
-                )
-            elapsed = done - began
-            sent = publishers.results(600)
-            publishers = None
-            rate = total / elapsed
-            sample = list(range(0, halls, max(1, halls // 50)))
-            result["ingest"] = {
-                "events": total,
+            floor = _mqtt_floor(broker, min(halls, FLOOR_HALLS), start, tickets, processes)
+            _progress("mqtt_floor", floor)
+            # The default (ingest and fold in one process) first, on its own database and
+            # halls; then the province's configuration, the ingest in a process of its own
+            # (a second core for the fold), which the rest of the run measures.
+            service = _service(tmp / "collector-one.db", broker.host, broker.port,
+                               "bench-collector-one")  # fmt: skip
+            try:
+                measured = _ingest_run(broker, service, "provo", halls, start, tickets, processes)
+            finally:
+                service.stop()
+                service = None
+            result["ingest_in_process"] = measured | {
+                "ratio_vs_raw_baseline": round(measured["events_per_s"] / raw_rate, 3),
+                "ratio_vs_mqtt_floor": round(measured["events_per_s"] / floor["events_per_s"], 3),
+            }
+            _progress("ingest_in_process", result["ingest_in_process"])
+
+            service = _service(tmp / "collector.db", broker.host, broker.port, "bench-collector",
+                               ingest_process=True)  # fmt: skip
+            measured = _ingest_run(broker, service, prefix, halls, start, tickets, processes)
+            rate = measured["events_per_s"]
+            result["ingest"] = measured | {
+                "ingest_process": True,
                 "messages": alone["messages"],
-                "events_per_message": round(total / alone["messages"], 2),
-                "publisher_processes": processes,
-                "seconds": round(elapsed, 2),
-                "events_per_s": round(rate, 1),
-                "messages_per_s": round(alone["messages"] / elapsed, 1),
-                "publishers_done_s": round(max(r["seconds"] for r in sent), 2),
+                "events_per_message": round(measured["events"] / alone["messages"], 2),
+                "ratio_folded_vs_raw_baseline": round(
+                    measured["events_per_s_folded"] / raw_rate, 3),
                 "baseline_raw_json_executemany_events_per_s": round(raw_rate, 1),
                 "ratio_vs_raw_baseline": round(rate / raw_rate, 3),
                 "target_ratio_vs_raw_baseline": 0.5,
                 "province_peak_events_per_s": PROVINCE_PEAK_EVENTS_PER_S,
                 "ratio_vs_province_peak": round(rate / PROVINCE_PEAK_EVENTS_PER_S, 2),
                 "target_ratio_vs_province_peak": 10,
+                "baseline_mqtt_receive_and_ack_only_events_per_s": floor["events_per_s"],
+                "mqtt_floor_halls": floor["halls"],
+                "ratio_vs_mqtt_floor": round(rate / floor["events_per_s"], 3),
+                "mqtt_floor_ratio_vs_raw_baseline": round(floor["events_per_s"] / raw_rate, 3),
                 "ingest_alone_no_mqtt_events_per_s": round(alone_rate, 1),
                 "ingest_alone_ratio_vs_raw_baseline": round(alone_rate / raw_rate, 3),
-                "nothing_lost": _nothing_lost(
-                    service, total, _last_seqs(prefix, sample, start, tickets)
-                ),
             }
             _progress("ingest", result["ingest"])
             result["evaluation"] = _evaluation(service)
@@ -775,9 +895,8 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
                 service.monitor.failures.values()
             )
         finally:
-            for group in (publishers, background):
-                if group is not None:
-                    group.kill()
+            if background is not None:
+                background.kill()
             if service is not None:
                 service.stop()
             broker.close()

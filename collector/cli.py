@@ -264,7 +264,7 @@ def run_collector(args: argparse.Namespace, stop: threading.Event | None = None)
     Path(args.store).parent.mkdir(parents=True, exist_ok=True)
     service = CollectorService(
         args.store, host, port, halls, clock=SystemClock(), auth=mqtt_auth(args),
-        settings=settings,
+        settings=settings, ingest_process=args.ingest_process,
     )
     service.start()
     dashboard = Dashboard(service.dashboard_state, port=args.dashboard_port,
@@ -288,6 +288,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", default="var/collector/events.db")
     parser.add_argument("--config", action="append", help="hall config TOML (repeatable)")
     parser.add_argument("--dashboard-port", type=int, default=8780)
+    parser.add_argument(
+        "--ingest-process", action="store_true",
+        help="run the ingest in a process of its own (a second core; for a province's collector)",
+    )
     add_mqtt_auth_arguments(parser)
     actions = parser.add_subparsers(
         dest="collector_action",

@@ -24,6 +24,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from core.errors import BadRatingNotFound, ConfigError, FollowUpInvalid
 
@@ -44,6 +45,8 @@ STATIC = {
 }
 
 StateSource = Callable[[], dict[str, Any]]
+#: The KPIs of the halls asked for (``/api/kpis?hall=A&hall=B``), or of the default halls.
+KpiSource = Callable[[list[str] | None], dict[str, Any]]
 #: ``follow_up(rating_id, state, by, note)`` → the rating as JSON
 #: (:meth:`collector.service.CollectorService.follow_up`).
 FollowUp = Callable[[int, str, str, str], dict[str, Any]]
@@ -67,8 +70,9 @@ class Dashboard:
         host: address to bind; loopback by default.
         port: port to bind; 0 picks a free one (see :attr:`url`).
         follow_up: moves a bad rating's follow-up on; None answers the POST with 404.
-        kpis: returns what ``/api/kpis`` answers (:meth:`CollectorService.kpi_state`);
-            None answers 404 and the wall screen says so.
+        kpis: returns what ``/api/kpis`` answers (:meth:`CollectorService.kpi_state`),
+            given the halls the request asks for (``?hall=A&hall=B``; None when it names
+            none); None answers 404 and the wall screen says so.
         platform_totals: keeps the platform's daily totals; None answers the PUT with 404.
     """
 
@@ -78,7 +82,7 @@ class Dashboard:
         host: str = LOOPBACK,
         port: int = 0,
         follow_up: FollowUp | None = None,
-        kpis: StateSource | None = None,
+        kpis: KpiSource | None = None,
         platform_totals: SaveTotals | None = None,
     ) -> None:
         self._state = state
@@ -144,7 +148,7 @@ class Dashboard:
 def _handler_for(
     state: StateSource,
     follow_up: FollowUp | None,
-    kpis: StateSource | None = None,
+    kpis: KpiSource | None = None,
     totals: SaveTotals | None = None,
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -228,7 +232,8 @@ def _handler_for(
             if path == "/api/state":
                 self._send_state(state)
             elif path == "/api/kpis" and kpis is not None:
-                self._send_state(kpis)
+                asked = _asked_halls(self.path)
+                self._send_state(lambda: kpis(asked))
             elif path in STATIC:
                 name, content_type = STATIC[path]
                 self._send(HTTPStatus.OK, (WEB_DIR / name).read_bytes(), content_type)
@@ -261,6 +266,13 @@ def _handler_for(
             log.debug("dashboard: " + format, *args)
 
     return Handler
+
+
+def _asked_halls(path: str) -> list[str] | None:
+    """The halls a request asks for: ``?hall=A&hall=B`` or ``?hall=A,B``; None for none."""
+    query = parse_qs(urlsplit(path).query)
+    halls = [h for value in query.get("hall", []) for h in value.split(",") if h]
+    return list(dict.fromkeys(halls)) or None
 
 
 def _zh(err: Exception) -> str:

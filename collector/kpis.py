@@ -42,10 +42,10 @@ from typing import Any
 
 from collector.baseline import SAMPLE_STEP_S, BaselineTable, quantile, slot_of
 from collector.kiosk_usage import KioskUsage
-from collector.metrics import MAX_HANDLING_S, HallMetrics
+from collector.metrics import MAX_HANDLING_S, HallMetrics, TicketRecord, fold_ticket
 from collector.wait_accuracy import day_accuracy
 from collector.platform_totals import DayTotals
-from core.clock import business_day, hall_time
+from core.clock import at_hall_time, business_day, hall_time
 from core.config import HallConfig, Thresholds
 from core.events import Event, Kind
 from core.floor_plan import auto_layout
@@ -58,25 +58,6 @@ WINDOW_PAUSED, WINDOW_RESUMED = "window.paused", "window.resumed"
 _KINDS = Kind.ALL | {WINDOW_PAUSED, WINDOW_RESUMED}
 STATE_TEXT = {"serving": "办理中", "idle": "空闲", "paused": "暂停", "closed": "未开放"}
 PLATFORM_MISSING = "平台总量未接入"
-
-
-@dataclass
-class _Ticket:
-    ticket_no: str
-    service: str
-    issued_at: float
-    state: str = "waiting"
-    window: int | None = None
-    called_at: float | None = None
-    finished_at: float | None = None
-
-
-_RANK = {"waiting": 0, "called": 1, "skipped": 2, "finished": 2}
-_STATE_OF = {
-    Kind.TICKET_ISSUED: "waiting", Kind.TICKET_CALLED: "called",
-    Kind.TICKET_RECALLED: "called", Kind.TICKET_SKIPPED: "skipped",
-    Kind.TICKET_FINISHED: "finished",
-}  # fmt: skip
 
 
 @dataclass
@@ -179,34 +160,86 @@ def live_floor(
 
 
 class DayEvents:
-    """Each hall's events of its current business day, kept for the live KPIs so a poll of
-    the wall screen does not read the whole store. Thread-safe; fed by the collector service.
+    """The current business day's events of the halls a screen follows, kept for the live
+    KPIs so a poll of the wall screen reads neither the store nor every hall.
+
+    A hall is followed from the first time a screen asks for it (:meth:`follow`, which
+    reads its day so far from the store once) until nobody asked for ``follow_s``; at most
+    ``max_halls`` are followed, the one asked for longest ago making room. Events of other
+    halls are not kept: a province collector holds some 40 million events a day, and the
+    screens follow a few halls. Thread-safe; fed by the collector's fold thread.
 
     Args:
+        load: a hall's stored events from a time on (``EventStore.events_since``).
         ttl_s: how long a computed answer is reused (the screen polls every few seconds;
             the figures move by the minute).
+        follow_s: a hall nobody asked for this long is no longer followed.
+        max_halls: most halls followed at once.
     """
 
-    def __init__(self, ttl_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        load: Callable[[str, float], list[Event]] | None = None,
+        ttl_s: float = 10.0,
+        follow_s: float = 600.0,
+        max_halls: int = 64,
+    ) -> None:
         self._lock = threading.Lock()
+        self._load = load
         self._events: dict[str, dict[tuple[str, int], Event]] = {}
         self._day: dict[str, str] = {}
+        self._asked: dict[str, float] = {}
         self._cache: dict[str, tuple[float, int, dict[str, Any]]] = {}
         self.ttl_s = ttl_s
+        self.follow_s = follow_s
+        self.max_halls = max_halls
+
+    def follow(self, hall: str, day: str, now: float) -> None:
+        """Keep the hall's events of business ``day`` from now on; the first time, read what
+        the store holds of the day (events that arrive meanwhile are merged: each event is
+        kept once by device and seq). ``now`` is the monotonic time of the request."""
+        with self._lock:
+            known = hall in self._asked
+            self._asked[hall] = now
+            for gone in [h for h, at in self._asked.items() if now - at > self.follow_s]:
+                self._drop(gone)
+            while len(self._asked) > self.max_halls:
+                self._drop(min(self._asked, key=self._asked.__getitem__))
+            if known or hall not in self._asked:
+                return
+            self._events.setdefault(hall, {})
+            self._day.setdefault(hall, day)
+        if self._load is None:
+            return
+        stored = self._load(hall, at_hall_time(day, "00:00"))
+        self.observe(stored)
+
+    def _drop(self, hall: str) -> None:
+        self._asked.pop(hall, None)
+        self._events.pop(hall, None)
+        self._day.pop(hall, None)
+        self._cache.pop(hall, None)
+
+    def followed(self) -> list[str]:
+        with self._lock:
+            return list(self._asked)
 
     def observe(self, events: Iterable[Event]) -> None:
         with self._lock:
+            kept = self._events
             for e in events:
+                held = kept.get(e.hall_id)
+                if held is None:
+                    continue  # no screen follows the hall
                 day = business_day(e.at)
-                known = self._day.get(e.hall_id)
-                if known is None or day > known:
-                    self._day[e.hall_id] = day
-                    self._events[e.hall_id] = {
-                        k: v for k, v in self._events.get(e.hall_id, {}).items()
-                        if business_day(v.at) == day
-                    }  # fmt: skip
-                if day == self._day[e.hall_id]:
-                    self._events.setdefault(e.hall_id, {})[(e.device_id, e.seq)] = e
+                known = self._day[e.hall_id]
+                if day > known:
+                    self._day[e.hall_id] = known = day
+                    held = kept[e.hall_id] = {
+                        k: v for k, v in held.items() if business_day(v.at) == day
+                    }
+                if day == known:
+                    held[(e.device_id, e.seq)] = e
 
     def day(self, hall: str) -> str | None:
         with self._lock:
@@ -230,40 +263,28 @@ class DayEvents:
                 return hit[2]
         body = build()
         with self._lock:
-            self._cache[hall] = (now, size, body)
+            if hall in self._asked:
+                self._cache[hall] = (now, size, body)
         return body
 
 
 # --- tickets, waits, handling -------------------------------------------------------------
 
 
-def _fold_tickets(events: list[Event], until: float | None) -> list[_Ticket]:
-    """One record per ticket as of ``until``: facts fill in once, state only moves forward."""
-    found: dict[str, _Ticket] = {}
+def _fold_tickets(events: list[Event], until: float | None) -> list[TicketRecord]:
+    """One record per ticket as of ``until``, folded by the live metrics' own rule
+    (:func:`collector.metrics.fold_ticket`): facts fill in once, state only moves forward,
+    and a transfer or an undone skip starts the ticket's life again, so a transferred
+    ticket counts under the service that served it."""
+    found: dict[str, TicketRecord] = {}
+    # Time order: a report has every event at once, and the newest transfer must come last.
     for e in sorted(events, key=lambda e: (e.at, e.seq)):
-        state = _STATE_OF.get(e.kind)
-        # Transfers and undone skips (the PAD's newer operations) are left to the live
-        # metrics (collector/metrics.py); here a ticket keeps its first service and window.
-        if state is None or (until is not None and e.at > until):
-            continue
-        d = e.data
-        try:
-            key, issued, service = str(d["ticket_id"]), float(d["issued_at"]), str(d["service"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        t = found.setdefault(key, _Ticket(str(d.get("ticket_no", "")), service, issued))
-        if _RANK[state] > _RANK[t.state]:
-            t.state = state
-        if t.called_at is None and isinstance(d.get("called_at"), (int, float)):
-            t.called_at = float(d["called_at"])
-            w = d.get("window")
-            t.window = w if isinstance(w, int) and not isinstance(w, bool) else None
-        if t.finished_at is None and isinstance(d.get("finished_at"), (int, float)):
-            t.finished_at = float(d["finished_at"])
+        if until is None or e.at <= until:
+            fold_ticket(found, e)
     return list(found.values())
 
 
-def _service_codes(config: HallConfig | None, tickets: list[_Ticket]) -> list[str]:
+def _service_codes(config: HallConfig | None, tickets: list[TicketRecord]) -> list[str]:
     codes = [s.code for s in config.services] if config else []
     return codes + sorted({t.service for t in tickets} - set(codes))
 
@@ -281,14 +302,15 @@ def _stats(values: list[float], promise: float) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _handling_s(t: _Ticket) -> float | None:
+def _handling_s(t: TicketRecord) -> float | None:
     if t.state != "finished" or t.called_at is None or t.finished_at is None:
         return None
     h = t.finished_at - t.called_at
     return h if 0 < h <= MAX_HANDLING_S else None
 
 
-def _queue_figures(tickets: list[_Ticket], promise: Thresholds) -> dict[str, Any]:
+def _queue_figures(tickets: list[TicketRecord], promise: Thresholds) -> dict[str, Any]:
+    tickets = [t for t in tickets if t.state != "withdrawn"]  # nobody held it
     waits = [t.called_at - t.issued_at for t in tickets if t.called_at is not None]
     in_hall = [t.finished_at - t.issued_at for t in tickets
                if t.state == "finished" and t.finished_at is not None]  # fmt: skip
@@ -297,6 +319,7 @@ def _queue_figures(tickets: list[_Ticket], promise: Thresholds) -> dict[str, Any
         "issued": len(tickets),
         "served": sum(t.state == "finished" for t in tickets),
         "skipped": sum(t.state == "skipped" for t in tickets),
+        "expired": sum(t.state == "expired" for t in tickets),
         "waiting": sum(t.state == "waiting" for t in tickets),
         "wait": _stats([max(0.0, w) for w in waits], promise.wait_s.yellow),
         "time_in_hall": _stats([max(0.0, v) for v in in_hall], promise.time_in_hall_s.yellow),
@@ -323,7 +346,7 @@ def _staff_at(openings: dict[int, list[tuple[float, str]]], window: int, at: flo
 
 
 def _handling(
-    tickets: list[_Ticket], openings: dict[int, list[tuple[float, str]]]
+    tickets: list[TicketRecord], openings: dict[int, list[tuple[float, str]]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     by_window: dict[int, list[float]] = defaultdict(list)
     by_staff: dict[str, list[float]] = defaultdict(list)
@@ -489,7 +512,7 @@ def availability(devices: list[dict[str, Any]]) -> float | None:
     return round(fmean(d["availability"] for d in devices), 4) if devices else None
 
 
-def _window_states(events: list[Event], tickets: list[_Ticket], until: float | None
+def _window_states(events: list[Event], tickets: list[TicketRecord], until: float | None
                    ) -> dict[int, dict[str, Any]]:  # fmt: skip
     states: dict[int, dict[str, Any]] = {}
     for e in sorted(events, key=lambda e: (e.at, e.seq)):

@@ -38,7 +38,11 @@ MAX_HANDLING_S = 12 * 3600.0
 
 #: Ticket kinds that send a ticket back in its life instead of forward.
 _SENT_BACK = frozenset({Kind.TICKET_TRANSFERRED, Kind.TICKET_SKIP_UNDONE})
-_RANK = {"waiting": 0, "called": 1, "skipped": 2, "finished": 2}
+_RANK = {"waiting": 0, "called": 1, "skipped": 2, "finished": 2, "expired": 2, "withdrawn": 2}
+#: ``ticket.skipped`` reasons that are not a no-show at a window (``docs/topics.md``): the day
+#: closed on the ticket (未办理), or the hall box withdrew a ticket nobody held because the
+#: kiosk gave the citizen an offline one instead (counting it would count the citizen twice).
+_SKIP_REASON_STATE = {"expired": "expired", "replaced": "withdrawn"}
 _KIND_STATE = {
     Kind.TICKET_ISSUED: "waiting",
     Kind.TICKET_CALLED: "called",
@@ -49,7 +53,9 @@ _KIND_STATE = {
 
 
 @dataclass
-class _Ticket:
+class TicketRecord:
+    """One ticket as its events tell it (the live metrics and the day's KPIs alike)."""
+
     ticket_id: str
     ticket_no: str
     service: str
@@ -192,6 +198,21 @@ class HallSnapshot:
         }
 
 
+class _Figures:
+    """One service's tickets at a moment, sorted by what the snapshot asks of them."""
+
+    __slots__ = ("ages", "called", "served", "recent_hall", "in_hall", "arrivals", "skipped")
+
+    def __init__(self) -> None:
+        self.ages: list[float] = []  # waiting at ``now``: now − issued
+        self.called: list[float] = []  # called in the last 15 min: called − issued
+        self.served: list[TicketRecord] = []  # finished (served) by ``now``
+        self.recent_hall: list[float] = []  # served in the last 30 min: finished − issued
+        self.in_hall: list[float] = []  # still in the hall at ``now``: now − issued
+        self.arrivals = 0  # issued in the last 30 min
+        self.skipped = 0  # finished by ``now`` as a no-show
+
+
 class _HallState:
     def __init__(self) -> None:
         self.day: str | None = None
@@ -199,7 +220,7 @@ class _HallState:
         #: date for every event (the hall's zone has a fixed offset, so a day is 86,400 s).
         self.day_span: tuple[float, float] = (math.inf, -math.inf)
         self.watermark: float | None = None
-        self.tickets: dict[str, _Ticket] = {}
+        self.tickets: dict[str, TicketRecord] = {}
         self.windows: dict[int, _Window] = {}
         self.ratings: dict[str, int] = {}  # ticket_id -> level: one rating per ticket
         self.health: dict[str, tuple[float, str]] = {}
@@ -276,44 +297,69 @@ class HallMetrics:
 
     def snapshot(self, hall: str, service: str, now: float) -> ServiceSnapshot:
         """The queue of one service at ``now`` (hall clock)."""
+        return self.snapshots(hall, now, [service])[0]
+
+    def snapshots(
+        self, hall: str, now: float, services: list[str] | None = None
+    ) -> list[ServiceSnapshot]:
+        """The queue of each service at ``now`` (hall clock), every service of the hall by
+        default: one pass over the hall's tickets for all of them, since every evaluation
+        asks for every service."""
         state = self._halls.get(hall) or _HallState()
-        tickets = [t for t in state.tickets.values() if t.service == service and t.issued_at <= now]
-        waiting = [t for t in tickets if _waiting_at(t, now)]
-        ages = [now - t.issued_at for t in waiting]
-        recent_called = [
-            t.called_at - t.issued_at
-            for t in tickets
-            if t.called_at is not None and now - CALLED_LOOKBACK_S <= t.called_at <= now
-        ]
-        waits = ages + recent_called
-        finished = [t for t in tickets if t.finished_at is not None and t.finished_at <= now]
-        served = [t for t in finished if t.state == "finished"]
-        recent_hall = [
-            t.finished_at - t.issued_at  # type: ignore[operator]
-            for t in served
-            if now - RECENT_S <= t.finished_at <= now  # type: ignore[operator]
-        ]
-        in_hall = [now - t.issued_at for t in tickets if _in_hall_at(t, now)]
-        return ServiceSnapshot(
-            hall=hall,
-            service=service,
-            at=now,
-            waiting_count=len(waiting),
-            oldest_wait_s=max(ages, default=0.0),
-            wait_s=max(waits, default=0.0),
-            avg_wait_s=_mean(waits),
-            time_in_hall_s=max(recent_hall + in_hall, default=0.0),
-            time_in_hall_avg_s=_mean(recent_hall),
-            arrivals_30m=sum(1 for t in tickets if now - RECENT_S < t.issued_at <= now),
-            served_count=len(served),
-            skipped_count=len(finished) - len(served),
-            aht_s=self._aht(hall, service, served),
-            open_windows=self._open_windows(hall, state, service),
-        )
+        codes = self.services(hall) if services is None else services
+        figures = {code: _Figures() for code in codes}
+        called_since, recent_since = now - CALLED_LOOKBACK_S, now - RECENT_S
+        for t in state.tickets.values():
+            f = figures.get(t.service)
+            if f is None or t.issued_at > now or t.state == "withdrawn":
+                continue
+            issued, called, finished = t.issued_at, t.called_at, t.finished_at
+            if recent_since < issued:
+                f.arrivals += 1
+            if called is not None:
+                if called > now:
+                    f.ages.append(now - issued)  # called later than now: still waiting then
+                elif called_since <= called:
+                    f.called.append(called - issued)
+            elif t.state == "waiting":
+                f.ages.append(now - issued)
+            if finished is not None:
+                if finished <= now:
+                    if t.state == "finished":
+                        f.served.append(t)
+                        if recent_since <= finished:
+                            f.recent_hall.append(finished - issued)
+                    elif t.state == "skipped":
+                        f.skipped += 1
+                else:
+                    f.in_hall.append(now - issued)
+            elif _RANK[t.state] < _RANK["finished"]:
+                f.in_hall.append(now - issued)
+        out = []
+        for code in codes:
+            f = figures[code]
+            waits = f.ages + f.called
+            out.append(_snapshot(
+                hall=hall,
+                service=code,
+                at=now,
+                waiting_count=len(f.ages),
+                oldest_wait_s=max(f.ages, default=0.0),
+                wait_s=max(waits, default=0.0),
+                avg_wait_s=_mean(waits),
+                time_in_hall_s=max(f.recent_hall + f.in_hall, default=0.0),
+                time_in_hall_avg_s=_mean(f.recent_hall),
+                arrivals_30m=f.arrivals,
+                served_count=len(f.served),
+                skipped_count=f.skipped,
+                aht_s=self._aht(hall, code, f.served),
+                open_windows=self._open_windows(hall, state, code),
+            ))  # fmt: skip
+        return out
 
     def hall_snapshot(self, hall: str, now: float) -> HallSnapshot:
         """Every service of a hall at ``now`` plus hall-wide totals."""
-        services = tuple(self.snapshot(hall, code, now) for code in self.services(hall))
+        services = tuple(self.snapshots(hall, now))
         state = self._halls.get(hall) or _HallState()
         levels = list(state.ratings.values())
         return HallSnapshot(
@@ -351,23 +397,14 @@ class HallMetrics:
 
     def _observe_ticket(self, hall: _HallState, event: Event) -> None:
         data = event.data
-        try:
-            ticket_id = str(data["ticket_id"])
-            issued_at = float(data["issued_at"])
-            service = str(data["service"])
-        except (KeyError, TypeError, ValueError):
-            return  # the ingestor validated the envelope; a ticket without identity tells nothing
-        if hall.day is not None and not hall.day_span[0] <= issued_at < hall.day_span[1]:
+        issued_at = data.get("issued_at")
+        if (
+            hall.day is not None
+            and isinstance(issued_at, int | float)
+            and not hall.day_span[0] <= issued_at < hall.day_span[1]
+        ):
             return  # a late event from a day already closed
-        ticket = hall.tickets.get(ticket_id)
-        if ticket is None:
-            ticket = _Ticket(ticket_id, str(data.get("ticket_no", "")), service, issued_at)
-            hall.tickets[ticket_id] = ticket
-        stamp = (event.at, event.seq)
-        if event.kind in _SENT_BACK:
-            ticket.send_back(event.kind, data, stamp)
-        else:
-            ticket.fold(_KIND_STATE[event.kind], data, stamp)
+        fold_ticket(hall.tickets, event)
 
     def _observe_window(self, hall_id: str, hall: _HallState, event: Event) -> None:
         number = _int_or_none(event.data.get("window"))
@@ -407,12 +444,11 @@ class HallMetrics:
             sorted(n for n, w in state.windows.items() if w.is_open and service in w.services)
         )
 
-    def _aht(self, hall: str, service: str, served: list[_Ticket]) -> float:
-        handled = sorted(
-            (t for t in served if _handling_s(t) is not None), key=lambda t: t.finished_at or 0.0
-        )[-AHT_SAMPLE:]
+    def _aht(self, hall: str, service: str, served: list[TicketRecord]) -> float:
+        handled = [(t.finished_at or 0.0, h) for t in served if (h := _handling_s(t)) is not None]
         if handled:
-            return _mean([_handling_s(t) for t in handled])  # type: ignore[misc]
+            handled.sort(key=_first)  # stable: tickets finished at once keep their order
+            return _mean([h for _, h in handled[-AHT_SAMPLE:]])
         config = self._configs.get(hall)
         if config is not None:
             for s in config.services:
@@ -421,7 +457,44 @@ class HallMetrics:
         return DEFAULT_AHT_S
 
 
-def _handling_s(ticket: _Ticket) -> float | None:
+def _snapshot(**fields: Any) -> ServiceSnapshot:
+    """A :class:`ServiceSnapshot` built without the frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` per field, 14 of them, for every service of every evaluation).
+    The same object; only :meth:`HallMetrics.snapshots` uses it, with every field given."""
+    snap = object.__new__(ServiceSnapshot)
+    snap.__dict__.update(fields)
+    return snap
+
+
+def fold_ticket(tickets: dict[str, TicketRecord], event: Event) -> None:
+    """Fold one ticket event into the records by ticket id: the one rule for a ticket's
+    life, which the live metrics and the day's KPIs share. A transfer moves the ticket to
+    its new service (waiting again, its place kept by issue time) and an undone skip calls
+    it again; events older than the newest of those no longer count."""
+    state = _KIND_STATE.get(event.kind)
+    if state is None and event.kind not in _SENT_BACK:
+        return
+    data = event.data
+    if state == "skipped":
+        state = _SKIP_REASON_STATE.get(str(data.get("reason")), state)
+    try:
+        ticket_id = str(data["ticket_id"])
+        issued_at = float(data["issued_at"])
+        service = str(data["service"])
+    except (KeyError, TypeError, ValueError):
+        return  # the ingestor validated the envelope; a ticket without identity tells nothing
+    ticket = tickets.get(ticket_id)
+    if ticket is None:
+        ticket = TicketRecord(ticket_id, str(data.get("ticket_no", "")), service, issued_at)
+        tickets[ticket_id] = ticket
+    stamp = (event.at, event.seq)
+    if state is None:
+        ticket.send_back(event.kind, data, stamp)
+    else:
+        ticket.fold(state, data, stamp)
+
+
+def _handling_s(ticket: TicketRecord) -> float | None:
     """Call → finish of a served ticket, if believable. Each event is checked for order on
     arrival, but a ticket's times come from several events, which can disagree."""
     if ticket.called_at is None or ticket.finished_at is None:
@@ -430,16 +503,8 @@ def _handling_s(ticket: _Ticket) -> float | None:
     return handling if 0 < handling <= MAX_HANDLING_S else None
 
 
-def _waiting_at(ticket: _Ticket, now: float) -> bool:
-    if ticket.called_at is not None:
-        return ticket.called_at > now
-    return ticket.state == "waiting"
-
-
-def _in_hall_at(ticket: _Ticket, now: float) -> bool:
-    if ticket.finished_at is not None:
-        return ticket.finished_at > now
-    return _RANK[ticket.state] < _RANK["finished"]
+def _first(pair: tuple[float, float]) -> float:
+    return pair[0]
 
 
 def _mean(values: list[float]) -> float:

@@ -55,6 +55,7 @@ class HallMonitor:
         self._levels: dict[str, BaselineLevels] = {}
         self._metrics = HallMetrics(self._configs)
         self._engines: dict[str, TidalWarningEngine] = {}
+        self._calendars: dict[tuple[str, ...], HolidayCalendar] = {}
         self._evaluated_at: dict[str, float] = {}
         self._transitions: list[Transition] = []
         #: Per hall, events that could not be folded in and evaluations that failed.
@@ -74,23 +75,35 @@ class HallMonitor:
             known = list(self._configs)
             return known + [h for h in self._metrics.halls() if h not in self._configs]
 
+    def config_halls(self) -> list[str]:
+        """The halls with a configuration, in the order given."""
+        return list(self._configs)
+
     def hall_clock(self, hall: str) -> float | None:
         """The hall's event-time watermark (latest event time seen), or None before any."""
         with self._lock:
             return self._metrics.watermark(hall)
 
     def observe(self, events: Iterable[Event]) -> dict[str, list[Transition]]:
-        """Fold events in, then evaluate each hall they touched at its watermark.
+        """Fold events in, evaluating each hall at its watermark after each run of its
+        events (consecutive events of one hall: a message, or messages of one hall that
+        were stored one after the other). The warning machines sample their conditions at
+        every evaluation, so a run is the finest step the events themselves give.
 
         Returns:
             The transitions raised, by hall; halls without a change are left out.
         """
         with self._lock:
-            touched: set[str] = set()
+            found: dict[str, list[Transition]] = {}
+            hall: str | None = None
             for event in events:
+                if event.hall_id != hall:
+                    if hall is not None:
+                        found.setdefault(hall, []).extend(self.evaluate(hall))
+                    hall = event.hall_id
                 self._fold(event)
-                touched.add(event.hall_id)
-            found = {h: self.evaluate(h) for h in sorted(touched)}
+            if hall is not None:
+                found.setdefault(hall, []).extend(self.evaluate(hall))
             return {h: t for h, t in found.items() if t}
 
     def replay(self, events: Iterable[Event], step_s: float = REPLAY_STEP_S) -> int:
@@ -252,8 +265,8 @@ class HallMonitor:
         self._evaluated_at[hall] = at
         engine = self._engine(hall)
         raised: list[Transition] = []
-        for service in self._metrics.services(hall):
-            raised.extend(engine.evaluate(self._metrics.snapshot(hall, service, at)))
+        for snapshot in self._metrics.snapshots(hall, at):
+            raised.extend(engine.evaluate(snapshot))
         return raised
 
     def _engine(self, hall: str) -> TidalWarningEngine:
@@ -262,7 +275,11 @@ class HallMonitor:
             config = self._configs.get(hall)
             tidal = self.settings(hall).tidal
             promise = config.thresholds if config else Thresholds()
-            calendar = HolidayCalendar(extra=tidal.holidays)
+            calendar = self._calendars.get(tidal.holidays)
+            if calendar is None:
+                # One per set of extra days, not per hall: building one parses every date of
+                # the national list, and a province brings 24,000 halls.
+                calendar = self._calendars[tidal.holidays] = HolidayCalendar(extra=tidal.holidays)
             levels = BaselineLevels(promise, tidal, calendar)
             facts = (
                 HallFacts.of(config, tidal.closes_at, tidal.kiosk_services)

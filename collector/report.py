@@ -67,6 +67,7 @@ def summary_rows(k: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             (cat, scope, "取号数", str(q["issued"]), "张"),
             (cat, scope, "办结数", str(q["served"]), "件"),
             (cat, scope, "过号数", str(q["skipped"]), "件"),
+            (cat, scope, "日终未办理数", str(q["expired"]), "件"),
             (cat, scope, "平均等候时长", _min(q["wait"]["avg_s"]), "分钟"),
             (cat, scope, "等候时长P90", _min(q["wait"]["p90_s"]), "分钟"),
             (cat, scope, "最长等候时长", _min(q["wait"]["max_s"]), "分钟"),
@@ -326,7 +327,8 @@ def pdf_pages(k: dict[str, Any]) -> list[Image.Image]:
     kiosk_rate = (f"{_pct(kiosk['rate'])}%" if kiosk["platform"] == "connected"
                   else kiosk["platform_text"])  # fmt: skip
     facts = [
-        ("取号 / 办结 / 过号", f"{t['issued']} / {t['served']} / {t['skipped']}"),
+        ("取号 / 办结 / 过号 / 日终未办理",
+         f"{t['issued']} / {t['served']} / {t['skipped']} / {t['expired']}"),
         ("平均等候（承诺 {:.0f} 分钟内比例）".format(k["promise"]["wait_s"] / 60),
          f"{_min(t['wait']['avg_s'])} 分钟（{_pct(t['wait']['within_promise'])}%）"),
         ("平均办事耗时（承诺 {:.0f} 分钟内比例）".format(k["promise"]["time_in_hall_s"] / 60),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 from pathlib import Path
@@ -35,6 +36,7 @@ from collector.baseline_store import BaselineStore
 from collector.dead_letters import UNKNOWN_HALL
 from collector.holidays import HolidayCalendar
 from collector.ingest import Ingestor
+from collector.ingest_process import IngestProcess
 from collector.kpis import DayEvents, KpiInputs, availability, day_kpis, live_floor
 from collector.monitor import HallMonitor
 from collector.notify import GatewayClient, Notifier
@@ -57,6 +59,14 @@ log = logging.getLogger(__name__)
 EVAL_INTERVAL_S = 5.0
 #: Real seconds between checks whether a hall's baseline is due (its business day turned).
 BASELINE_CHECK_S = 60.0
+#: Most halls one ``/api/kpis`` answers (a wall screen shows one hall, a few at most).
+KPI_MAX_HALLS = 16
+#: Groups of new events the ingest may hand over before it waits for the fold thread: the
+#: backlog between storing and metrics stays bounded (at most this many groups of up to
+#: ``GROUP_MAX_MESSAGES`` messages), and a slow fold holds the broker's delivery back
+#: instead of growing memory.
+FOLD_BACKLOG_GROUPS = 64
+_STOP = object()
 #: A 差评 found in the store at start-up (stored, but the collector stopped before telling
 #: anyone) is texted only if it is this recent; older ones are kept for follow-up silently.
 LATE_RATING_NOTICE_S = 24 * 3600.0
@@ -82,6 +92,10 @@ class CollectorService:
         settings: per hall, ``[tidal]`` and ``[notify]`` of its config file.
         baseline_check_s: real seconds between checks whether a baseline is due; None
             computes baselines only when :meth:`refresh_baselines` is called (tests).
+        ingest_process: run the ingest in a process of its own
+            (:class:`collector.ingest_process.IngestProcess`), so a province's collector
+            folds on a second core while the ingest stores on one; ``ingestor`` is then
+            read over a pipe.
     """
 
     def __init__(
@@ -97,6 +111,7 @@ class CollectorService:
         window: TimeWindow = TIME_WINDOW,
         settings: dict[str, CollectorHallSettings] | None = None,
         baseline_check_s: float | None = BASELINE_CHECK_S,
+        ingest_process: bool = False,
     ) -> None:
         self.host = host
         self.auth = auth
@@ -117,14 +132,22 @@ class CollectorService:
         )
         self.baseline_check_s = baseline_check_s
         self._baseline_thread: threading.Thread | None = None
-        self.ingestor = Ingestor(
-            self.store, host, port, on_events=self._on_events, client_id=client_id, auth=auth,
+        ingest = IngestProcess if ingest_process else Ingestor
+        self.ingestor: Any = ingest(
+            self.store, host, port, on_events=self._hand_over, client_id=client_id, auth=auth,
             window=window,
         )
+        # Stored events reach metrics, warnings, KPIs and 差评 on a thread of their own: the
+        # ingest's thread stores and acknowledges only; the fold takes what piled up
+        # meanwhile, in store order.
+        self._fold_queue: queue.Queue[Any] = queue.Queue(maxsize=FOLD_BACKLOG_GROUPS)
+        self._fold_thread: threading.Thread | None = None
+        self._unfolded = 0
+        self._folded = threading.Condition()
         self.presence = PresenceView()
         #: Today's events per hall for the live KPIs (the wall screen), and the platform's
         #: daily totals next to the database (the denominator of 自助机办件率).
-        self.today = DayEvents()
+        self.today = DayEvents(self.store.events_since)
         self.platform_totals = PlatformTotals.beside(store_path)
         self._presence_listener = PresenceListener(
             self.presence, host, port, client_id=f"{client_id}-presence", auth=auth
@@ -157,6 +180,8 @@ class CollectorService:
         self._start_publisher()
         for hall in self.monitor.halls():
             self._publish(hall)  # replace whatever a previous run left retained
+        self._fold_thread = threading.Thread(target=self._fold, name="collector-fold", daemon=True)
+        self._fold_thread.start()
         self.ingestor.start()
         self._presence_listener.start()
         if self.clock is not None:
@@ -167,6 +192,17 @@ class CollectorService:
     def wait_ready(self, timeout: float) -> bool:
         """Block until the warning publisher is connected and the ingest subscribed."""
         return self._connected.wait(timeout) and self.ingestor.wait_subscribed(timeout)
+
+    def wait_folded(self, timeout: float) -> bool:
+        """Block until every event stored so far is in the metrics, the warnings (evaluated
+        and published), the KPIs and the 差评. Returns False on timeout."""
+        deadline = time.monotonic() + timeout
+        if not self.ingestor.wait_handed_on(timeout):
+            return False
+        with self._folded:
+            return self._folded.wait_for(
+                lambda: self._unfolded == 0, max(0.0, deadline - time.monotonic())
+            )
 
     def stop(self) -> None:
         """Stop the timer, the ingest and the publisher; close the store."""
@@ -180,6 +216,10 @@ class CollectorService:
         # The ingest first: what it still hands on (a 差评 to keep and send) must find the
         # ratings, baselines and notifier open.
         self.ingestor.stop()
+        if self._fold_thread is not None:
+            self._fold_queue.put(_STOP)
+            self._fold_thread.join(timeout=60)
+            self._fold_thread = None
         self._presence_listener.stop()
         self.notifier.stop()
         self.ratings.close()
@@ -222,20 +262,28 @@ class CollectorService:
             "ingest": self.ingestor.counters(),
         }
 
-    def kpi_state(self) -> dict[str, Any]:
-        """Every hall's KPIs of its current business day, its floor plan with each window's
-        state and its trends against the baseline: the wall screen's ``/api/kpis``. A hall
-        whose KPIs cannot be built shows as unavailable beside the others."""
-        return {"v": 1, "halls": [self._hall_kpis(h) for h in self.monitor.halls()]}
+    def kpi_state(self, halls: list[str] | None = None) -> dict[str, Any]:
+        """The KPIs of its current business day, its floor plan with each window's state
+        and its trends against the baseline, for each hall asked (the wall screen's
+        ``/api/kpis?hall=…``; by default the configured halls, at most
+        :data:`KPI_MAX_HALLS`). Only halls a screen asks for are followed
+        (:class:`DayEvents`): a province's 24,000 halls are never built per poll. A hall
+        whose KPIs cannot be built shows as unavailable beside the others; a hall the
+        collector does not know shows with no day."""
+        if halls is None:
+            halls = list(self.monitor.config_halls())
+        return {"v": 1, "halls": [self._hall_kpis(h) for h in halls[:KPI_MAX_HALLS]]}
 
     def _hall_kpis(self, hall: str) -> dict[str, Any]:
         try:
-            day = self.today.day(hall)
-            if day is None:
+            watermark = self.monitor.hall_clock(hall)
+            if watermark is None:
                 return {"hall": hall, "day": None, "floor": live_floor(
                     hall, self.monitor.config(hall), [], None)}  # fmt: skip
-            clock = [t for t in (self.monitor.hall_clock(hall),
-                                 self.clock.now() if self.clock else None) if t is not None]
+            self.today.follow(hall, business_day(watermark), time.monotonic())
+            day = self.today.day(hall) or business_day(watermark)
+            clock = [t for t in (watermark, self.clock.now() if self.clock else None)
+                     if t is not None]  # fmt: skip
             until = max(clock)
 
             def build() -> dict[str, Any]:
@@ -393,7 +441,55 @@ class CollectorService:
         failure = IngestError(f"hall {hall}: {what}: {err!r}", hall=hall)
         log.error("code=%d hall=%s %s", failure.code, hall, failure, exc_info=err)
 
+    def _hand_over(self, events: list[Event]) -> None:
+        """The ingest's hook (its thread, after each commit): queue the new events for the
+        fold thread; waits while :data:`FOLD_BACKLOG_GROUPS` groups are already queued."""
+        with self._folded:
+            self._unfolded += 1
+        if self._fold_thread is None:
+            self._fold_round([events])  # not started (tests, tools): fold at once
+            return
+        self._fold_queue.put(events)
+
+    def _fold(self) -> None:
+        """The fold thread: take every group queued and fold them, in the order stored."""
+        while True:
+            first = self._fold_queue.get()
+            if first is _STOP:
+                return
+            groups, stop = [first], False
+            while True:
+                try:
+                    more = self._fold_queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    stop = True
+                    break
+                groups.append(more)
+            self._fold_round(groups)
+            if stop:
+                return
+
+    def _fold_round(self, groups: list[list[Event]]) -> None:
+        try:
+            # Group by group: a group is one commit, and its end is a point where each of
+            # its halls is evaluated (the warning machines sample at evaluations).
+            for group in groups:
+                self._on_events(group)
+        except Exception:
+            # The events are stored; a bug here must not end the thread (each hall's own
+            # failures are contained and counted by the monitor already).
+            log.exception("code=%d events not folded in", IngestError.code)
+        finally:
+            with self._folded:
+                self._unfolded -= len(groups)
+                self._folded.notify_all()
+
     def _on_events(self, events: list[Event]) -> None:
+        """Fold new events (in store order) into metrics, warnings, today's KPIs and the 差评
+        desk; a hall is evaluated after each run of its events (:meth:`HallMonitor.observe`),
+        and its warning list published if it changed."""
         self.today.observe(events)
         for hall, raised in self.monitor.observe(events).items():
             self._notify_warnings(hall, raised)

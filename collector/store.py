@@ -315,52 +315,73 @@ class EventStore:
             What was new. Seq conflicts and unstorable events are *not* dead-lettered here:
             the caller stores them as dead letters with a second call.
         """
-        events = list(events)
+        return self.add_group([(list(events), dead, floors)])[0]
+
+    def add_group(
+        self,
+        messages: list[
+            tuple[list[Received], Iterable[DeadLetter], dict[tuple[str, str], int] | None]
+        ],
+    ) -> list[Stored]:
+        """Store what several messages brought, in one transaction; one :class:`Stored` per
+        message, as :meth:`add_received` would give it for the message alone.
+
+        The usual group is all new: one ``executemany`` for every event of every message,
+        and the change count proves it. Anything else (a redelivery, a conflict) is sorted
+        out message by message and event by event, so one message's duplicates never change
+        what another's events count as.
+        """
+        results: list[Stored] = []
+        with self._lock, self._forget_floors_on_rollback(), atomic(self._conn) as conn:
+            conn.execute("SAVEPOINT whole_group")
+            before = conn.total_changes
+            rows = [_event_row(r) for events, _, _ in messages for r in events]
+            conn.executemany(_INSERT_EVENT, rows)
+            all_new = conn.total_changes - before == len(rows)
+            conn.execute("RELEASE whole_group" if all_new else "ROLLBACK TO whole_group")
+            if not all_new:
+                conn.execute("RELEASE whole_group")
+            known = self._known_floors()
+            rose: dict[tuple[str, str], int] = {}
+            for events, dead, floors in messages:
+                if all_new:
+                    stored = Stored([r.event for r in events], 0, [])
+                else:
+                    stored = self._one_by_one(conn, events)
+                for d in dead:
+                    if self._insert_dead(conn, d):
+                        stored.dead_new.append(d)
+                # Every batch repeats its devices' floors; only a floor that rose is written,
+                # once per group (an agent's floors rise with nearly every batch).
+                for key, floor in (floors or {}).items():
+                    if floor > known.get(key, 0):
+                        known[key] = rose[key] = stored.floors_raised[key] = floor
+                results.append(stored)
+            if rose:
+                conn.executemany(
+                    "INSERT INTO device_floors(hall_id, device_id, floor) VALUES (?,?,?)"
+                    " ON CONFLICT(hall_id, device_id) DO UPDATE"
+                    " SET floor=max(floor, excluded.floor)",
+                    [(hall, device, floor) for (hall, device), floor in rose.items()],
+                )
+        return results
+
+    def _one_by_one(self, conn: sqlite3.Connection, events: list[Received]) -> Stored:
         new: list[Event] = []
         conflicts: list[Received] = []
         unstorable: list[Received] = []
         duplicates = 0
-        dead_new: list[DeadLetter] = []
-        raised: dict[tuple[str, str], int] = {}
-        with self._lock, self._forget_floors_on_rollback(), atomic(self._conn) as conn:
-            # The usual batch is all new: one executemany, and the change count proves it.
-            # Anything else (a redelivery, a conflict) is sorted out event by event.
-            conn.execute("SAVEPOINT whole_batch")
-            before = conn.total_changes
-            conn.executemany(_INSERT_EVENT, [_event_row(r) for r in events])
-            if conn.total_changes - before == len(events):
-                conn.execute("RELEASE whole_batch")
-                new = [r.event for r in events]
-                events = []
+        for r in events:
+            outcome = self._insert(conn, r)
+            if outcome == "new":
+                new.append(r.event)
+            elif outcome == "duplicate":
+                duplicates += 1
+            elif outcome == "conflict":
+                conflicts.append(r)
             else:
-                conn.execute("ROLLBACK TO whole_batch")
-                conn.execute("RELEASE whole_batch")
-            for r in events:
-                outcome = self._insert(conn, r)
-                if outcome == "new":
-                    new.append(r.event)
-                elif outcome == "duplicate":
-                    duplicates += 1
-                elif outcome == "conflict":
-                    conflicts.append(r)
-                else:
-                    unstorable.append(r)
-            for d in dead:
-                if self._insert_dead(conn, d):
-                    dead_new.append(d)
-            # Every batch repeats its devices' floors; only a floor that rose is written.
-            known = self._known_floors()
-            for (hall, device), floor in (floors or {}).items():
-                if floor > known.get((hall, device), 0):
-                    conn.execute(
-                        "INSERT INTO device_floors(hall_id, device_id, floor) VALUES (?,?,?)"
-                        " ON CONFLICT(hall_id, device_id) DO UPDATE"
-                        " SET floor=max(floor, excluded.floor)",
-                        (hall, device, floor),
-                    )
-                    known[(hall, device)] = floor
-                    raised[(hall, device)] = floor
-        return Stored(new, duplicates, conflicts, unstorable, dead_new, raised)
+                unstorable.append(r)
+        return Stored(new, duplicates, conflicts, unstorable)
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, r: Received) -> str:
@@ -494,6 +515,37 @@ class EventStore:
         stored) are left out; :meth:`stored_payloads` has them.
         """
         return [e for e in map(read_stored, self.stored_payloads(hall_id)) if e is not None]
+
+    def last_rowid(self) -> int:
+        """The row id of the event stored last (0 for none): where a reader of new events
+        starts (:meth:`stored_after`)."""
+        with self._lock:
+            row = self._conn.execute("SELECT MAX(rowid) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def stored_after(self, rowid: int, limit: int) -> tuple[list[int], list[Event]]:
+        """Events committed after row ``rowid``, in the order they were stored, at most
+        ``limit``: their row ids, and the events (rows that are no event are left out).
+
+        Row ids only grow (events are never deleted, and a rolled-back group's ids were never
+        visible), so a reader that keeps the last id it saw reads each event once."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT rowid, payload FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (rowid, limit),
+            ).fetchall()
+        ids = [int(r) for r, _ in rows]
+        return ids, [e for _, p in rows if (e := read_stored(str(p))) is not None]
+
+    def events_since(self, hall_id: str, since: float) -> list[Event]:
+        """A hall's stored events at or after hall time ``since`` (a wall screen's day so
+        far), as :meth:`all_events` reads them. The hall's rows are found by the
+        ``(hall, device, seq)`` index and their times filtered."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT payload FROM events WHERE hall_id=? AND at>=?", (hall_id, since)
+            ).fetchall()
+        return [e for (p,) in rows if (e := read_stored(str(p))) is not None]
 
     def stored_payloads(self, hall_id: str) -> list[str]:
         """The stored text of every event of a hall, ordered by (device, seq)."""

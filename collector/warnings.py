@@ -229,11 +229,26 @@ class TidalWarningEngine:
     # --- peaks ------------------------------------------------------------------------
 
     def _step_peak(self, snap: ServiceSnapshot, metric: str) -> Transition | None:
-        track = self._tracks.setdefault((snap.hall, snap.service, metric), _Track())
+        key = (snap.hall, snap.service, metric)
+        track = self._tracks.get(key)
+        if track is None:  # not setdefault: that would build a _Track on every evaluation
+            track = self._tracks[key] = _Track()
         value = snap.value(metric)
         lv = self._levels.levels(snap.hall, snap.service, metric, snap.at)
         t = snap.at
         above_yellow, above_red = value > lv.yellow, value > lv.red
+        if (
+            track.level is None and not above_yellow and not above_red
+            and track.above_yellow_since is None and track.above_red_since is None
+        ):
+            # Quiet and staying quiet, as nearly every service of a province is at any
+            # moment: nothing can fire, only the "below" clocks start. The same as the steps
+            # below, without them.
+            if track.below_yellow_since is None:
+                track.below_yellow_since = t
+            if track.below_red_since is None:
+                track.below_red_since = t
+            return None
         track.above_yellow_since = _since(track.above_yellow_since, above_yellow, t)
         track.above_red_since = _since(track.above_red_since, above_red, t)
         track.below_yellow_since = _since(track.below_yellow_since, not above_yellow, t)
@@ -300,7 +315,10 @@ class TidalWarningEngine:
 
     def _step_valley(self, snap: ServiceSnapshot) -> Transition | None:
         th = self.thresholds
-        track = self._valleys.setdefault((snap.hall, snap.service), _ValleyTrack())
+        valley_key = (snap.hall, snap.service)
+        track = self._valleys.get(valley_key)
+        if track is None:
+            track = self._valleys[valley_key] = _ValleyTrack()
         t, windows = snap.at, len(snap.open_windows)
         # A walk-in called within the valley wait does not end the valley: with idle windows
         # nobody is really queueing, and a strict "nobody waiting" would reset on every ticket.

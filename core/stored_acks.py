@@ -7,8 +7,8 @@ journal only when the collector says it stored it. The collector publishes, per 
 first kept seq up to it is stored (a dead-lettered event counts as stored: it is kept at the
 collector, not lost). One watermark acknowledges any number of events at once.
 
-Wire form (``halledge/v1/<hall>/stored``, QoS 1, retained, so an agent that (re)connects learns
-at once what it may delete)::
+Wire form (``halledge/v1/<hall>/stored``, retained, so an agent that (re)connects learns at
+once what it may delete; QoS 0 from the collector, ``collector/stored_acks.py``)::
 
     {"v": 1, "hall_id": "hall-1", "stored": {"kiosk-1": 1042, "pad-3": 77}}
 

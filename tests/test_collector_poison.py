@@ -288,6 +288,8 @@ def test_named_poison_through_mosquitto_stores_every_valid_event_and_warnings_st
         for _ in range(25):
             hall.issue("social")
         sender.send(TOPIC, encode_batch(hall.take()))
+        # The crowd folded and evaluated (pending) before anything else of the hall comes.
+        assert wait_until(lambda: service.state(HALL)["totals"], TIMEOUT)
         for topic, payload in cases:
             sender.send(topic, payload)
         hall.advance(150)
@@ -295,6 +297,7 @@ def test_named_poison_through_mosquitto_stores_every_valid_event_and_warnings_st
         last = hall.take()
         sender.send(TOPIC, encode_batch(last))
         assert wait_until(lambda: service.store.stored_ids([last[-1].event_id]), TIMEOUT)
+        assert service.wait_folded(TIMEOUT)  # metrics and warnings follow on their own thread
 
         ids = {e.event_id for e in good}
         assert service.store.stored_ids(ids) == ids
@@ -430,14 +433,14 @@ def test_an_exception_evaluating_one_hall_does_not_stop_another(
     a, b = two_halls(tmp_path)
     monitor = HallMonitor({a.hall_id: a.config, b.hall_id: b.config})
     metrics = monitor._metrics
-    real = metrics.snapshot
+    real = metrics.snapshots
 
-    def broken(hall: str, service: str, at: float):
+    def broken(hall: str, at: float, services=None):
         if hall == "hall-b":
             raise ZeroDivisionError("a bug that only hall-b's data reaches")
-        return real(hall, service, at)
+        return real(hall, at, services)
 
-    monkeypatch.setattr(metrics, "snapshot", broken)
+    monkeypatch.setattr(metrics, "snapshots", broken)
     first_a, first_b = a.take(), b.take()
     monitor.observe(first_a + first_b)
     a.advance(150), b.advance(150)
@@ -469,6 +472,7 @@ def test_the_dashboard_state_shows_a_failing_hall_as_unavailable_and_the_others(
             for events in raised_later(hall):
                 assert service.ingestor.ingest(f"halledge/v1/{hall.hall_id}/events",
                                                encode_batch(events))
+        assert service.wait_folded(TIMEOUT)  # metrics follow on the fold thread
         real = service.monitor._metrics.hall_snapshot
 
         def broken(hall: str, at: float):

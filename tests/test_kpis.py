@@ -188,6 +188,43 @@ def test_trend_puts_each_slot_beside_the_weekly_baseline(day):
     assert trend["baseline"] == "available" and trend["promise_wait_s"]["red"] == 1800
 
 
+def test_a_transferred_ticket_counts_under_the_service_that_served_it(day):
+    """社保 calls A9 at window 1, transfers it to 户籍 (its place kept by issue time), and
+    window 3 serves it there: the day counts it once, as 户籍's, as the live metrics do."""
+    issued = at("09:30")
+    ticket = {"ticket_id": "t-a9", "ticket_no": "A009", "issued_at": issued}
+
+    def ev(kind: str, device: str, seq: int, when: str, **data) -> Event:
+        return Event(kind, "hall-demo", device, seq, at(when), ticket | data)
+
+    moved = [
+        ev(Kind.TICKET_ISSUED, "kiosk-9", 1, "09:30", service="social"),
+        ev(Kind.TICKET_CALLED, "pad-9", 1, "09:35", service="social", window=1,
+           called_at=at("09:35")),
+        ev(Kind.TICKET_TRANSFERRED, "pad-9", 2, "09:40", service="household",
+           from_service="social", from_window=1),
+        ev(Kind.TICKET_CALLED, "pad-9", 3, "09:42", service="household", window=3,
+           called_at=at("09:42")),
+        ev(Kind.TICKET_FINISHED, "pad-9", 4, "09:50", service="household", window=3,
+           called_at=at("09:42"), finished_at=at("09:50")),
+    ]
+    before = {s["service"]: s for s in kpis(day)["services"]}
+    given = KpiInputs(config=day.config, bad_ratings=day.bad_rows())
+    # Any arrival order: the day is read in time order.
+    k = day_kpis("hall-demo", DAY, moved[::-1] + day.events, given, until=at("10:00"))
+    after = {s["service"]: s for s in k["services"]}
+    assert after["social"]["issued"] == before["social"]["issued"]
+    assert after["social"]["served"] == before["social"]["served"]
+    assert after["household"]["issued"] == before["household"]["issued"] + 1
+    assert after["household"]["served"] == before["household"]["served"] + 1
+    # Waited from its issue to the call that served it (12 min), handled 8 min at window 3.
+    assert after["household"]["wait"]["max_s"] == max(720.0,
+                                                      before["household"]["wait"]["max_s"])
+    windows = {w["window"]: w for w in k["windows"]}
+    assert windows[3]["served"] == {w["window"]: w for w in kpis(day)["windows"]}[3]["served"] + 1
+    assert k["totals"]["issued"] == kpis(day)["totals"]["issued"] + 1
+
+
 def test_the_floor_shows_each_window_serving_idle_or_closed(day):
     events = [e for e in day.events if e.at <= at("08:55")]
     floor = live_floor("hall-demo", day.config, events, at("08:55"))
@@ -219,3 +256,72 @@ def test_a_drawn_floor_plan_is_kept_and_checked():
     raw["floor"]["windows"][0]["no"] = 7
     with pytest.raises(ConfigError, match="window 7"):
         parse_hall_config(raw)
+
+
+def test_day_events_keep_only_the_halls_a_screen_follows():
+    """The live KPIs keep events only for halls a screen asked for: the first ask reads the
+    day so far from the store, later events are added as they come, and a hall nobody asked
+    for in ``follow_s`` (or beyond ``max_halls``) is let go with its events."""
+    from collector.kpis import DayEvents
+
+    def health(hall: str, seq: int, when: str) -> Event:
+        return Event(Kind.DEVICE_HEALTH, hall, "kiosk-1", seq, at(when), {"state": "ok"})
+
+    stored = {"hall-a": [health("hall-a", 1, "08:00")], "hall-b": [health("hall-b", 1, "08:00")]}
+    loads: list[str] = []
+
+    def load(hall: str, since: float) -> list[Event]:
+        loads.append(hall)
+        return [e for e in stored.get(hall, []) if e.at >= since]
+
+    today = DayEvents(load, follow_s=600, max_halls=2)
+    today.observe([health("hall-a", 2, "08:01"), health("hall-c", 1, "08:01")])
+    assert today.followed() == [] and today.events("hall-a") == []  # nobody asked yet
+
+    today.follow("hall-a", DAY, now=0.0)
+    today.observe([health("hall-a", 2, "08:01"), health("hall-c", 1, "08:01")])
+    assert sorted(e.seq for e in today.events("hall-a")) == [1, 2]
+    assert today.events("hall-c") == []
+    today.follow("hall-a", DAY, now=5.0)
+    assert loads == ["hall-a"]  # read from the store once
+
+    today.follow("hall-b", DAY, now=10.0)
+    today.follow("hall-c", DAY, now=20.0)  # a third hall: the one asked for longest ago goes
+    assert sorted(today.followed()) == ["hall-b", "hall-c"] and today.events("hall-a") == []
+    today.follow("hall-c", DAY, now=700.0)  # hall-b unasked for 690 s
+    assert today.followed() == ["hall-c"]
+
+
+def test_day_events_turn_with_the_business_day():
+    from collector.kpis import DayEvents
+
+    today = DayEvents(lambda hall, since: [])
+    today.follow("hall-a", DAY, now=0.0)
+    first = Event(Kind.DEVICE_HEALTH, "hall-a", "kiosk-1", 1, at("17:00"), {"state": "ok"})
+    next_day = Event(Kind.DEVICE_HEALTH, "hall-a", "kiosk-1", 2, at("17:00") + 86400,
+                     {"state": "ok"})
+    today.observe([first, next_day])
+    assert [e.seq for e in today.events("hall-a")] == [2]
+    assert today.day("hall-a") > DAY
+
+
+def test_tickets_the_day_closed_on_are_not_no_shows_and_withdrawn_ones_not_counted(tmp_path):
+    """A ticket still waiting at midnight is 日终未办理, not 过号; one the hall box withdrew for
+    a kiosk's offline ticket was never held by anybody and is not counted at all."""
+    hall = RecordedHall(tmp_path / "hall.db", start=at("16:30"))
+    hall.open(1)
+    no_show = hall.issue("social")
+    left = hall.issue("social")
+    withdrawn = hall.issue("social")
+    hall.call(1)
+    hall.skip(1)  # the first citizen never came: 过号
+    hall.queue.withdraw(withdrawn.ticket_id, "kiosk-1", "A9001")
+    hall.clock.set(at_hall_time("2026-11-24", "00:01"))
+    hall.queue.close_past_days("hallbox-hall-demo")
+    events = hall.take()
+    hall.close_db()
+    given = KpiInputs(config=hall.config, bad_ratings=[])
+    midnight = at_hall_time("2026-11-24", "00:00")
+    totals = day_kpis("hall-demo", DAY, events, given, until=midnight)["totals"]
+    assert (totals["issued"], totals["skipped"], totals["expired"]) == (2, 1, 1)
+    assert no_show.ticket_no != left.ticket_no

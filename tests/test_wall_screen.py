@@ -66,6 +66,15 @@ def test_the_kpi_endpoint_answers_with_the_floor_and_the_trend(wall):
     assert hall["trend"]["baseline"] == "available"
 
 
+def test_the_kpi_endpoint_answers_the_halls_asked_for_only(wall):
+    status, _, body = get(wall.url + "api/kpis?hall=hall-demo,no-such-hall")
+    assert status == 200
+    halls = json.loads(body)["halls"]
+    assert [h["hall"] for h in halls] == ["hall-demo", "no-such-hall"]
+    assert halls[0]["day"] is not None and halls[0]["totals"]["issued"] > 0
+    assert halls[1]["day"] is None  # a hall the collector never heard of: nothing to show
+
+
 def test_the_wall_shows_floor_plan_red_warning_and_charts(wall, tmp_path):
     static = get(wall.url + "wall")[2].decode("utf-8")
     assert "红色预警" not in static  # what the browser shows below, the script drew

@@ -64,6 +64,12 @@ def crowd(hall: RecordedHall, people: int) -> None:
         hall.issue("social")
 
 
+def folded(service: CollectorService, hall: RecordedHall) -> bool:
+    """Wait until the hall's events so far are folded in and evaluated: the warning machines
+    sample at each evaluation, so a later batch must not be folded together with this one."""
+    return wait_until(lambda: service.state(hall.hall_id)["totals"], TIMEOUT)
+
+
 def warning_lists(subscriber: Subscriber) -> list[dict]:
     return [json.loads(m.payload) for m in subscriber.received()]
 
@@ -75,10 +81,12 @@ def test_a_crowd_raises_a_retained_red_warning_that_a_late_pad_sees(
     try:
         crowd(hall, 25)  # red is more than 20 waiting
         sender.send(hall.hall_id, hall.take())
+        assert folded(service, hall)
         hall.advance(150)  # longer than pending_s (120 s) on the hall clock
         hall.issue("business")
         sender.send(hall.hall_id, hall.take())
         assert wait_until(lambda: service.transitions, TIMEOUT)
+        assert service.wait_folded(TIMEOUT)  # the list is published after the transition
 
         late_pad = Subscriber(mosquitto.host, mosquitto.port, warnings_topic(hall.hall_id))
         try:
@@ -111,12 +119,15 @@ def test_a_resent_batch_raises_nothing_new(tmp_path, mosquitto, hall, sender):
         hall.issue("business")
         second = hall.take()
         sender.send(hall.hall_id, first)
+        assert folded(service, hall)
         sender.send(hall.hall_id, second)
         assert wait_until(lambda: service.transitions, TIMEOUT)
+        assert service.wait_folded(TIMEOUT)  # the list published after the transition too
         published = service.published
 
         sender.send(hall.hall_id, first + second)  # a lost acknowledgement: all of it again
         assert wait_until(lambda: service.ingestor.duplicates == len(first) + len(second), TIMEOUT)
+        assert service.wait_folded(TIMEOUT)
     finally:
         service.stop()
         watcher.close()
@@ -133,6 +144,7 @@ def test_a_warning_clears_and_the_retained_list_empties(tmp_path, mosquitto, hal
     try:
         crowd(hall, 25)
         sender.send(hall.hall_id, hall.take())
+        assert folded(service, hall)
         hall.advance(150)
         hall.issue("business")
         sender.send(hall.hall_id, hall.take())
@@ -174,6 +186,7 @@ def test_a_restarted_collector_rebuilds_the_warning_from_its_store(
     try:
         crowd(hall, 25)
         sender.send(hall.hall_id, hall.take())
+        assert folded(service, hall)
         hall.advance(150)
         hall.issue("business")
         sender.send(hall.hall_id, hall.take())
@@ -211,6 +224,7 @@ def test_with_a_live_clock_a_quiet_queue_still_ages_into_a_warning(
         crowd(hall, 25)
         sender.send(hall.hall_id, hall.take())
         assert wait_until(lambda: service.ingestor.events_ingested == 26, TIMEOUT)
+        assert service.wait_folded(TIMEOUT)
         assert service.transitions == []
 
         clock.advance(150)  # no event comes in; only the clock moves
@@ -221,3 +235,58 @@ def test_with_a_live_clock_a_quiet_queue_still_ages_into_a_warning(
     (red,) = service.transitions
     assert (red.level, red.metric) == ("red", "waiting_count")
     assert red.at >= hall.now() + 120
+
+
+def test_with_the_ingest_in_its_own_process_nothing_changes_but_the_core(
+    tmp_path, mosquitto, hall, sender
+):
+    """``ingest_process=True``: the child stores and acknowledges, the service folds what the
+    store shows it. The same red warning, every event folded once, the ingest's counters
+    (dead letters included) read over the pipe, and a restart folds nothing twice."""
+    service = CollectorService(
+        tmp_path / "collector.db", mosquitto.host, mosquitto.port,
+        {hall.hall_id: hall.config}, ingest_process=True,
+    )
+    service.start()
+    try:
+        assert service.wait_ready(TIMEOUT), mosquitto.log_text()
+        assert type(service.ingestor).__name__ == "IngestProcess"
+        crowd(hall, 25)
+        first = hall.take()
+        sender.send(hall.hall_id, first)
+        sender._client.publish(f"halledge/v1/{hall.hall_id}/events", b"not json",
+                               qos=1).wait_for_publish(TIMEOUT)  # fmt: skip
+        assert folded(service, hall)
+        hall.advance(150)
+        hall.issue("business")
+        second = hall.take()
+        sender.send(hall.hall_id, second)
+        assert wait_until(lambda: service.transitions, TIMEOUT)
+        assert wait_until(
+            lambda: service.ingestor.events_ingested == len(first) + len(second), TIMEOUT)
+        assert service.wait_folded(TIMEOUT)
+        state = service.dashboard_state()
+        assert state["ingest"]["rejected_reasons"] == {"not_json": 1}
+        (shown,) = [h for h in state["halls"] if h["hall"] == hall.hall_id]
+        assert shown["ingest"]["stored"] == service.ingestor.watermarks(hall.hall_id)
+        assert shown["totals"]["waiting_count"] == 26
+    finally:
+        service.stop()
+    assert [(t.level, t.metric) for t in service.transitions] == [("red", "waiting_count")]
+
+    again = CollectorService(
+        tmp_path / "collector.db", mosquitto.host, mosquitto.port,
+        {hall.hall_id: hall.config}, ingest_process=True,
+    )
+    again.start()
+    try:
+        assert again.wait_ready(TIMEOUT)
+        hall.issue("business")
+        sender.send(hall.hall_id, hall.take())
+        assert wait_until(lambda: again.ingestor.events_ingested == 1, TIMEOUT)
+        assert again.wait_folded(TIMEOUT)
+        # The replay rebuilt the morning; the tail added only the new ticket.
+        assert again.state(hall.hall_id)["totals"]["waiting_count"] == 27
+        assert again.transitions == []
+    finally:
+        again.stop()

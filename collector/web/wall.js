@@ -334,7 +334,11 @@ async function fetchJson(url) {
 async function poll() {
   try {
     const state = await fetchJson("/api/state");
-    const kpis = await fetchJson("/api/kpis").catch(() => null);
+    // Ask for the one hall shown: the collector follows only the halls screens ask for.
+    const shown = pick(state.halls);
+    const kpis = shown
+      ? await fetchJson("/api/kpis?hall=" + encodeURIComponent(shown.hall)).catch(() => null)
+      : null;
     render(state, kpis);
   } catch (err) {
     const status = document.getElementById("status");
