@@ -122,6 +122,9 @@ class ItemCatalog:
         # Deleted rows are overwritten with zeros, not just unlinked (docs/privacy.md).
         self._conn.execute("PRAGMA secure_delete=ON")
         self._lock = threading.Lock()
+        #: The themes and departments with their counts, as of the last :meth:`apply`: the
+        #: search screen shows them at every letter typed, and they change only with a sync.
+        self._facets: tuple[list[Facet], list[Facet]] | None = None
         SCHEMA.apply(self._conn)
 
     @classmethod
@@ -178,6 +181,7 @@ class ItemCatalog:
             )
             self._set("version", str(version))
             self._set("synced_at", repr(at))
+            self._facets = None
 
     def mark_current(self, at: float) -> None:
         """The platform has nothing newer: the copy is current as of ``at``."""
@@ -267,22 +271,30 @@ class ItemCatalog:
 
     def themes(self) -> list[Facet]:
         """Every theme with its item count, most items first."""
-        counts: dict[str, int] = {}
-        with self._lock:
-            for (themes,) in self._conn.execute("SELECT themes FROM catalog_items"):
-                for t in filter(None, themes.split("|")):
-                    counts[t] = counts.get(t, 0) + 1
-        return [Facet(t, t, n) for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+        return list(self._counted()[0])
 
     def departments(self) -> list[Facet]:
         """Every implementing body with its item count, most items first."""
+        return list(self._counted()[1])
+
+    def _counted(self) -> tuple[list[Facet], list[Facet]]:
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT department_code, department, count(*) FROM catalog_items"
-                f" GROUP BY department_code ORDER BY min({_CENTRES_LAST}), count(*) DESC,"
-                " department"
-            ).fetchall()
-        return [Facet(code, name, n) for code, name, n in rows]
+            if self._facets is None:
+                counts: dict[str, int] = {}
+                for (themes,) in self._conn.execute("SELECT themes FROM catalog_items"):
+                    for t in filter(None, themes.split("|")):
+                        counts[t] = counts.get(t, 0) + 1
+                rows = self._conn.execute(
+                    "SELECT department_code, department, count(*) FROM catalog_items"
+                    f" GROUP BY department_code ORDER BY min({_CENTRES_LAST}), count(*) DESC,"
+                    " department"
+                ).fetchall()
+                by_count = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                self._facets = (
+                    [Facet(t, t, n) for t, n in by_count],
+                    [Facet(code, name, n) for code, name, n in rows],
+                )
+            return self._facets
 
     def _set(self, key: str, value: str) -> None:
         self._conn.execute(

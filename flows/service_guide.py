@@ -25,8 +25,11 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import qrcode
 
 from core.clock import Clock, business_day
 from core.errors import DeviceError, HallEdgeError, ItemCatalogEmpty
@@ -49,6 +52,8 @@ STALE_AFTER_S = 24 * 3600.0
 #: Results shown at a time; 更多 shows the next ones.
 PAGE = 20
 AUDIENCES = ("个人", "法人")
+#: QR symbols kept (one per guide URL): a kiosk's catalog has a few hundred items.
+QR_CACHE = 512
 _CITY_PREFIX = re.compile(r"^.{0,10}?市(?=.)")
 
 
@@ -353,6 +358,8 @@ class ServiceGuideFlow:
                            "required": m.required, "note": m.note} for m in materials],
             "materials_total": len(item.materials),
             "qr_url": self._qr_url(item),
+            # The symbol's modules, made here on the worker: the screen only paints them.
+            "qr_rows": list(qr_rows(self._qr_url(item))),
             "can_print": self.printer is not None,
             "printed": printed,
             "catalog": catalog,
@@ -369,6 +376,17 @@ class _GuidePdf:
 
     def remove(self) -> None:
         shutil.rmtree(self.path.parent, ignore_errors=True)
+
+
+@lru_cache(maxsize=QR_CACHE)
+def qr_rows(url: str) -> tuple[str, ...]:
+    """The QR code of ``url`` as rows of modules, top to bottom, ``"1"`` dark, quiet zone
+    included; the symbol the printed guide carries (:func:`flows.guide_document.qr_image`).
+    Cached: making a symbol tries every mask pattern, tens of milliseconds in pure Python."""
+    symbol = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    symbol.add_data(url)
+    symbol.make(fit=True)
+    return tuple("".join("1" if dark else "0" for dark in row) for row in symbol.get_matrix())
 
 
 def _short(department: str) -> str:

@@ -46,7 +46,12 @@ from kiosk.background import Background
 from kiosk.care_mode import restyle
 from kiosk.flow_app import FlowApp
 from kiosk.functions.rating import KIOSK_WIDE
-from kiosk.session_purge import WorkerPurge, purge_window, wipe_keyboards
+from kiosk.session_purge import (
+    WorkerPurge,
+    freeze_startup_objects,
+    purge_window,
+    wipe_keyboards,
+)
 from kiosk.speech import Speaker, speech_text
 from kiosk.widgets import (
     AMBER,
@@ -124,6 +129,7 @@ class KioskApp(FlowApp[KioskHome]):
         self._launched: KioskContext | None = None
         self._hall_name = hall_name
         self.shown: Screen | None = None
+        self._startup_frozen = False
         #: Each offered function's screens and the handle its screens step through, by id.
         self.screens: dict[str, functions.FunctionScreens] = {}
         self.function_ui: dict[str, functions.FunctionUi] = {}
@@ -373,6 +379,9 @@ class KioskApp(FlowApp[KioskHome]):
             self._speech.submit(self.speaker.forget)
             # A frame later, once nothing of the old screen is referenced from the window.
             Clock.schedule_once(lambda _dt: purge_window(), 0)
+        elif screen.name == HOME and not self._startup_frozen:
+            self._startup_frozen = True
+            Clock.schedule_once(lambda _dt: freeze_startup_objects(), 0)
 
     def _home(self, screen: Screen) -> list[Widget]:
         tiles = screen.data["functions"]

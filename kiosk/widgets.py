@@ -6,13 +6,16 @@ Each widget has a ``ui_id``: a stable name the UI tests find it by (``take_butto
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from kivy.graphics.texture import Texture
 from kivy.lang import Builder
 from kivy.properties import ColorProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
+from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.textinput import TextInput
@@ -182,6 +185,27 @@ def button_grid(buttons: list[Widget], columns: int, row_height: int) -> ScrollV
     scroll = ScrollView(do_scroll_x=False, bar_width=12)
     scroll.add_widget(grid)
     return scroll
+
+
+def qr_widget(rows: Sequence[str], size: int, ui_id: str = "") -> Image:
+    """A QR code drawn from its modules (``rows``, top to bottom, ``"1"`` dark), ``size``
+    pixels square.
+
+    The texture holds one pixel per module and is scaled up with nearest-neighbour filtering,
+    so the edges stay sharp; no image is encoded or decoded on the Kivy thread (a PNG of the
+    symbol cost tens of milliseconds per screen).
+    """
+    n = len(rows)
+    pixels = bytearray()
+    for row in reversed(rows):  # a texture's first row is its bottom one
+        for module in row:
+            pixels += b"\x00\x00\x00\xff" if module == "1" else b"\xff\xff\xff\xff"
+    texture = Texture.create(size=(n, n), colorfmt="rgba")
+    texture.blit_buffer(bytes(pixels), colorfmt="rgba", bufferfmt="ubyte")
+    texture.mag_filter = texture.min_filter = "nearest"
+    image = Image(texture=texture, size_hint=(None, None), size=(size, size), fit_mode="fill")
+    image.ui_id = ui_id  # type: ignore[attr-defined]
+    return image
 
 
 def find(root: Any, ui_id: str) -> Any:

@@ -35,3 +35,10 @@ def test_each_suite_prints_json_with_a_ratio(suite: str) -> None:
     assert versions["sqlite"].count(".") == 2
     for library in SUITES[suite].libraries:
         assert versions[library][0].isdigit(), (library, versions)
+    if suite == "kiosk" and result["materials"]["rounds"]:
+        # Issue 13's figures, each measured every round beside a baseline of the same run.
+        materials = result["materials"]
+        for figure in ("tap_to_corrected_page", "page_laid_to_corrected_page",
+                       "copy_tap_to_corrected_card", "tap_to_first_page_printed"):  # fmt: skip
+            assert materials[figure]["count"] == materials["rounds"], (figure, materials)
+            assert materials[figure]["p50_ratio_vs_baseline"] > 0, (figure, materials)
