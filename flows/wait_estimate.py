@@ -136,14 +136,6 @@ class HandlingTimes:
         # per citizen ahead.
         return self.pool[int(rng.random() * len(self.pool))]
 
-    def remaining(self, rng: random.Random, elapsed_s: float) -> float:
-        """What is left of a service that has lasted ``elapsed_s``: a draw among the
-        occupancies longer than that, less what has passed."""
-        first = bisect.bisect_right(self.pool, elapsed_s)  # the pool is sorted
-        if first == len(self.pool):
-            return OVERRUN_SHARE * self.mean_s
-        return self.pool[first + rng.randrange(len(self.pool) - first)] - elapsed_s
-
 
 def estimate_wait(
     desks: Sequence[Desk],
@@ -173,12 +165,17 @@ def estimate_wait(
     serving = [d for d in desks if d.counts]
     if not any(ticket_id in d.calls for d in serving):
         return WaitEstimate(0.0, 0.0)
+    if any(d.serving is None and d.calls[:1] == (ticket_id,) for d in serving):
+        # A free window calls it next, in every replay: nothing to draw.
+        return WaitEstimate(0.0, 0.0)
     # Windows with the same call order share one place in it: what one of them took, the
     # others need not step over again (a hall's windows mostly serve the same services).
     lists: dict[tuple[str, ...], int] = {}
     shared = [lists.setdefault(tuple(d.calls), len(lists)) for d in serving]
+    busy = [_Busy.of(d, handling) for d in serving]
     waits = sorted(
-        _replay(serving, shared, ticket_id, services, handling, rng) for _ in range(replays)
+        _replay(serving, busy, shared, ticket_id, services, handling, rng)
+        for _ in range(replays)
     )
     low, high = _quantile(waits, LOW_Q), _quantile(waits, HIGH_Q)
     middle = _quantile(waits, 0.5)
@@ -203,8 +200,33 @@ def is_idle_while_waited_for(
     return now - oldest_waiting_issued_at > IDLE_GRACE_S and now - last_activity > IDLE_GRACE_S
 
 
+@dataclass(frozen=True)
+class _Busy:
+    """What is left of a desk's current service, drawn in each replay: a draw among the
+    occupancies longer than it has lasted (``longer``), less ``elapsed_s``; when none is
+    longer, a fixed ``overrun_s``. Worked out once per estimate, not once per replay."""
+
+    longer: tuple[float, ...]
+    elapsed_s: float
+    overrun_s: float
+
+    @staticmethod
+    def of(desk: Desk, handling: Mapping[str, HandlingTimes]) -> _Busy | None:
+        times = handling.get(desk.serving) if desk.serving is not None else None
+        if times is None:
+            return None
+        first = bisect.bisect_right(times.pool, desk.serving_for_s)  # the pool is sorted
+        return _Busy(times.pool[first:], desk.serving_for_s, OVERRUN_SHARE * times.mean_s)
+
+    def draw(self, rng: random.Random) -> float:
+        if not self.longer:
+            return self.overrun_s
+        return self.longer[int(rng.random() * len(self.longer))] - self.elapsed_s
+
+
 def _replay(
     desks: Sequence[Desk],
+    busy: Sequence[_Busy | None],
     shared: Sequence[int],
     ticket_id: str,
     services: Mapping[str, str],
@@ -215,10 +237,8 @@ def _replay(
     ``shared[i]`` numbers desk ``i``'s call order; desks with the same order share a place."""
     free: list[tuple[float, int, int]] = []  # (free at, window, index into desks)
     for i, d in enumerate(desks):
-        at = 0.0
-        if d.serving is not None and d.serving in handling:
-            at = handling[d.serving].remaining(rng, d.serving_for_s)
-        free.append((at, d.window_no, i))
+        left = busy[i]
+        free.append((0.0 if left is None else left.draw(rng), d.window_no, i))
     heapq.heapify(free)
     taken: set[str] = set()
     next_index = [0] * (max(shared, default=-1) + 1)

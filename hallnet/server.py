@@ -758,6 +758,10 @@ class _Handler(BaseHTTPRequestHandler):
     # A push or a body written after its headers must not wait for the client's delayed ACK
     # (Nagle): that alone added some 40 ms to every call reaching a PAD.
     disable_nagle_algorithm = True
+    # Buffered: an answer's headers and body leave in one write (handle_one_request flushes
+    # after each request; an event stream flushes each chunk). Two writes cost two trips
+    # through the GIL, each waiting behind the hall's event-stream threads.
+    wbufsize = 64 * 1024
     server_version = "HallEdge"
     #: An idle keep-alive connection is closed after this long.
     timeout = 60
@@ -951,6 +955,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
 
 
 def _sse(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
