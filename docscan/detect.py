@@ -59,6 +59,8 @@ QUICK_CONFIDENCE = 0.6
 GLARE_IN_FRAME = 0.003
 #: Buffers reused from frame to frame, one set per thread (:func:`_texture`).
 _SCRATCH = threading.local()
+#: Each corner's successor: ``quads[:, _NEXT]`` is ``np.roll(quads, -1, axis=1)``, cheaper.
+_NEXT = [1, 2, 3, 0]
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,20 @@ class Detection:
 def order_corners(points: np.ndarray) -> np.ndarray:
     """Corners as tl, tr, br, bl: clockwise (image y down) starting nearest the top-left."""
     pts = np.float32(points).reshape(4, 2)
-    centre = pts.mean(axis=0)
+    centre = pts.sum(axis=0) / np.float32(4)  # pts.mean(axis=0), without its overhead
     angles = np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0])
     pts = pts[np.argsort(angles)]  # clockwise on screen, since y points down
     start = int(np.argmin(pts.sum(axis=1)))
-    return np.roll(pts, -start, axis=0)
+    return pts[[(start + i) % 4 for i in range(4)]]
+
+
+def _median(values: np.ndarray, axis: int) -> np.ndarray:
+    """``np.median`` along ``axis``, the same values: the mean of the two middle ones of a
+    sort. (``np.median`` partitions instead, which costs 2–5× a sort on the short rows of
+    samples it is given here, and it is given thousands of them.)"""
+    ordered = np.sort(values, axis=axis)
+    n = ordered.shape[axis]
+    return (np.take(ordered, (n - 1) // 2, axis=axis) + np.take(ordered, n // 2, axis=axis)) / 2
 
 
 def _small(image: np.ndarray) -> tuple[np.ndarray, float]:
@@ -90,7 +101,8 @@ def _small(image: np.ndarray) -> tuple[np.ndarray, float]:
     if scale >= 1:
         return image, 1.0
     # INTER_LINEAR to twice the target, then INTER_AREA on that small copy: INTER_AREA straight
-    # from 13 MP costs 40× the whole detection, INTER_LINEAR alone aliases the sensor noise.
+    # from 13 MP costs ~11× as much (28 against 2.5 ms, as much as the rest of the detection;
+    # a pyrDown chain more still), INTER_LINEAR alone aliases the sensor noise.
     size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
     small = cv2.resize(image, (size[0] * 2, size[1] * 2), interpolation=cv2.INTER_LINEAR)
     return cv2.resize(small, size, interpolation=cv2.INTER_AREA), scale
@@ -103,11 +115,17 @@ def _smooth_channels(small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     blurred = cv2.GaussianBlur(cv2.medianBlur(small, 5), (0, 0), 1.5)
     lab = cv2.cvtColor(blurred, cv2.COLOR_BGR2Lab)
     light, a, b = cv2.split(lab)
-    chroma = cv2.magnitude(a.astype(np.float32) - 128, b.astype(np.float32) - 128)
-    paper = cv2.normalize(light.astype(np.float32) - 2.0 * chroma, None, 0, 255, cv2.NORM_MINMAX)
+    # In OpenCV, with fewer temporaries than the numpy expressions had (a - 128 and 2·chroma
+    # are exact, light - 2·chroma is rounded once either way, so the floats are the same): on
+    # a cache still cold from the full-resolution decode every temporary costs its memory.
+    chroma = cv2.magnitude(cv2.subtract(a, 128, dtype=cv2.CV_32F),
+                           cv2.subtract(b, 128, dtype=cv2.CV_32F))
+    paper = cv2.normalize(cv2.scaleAdd(chroma, -2.0, light.astype(np.float32)), None, 0, 255,
+                          cv2.NORM_MINMAX)
     # Lightness counts half: a lamp gradient changes it across one sheet, not the paper's hue.
     # (cv2.multiply, not numpy: broadcasting over a last axis of three costs ~1 ms here.)
-    weighted = cv2.multiply(lab.astype(np.float32), (0.5, 1.0, 1.0, 0.0))
+    weighted = lab.astype(np.float32)
+    cv2.multiply(weighted, (0.5, 1.0, 1.0, 0.0), dst=weighted)
     return lab, light, paper.astype(np.uint8), weighted
 
 
@@ -127,7 +145,8 @@ def _texture(small: np.ndarray) -> np.ndarray:
     *or* hue. This holds when the sheet is as bright as the desk, where every brightness cue
     fails. The blur is light on purpose: the median that cleans the other cues erases the
     desk's texture too."""
-    lab = cv2.cvtColor(cv2.GaussianBlur(small, (0, 0), 1.0), cv2.COLOR_BGR2Lab).astype(np.float32)
+    lab8 = cv2.cvtColor(cv2.GaussianBlur(small, (0, 0), 1.0), cv2.COLOR_BGR2Lab)
+    lab = lab8.astype(np.float32)
     mean = cv2.blur(lab, (7, 7))
     cv2.multiply(mean, mean, dst=mean)
     # The box sums of the squares come out in float64, 2.7 MB on the 384-px copy. A fresh
@@ -138,7 +157,9 @@ def _texture(small: np.ndarray) -> np.ndarray:
     squares = getattr(_SCRATCH, "squares", None)
     if squares is None or squares.shape != lab.shape:
         squares = _SCRATCH.squares = np.empty(lab.shape, np.float64)
-    cv2.sqrBoxFilter(lab, -1, (7, 7), dst=squares)
+    # From the uint8 Lab: the sums of squares are exact integers either way (the same
+    # float64s), and integer sums cost two thirds of float ones.
+    cv2.sqrBoxFilter(lab8, cv2.CV_64F, (7, 7), dst=squares)
     cv2.subtract(squares, mean, dst=squares, dtype=cv2.CV_64F)
     var = cv2.transform(squares, np.ones((1, 3), np.float32))
     return cv2.sqrt(cv2.max(var, 0.0, dst=var), dst=var)
@@ -242,10 +263,10 @@ def _side_supports(cues: Cues, quads: np.ndarray, step: float = 5.0,
     weighted, texture = cues
     h, w = weighted.shape[:2]
     quads = np.asarray(quads, np.float64)
-    nxt = np.roll(quads, -1, axis=1)
+    nxt = quads[:, _NEXT]
     near = np.stack([quads[..., 0] < BORDER, quads[..., 1] < BORDER,
                      quads[..., 0] > w - 1 - BORDER, quads[..., 1] > h - 1 - BORDER], axis=-1)
-    cut = (near & np.roll(near, -1, axis=1)).any(axis=2)  # (N, 4): both ends on one border
+    cut = (near & near[:, _NEXT]).any(axis=2)  # (N, 4): both ends on one border
     direction = nxt - quads
     direction /= np.linalg.norm(direction, axis=2, keepdims=True) + 1e-9
     normal = np.stack([-direction[..., 1], direction[..., 0]], axis=2)
@@ -254,17 +275,24 @@ def _side_supports(cues: Cues, quads: np.ndarray, step: float = 5.0,
     normal *= np.where(outward, 1.0, -1.0)[..., None]
     ts = np.linspace(0.05, 0.95, samples)[None, None, :, None]
     points = quads[:, :, None, :] + (nxt - quads)[:, :, None, :] * ts  # (N, 4 sides, k, xy)
+    colour, grain = weighted.reshape(h * w, -1), texture.reshape(h * w)
 
-    def sample(pts: np.ndarray) -> np.ndarray:
+    def index(pts: np.ndarray) -> np.ndarray:
+        # Flat indices and ``take``: a third of what 2-D fancy indexing costs here.
         xs = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
         ys = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
-        return np.concatenate([weighted[ys, xs], texture[ys, xs][..., None] * TEXTURE_WEIGHT],
-                              axis=-1, dtype=np.float64)
+        return ys * w + xs
 
     shift = normal[:, :, None, :] * step
-    diff = sample(points - shift) - sample(points + shift)  # (N, 4, 24, channels)
+    inner, outer = index(points - shift), index(points + shift)
+    # (N, 4, k, channels): the colour step, then the texture's, in float64.
+    diff = np.empty(inner.shape + (colour.shape[1] + 1,), np.float64)
+    np.subtract(colour.take(inner, axis=0), colour.take(outer, axis=0), out=diff[..., :-1],
+                dtype=np.float64)
+    np.subtract(grain.take(inner) * TEXTURE_WEIGHT, grain.take(outer) * TEXTURE_WEIGHT,
+                out=diff[..., -1], dtype=np.float64)
     # The step must point the same way along the side: noise steps point anywhere.
-    main = np.median(diff, axis=2)
+    main = _median(diff, axis=2)
     main /= np.linalg.norm(main, axis=2, keepdims=True) + 1e-9
     shares = (np.einsum("nskc,nsc->nsk", diff, main) > 3).mean(axis=2)
     cut_count = cut.sum(axis=1, keepdims=True)
@@ -362,12 +390,11 @@ def _line_quads(lines: list[tuple[float, float]], shape: tuple[int, ...]) -> np.
     margin = BORDER + 1
     inside = ((quads[..., 0] >= margin) & (quads[..., 0] <= w - 1 - margin)
               & (quads[..., 1] >= margin) & (quads[..., 1] <= h - 1 - margin)).all(axis=1)
-    edges = np.roll(quads, -1, axis=1) - quads
-    cross = edges[:, :, 0] * np.roll(edges, -1, axis=1)[:, :, 1] - edges[:, :, 1] * np.roll(
-        edges, -1, axis=1)[:, :, 0]
+    edges = quads[:, _NEXT] - quads
+    cross = edges[:, :, 0] * edges[:, _NEXT, 1] - edges[:, :, 1] * edges[:, _NEXT, 0]
     convex = (cross > 0).all(axis=1) | (cross < 0).all(axis=1)
     x, y = quads[..., 0], quads[..., 1]
-    area = np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)) / 2
+    area = np.abs((x * y[:, _NEXT] - x[:, _NEXT] * y).sum(axis=1)) / 2
     length = np.linalg.norm(edges, axis=2)
     across, along = length[:, 0] + length[:, 2], length[:, 1] + length[:, 3]
     stretch = np.maximum(across, along) / np.maximum(np.minimum(across, along), 1e-6)
@@ -548,6 +575,50 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     return inter / min(cv2.contourArea(a), cv2.contourArea(b))
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+
+
+def _counterclockwise(quads: np.ndarray) -> np.ndarray:
+    x, y = quads[..., 0], quads[..., 1]
+    turned = (x * y[..., _NEXT] - x[..., _NEXT] * y).sum(axis=-1) < 0
+    return np.where(turned[..., None, None], quads[..., ::-1, :], quads)
+
+
+def _inside_parts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Twice the signed area that the parts of ``a``'s sides inside ``b`` contribute to the
+    area of a ∩ b (both N×4×2, convex, counterclockwise): each side is clipped to ``b``'s four
+    half-planes (Cyrus–Beck), and ∑ cross(start, end) over the clipped pieces of both
+    outlines is twice the area of the intersection (Green's theorem)."""
+    along = a[..., _NEXT, :] - a
+    edge = b[..., _NEXT, :] - b
+    # Side i of a at t ∈ [0, 1] is inside side j of b where at + t · rate ≥ 0.
+    at = _cross(edge[..., None, :, :], a[..., :, None, :] - b[..., None, :, :])
+    rate = _cross(edge[..., None, :, :], along[..., :, None, :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = -at / rate
+    start = np.where(rate > 0, t, -np.inf).max(axis=-1).clip(0, None)
+    end = np.where(rate < 0, t, np.inf).min(axis=-1).clip(None, 1)
+    keep = (end > start) & ~((rate == 0) & (at < 0)).any(axis=-1)
+    piece = _cross(a + start[..., None] * along, a + end[..., None] * along)
+    return np.where(keep, piece, 0.0).sum(axis=-1)
+
+
+def _overlaps(best: np.ndarray, quads: np.ndarray) -> np.ndarray:
+    """:func:`_overlap` of ``best`` with each of N convex quads (N×4×2), in one pass of array
+    work instead of N calls."""
+    best = _counterclockwise(np.asarray(best, np.float64))
+    quads = _counterclockwise(np.asarray(quads, np.float64))
+    both = np.broadcast_to(best, quads.shape)
+    inter = (_inside_parts(both, quads) + _inside_parts(quads, both)) / 2
+
+    def area(q: np.ndarray) -> np.ndarray:
+        x, y = q[..., 0], q[..., 1]
+        return np.abs((x * y[..., _NEXT] - x[..., _NEXT] * y).sum(axis=-1)) / 2
+
+    return inter / np.maximum(np.minimum(area(best), area(quads)), 1e-9)
+
+
 def _line(points: np.ndarray) -> np.ndarray:
     vx, vy, x0, y0 = cv2.fitLine(points.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
     return np.array([vx, vy, x0, y0], np.float64)
@@ -573,7 +644,7 @@ def _profiles(image: np.ndarray, quads: np.ndarray, band: float) -> tuple[np.nda
     """
     quads = np.asarray(quads, np.float64).reshape(-1, 4, 2)
     count = len(quads)
-    nxt = np.roll(quads, -1, axis=1)
+    nxt = quads[:, _NEXT]
     direction = (nxt - quads) / (np.linalg.norm(nxt - quads, axis=2, keepdims=True) + 1e-9)
     normal = np.stack([-direction[..., 1], direction[..., 0]], axis=2)
     mid = (quads + nxt) / 2 - quads.mean(axis=1, keepdims=True)
@@ -653,7 +724,7 @@ def refine_many(image: np.ndarray, quads: np.ndarray,
               + magnitude[sides, left // 2]) / magnitude.dtype.type(2)
     noise = np.where(left > 0, middle, 0.0).astype(np.float64).reshape(count, 4) + 1e-3
     peak = peak.reshape(count, 4, points_per_side)
-    floor = np.maximum(np.maximum(1.0, 4 * noise), 0.35 * np.median(peak, axis=2))
+    floor = np.maximum(np.maximum(1.0, 4 * noise), 0.35 * _median(peak, axis=2))
     strong = peak > floor[..., None]
     step = (offsets[0] + idx + np.clip(sub, -0.5, 0.5)).reshape(count, 4, points_per_side)
     points = base + step[..., None] * normal[:, :, None, :]
@@ -664,17 +735,18 @@ def _fit_sides(points: np.ndarray, strong: np.ndarray,
                band: float) -> tuple[np.ndarray, float] | None:
     lines, support = [], []
     for side in range(4):
-        if strong[side].sum() < 8:
+        if np.count_nonzero(strong[side]) < 8:
             return None
         pts = points[side]
         line = _line(pts[strong[side]])
         # Second pass without points off the line (a hand's edge, a shadow border).
         dist = np.abs((pts[:, 0] - line[2]) * line[1] - (pts[:, 1] - line[3]) * line[0])
         keep = strong[side] & (dist < 1.5 + band * 0.1)
-        if keep.sum() < 8:
+        kept = np.count_nonzero(keep)
+        if kept < 8:
             return None
         lines.append(_line(pts[keep]))
-        support.append(keep.mean())
+        support.append(kept / len(keep))
     corners = [_intersect(lines[i - 1], lines[i]) for i in range(4)]
     if any(c is None for c in corners):
         return None
@@ -817,17 +889,26 @@ def _sheet_outside(views: _Views, best: np.ndarray, straight: bool = False) -> b
     if not len(quads):
         return False
     x, y = quads[..., 0], quads[..., 1]
-    area = np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)) / 2
+    area = np.abs((x * y[:, _NEXT] - x[:, _NEXT] * y).sum(axis=1)) / 2
     best_area = cv2.contourArea(np.float32(best))
     # Neither rule of _second_sheet holds below half the best sheet's size.
     quads = quads[area >= 0.5 * best_area]
     if not len(quads):
         return False
     scores = _side_supports(views.cues, quads, samples=8 if len(quads) > MAX_LINE_QUADS else 24)
+    # Most quads that score here overlap the page (lines of the desk around it crossed with
+    # lines through it): hundreds on some frames, each of which the loop below tested one
+    # call at a time (~14 ms on one 13-MP frame). Their overlaps, all at once, rule out those
+    # plainly on the page before the exact test; the estimate agrees with :func:`_overlap`
+    # to ~1e-5 on convex quads, and the margin (0.11 against 0.1) is a thousand times that.
+    plainly_on = (_overlaps(best, quads) > 0.11 if cv2.isContourConvex(np.float32(best))
+                  else np.zeros(len(quads), bool))
     apart: list[tuple[float, np.ndarray]] = []
     for k in np.argsort(-scores):
         if scores[k] < 0.3 or len(apart) == 3:
             break
+        if plainly_on[k]:
+            continue
         quad = order_corners(quads[k])
         if _overlap(best, quad) < 0.1 and all(_iou(quad, q) < 0.8 for _, q in apart):
             apart.append((float(scores[k]), quad))
@@ -885,10 +966,17 @@ def _paper_past_a_side(views: _Views, best: np.ndarray) -> bool:
             out = -out
         # A band 6–16 px outside the side's middle 80 %: clear of the side's own blur.
         a, b = a + (b - a) * 0.1, b - (b - a) * 0.1
-        band = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(band, [np.int32(np.round([a + out * 6, b + out * 6, b + out * 16,
-                                                a + out * 16]))], 255)
-        values = texture[band > 0]
+        corners = np.int32(np.round([a + out * 6, b + out * 6, b + out * 16, a + out * 16]))
+        # Drawn in the band's own box, not in a frame-sized mask: the same pixels (integer
+        # corners, moved by whole pixels), a fraction of the memory to clear and to search.
+        (x0, y0), (x1, y1) = (np.clip(corners.min(axis=0), 0, (w, h)),
+                              np.clip(corners.max(axis=0) + 1, 0, (w, h)))
+        if x1 <= x0 or y1 <= y0:
+            continue  # wholly off the frame
+        band = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(band, [corners - (x0, y0)], 255)
+        band = band > 0
+        values = texture[y0:y1, x0:x1][band]
         # A hand or a shadowed desk beside a sheet is smooth on part of a side (≤ 0.63 of it
         # in the hard sets); the rest of a page, all along it.
         if len(values) > 20 and (values < (paper + desk) / 2).mean() > 0.75:
@@ -898,7 +986,7 @@ def _paper_past_a_side(views: _Views, best: np.ndarray) -> bool:
             if not colours:
                 colours += [np.median(views.weighted[near], axis=0),
                             np.median(views.weighted[around], axis=0)]
-            colour = np.median(views.weighted[band > 0], axis=0)
+            colour = np.median(views.weighted[y0:y1, x0:x1][band], axis=0)
             if np.linalg.norm(colour - colours[0]) < np.linalg.norm(colour - colours[1]):
                 return True
     return False
