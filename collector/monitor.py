@@ -87,8 +87,10 @@ class HallMonitor:
     def observe(self, events: Iterable[Event]) -> dict[str, list[Transition]]:
         """Fold events in, evaluating each hall at its watermark after each run of its
         events (consecutive events of one hall: a message, or messages of one hall that
-        were stored one after the other). The warning machines sample their conditions at
-        every evaluation, so a run is the finest step the events themselves give.
+        were stored one after the other), and within a run whenever hall time moves on by
+        :data:`REPLAY_STEP_S`. The warning machines sample their conditions at every
+        evaluation: a run evaluated only at its end would start a pending period at the
+        end of a gap instead of its start.
 
         Returns:
             The transitions raised, by hall; halls without a change are left out.
@@ -101,6 +103,13 @@ class HallMonitor:
                     if hall is not None:
                         found.setdefault(hall, []).extend(self.evaluate(hall))
                     hall = event.hall_id
+                else:
+                    # A run that spans hall time (a backlog, or several messages stored in
+                    # one group) is sampled every REPLAY_STEP_S, as a replay is: a queue
+                    # that was over its level before the gap starts its pending period then.
+                    clock = self._metrics.watermark(hall)
+                    if clock is not None and event.at >= clock + REPLAY_STEP_S:
+                        found.setdefault(hall, []).extend(self.evaluate(hall))
                 self._fold(event)
             if hall is not None:
                 found.setdefault(hall, []).extend(self.evaluate(hall))

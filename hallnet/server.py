@@ -767,6 +767,18 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 60
     server: _HttpServer
 
+    def handle(self) -> None:
+        try:
+            super().handle()  # flushes each answer after its request
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client left mid-answer: nothing to tell it
+
+    def finish(self) -> None:
+        try:
+            super().finish()  # flushes what is still buffered
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client left; what it was sent no longer matters
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._dispatch("GET")
 
@@ -859,6 +871,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+        self.wfile.flush()  # here, where a client that left is caught (_dispatch)
 
     def _change(self, device: DeviceEntry, body: dict[str, Any], action: Action) -> None:
         key = self.headers.get("Idempotency-Key", "")

@@ -316,6 +316,7 @@ def test_an_offline_tickets_priority_is_kept_on_the_kiosk_and_queued_by_the_hall
         uplink = kiosk.uplink
         assert wait_for(lambda: kiosk.connected and uplink.sync())
         assert kiosk.issue("social", "kiosk-1").ticket.ticket_no == "A001"  # a walk-in, online
+        assert kiosk.waiting_count() == 1  # its push is in the kiosk's view before the cut
 
         proxy.cut(REFUSE)
         assert wait_for(lambda: not kiosk.connected)

@@ -14,14 +14,15 @@ import sqlite3
 import time
 from pathlib import Path
 
-from core.clock import SimClock, at_hall_time
+from core.clock import SimClock, at_hall_time, business_day
 from core.config import load_hall_config
 from flows.queue import HallQueue
 from hallstore import journal
 
 SERVICES = ("social", "household", "business")
-#: Monday morning opening time, as in the tests (not imported: this runs outside pytest).
-HALL_OPENS = at_hall_time("2026-11-23", "08:30")
+#: This morning's opening time: the agent under test closes what an earlier day left
+#: (agent.hall_box.DayCloser, by the wall clock), so the producer's tickets must be today's.
+HALL_OPENS = at_hall_time(business_day(time.time()), "08:30")
 
 
 def prepare(hall_db: Path) -> None:
