@@ -96,11 +96,14 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 @dataclass(frozen=True)
 class Reply:
-    """An answer: HTTP status, JSON body, and whether it came from the stored first answer."""
+    """An answer: HTTP status, JSON body, whether it came from the stored first answer, and
+    whether the change pushed something (the event streams are then to be woken:
+    :meth:`HallService.notify`, after the answer is sent)."""
 
     status: int
     body: dict[str, Any]
     replayed: bool = False
+    pushed: bool = False
 
 
 Action = Callable[[], tuple[int, dict[str, Any], list[tuple[str, dict[str, Any]]]]]
@@ -211,8 +214,7 @@ class HallService:
             # A marker of others' changes (``newest`` itself when it is new) is not kept
             # encoded: a stream that needs it reads the feed.
             self._committed(appended, event_id)
-            self.notify()
-        return Reply(status, response)
+        return Reply(status, response, pushed=bool(pushes or others))
 
     def issue(self, device: DeviceEntry, body: dict[str, Any]) -> Action:
         service = _text(body, "service")
@@ -879,10 +881,19 @@ class _Handler(BaseHTTPRequestHandler):
             raise BadRequest(
                 "a state change needs an Idempotency-Key (1–128 of A-Z a-z 0-9 . _ : -)"
             )
-        reply = self.server.service.change(device, key, "POST", self.path, body, action)
-        self._send(
-            reply.status, reply.body, {"Idempotent-Replayed": "true"} if reply.replayed else None
-        )
+        service = self.server.service
+        reply = service.change(device, key, "POST", self.path, body, action)
+        try:
+            self._send(
+                reply.status,
+                reply.body,
+                {"Idempotent-Replayed": "true"} if reply.replayed else None,
+            )
+        finally:
+            # The answer first: the hall's event-stream threads, once woken, hold the GIL
+            # while the one device that is waiting for this answer would queue behind them.
+            if reply.pushed:
+                service.notify()
 
     # --- endpoints -----------------------------------------------------------------------
 
