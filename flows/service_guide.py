@@ -175,21 +175,11 @@ class ServiceGuideFlow:
             return self._search()
 
     def set_text(self, text: str) -> Screen:
-        """The search text (from the text field, or the pinyin keyboard when it comes)."""
+        """The search text as typed: Chinese, or pinyin letters (full or initials)."""
         with self._lock:
             self.query = replace(self.query, text=text.strip()[:30])
             self.shown = PAGE
             return self._search()
-
-    def type_letter(self, letter: str) -> Screen:
-        """An initial-letter key tapped: ``s``, ``f``, ``z`` finds 身份证 items."""
-        if len(letter) != 1 or not letter.isascii() or not letter.isalpha():
-            raise ValueError(f"not a letter key: {letter!r}")
-        return self.set_text(self.query.text + letter.lower())
-
-    def erase(self) -> Screen:
-        """退格: the last character of the text off."""
-        return self.set_text(self.query.text[:-1])
 
     def clear(self) -> Screen:
         """清空: every filter and the text off."""

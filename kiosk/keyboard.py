@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kivy.clock import Clock
-from kivy.properties import NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 
@@ -54,7 +54,10 @@ KEY_LABELS = {
 #: A 居民身份证号 is 18 characters; X can only be the last (GB 11643 check digit).
 ID_NUMBER_LENGTH = 18
 KEY_HEIGHT = 64
-CANDIDATES_PER_PAGE = 6
+#: Five words and the composing letters fit a 640-px bar with each word on one line (six
+#: two-character words wrapped into columns).
+CANDIDATES_PER_PAGE = 5
+PREEDIT_WIDTH = 120
 #: How often a keyboard whose dictionary is still being built looks again.
 DICTIONARY_POLL_S = 0.5
 
@@ -68,17 +71,30 @@ class KeyboardField(BoxLayout):
         hint: shown, muted, while the field is empty (请输入姓名).
         max_length: the most characters the field takes.
         text: what it holds to begin with.
+        foldable: the keys show only once the citizen taps the field (or its 输入 button), and
+            收起 folds them away: a search screen keeps its room for the results.
 
     Attributes:
         text: the field's text (bind to it, or read it when the citizen taps 提交).
+        composing: the letters typed on the pinyin layout and not yet put into the field,
+            without separators (a search can match them as pinyin while the citizen types).
+
+    Events:
+        on_typed: after each key or candidate the citizen tapped (not after :meth:`wipe` or
+            a ``text`` set by the program).
     """
+
+    __events__ = ("on_typed",)
 
     ui_id = StringProperty("")
     text = StringProperty("")
+    composing = StringProperty("")
     hint = StringProperty("")
     max_length = NumericProperty(50)
+    unfolded = BooleanProperty(True)
 
-    def __init__(self, layouts: Sequence[str] = ("pinyin",), **kwargs: Any) -> None:
+    def __init__(self, layouts: Sequence[str] = ("pinyin",), foldable: bool = False,
+                 **kwargs: Any) -> None:  # fmt: skip
         kwargs.setdefault("orientation", "vertical")
         kwargs.setdefault("spacing", 8)
         kwargs.setdefault("size_hint_y", None)
@@ -95,12 +111,18 @@ class KeyboardField(BoxLayout):
         self._value = Text(ui_id=self.ui_id, font_size=34, color=INK, halign="left")
         self._hint = Text(ui_id=f"{self.ui_id}_hint", font_size=28, color=MUTED, halign="left")
         self._display.add_widget(self._value)
+        self.foldable = foldable
+        self.unfolded = not foldable
+        self._fold = TouchButton(ui_id=f"{self.ui_id}_fold", font_size=24, fill=GREY,
+                                 size_hint_x=None, width=120)  # fmt: skip
+        self._fold.bind(on_release=lambda _b: self.set_unfolded(not self.unfolded))
         self._candidates = BoxLayout(spacing=6, size_hint_y=None, height=KEY_HEIGHT)
         self._keys = BoxLayout(orientation="vertical", spacing=6, size_hint_y=None)
         # 朗读 reads the field and what is composed, not forty keys.
         self._keys.read_aloud = False
         self._candidates.read_aloud = False
-        self.bind(text=lambda *_: self._show_text(), hint=lambda *_: self._show_text())
+        self.bind(text=lambda *_: self._show_text(), hint=lambda *_: self._show_text(),
+                  composing=lambda *_: self._show_text())  # fmt: skip
         self._draw()
 
     # --- keys -----------------------------------------------------------------------------
@@ -112,6 +134,7 @@ class KeyboardField(BoxLayout):
                 self.text = self.text[:-1]
         elif key == "clear":
             self.composer.clear()
+            self.composing = ""
             self.text = ""
         elif key == "space":
             if self.composer.composing:
@@ -131,12 +154,39 @@ class KeyboardField(BoxLayout):
         else:
             self._insert(key)
         self._show_candidates()
+        self.dispatch("on_typed")
+
+    def on_typed(self) -> None:
+        """Default handler of the ``on_typed`` event."""
+
+    def set_unfolded(self, unfolded: bool) -> None:
+        """Show the keys (输入) or fold them away (收起); only a foldable field folds.
+
+        Folding puts what is being composed into the field as typed (``sf``), as a phone's
+        keyboard does when it hides: the box then shows what the list was searched for.
+        """
+        self.unfolded = unfolded or not self.foldable
+        if not self.unfolded and self.composer.composing:
+            self._insert(self.composer.commit_letters())
+            self._show_candidates()
+            self.dispatch("on_typed")
+        self._arrange()
+
+    def on_touch_down(self, touch: Any) -> bool:
+        # A tap anywhere on a folded field's box opens its keys, as a phone's search box does.
+        if not self.unfolded and self._display.collide_point(*touch.pos):
+            self.set_unfolded(True)
+            return True
+        return bool(super().on_touch_down(touch))
 
     def wipe(self) -> None:
         """Forget what was typed (the session purge): the text, the composition, the
-        candidates shown for it."""
+        candidates shown for it; a foldable field folds again."""
         self.composer.clear()
+        self.composing = ""
         self.text = ""
+        if self.foldable and self.unfolded:
+            self.set_unfolded(False)  # nothing composed is left to put into the field
         self._candidates.clear_widgets()
         self._value.text = ""
 
@@ -149,6 +199,7 @@ class KeyboardField(BoxLayout):
         if done:
             self._insert(done)
         self._show_candidates()
+        self.dispatch("on_typed")
 
     # --- drawing --------------------------------------------------------------------------
 
@@ -164,14 +215,22 @@ class KeyboardField(BoxLayout):
         elif switch:
             self._keys.add_widget(self._key_row(tuple(switch)))
         self._keys.height = len(self._keys.children) * (KEY_HEIGHT + 6)
-        self.clear_widgets()
-        self.add_widget(self._display)
-        if self.layout == "pinyin":
-            self.add_widget(self._candidates)
-        self.add_widget(self._keys)
-        self.height = sum(c.height for c in self.children) + self.spacing * len(self.children)
+        self._arrange()
         self._show_text()
         self._show_candidates()
+
+    def _arrange(self) -> None:
+        self.clear_widgets()
+        self.add_widget(self._display)
+        if self.foldable:
+            self._fold.text = "收起" if self.unfolded else "输入"
+            if self._fold.parent is None:
+                self._display.add_widget(self._fold)
+        if self.unfolded:
+            if self.layout == "pinyin":
+                self.add_widget(self._candidates)
+            self.add_widget(self._keys)
+        self.height = sum(c.height for c in self.children) + self.spacing * len(self.children)
 
     def _key_row(self, keys: Sequence[str]) -> GridLayout:
         row = GridLayout(cols=len(keys), spacing=6, size_hint_y=None, height=KEY_HEIGHT)
@@ -190,14 +249,18 @@ class KeyboardField(BoxLayout):
     def _show_text(self) -> None:
         self._value.text = self.text
         showing_hint = self._hint.parent is not None
-        if not self.text and self.hint:
+        if not self.text and not self.composing and self.hint:
             self._hint.text = self.hint
             if not showing_hint:
-                self._display.add_widget(self._hint)
+                # Left of 输入/收起, which stays the row's last; the empty value gives it its room.
+                self._display.add_widget(self._hint, index=1 if self._fold.parent else 0)
+                self._value.size_hint_x, self._value.width = None, 0
         elif showing_hint:
             self._display.remove_widget(self._hint)
+            self._value.size_hint_x = 1
 
     def _show_candidates(self) -> None:
+        self.composing = self.composer.letters.replace("'", "")
         if self.layout != "pinyin":
             return
         bar = self._candidates
@@ -208,7 +271,7 @@ class KeyboardField(BoxLayout):
             font_size=26,
             color=BLUE,
             size_hint_x=None,
-            width=150,
+            width=PREEDIT_WIDTH,
         )
         bar.add_widget(preedit)
         if self.composer.dictionary is None:

@@ -28,6 +28,7 @@ from core.errors import HallEdgeError
 from core.strings_zh import error_text
 from flows.screens import Screen
 from kiosk.flow_app import FlowApp
+from kiosk.keyboard import KeyboardField
 from kiosk.widgets import (
     AMBER,
     BLUE,
@@ -39,7 +40,6 @@ from kiosk.widgets import (
     PAGE,
     RED,
     VALLEY,
-    Field,
     Panel,
     Text,
     TouchButton,
@@ -314,15 +314,9 @@ class PadApp(FlowApp["WindowDesk"]):
             self.message.text, self.message.color = notice or "", INK
 
     def _sign_in_form(self) -> list[Widget]:
-        field = Field(
-            text=self._staff_id,
-            ui_id="staff_input",
-            font_size=36,
-            size_hint_y=None,
-            height=72,
-            hint_text="工号",
-        )
-        field.bind(on_text_validate=self.tap_sign_in)
+        # On screen: a PAD has no keys, and a staff number may hold letters (A007).
+        field = KeyboardField(layouts=("code",), text=self._staff_id, ui_id="staff_input",
+                              hint="工号", max_length=20)  # fmt: skip
         button = TouchButton(
             disabled=not self.online,
             text="签到",

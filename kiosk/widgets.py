@@ -18,7 +18,6 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
-from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
 #: Government-hall palette: deep blue header, light page, strong colours only for states.
@@ -118,17 +117,6 @@ class TouchButton(Button):
     fill = ColorProperty(BLUE)
     disabled_fill = ColorProperty(DISABLED_FILL)
     disabled_ink = ColorProperty(DISABLED_INK)
-
-
-class Field(TextInput):
-    """A one-line text field."""
-
-    ui_id = StringProperty("")
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("multiline", False)
-        kwargs.setdefault("write_tab", False)
-        super().__init__(**kwargs)
 
 
 def clear_into(box: BoxLayout, *widgets: Any) -> None:

@@ -54,7 +54,7 @@ def test_the_guides_qr_modules_open_the_guide_on_a_phone(
     platform: UpstreamServer, tmp_path: Path
 ) -> None:
     flow = _guide_flow(platform, tmp_path / "copy")
-    code = flow.type_letter("s").data["results"][0]["code"]
+    code = flow.set_text("s").data["results"][0]["code"]
     guide = flow.open_item(code)
     assert guide.data["qr_rows"] == list(qr_rows(guide.data["qr_url"]))
     assert _decoded(guide.data["qr_rows"]) == f"{catalog.PUBLIC_URL}/guide/{code}"
@@ -79,8 +79,7 @@ def test_typing_narrows_the_list_chips_show_their_state_and_the_qr_code_reads(
     ui: UiLauncher, platform: UpstreamServer, tmp_path: Path
 ) -> None:
     expected = _guide_flow(platform, tmp_path / "expected")
-    expected.type_letter("s")
-    sf = expected.type_letter("f").data
+    sf = expected.set_text("sf").data
     first = sf["results"][0]["code"]
     result = ui.run(
         ["kiosk", "--hall-db", str(tmp_path / "hall.db"), "--printer", "sim://usb-printer",
@@ -88,14 +87,19 @@ def test_typing_narrows_the_list_chips_show_their_state_and_the_qr_code_reads(
          "--functions", "service_guide"],
         [
             {"op": "tap", "id": "function_service_guide"},
-            {"op": "tap", "id": "service_guide_key_S"},
-            {"op": "wait_text", "id": "service_guide_text", "match": "^s$"},
+            {"op": "tap", "id": "service_guide_text_fold"},
+            {"op": "tap", "id": "service_guide_text_key_s"},
+            {"op": "wait_text", "id": "service_guide_text_preedit", "match": "^s$"},
             {"op": "wait_text", "id": "service_guide_total", "match": r"^共找到[1-9]\d*项$"},
             {"op": "snapshot", "name": "s"},
-            {"op": "tap", "id": "service_guide_key_F"},
-            {"op": "wait_text", "id": "service_guide_text", "match": "^sf$"},
+            {"op": "tap", "id": "service_guide_text_key_f"},
+            {"op": "wait_text", "id": "service_guide_text_preedit", "match": "^sf$"},
             {"op": "wait_text", "id": "service_guide_total", "match": f"^共找到{sf['total']}项$"},
             {"op": "snapshot", "name": "sf"},
+            {"op": "screenshot", "name": "search"},
+            # 收起: the keys fold away and the filter chips come back.
+            {"op": "tap", "id": "service_guide_text_fold"},
+            {"op": "wait_text", "id": "service_guide_text_fold", "match": "^输入$"},
             {"op": "tap", "id": "service_guide_audience_个人"},
             {"op": "pause", "seconds": 0.5},
             {"op": "colours", "name": "chosen"},
@@ -107,7 +111,7 @@ def test_typing_narrows_the_list_chips_show_their_state_and_the_qr_code_reads(
             {"op": "pause", "seconds": 0.3},
             {"op": "screenshot", "name": "guide"},
             {"op": "tap", "id": "service_guide_back"},
-            {"op": "wait", "id": "service_guide_key_S"},
+            {"op": "wait", "id": "service_guide_text_fold"},
             {"op": "snapshot", "name": "back"},
         ],
     )
@@ -132,6 +136,7 @@ def test_typing_narrows_the_list_chips_show_their_state_and_the_qr_code_reads(
     text, _points, _code = cv2.QRCodeDetector().detectAndDecode(shot)
     assert text == f"{catalog.PUBLIC_URL}/guide/{first}"
     # 返回列表: the search as it was left.
+    # 收起 put the letters into the box: it shows what the list was searched for.
     assert snaps["back"]["service_guide_text"] == "sf"
     assert rows(snaps["back"]) == rows(snaps["sf"])
     expected.close()

@@ -197,14 +197,22 @@ def _script(rig: KioskRig, citizens: dict[str, Any], work: Path) -> list[dict[st
         {"op": "screenshot", "name": "02-appointments"},
         {"op": "lift_card"},
         *_home("function_service_guide"),
-        # 办事指南: S F Z on the letter keys finds 身份证 items; the first one's guide
+        # 办事指南: s f z on the pinyin keyboard lists 身份证 items as the letters are typed;
+        # picking 身份证 searches the word; the first item's guide
         {"op": "tap", "id": "function_service_guide"},
-        {"op": "tap", "id": "service_guide_key_S"},
-        {"op": "wait_text", "id": "service_guide_text", "match": "(?i)^s$"},
-        {"op": "tap", "id": "service_guide_key_F"},
-        {"op": "wait_text", "id": "service_guide_text", "match": "(?i)^sf$"},
-        {"op": "tap", "id": "service_guide_key_Z"},
-        {"op": "wait_text", "id": "service_guide_text", "match": "(?i)^sfz$"},
+        {"op": "tap", "id": "service_guide_text_fold"},
+        {"op": "tap", "id": "service_guide_text_key_s"},
+        {"op": "wait_text", "id": "service_guide_text_preedit", "match": "^s$"},
+        {"op": "tap", "id": "service_guide_text_key_f"},
+        {"op": "wait_text", "id": "service_guide_text_preedit", "match": "^sf$"},
+        {"op": "tap", "id": "service_guide_text_key_z"},
+        {"op": "wait_text", "id": "service_guide_text_preedit", "match": "^sfz$"},
+        {"op": "wait", "id": "service_guide_text_candidate_0"},
+        {"op": "snapshot", "name": "service_guide_letters"},
+        {"op": "inputs", "name": "service_guide_text"},
+        {"op": "tap", "id": "service_guide_text_candidate_0"},
+        {"op": "wait_text", "id": "service_guide_text", "match": "^身份证$"},
+        {"op": "pause", "seconds": 0.5},
         {"op": "snapshot", "name": "service_guide_search"},
         {"op": "tap_first", "prefix": "service_guide_item_", "as": "guide_item"},
         {"op": "wait", "id": "service_guide_materials_title"},
@@ -530,8 +538,8 @@ def test_the_tour_covers_every_built_in_function_and_ends_home(tour: Tour) -> No
     assert len([s for s in shots if re.match(r"^\d\d-", s)]) == 1 + len(BUILT_IN), shots
 
 
-@pytest.mark.parametrize("field", ["identify_number", "case_progress_case_no",
-                                   "bill_payment_account"])  # fmt: skip
+@pytest.mark.parametrize("field", ["service_guide_text", "identify_number",
+                                   "case_progress_case_no", "bill_payment_account"])  # fmt: skip
 def test_typed_fields_use_the_kiosks_keyboard_and_never_call_up_another(
     tour: Tour, field: str
 ) -> None:
@@ -574,6 +582,11 @@ def test_service_guide_sfz_finds_an_id_card_item_and_its_guide_lists_the_materia
     assert item is not None, code
     assert "身份证" in item["name"]
     assert re.match(r"^共找到[1-9]\d*项$", search["service_guide_total"])
+    # The word picked on the pinyin keyboard is the search: every row holds it.
+    assert tour.shown("service_guide_letters")["service_guide_text_preedit"] == "sfz"
+    assert search["service_guide_text"] == "身份证"
+    rows = [v for k, v in search.items() if k.startswith("service_guide_item_")]
+    assert rows and all("身份证" in row for row in rows), rows
     assert guide["service_guide_name"] == item["name"]
     materials = {k: v for k, v in guide.items() if k.startswith("service_guide_material_")}
     assert guide["service_guide_materials_title"] == f"申请材料（{len(materials)}项）"

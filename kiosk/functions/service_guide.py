@@ -2,9 +2,9 @@
 materials, 打印, QR code).
 
 Draws :class:`flows.service_guide.ServiceGuideFlow`'s ``search`` and ``guide`` screens; every
-tap runs a flow step on the kiosk's worker. Text entry goes through :func:`text_entry`, the
-one place the on-screen pinyin keyboard (``kiosk/keyboard.py``) would plug in: a plain text
-field and a row of initial-letter keys (``S`` ``F`` ``Z`` finds 居民身份证换领) stand in.
+tap runs a flow step on the kiosk's worker. The search text is typed on the on-screen pinyin
+keyboard (:class:`SearchEntry`): the list follows the letters as they are typed (``s`` ``f``
+``z`` finds 居民身份证换领) and a picked word (身份证) searches as Chinese text.
 
 **Drawn once, updated after.** A citizen types a letter at a time and every letter is a new
 search screen, so the search screen's widgets are kept (one :class:`_SearchView` per kiosk)
@@ -31,6 +31,7 @@ from kivy.uix.widget import Widget
 from flows.screens import Screen
 from kiosk.care_mode import restyle
 from kiosk.functions import FunctionScreens, FunctionUi
+from kiosk.keyboard import KeyboardField
 from kiosk.widgets import (
     AMBER,
     BLUE,
@@ -39,15 +40,14 @@ from kiosk.widgets import (
     INK,
     MUTED,
     RED,
-    Field,
     Text,
     TouchButton,
     qr_widget,
 )
 
 ID = "service_guide"
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 ROW_HEIGHT = 96
+CHIP_ROW = 84
 QR_SIZE = 300
 
 
@@ -86,7 +86,7 @@ def _chip_row(chips: list[Widget]) -> ScrollView:
     row.bind(minimum_width=row.setter("width"))
     for chip in chips:
         row.add_widget(chip)
-    scroll = ScrollView(do_scroll_y=False, size_hint_y=None, height=84, bar_width=6)
+    scroll = ScrollView(do_scroll_y=False, size_hint_y=None, height=CHIP_ROW, bar_width=6)
     scroll.add_widget(row)
     return scroll
 
@@ -95,24 +95,52 @@ def _choose(ui: FunctionUi, facet: str, value: str | None) -> Callable[[], None]
     return lambda: ui.step(lambda flow: flow.choose(facet, value))
 
 
-def text_entry(ui: FunctionUi) -> tuple[Field, GridLayout]:
-    """The search text: the field (a hardware keyboard, or a technician) and initial-letter
-    keys; the flow searches Chinese text and pinyin (full or initials) alike."""
-    field = Field(ui_id=f"{ID}_text", hint_text="输入事项名称或拼音首字母", font_size=28,
-                  size_hint_y=None, height=64)  # fmt: skip
-    field.bind(on_text_validate=lambda f: ui.step(lambda flow: flow.set_text(f.text)))
-    keys = GridLayout(cols=14, spacing=6, size_hint_y=None, height=2 * 64 + 6)
-    for letter in LETTERS:
-        key = TouchButton(text=letter, ui_id=f"{ID}_key_{letter}", font_size=26)
-        key.bind(on_release=lambda _b, c=letter: ui.step(lambda flow: flow.type_letter(c)))
-        keys.add_widget(key)
-    erase = TouchButton(text="退格", ui_id=f"{ID}_erase", font_size=22, fill=MUTED)
-    erase.bind(on_release=lambda _b: ui.step(lambda flow: flow.erase()))
-    keys.add_widget(erase)
-    clear = TouchButton(text="清空", ui_id=f"{ID}_clear", font_size=22, fill=MUTED)
-    clear.bind(on_release=lambda _b: ui.step(lambda flow: flow.clear()))
-    keys.add_widget(clear)
-    return field, keys
+class SearchEntry:
+    """The search text on the on-screen pinyin keyboard: the list follows every letter.
+
+    The letters being composed are searched as pinyin while the citizen types (``sfz`` finds
+    居民身份证换领, ``shenfen`` too), and a picked word is searched as Chinese text; the flow
+    searches both alike.
+
+    The field is what the citizen typed; the list is the flow's answer. A letter typed while a
+    step runs gets no step of its own (the kiosk drops taps while busy), so when an answer
+    comes for older text the search is asked again. An answer that differs from a field
+    nobody typed in since (a new visit opening 办事指南) resets the field instead.
+    """
+
+    def __init__(self, ui: FunctionUi) -> None:
+        self.ui = ui
+        #: The flow's search text, as the list on screen shows it.
+        self.shown = ""
+        self._typing = False
+        self.field = KeyboardField(ui_id=f"{ID}_text", layouts=("pinyin",), max_length=30,
+                                   foldable=True, hint="点此输入事项名称或拼音首字母")  # fmt: skip
+        self.field.bind(on_typed=self._typed)
+
+    def wanted(self) -> str:
+        return self.field.text or self.field.composing
+
+    def show(self, text: str) -> None:
+        """The flow answered with this search text."""
+        self.shown = text
+        if text == self.wanted():
+            self._typing = False
+        elif self._typing:
+            self._search()
+        else:
+            self.field.wipe()
+            self.field.text = text
+
+    def _typed(self, *_: Any) -> None:
+        self._typing = True
+        self._search()
+
+    def _search(self) -> None:
+        text = self.wanted()
+        if text == self.shown:
+            self._typing = False
+        else:
+            self.ui.step(lambda flow: flow.set_text(text))
 
 
 def catalog_age(screen: Screen) -> list[Widget]:
@@ -135,7 +163,9 @@ class _SearchView:
 
     def __init__(self, ui: FunctionUi) -> None:
         self.ui = ui
-        self.field, self.keys = text_entry(ui)
+        self.entry = SearchEntry(ui)
+        # While the keys are out, the filter chips make way for the results.
+        self.entry.field.bind(unfolded=lambda *_: self._fold_filters())
         self.total = _line("", f"{ID}_total", size=24, color=MUTED)
         self.facets: tuple[Any, ...] | None = None
         self.chips: dict[tuple[str, str], TouchButton] = {}
@@ -155,12 +185,16 @@ class _SearchView:
         d = screen.data
         q = d["query"]
         self._chips(d, q)
-        if self.field.text != q["text"]:
-            self.field.text = q["text"]
+        self.entry.show(q["text"])
         self.total.text = f"共找到{d['total']}项"
         self._results(d)
-        return [*catalog_age(screen), *_error(screen), *self.rows_of_chips, self.field,
-                self.keys, self.total, self.results]  # fmt: skip
+        return [*catalog_age(screen), *_error(screen), *self.rows_of_chips, self.entry.field,
+                self.total, self.results]  # fmt: skip
+
+    def _fold_filters(self) -> None:
+        hide = self.entry.field.unfolded
+        for row in self.rows_of_chips:
+            row.height, row.opacity, row.disabled = (0, 0, True) if hide else (CHIP_ROW, 1, False)
 
     def _chips(self, d: dict[str, Any], q: dict[str, Any]) -> None:
         facets = (tuple(d["audiences"]),
@@ -175,6 +209,7 @@ class _SearchView:
             self.rows_of_chips = [_chip_row(row),
                                   _chip_row([self._chip("department", v, label)
                                              for v, label in departments])]  # fmt: skip
+            self._fold_filters()
         for (facet, value), chip in self.chips.items():
             fill = BLUE if q[facet] == value else GREY
             if tuple(chip.fill) != fill:

@@ -14,7 +14,7 @@ Steps (JSON objects, ``op`` first)::
 
     {"op": "wait", "id": "take_button"}               the widget is on screen
     {"op": "tap", "id": "take_button"}                touch down + up at its centre
-    {"op": "type", "id": "staff_input", "text": "7"}  tap, then keyboard text into it
+    {"op": "type", "id": "staff_input", "text": "A7"} tap its on-screen keys (<id>_key_a, _7)
     {"op": "wait_text", "id": "ticket_no", "match": "^A\\\\d{3}$"}   text matches (re.search)
     {"op": "wait_on_screen", "id": "service_tax"}     all of it inside the window and any scroll view
     {"op": "wait_gone", "id": "ticket_no"}            the widget left the screen
@@ -80,7 +80,7 @@ class ScriptRunner:
             "error": None,
             "step": 0,
         }
-        self._typed = False
+        self._typed = 0
         self._pause_until: float | None = None
         self._settled: dict[str, Any] = {}
 
@@ -102,7 +102,7 @@ class ScriptRunner:
                         )
                     return
                 self.index += 1
-                self._typed = False
+                self._typed = 0
                 self.deadline = time.monotonic() + self._timeout()
             self.result["ok"] = True
         except Exception as err:  # noqa: BLE001  (any failure ends the run with evidence)
@@ -181,18 +181,10 @@ class ScriptRunner:
         return True
 
     def _type(self, ui_id: str, text: str) -> bool:
-        from kivy.core.window import Window
-
-        w = self._find(ui_id)
-        if w is None:
-            return False
-        if not self._typed:
-            self._typed = self._tap(ui_id)
-            return False
-        if not w.focus:
-            return False  # focus arrives with the touch; give it a frame
-        Window.dispatch("on_textinput", text)
-        return True
+        """Tap the field's on-screen keys (``kiosk.keyboard``), a key per poll."""
+        if self._typed < len(text) and self._tap(f"{ui_id}_key_{text[self._typed].lower()}"):
+            self._typed += 1
+        return self._typed == len(text)
 
     def _scroll_to(self, ui_id: str) -> bool:
         """Bring a widget inside its scrolling list into view (what a swipe would do)."""
