@@ -119,77 +119,97 @@ def _figures(values_s: list[float]) -> dict[str, float]:
 
 
 class _Kiosk:
-    """One kiosk's person at human pace: ``run`` taps 取号 ``pace["taps"]`` times and returns
-    the tap-to-ticket latencies. The same for a kiosk process and a kiosk thread."""
+    """One kiosk and the person tapping it: :meth:`tap` takes one ticket and keeps its
+    tap-to-ticket latency; :meth:`run` taps at a pace. The same for a kiosk process, a kiosk
+    thread and the idle hall's kiosks."""
 
-    def __init__(self, queue: Any, device_id: str, pace: dict[str, Any], seed: str) -> None:
+    def __init__(self, queue: Any, device_id: str) -> None:
         from core.clock import SystemClock
         from devices.open import open_ticket_printer
         from flows.ticketing import TicketFlow
 
         self.printer = open_ticket_printer("sim://usb-printer", f"{device_id}-printer")
         self.flow = TicketFlow(queue, self.printer, device_id, SystemClock())
-        self.pace, self.rng = pace, random.Random(seed)
-        # Not timed: the first tap also reports the printer's health once (both paths).
+        self.latencies: list[float] = []
+        # Not timed: the first tap also reports the printer's health once (every path).
         self.flow.take(SERVICES[0])
         self.flow.home()
 
-    def run(self) -> list[float]:
-        latencies: list[float] = []
-        for i in range(self.pace["taps"]):
-            t0 = time.perf_counter()
-            screen = self.flow.take(SERVICES[i % len(SERVICES)])
-            latencies.append(time.perf_counter() - t0)
-            if screen.name != "ticket" or not screen.data.get("printed"):
-                raise RuntimeError(f"take failed: {screen}")
-            self.flow.home()
-            time.sleep(self.rng.uniform(*self.pace["tap_every"]))
+    def tap(self, service: str) -> None:
+        t0 = time.perf_counter()
+        screen = self.flow.take(service)
+        self.latencies.append(time.perf_counter() - t0)
+        if screen.name != "ticket" or not screen.data.get("printed"):
+            raise RuntimeError(f"take failed: {screen}")
+        self.flow.home()
+
+    def run(self, pace: dict[str, Any], seed: str) -> list[float]:
+        """Tap 取号 ``pace["taps"]`` times at the pace; the latencies."""
+        rng = random.Random(seed)
+        for i in range(pace["taps"]):
+            self.tap(SERVICES[i % len(SERVICES)])
+            time.sleep(rng.uniform(*pace["tap_every"]))
+        self.close()
+        return self.latencies
+
+    def close(self) -> None:
         self.printer.close()
-        return latencies
 
 
 class _Pad:
-    """One window's staff at human pace: ``run`` presses 叫号 when somebody waits, serves,
-    presses 办结, until ``stop``; returns (call-to-display latencies, call step times)."""
+    """One window and its staff: :meth:`call` presses 叫号 and keeps its call-to-display
+    latency and step time; :meth:`run` calls, serves and presses 办结 at a pace."""
 
-    def __init__(
-        self, queue: Any, window: int, device_id: str, pace: dict[str, Any], seed: str
-    ) -> None:
+    def __init__(self, queue: Any, window: int, device_id: str) -> None:
         from core.clock import SystemClock
         from devices.open import open_call_display
         from flows.window_desk import WindowDesk
         from hardware_sim import simulator_of
 
-        self.queue, self.window, self.pace, self.rng = queue, window, pace, random.Random(seed)
+        self.queue, self.window = queue, window
         self.display = open_call_display("sim://call-display", "call-display")
         self.sim = simulator_of(self.display)
         self.desk = WindowDesk(queue, window, device_id, self.display, None, SystemClock())
+        self.latencies: list[float] = []
+        self.steps: list[float] = []
         screen = self.desk.sign_in(f"staff-{window}")
         if screen.error_key:
             raise RuntimeError(f"sign-in failed: {screen.error_key}")
 
-    def run(self, stop: threading.Event) -> tuple[list[float], list[float]]:
-        latencies: list[float] = []
-        steps: list[float] = []
+    def call(self) -> bool:
+        """Press 叫号; whether it called somebody (only then is it measured)."""
+        before = len(self.sim.calls)
+        t0 = time.monotonic()
+        screen = self.desk.call()
+        step = time.monotonic() - t0
+        if screen.error_key:
+            raise RuntimeError(f"call failed: {screen.error_key}")
+        if len(self.sim.calls) == before:
+            return False
+        self.latencies.append(self.sim.calls[before].at - t0)
+        self.steps.append(step)
+        return True
+
+    def run(
+        self, stop: threading.Event, pace: dict[str, Any], seed: str
+    ) -> tuple[list[float], list[float]]:
+        """Press 叫号 when somebody waits, serve, press 办结, until ``stop``; (call-to-display
+        latencies, call step times)."""
+        rng = random.Random(seed)
         while not stop.is_set():
             if not self.queue.window_view(self.window).waiting:
                 stop.wait(0.01)
                 continue
-            if stop.wait(self.rng.uniform(*self.pace["react"])):
+            if stop.wait(rng.uniform(*pace["react"])):
                 break
-            before = len(self.sim.calls)
-            t0 = time.monotonic()
-            screen = self.desk.call()
-            step = time.monotonic() - t0
-            if screen.error_key:
-                raise RuntimeError(f"call failed: {screen.error_key}")
-            if len(self.sim.calls) > before:
-                latencies.append(self.sim.calls[before].at - t0)
-                steps.append(step)
-                stop.wait(self.rng.uniform(*self.pace["serve"]))
+            if self.call():
+                stop.wait(rng.uniform(*pace["serve"]))
                 self.desk.finish()
+        self.close()
+        return self.latencies, self.steps
+
+    def close(self) -> None:
         self.display.close()
-        return latencies, steps
 
 
 def _client_main() -> None:
@@ -213,18 +233,18 @@ def _client_main() -> None:
         time.sleep(0.02)
     steps: list[float] = []
     if device.role == "kiosk":
-        kiosk = _Kiosk(queue, device.device_id, brief["pace"], brief["device_file"])
+        kiosk = _Kiosk(queue, device.device_id)
         print("ready", flush=True)
         sys.stdin.readline()
-        latencies = kiosk.run()
+        latencies = kiosk.run(brief["pace"], brief["device_file"])
     else:
         assert device.window is not None
-        pad = _Pad(queue, device.window, device.device_id, brief["pace"], brief["device_file"])
+        pad = _Pad(queue, device.window, device.device_id)
         print("ready", flush=True)
         sys.stdin.readline()
         stop = threading.Event()
         threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
-        latencies, steps = pad.run(stop)
+        latencies, steps = pad.run(stop, brief["pace"], brief["device_file"])
     queue.close()
     print(json.dumps({"latencies": latencies, "steps": steps}), flush=True)
 
@@ -319,65 +339,45 @@ def _result(proc: subprocess.Popen[str], started: float) -> dict[str, Any]:
 
 
 def _local_run(work: Path, config: Path, tickets: int) -> dict[str, Any]:
+    """The idle hall: the same kiosks and PADs over a local ``HallQueue``, one step at a time.
+    Each round every kiosk taps once, then the PADs, taking turns, call and finish what was
+    issued, so every ticket is issued to an empty queue and called by a free window."""
     from core.clock import SystemClock
     from core.config import load_hall_config
-    from devices.open import open_call_display, open_ticket_printer
     from flows.queue import HallQueue
-    from flows.ticketing import TicketFlow
-    from flows.window_desk import WindowDesk
     from hallnet.schema import open_store
-    from hardware_sim import register_simulators, simulator_of
+    from hardware_sim import register_simulators
 
     register_simulators()
     hall = load_hall_config(config)
-    clock = SystemClock()
     store = open_store(work / "local-hall.db", hall.hall_id)
-    queue = HallQueue(store, hall, clock)
-    printers = [
-        open_ticket_printer("sim://usb-printer", f"kiosk-{k}-printer")
-        for k in range(1, KIOSKS + 1)
-    ]
-    kiosks = [TicketFlow(queue, p, f"kiosk-{k}", clock) for k, p in enumerate(printers, 1)]
-    displays = [open_call_display("sim://call-display", "call-display") for _ in range(PADS)]
-    desks = [
-        WindowDesk(queue, w, f"pad-{w}", d, None, clock) for w, d in enumerate(displays, 1)
-    ]
-    take: list[float] = []
-    call: list[float] = []
-    call_step: list[float] = []
+    queue = HallQueue(store, hall, SystemClock())
+    kiosks: list[_Kiosk] = []
+    pads: list[_Pad] = []
     try:
-        for desk in desks:
-            desk.sign_in(f"staff-{desk.window.no}")
-        for flow in kiosks:
-            # Not timed, as at a kiosk process: the first tap also reports the printer's health.
-            flow.take(SERVICES[0])
-            flow.home()
+        pads += [_Pad(queue, w, f"pad-{w}") for w in range(1, PADS + 1)]
+        kiosks += [_Kiosk(queue, f"kiosk-{k}") for k in range(1, KIOSKS + 1)]
         turn = 0
         for i in range(tickets):
-            for flow in kiosks:
-                t0 = time.perf_counter()
-                screen = flow.take(SERVICES[i % len(SERVICES)])
-                take.append(time.perf_counter() - t0)
-                assert screen.name == "ticket" and screen.data.get("printed"), screen
-                flow.home()
-            # The PADs call (and finish) what the kiosks issued, taking turns.
+            for kiosk in kiosks:
+                kiosk.tap(SERVICES[i % len(SERVICES)])
             while queue.waiting_count() > 0:
-                desk = desks[turn % PADS]
+                pad = pads[turn % PADS]
                 turn += 1
-                sim = simulator_of(desk.display)
-                before = len(sim.calls)
-                t0 = time.monotonic()
-                desk.call()
-                step = time.monotonic() - t0
-                assert len(sim.calls) > before
-                call.append(sim.calls[before].at - t0)
-                call_step.append(step)
-                desk.finish()
+                if not pad.call():
+                    raise RuntimeError(f"window {pad.window} called nobody while tickets wait")
+                pad.desk.finish()
     finally:
-        for device in [*printers, *displays]:
+        for device in [*kiosks, *pads]:
             device.close()
         store.close()
-    return {"issued": len(take) + KIOSKS, "take": take, "call": call, "call_step": call_step}
+    take = [v for k in kiosks for v in k.latencies]
+    return {
+        "issued": len(take) + KIOSKS,
+        "take": take,
+        "call": [v for p in pads for v in p.latencies],
+        "call_step": [v for p in pads for v in p.steps],
+    }
 
 
 # --- the suite -------------------------------------------------------------------------------
@@ -397,15 +397,20 @@ def _local_paced_run(work: Path, config: Path, pace: Pace) -> dict[str, Any]:
     store = open_store(work / "paced-hall.db", hall.hall_id)
     queue = HallQueue(store, hall, SystemClock())
     brief = pace.brief()
-    kiosks = [_Kiosk(queue, f"kiosk-{k}", brief, f"paced-kiosk-{k}") for k in range(1, KIOSKS + 1)]
-    pads = [_Pad(queue, w, f"pad-{w}", brief, f"paced-pad-{w}") for w in range(1, PADS + 1)]
+    kiosks = [_Kiosk(queue, f"kiosk-{k}") for k in range(1, KIOSKS + 1)]
+    pads = [_Pad(queue, w, f"pad-{w}") for w in range(1, PADS + 1)]
     stop = threading.Event()
     take: list[list[float]] = [[] for _ in kiosks]
     served: list[tuple[list[float], list[float]]] = [([], []) for _ in pads]
     threads = [
-        threading.Thread(target=lambda k=k, n=n: take[n].extend(k.run())) for n, k in enumerate(kiosks)
+        threading.Thread(
+            target=lambda k=k, n=n: take[n].extend(k.run(brief, f"paced-kiosk-{n + 1}"))
+        )
+        for n, k in enumerate(kiosks)
     ] + [
-        threading.Thread(target=lambda p=p, n=n: served.__setitem__(n, p.run(stop)))
+        threading.Thread(
+            target=lambda p=p, n=n: served.__setitem__(n, p.run(stop, brief, f"paced-pad-{n + 1}"))
+        )
         for n, p in enumerate(pads)
     ]
     started = time.monotonic()

@@ -110,6 +110,14 @@ _EXPIRED_SQL = (
     "(state = 'skipped' AND finished_at >= CAST(strftime('%s', day) AS REAL)"
     f" + {86400.0 - HALL_TZ.utcoffset(None).total_seconds() - 0.0015!r})"
 )
+#: SQL: one service's (``?``) last :data:`HISTORY` window occupancies (call → 办结 or 过号) as
+#: ``(service, seconds)`` rows, most recent first. A sub-select, so that several can be joined
+#: with ``UNION ALL`` into one statement, each keeping its own ``LIMIT``.
+_OCCUPANCIES_SQL = (
+    "SELECT * FROM (SELECT service, finished_at - called_at FROM tickets WHERE service=?"
+    " AND state IN ('finished', 'skipped') AND called_at IS NOT NULL"
+    f" AND NOT {_EXPIRED_SQL} ORDER BY finished_at DESC LIMIT {HISTORY})"
+)
 
 
 @dataclass(frozen=True)
@@ -839,64 +847,113 @@ class HallQueue:
         each service's recent handling times. A paused window, or one idle while its citizens
         wait, serves nobody; before any window that may call the ticket has signed in, the
         configured ones are assumed to open now.
+
+        It runs on every ticket issued, so it reads the hall in three statements whatever the
+        number of windows and services (a fourth only when a window may be idle): today's
+        waiting tickets, the signed-in windows with their current tickets, and every
+        service's recent occupancies. Each window's call order is worked out here with
+        :func:`serves` and :func:`call_order`, the rules ``call_next``'s SQL applies.
         """
-        desks: list[Desk] = []
-        lists: dict[int, tuple[str, ...]] = {}
-        services: dict[str, str] = {}
-        opened = {
-            r[0]: (r[1], r[2])
-            for r in conn.execute("SELECT window_no, opened_at, paused_at FROM open_windows")
-        }
         day = business_day(now)
+        waiting = [
+            ticket_from_row(r)
+            for r in conn.execute(
+                f"SELECT {TICKET_COLS} FROM tickets WHERE state='waiting' AND day=?", (day,)
+            )
+        ]
+        # Sorted once per kind of window (a special-groups window puts special groups
+        # first), then filtered per window, which keeps the order.
+        first = self.hall.appointments_first
+        ordered = {
+            special: sorted(waiting, key=lambda t: call_order(t, first, special))
+            for special in {w.special for w in self.hall.windows}
+        }
+        lists = {
+            w.no: tuple(t for t in ordered[w.special] if serves(w, t)) for w in self.hall.windows
+        }
+        signed_in: dict[int, tuple[float, float | None, str | None, float | None]] = {}
+        for no, opened_at, paused_at, serving, called_at in conn.execute(
+            "SELECT o.window_no, o.opened_at, o.paused_at, c.service, c.called_at"
+            " FROM open_windows o"
+            " LEFT JOIN tickets c ON c.state = 'called' AND c.window_no = o.window_no"
+        ):
+            # A window has at most one called ticket (call_next refuses a second).
+            signed_in.setdefault(no, (opened_at, paused_at, serving, called_at))
+        idle = self._idle_windows(conn, ticket, now, lists, signed_in)
+        calls = {no: tuple(t.ticket_id for t in tickets) for no, tickets in lists.items()}
+        desks: list[Desk] = []
         for window in self.hall.windows:
-            where, args = _waiting_for(window, day)
-            rows = conn.execute(
-                f"SELECT ticket_id, service, issued_at FROM tickets WHERE {where}"
-                f" ORDER BY {self._order_by(window)}",
-                args,
-            ).fetchall()
-            services.update((r[0], r[1]) for r in rows)
-            lists[window.no] = tuple(r[0] for r in rows)
-            if window.no not in opened:
+            if window.no not in signed_in:
                 continue
-            opened_at, paused_at = opened[window.no]
-            current = self._current(conn, window.no)
-            counts = paused_at is None
-            if counts and current is None:
-                last = conn.execute(
-                    "SELECT MAX(COALESCE(finished_at, called_at)) FROM tickets WHERE window_no=?",
-                    (window.no,),
-                ).fetchone()[0]
-                oldest = min((r[2] for r in rows if r[0] != ticket.ticket_id), default=None)
-                counts = not is_idle_while_waited_for(now, max(opened_at, last or 0.0), oldest)
+            _, paused_at, serving, called_at = signed_in[window.no]
             desks.append(
                 Desk(
                     window.no,
-                    lists[window.no],
-                    serving=current.service if current else None,
-                    serving_for_s=max(0.0, now - (current.called_at or now)) if current else 0.0,
-                    counts=counts,
+                    calls[window.no],
+                    serving=serving,
+                    serving_for_s=max(0.0, now - (called_at or now)) if serving else 0.0,
+                    counts=paused_at is None and window.no not in idle,
                 )
             )
         if not any(d.counts and ticket.ticket_id in d.calls for d in desks):
-            desks = assumed_desks({no: c for no, c in lists.items() if ticket.ticket_id in c})
-        handling = {s.code: HandlingTimes(s.aht_s, self._occupancies(conn, s.code))
-                    for s in self.hall.services}  # fmt: skip
+            desks = assumed_desks({no: c for no, c in calls.items() if ticket.ticket_id in c})
+        services = {t.ticket_id: t.service for t in waiting}
         # Seeded by the number and time, not the random id: a replayed morning repeats.
         seed = f"{ticket.ticket_no}|{ticket.issued_at}"
-        return estimate_wait(desks, ticket.ticket_id, services, handling, seed=seed)
+        return estimate_wait(desks, ticket.ticket_id, services, self._handling(conn), seed=seed)
 
-    def _occupancies(self, conn: sqlite3.Connection, service: str) -> list[float]:
-        """The service's last window occupancies (call → 办结 or 过号), most recent first; a
-        call its day's end closed (``expired``) is none."""
-        rows = conn.execute(
-            "SELECT finished_at - called_at FROM tickets WHERE service=?"
-            " AND state IN ('finished', 'skipped') AND called_at IS NOT NULL"
-            f" AND NOT {_EXPIRED_SQL}"
-            " ORDER BY finished_at DESC LIMIT ?",
-            (service, HISTORY),
-        ).fetchall()
-        return [float(r[0]) for r in rows]
+    def _idle_windows(
+        self,
+        conn: sqlite3.Connection,
+        ticket: Ticket,
+        now: float,
+        lists: dict[int, tuple[Ticket, ...]],
+        signed_in: dict[int, tuple[float, float | None, str | None, float | None]],
+    ) -> set[int]:
+        """The free, unpaused windows idle while citizens they serve wait (``ticket``, just
+        issued, is not one of them yet).
+
+        Reading a window's last call or 办结 scans every ticket the hall ever had (no index
+        leads with the window), so it is read only for the windows that could be idle: those
+        that would be if they had done nothing since signing in; and for all of them at once.
+        """
+        suspects: dict[int, tuple[float, float | None]] = {}
+        for no, (opened_at, paused_at, serving, _) in signed_in.items():
+            if no not in lists or paused_at is not None or serving is not None:
+                continue
+            oldest = min(
+                (t.issued_at for t in lists[no] if t.ticket_id != ticket.ticket_id), default=None
+            )
+            if is_idle_while_waited_for(now, opened_at, oldest):
+                suspects[no] = (opened_at, oldest)
+        if not suspects:
+            return set()
+        last = dict(
+            conn.execute(
+                "SELECT window_no, MAX(COALESCE(finished_at, called_at)) FROM tickets"
+                f" WHERE window_no IN ({','.join('?' * len(suspects))}) GROUP BY window_no",
+                tuple(suspects),
+            ).fetchall()
+        )
+        return {
+            no
+            for no, (opened_at, oldest) in suspects.items()
+            if is_idle_while_waited_for(now, max(opened_at, last.get(no) or 0.0), oldest)
+        }
+
+    def _handling(self, conn: sqlite3.Connection) -> dict[str, HandlingTimes]:
+        """Each service's handling times from its last :data:`HISTORY` window occupancies
+        (call → 办结 or 过号); a call its day's end closed (``expired``) is none. One statement
+        of a sub-select per service: each reads only its service's rows of the
+        ``tickets_waiting`` index and keeps the newest, where one pass ranking every service's
+        whole history at once would sort all of it."""
+        codes = tuple(dict.fromkeys(s.code for s in self.hall.services))
+        samples: dict[str, list[float]] = {code: [] for code in codes}
+        if codes:
+            sql = " UNION ALL ".join([_OCCUPANCIES_SQL] * len(codes))
+            for service, seconds in conn.execute(sql, codes):
+                samples[service].append(float(seconds))
+        return {s.code: HandlingTimes(s.aht_s, samples[s.code]) for s in self.hall.services}
 
 
 def ticket_from_row(row: tuple[Any, ...]) -> Ticket:

@@ -14,8 +14,10 @@ hall are other machines on the hall's LAN and reach the queue through this API
   writers of the database made and device list edits, closes what a business day left in the
   queue once the day is over (:meth:`HallService.close_past_days`), and prunes old rows.
 
-Transport: one thread per connection is plenty for a hall (tens of devices); an event stream
-holds its thread while it is open.
+Transport: one thread per request connection is plenty for a hall (tens of devices). An event
+stream's thread sends the headers, what the device missed and ``ready``, then hands the socket
+to the one pusher thread (:class:`_Pusher`), which writes every push to every stream without
+blocking; a stream too far behind is closed, and its device reconnects and catches up.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ import binascii
 import json
 import logging
 import re
+import selectors
 import socket
 import sqlite3
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -88,6 +91,11 @@ REPLAY_MAX = 1000
 #: Pushes kept encoded in memory for the event streams: every stream of the hall sends the
 #: same bytes, so a push is encoded once instead of read and encoded again by each stream.
 RECENT_PUSHES = 256
+#: Most bytes an event stream may have waiting to be sent. A device further behind (its app
+#: hung, its link too slow) has its stream closed: it reconnects with ``Last-Event-ID`` and is
+#: caught up from the feed (or gets a snapshot), as after any disconnect. A snapshot of a
+#: busy hall is some 100 KB.
+STREAM_BUFFER_MAX = 512 * 1024
 #: Largest request body accepted.
 MAX_BODY = 64 * 1024
 _KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -97,7 +105,7 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 @dataclass(frozen=True)
 class Reply:
     """An answer: HTTP status, JSON body, whether it came from the stored first answer, and
-    whether the change pushed something (the event streams are then to be woken:
+    whether the change pushed something (the event streams' pusher is then to be woken:
     :meth:`HallService.notify`, after the answer is sent)."""
 
     status: int
@@ -129,8 +137,7 @@ class HallService:
         self.queue = HallQueue(store, hall, clock)
         self.health = HealthJournal(store, clock)
         self.stopping = False
-        self._changed = threading.Condition()
-        self._generation = 0
+        self._listeners: list[Callable[[], None]] = []
         self._data_version: int | None = None
         # id -> encoded push, for ids up to ``_newest``: the newest committed feed id, known
         # here because only this process appends to the feed (another writer of the queue
@@ -155,7 +162,7 @@ class HallService:
             self._committed([], feed.bounds(conn)[1])
 
     def stop(self) -> None:
-        """Wake every open event stream so that it ends."""
+        """Tell the event streams' pusher to end them."""
         self.stopping = True
         self.notify()
 
@@ -504,22 +511,20 @@ class HallService:
 
     # --- pushes --------------------------------------------------------------------------
 
-    def notify(self) -> None:
-        """Wake the event streams: the feed grew, the device list changed, or we stop."""
-        with self._changed:
-            self._generation += 1
-            self._changed.notify_all()
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the notifying thread; it must not block) on :meth:`notify`."""
+        self._listeners.append(callback)
 
-    def wait_change(self, seen: int, timeout: float) -> int:
-        """Block until :meth:`notify` after generation ``seen`` (or ``timeout``); the generation."""
-        with self._changed:
-            self._changed.wait_for(lambda: self._generation != seen or self.stopping, timeout)
-            return self._generation
+    def notify(self) -> None:
+        """The feed grew, the device list changed, or we stop: tell the event streams."""
+        for callback in self._listeners:
+            callback()
 
     @property
-    def generation(self) -> int:
-        with self._changed:
-            return self._generation
+    def newest(self) -> int:
+        """The newest feed id: a stream at it has been sent everything."""
+        with self._recent_lock:
+            return self._newest
 
     # --- the end of a business day -------------------------------------------------------
 
@@ -723,13 +728,16 @@ ROUTES = (
 
 class _HttpServer(ThreadingHTTPServer):
     """Keeps the open connections, so that stopping also ends kept-alive ones (which would
-    otherwise go on being served by their threads after the listening socket closed)."""
+    otherwise go on being served by their threads after the listening socket closed), and
+    the event streams handed to the pusher, which their handler's end must not close."""
 
     daemon_threads = True
     service: HallService
+    pusher: _Pusher
 
     def server_activate(self) -> None:
         self.open_connections: set[socket.socket] = set()
+        self._handed_over: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().server_activate()
 
@@ -738,10 +746,23 @@ class _HttpServer(ThreadingHTTPServer):
             self.open_connections.add(request)
         super().process_request(request, client_address)
 
+    def hand_over(self, request: socket.socket) -> None:
+        """The pusher writes to ``request`` from now on and closes it (:meth:`release`)."""
+        with self._connections_lock:
+            self._handed_over.add(request)
+
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
+            if request in self._handed_over:
+                return
             self.open_connections.discard(request)
         super().shutdown_request(request)
+
+    def release(self, request: socket.socket) -> None:
+        """Close an event stream the pusher is done with."""
+        with self._connections_lock:
+            self._handed_over.discard(request)
+        self.shutdown_request(request)
 
     def drop_connections(self) -> None:
         with self._connections_lock:
@@ -945,46 +966,257 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Connection", "close")
         self.end_headers()
-        seen = service.generation
         try:
             out, cursor = service.catch_up(last)
-            self._events(out)
-            self._chunk(_sse("ready", {"event_id": cursor, "server_time": service.clock.now()}))
-            while True:
-                generation = service.wait_change(seen, KEEPALIVE_S)
-                if service.stopping:
-                    break
-                if not service.registry.still_listed(device):
-                    revoked = DeviceNotAuthorized(
-                        f"{device.device_id} was removed from the device list",
-                        device_id=device.device_id,
-                    )
-                    self._chunk(_sse("revoked", error_json(revoked)))
-                    break
-                if generation == seen:
-                    self._chunk(f": ping {service.clock.now():.3f}\n\n".encode())
-                    continue
-                seen = generation
-                out, cursor = service.catch_up(cursor)
-                self._events(out)
-            self._chunk(b"")
+            ready = _sse("ready", {"event_id": cursor, "server_time": service.clock.now()})
+            self.wfile.write(_chunk(b"".join(out)) if out else b"")
+            self.wfile.write(_chunk(ready))
+            self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, TimeoutError, OSError):
-            pass  # the client left
+            return  # the client left
         except Exception:  # the headers are out: end the stream, the client reconnects
             log.exception("event stream of %s failed", device.device_id)
+            return
+        # Everything written is sent (flushed above), and this thread writes nothing more: the
+        # pusher sends the rest, from ``cursor`` on, and this thread ends.
+        self.server.hand_over(self.connection)
+        self.server.pusher.add(self.connection, device, cursor)
 
-    def _events(self, out: list[bytes]) -> None:
-        if out:
-            self._chunk(b"".join(out))
 
-    def _chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
+def _chunk(data: bytes) -> bytes:
+    """``data`` as one chunk of a chunked HTTP body; ``b""`` is the body's end."""
+    return f"{len(data):X}\r\n".encode() + data + b"\r\n"
 
 
 def _sse(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: ".encode() + dumps(data) + b"\n\n"
+
+
+@dataclass(eq=False)
+class _Stream:
+    """An event stream the pusher writes: its socket (non-blocking), its device, the newest
+    feed id it was sent, the bytes its socket has not taken yet, and when bytes were last
+    queued for it (a ping is due :data:`KEEPALIVE_S` later)."""
+
+    sock: socket.socket
+    device: DeviceEntry
+    cursor: int
+    queued_at: float
+    pending: bytearray = field(default_factory=bytearray)
+    #: Whether the selector also waits for the socket to take more.
+    writing: bool = False
+    #: Ended (revoked): closed once ``pending`` is sent, or :data:`KEEPALIVE_S` after.
+    ending: bool = False
+
+
+class _Pusher:
+    """One thread writes every push to every open event stream.
+
+    On each change (:meth:`HallService.notify`) it takes the pushes of the streams behind the
+    feed from :meth:`HallService.catch_up`, once for all streams at the same position, and
+    writes them as one chunk to each without blocking; what a socket does not take waits in
+    the stream's buffer and is written when the socket can take it. A stream whose buffer
+    passes :data:`STREAM_BUFFER_MAX` is closed: its device reconnects with
+    ``Last-Event-ID`` and catches up, as after any disconnect. A stream that has been sent
+    nothing for :data:`KEEPALIVE_S` gets a ping; one of a device removed from the list gets
+    ``revoked`` and ends; when the server stops, every stream ends.
+
+    Args:
+        service: what is pushed.
+        release: closes a socket the pusher is done with.
+    """
+
+    def __init__(self, service: HallService, release: Callable[[socket.socket], None]) -> None:
+        self.service = service
+        self._release = release
+        self._selector = selectors.DefaultSelector()
+        # notify() may come from any thread; it wakes the selector through this pair.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
+        self._lock = threading.Lock()
+        self._incoming: list[_Stream] = []
+        self._done = False
+        self._streams: list[_Stream] = []
+        service.on_change(self.wake)
+
+    def add(self, sock: socket.socket, device: DeviceEntry, cursor: int) -> None:
+        """Push to ``sock`` from now on: it was sent the feed up to ``cursor``."""
+        with self._lock:
+            taken = not self._done
+            if taken:
+                self._incoming.append(_Stream(sock, device, cursor, time.monotonic()))
+        if taken:
+            self.wake()
+        else:
+            self._release(sock)  # the pusher has ended: the server is stopping
+
+    def wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass  # a wake is pending already (the pair's buffer is full), or we have ended
+
+    def run(self) -> None:
+        try:
+            while not self.service.stopping:
+                try:
+                    self._take_incoming()
+                    self._push()
+                    for key, events in self._selector.select(self._until_ping()):
+                        if key.data is None:
+                            self._drain_wake()
+                        else:
+                            self._ready(key.data, events)
+                    self._ping()
+                except Exception:  # noqa: BLE001 - the pusher must outlive any one stream
+                    log.exception("hall API pusher")
+                    time.sleep(WATCH_S)
+        finally:
+            with self._lock:
+                self._done = True
+                self._streams += self._incoming
+                self._incoming.clear()
+            for stream in list(self._streams):
+                self._end(stream)
+            self._selector.close()
+            self._wake_r.close()
+            self._wake_w.close()
+
+    def _take_incoming(self) -> None:
+        with self._lock:
+            incoming, self._incoming = self._incoming, []
+        for stream in incoming:
+            stream.sock.setblocking(False)
+            self._selector.register(stream.sock, selectors.EVENT_READ, stream)
+            self._streams.append(stream)
+
+    def _push(self) -> None:
+        """Revoke the streams of removed devices; send the others what they have not had."""
+        newest = self.service.newest
+        encoded: dict[int, tuple[bytes, int] | None] = {}  # by position: one catch-up each
+        for stream in list(self._streams):
+            if stream.ending:
+                continue
+            if not self.service.registry.still_listed(stream.device):
+                revoked = DeviceNotAuthorized(
+                    f"{stream.device.device_id} was removed from the device list",
+                    device_id=stream.device.device_id,
+                )
+                stream.ending = True
+                self._queue(stream, _chunk(_sse("revoked", error_json(revoked))) + _chunk(b""))
+                continue
+            if stream.cursor >= newest:
+                continue
+            if stream.cursor not in encoded:
+                try:
+                    out, cursor = self.service.catch_up(stream.cursor)
+                    encoded[stream.cursor] = (_chunk(b"".join(out)) if out else b"", cursor)
+                except Exception:  # noqa: BLE001 - these streams end; their devices reconnect
+                    log.exception("event streams at %d failed", stream.cursor)
+                    encoded[stream.cursor] = None
+            caught_up = encoded[stream.cursor]
+            if caught_up is None:
+                self._close(stream)
+                continue
+            data, stream.cursor = caught_up
+            if data:
+                self._queue(stream, data)
+
+    def _ping(self) -> None:
+        """Ping the streams sent nothing for :data:`KEEPALIVE_S`; close those that ended
+        and could not be sent their last bytes in as long."""
+        now = time.monotonic()
+        for stream in list(self._streams):
+            if now - stream.queued_at < KEEPALIVE_S:
+                continue
+            if stream.ending:
+                self._close(stream)
+            else:
+                self._queue(stream, _chunk(f": ping {self.service.clock.now():.3f}\n\n".encode()))
+
+    def _until_ping(self) -> float:
+        if not self._streams:
+            return KEEPALIVE_S
+        due = min(s.queued_at for s in self._streams) + KEEPALIVE_S
+        return max(0.0, due - time.monotonic())
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _ready(self, stream: _Stream, events: int) -> None:
+        if events & selectors.EVENT_READ:
+            # A device sends nothing after its request: the end of its input means it left.
+            try:
+                left = not stream.sock.recv(4096)
+            except BlockingIOError:
+                left = False
+            except OSError:
+                left = True
+            if left:
+                self._close(stream)
+                return
+        if events & selectors.EVENT_WRITE:
+            self._write(stream)
+
+    def _queue(self, stream: _Stream, data: bytes) -> None:
+        stream.pending += data
+        stream.queued_at = time.monotonic()
+        self._write(stream)
+
+    def _write(self, stream: _Stream) -> None:
+        """Send what the socket takes now; close the stream when too much is left over, or
+        when it ended and all of it is sent."""
+        try:
+            sent = stream.sock.send(stream.pending) if stream.pending else 0
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._close(stream)  # the device left
+            return
+        del stream.pending[:sent]
+        if len(stream.pending) > STREAM_BUFFER_MAX:
+            log.info(
+                "event stream of %s closed: %d bytes behind",
+                stream.device.device_id,
+                len(stream.pending),
+            )
+            self._close(stream)
+            return
+        if stream.ending and not stream.pending:
+            self._close(stream)
+            return
+        writing = bool(stream.pending)
+        if writing != stream.writing:
+            stream.writing = writing
+            mask = selectors.EVENT_READ | (selectors.EVENT_WRITE if writing else 0)
+            self._selector.modify(stream.sock, mask, stream)
+
+    def _end(self, stream: _Stream) -> None:
+        """The server stops: send what is pending and the body's end if the socket takes them
+        now (the device reconnects either way), and close."""
+        try:
+            stream.sock.setblocking(False)
+            stream.sock.send(bytes(stream.pending) + _chunk(b""))
+        except OSError:
+            pass
+        self._close(stream)
+
+    def _close(self, stream: _Stream) -> None:
+        if stream not in self._streams:
+            return
+        self._streams.remove(stream)
+        try:
+            self._selector.unregister(stream.sock)
+        except (KeyError, ValueError):
+            pass
+        self._release(stream.sock)
 
 
 # --- the server ----------------------------------------------------------------------------
@@ -1032,6 +1264,8 @@ class HallServer:
                 address=f"{listen[0]}:{listen[1]}",
             ) from err
         self._http.service = self.service
+        self._pusher = _Pusher(self.service, self._http.release)
+        self._http.pusher = self._pusher
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -1047,7 +1281,11 @@ class HallServer:
                 "the device list %s lists no device: every request is refused", self.registry.path
             )
         self.service.start()
-        parts = ((self._http.serve_forever, "hall-api"), (self._watch, "hall-api-watch"))
+        parts = (
+            (self._http.serve_forever, "hall-api"),
+            (self._watch, "hall-api-watch"),
+            (self._pusher.run, "hall-api-push"),
+        )
         for target, name in parts:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()

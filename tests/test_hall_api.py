@@ -4,8 +4,11 @@ hall's kiosks and PADs on their own machines reach it."""
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 import queue
+import socket
 import sqlite3
 import threading
 import time
@@ -26,6 +29,7 @@ from flows.queue import HallQueue
 from flows.ticketing import TicketFlow
 from hallnet.client import RemoteHallQueue, interrupt, parse_sse
 from hallnet.devices import DeviceFile, enrol, remove_device
+from hallnet import server as hall_server
 from hallnet.server import KEEPALIVE_S, HallServer
 from hallstore import journal
 
@@ -433,6 +437,84 @@ def test_a_removed_device_is_refused_at_once_and_its_stream_is_closed(api: HallA
     resp = post(api, pad, "/windows/3/open", {"device_id": "pad-3", "staff_id": "007"}, "o-1")
     assert resp.status_code == 401
     assert Stream(api, pad).status == 401
+
+
+def test_a_device_that_stops_reading_holds_up_nobody_and_catches_up_when_it_reconnects(
+    api: HallApi, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A small buffer, and a device that takes small segments into a small window: a few dozen
+    # tickets fill what the kernels hold for it and then the hall box's buffer (on loopback
+    # the kernel would otherwise hold megabytes).
+    monkeypatch.setattr(hall_server, "STREAM_BUFFER_MAX", 8 * 1024)
+    caplog.set_level(logging.INFO, logger="hallnet.server")
+    kiosk = api.enrol("kiosk-1", "kiosk")
+    reading = Stream(api, api.enrol("pad-3", "pad", window=3))
+    stalled_pad = api.enrol("pad-1", "pad", window=1)
+    stalled = socket.socket()
+    try:
+        reading.until_ready()
+        stalled.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(api.server.address)
+        secret = base64.b64encode(f"pad-1:{stalled_pad.secret}".encode()).decode()
+        stalled.sendall(
+            f"GET /v1/events HTTP/1.1\r\nHost: hall\r\nAuthorization: Basic {secret}\r\n\r\n"
+            .encode()
+        )
+        # It reads as far as ``ready`` (the snapshot of the empty hall before it), then stops.
+        stalled.settimeout(WAIT_S)
+        received = b""
+        while b"event: ready" not in received:
+            received += stalled.recv(1)
+        numbers: list[str] = []
+        while not _stream_closed(caplog) and len(numbers) < 1000:
+            body = {"service": "social", "device_id": "kiosk-1"}
+            resp = post(api, kiosk, "/tickets", body, f"t-{len(numbers)}")
+            numbers.append(resp.json()["ticket"]["ticket_no"])
+        assert _stream_closed(caplog)
+        # The PAD that reads was sent every ticket meanwhile, in order.
+        assert _issued_numbers([reading.next() for _ in numbers]) == numbers
+        # The stalled PAD reads what reached it: the stream ends before the newest ticket,
+        # and without the body's end.
+        while chunk := stalled.recv(65536):
+            received += chunk
+        head, _, body_bytes = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and not body_bytes.endswith(b"0\r\n\r\n")
+        events = list(parse_sse([_dechunk(body_bytes)]))
+        got = _issued_numbers(events)
+        assert 0 < len(got) < len(numbers) and got == numbers[: len(got)]
+        last_id = [event_id for _, _, event_id in events if event_id is not None][-1]
+        # Reconnecting with the last id it read, it gets the tickets it missed, and no other.
+        again = Stream(api, stalled_pad, last_id=last_id)
+        try:
+            missed = _issued_numbers(again.until_ready())
+        finally:
+            again.close()
+        assert got + missed == numbers
+    finally:
+        stalled.close()
+        reading.close()
+
+
+def _issued_numbers(events: list[tuple[str, dict[str, Any] | None, int | None]]) -> list[str]:
+    return [d["ticket"]["ticket_no"] for kind, d, _ in events if kind == "ticket.issued" and d]
+
+
+def _stream_closed(caplog: pytest.LogCaptureFixture) -> bool:
+    return any("event stream of pad-1 closed" in r.getMessage() for r in caplog.records)
+
+
+def _dechunk(data: bytes) -> bytes:
+    """The body of a chunked HTTP response, as far as its chunks are whole."""
+    body = b""
+    while True:
+        size_line, sep, rest = data.partition(b"\r\n")
+        if not sep:
+            return body
+        size = int(size_line, 16)
+        if size == 0 or len(rest) < size + 2:
+            return body
+        body, data = body + rest[:size], rest[size + 2 :]
 
 
 def test_the_device_list_keeps_hashes_not_secrets(api: HallApi) -> None:
