@@ -194,6 +194,19 @@ HALL_SCHEMA = Migrations(
             "queue: a finished ticket's rating",
             ("ALTER TABLE tickets ADD COLUMN rating INTEGER",),
         ),
+        # Each wait estimate reads every service's last handling times (flows/queue.py's
+        # ``_OCCUPANCIES_SQL``); without this index that sorted the service's whole history,
+        # which is never pruned, on every ticket issued (5.8 ms at 10,000 tickets, 0.4 with it).
+        Migration(
+            11,
+            "queue: index of handled tickets by service and finish time",
+            (
+                (
+                    "CREATE INDEX tickets_handled ON tickets(service, finished_at)"
+                    " WHERE state IN ('finished', 'skipped') AND called_at IS NOT NULL"
+                ),
+            ),
+        ),
     ),
     legacy_ledger="schema_migrations",
 )

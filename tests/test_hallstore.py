@@ -294,7 +294,7 @@ def test_a_hall_database_of_the_previous_release_is_upgraded_in_place(tmp_path: 
     path = tmp_path / "hall.db"
     backlog = make_todays_hall_db(path)
     with sqlite3.connect(path) as before:
-        assert [m.version for m in HALL_SCHEMA.pending(before)] == [6, 7, 8, 9, 10]
+        assert [m.version for m in HALL_SCHEMA.pending(before)] == [6, 7, 8, 9, 10, 11]
         ledger = before.execute("SELECT 1 FROM sqlite_master WHERE name=?", (LEDGER,))
         assert ledger.fetchone() is None
 
@@ -308,7 +308,7 @@ def test_a_hall_database_of_the_previous_release_is_upgraded_in_place(tmp_path: 
         assert conn.execute("SELECT COUNT(*) FROM telemetry").fetchone()[0] == 1
         assert conn.execute("SELECT value FROM telemetry_counters").fetchall() == [(1,)]
         applied = HALL_SCHEMA.applied(conn)
-        assert [a.version for a in applied] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        assert [a.version for a in applied] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
         assert [a.applied_at for a in applied[:5]] == [1796620541.0] * 5
         assert HALL_SCHEMA.pending(conn) == []
         retired = conn.execute("SELECT version FROM schema_migrations").fetchall()
