@@ -117,6 +117,23 @@ def jaccard(
     return area_inter / union if union > 0 else 0.0
 
 
+def capture_score(
+    found: Sequence[Point] | None,
+    truth: Sequence[Point],
+    model: tuple[float, float] = A4_MODEL,
+    covered: bool = False,
+    refusal: str | None = None,
+) -> float:
+    """One frame's score for a capture: a crop scores its JI; a refusal 0, unless it is the
+    right answer: ``PageCovered`` (``refusal`` is the error's key) for a frame whose truth
+    says something covers a corner or a stretch of the border (``covered``), which then
+    scores 1. Whether the border is covered is read from the truth, never from the detector,
+    so a refusal of a page that is not covered still costs its frame."""
+    if found is None:
+        return 1.0 if covered and refusal == "page_covered" else 0.0
+    return jaccard(found, truth, model)
+
+
 def mean_jaccard(scores: Sequence[float]) -> float:
     """The challenge score: the mean JI over all frames, rejected ones counted as 0."""
     return float(sum(scores) / len(scores)) if scores else 0.0

@@ -57,6 +57,13 @@ class Scene:
             integer coordinates); empty for an empty desk.
         size_mm: the document's true size (width, height) in millimetres.
         tags: what was done to the frame (background, effects), for reports.
+        border_hidden: how much of the (first) page's border a hand or a pen hides: the
+            largest share of one side (all its hidden stretches together: a palm resting on
+            the edge beside a finger crossing it hides both), 0 when nothing lies over the
+            border. Measured on the drawn shape before light, blur and JPEG: hidden where the
+            shape covers at least half of a border pixel. Glare is not counted (how far it
+            washes the border out depends on the light under it).
+        corner_hidden: a hand or a pen lies over a corner of the (first) page.
     """
 
     image: Any
@@ -64,6 +71,8 @@ class Scene:
     quads: list[list[tuple[float, float]]]
     size_mm: tuple[float, float]
     tags: list[str] = field(default_factory=list)
+    border_hidden: float = 0.0
+    corner_hidden: bool = False
 
 
 def _font(px: int) -> Any:
@@ -194,7 +203,7 @@ def _paste(canvas: Any, page: Any, quad: Any) -> None:
     canvas[:] = canvas * (1 - cover) + warped.astype(np.float32) * cover
 
 
-def _hand(canvas: Any, quad: Any, rng: Any) -> None:
+def _hand(canvas: Any, quad: Any, rng: Any) -> Any:
     import cv2
     import numpy as np
 
@@ -216,6 +225,7 @@ def _hand(canvas: Any, quad: Any, rng: Any) -> None:
              max(2, int(scale * 0.6)))
     soft = cv2.GaussianBlur(mask, (0, 0), 1.5).astype(np.float32)[..., None] / 255
     canvas[:] = canvas * (1 - soft) + skin * soft
+    return soft[..., 0]
 
 
 #: What ``make_scene(cover=…)`` puts over the page's border; a capture must refuse each.
@@ -228,15 +238,41 @@ def _skin(rng: Any) -> Any:
     return np.array(rng.uniform([120, 150, 190], [150, 180, 230]), np.float32)
 
 
-def _blend(canvas: Any, mask: Any, colour: Any) -> None:
+def _blend(canvas: Any, mask: Any, colour: Any) -> Any:
     import cv2
 
     soft = cv2.GaussianBlur(mask, (0, 0), 1.5).astype("float32")[..., None] / 255
     canvas[:] = canvas * (1 - soft) + colour * soft
+    return soft[..., 0]
 
 
-def _cover(canvas: Any, quad: Any, kind: str, rng: Any) -> None:
-    """A hand or a pen over a corner or a side of ``quad`` (glare is added after the light)."""
+def _hidden_border(soft: Any, quad: Any) -> tuple[float, bool]:
+    """How much of ``quad``'s border the drawn cover ``soft`` (0–1 per pixel) hides: the
+    largest hidden share of one side, and whether a corner is hidden. The ground truth the
+    scoring needs: whether a refusal for a covered border was the right answer is a fact of
+    the scene, not of the detector."""
+    import numpy as np
+
+    quad = np.asarray(quad, np.float64)
+    h, w = soft.shape[:2]
+
+    def hidden(points: Any) -> Any:
+        xs = np.clip(np.round(points[:, 0]).astype(int), 0, w - 1)
+        ys = np.clip(np.round(points[:, 1]).astype(int), 0, h - 1)
+        return soft[ys, xs] >= 0.5
+
+    share = 0.0
+    for i in range(4):
+        a, b = quad[i], quad[(i + 1) % 4]
+        count = max(2, int(np.ceil(np.linalg.norm(b - a))) + 1)  # a sample per pixel
+        points = a + (b - a) * np.linspace(0.0, 1.0, count)[:, None]
+        share = max(share, float(hidden(points).mean()))
+    return share, bool(hidden(quad).any())
+
+
+def _cover(canvas: Any, quad: Any, kind: str, rng: Any) -> Any:
+    """A hand or a pen over a corner or a side of ``quad`` (glare is added after the light).
+    Returns the drawn shape's coverage (0–1 per pixel)."""
     import cv2
     import numpy as np
 
@@ -266,7 +302,7 @@ def _cover(canvas: Any, quad: Any, kind: str, rng: Any) -> None:
             tip = base - out * size * rng.uniform(0.16, 0.24)
             cv2.line(mask, (int(base[0]), int(base[1])), (int(tip[0]), int(tip[1])), 255,
                      max(2, int(size * 0.035)))
-        _blend(canvas, mask, _skin(rng))
+        return _blend(canvas, mask, _skin(rng))
     elif kind == "pen_corner":
         # A pen lying across a corner, at an angle to both sides.
         a, b, d = quad[corner], quad[(corner + 1) % 4], quad[corner - 1]
@@ -280,7 +316,7 @@ def _cover(canvas: Any, quad: Any, kind: str, rng: Any) -> None:
         p, q = middle - half, middle + half
         cv2.line(mask, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), 255, width)
         body = np.array(rng.choice([[60, 30, 20], [30, 30, 30], [40, 40, 170]]), np.float32)
-        _blend(canvas, mask, body)
+        return _blend(canvas, mask, body)
     else:
         raise ValueError(f"unknown cover {kind!r}")
 
@@ -392,11 +428,13 @@ def make_scene(
             page = (page.astype(np.float32) * rng.uniform(0.72, 0.85)).astype(np.uint8)
             tags.append("low_contrast")
         _paste(canvas, page, quad)
+    hidden = (0.0, False)
     if hard and quads and layout == "single" and rng.random() < 0.5:
-        _hand(canvas, quads[0], rng)
+        hidden = _hidden_border(_hand(canvas, quads[0], rng), quads[0])
         tags.append("hand")
     if cover and cover != "glare_corner":
-        _cover(canvas, quads[0], cover, extra)
+        covered = _hidden_border(_cover(canvas, quads[0], cover, extra), quads[0])
+        hidden = (max(hidden[0], covered[0]), hidden[1] or covered[1])
     tags += _lighting(canvas, rng, hard)
     if cover == "glare_corner":
         _glare(canvas, quads[0], extra)
@@ -414,12 +452,15 @@ def make_scene(
     if jpeg_quality is not None:
         data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])[1].tobytes()
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    return Scene(image, data, [[(float(x), float(y)) for x, y in q] for q in quads], size_mm, tags)
+    return Scene(image, data, [[(float(x), float(y)) for x, y in q] for q in quads], size_mm, tags,
+                 *hidden)
 
 
 def write_set(folder: Path, count: int, seed: int = 0, frame: tuple[int, int] = (1080, 1440),
               hard: bool = False) -> Path:
-    """Write ``count`` single-page JPEG frames and their ``groundtruth.csv`` into ``folder``.
+    """Write ``count`` single-page JPEG frames and their ``groundtruth.csv`` into ``folder``,
+    with how much of each page's border a hand hides (``border_hidden``, ``corner_hidden``:
+    :class:`Scene`).
 
     Returns:
         The CSV path.
@@ -429,11 +470,12 @@ def write_set(folder: Path, count: int, seed: int = 0, frame: tuple[int, int] = 
     with csv_path.open("w", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(["image", "tl_x", "tl_y", "tr_x", "tr_y", "br_x", "br_y", "bl_x", "bl_y",
-                      "width_mm", "height_mm"])
+                      "width_mm", "height_mm", "border_hidden", "corner_hidden"])
         for i in range(count):
             scene = make_scene(seed + i, frame, hard, jpeg_quality=None if hard else 90)
             name = f"frame_{seed + i:05d}.jpg"
             (folder / name).write_bytes(scene.jpeg or b"")
             corners = [f"{v:.2f}" for point in scene.quads[0] for v in point]
-            out.writerow([name, *corners, *scene.size_mm])
+            out.writerow([name, *corners, *scene.size_mm, f"{scene.border_hidden:.4f}",
+                          int(scene.corner_hidden)])
     return csv_path

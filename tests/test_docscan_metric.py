@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from docscan.metric import A4_MODEL, jaccard, mean_jaccard
+from docscan.metric import A4_MODEL, capture_score, jaccard, mean_jaccard
 
 W, H = A4_MODEL
 PAGE = [(0.0, 0.0), (W, 0.0), (W, H), (0.0, H)]
@@ -64,3 +64,14 @@ def test_corners_in_crossed_order_score_zero() -> None:
     assert jaccard(crossed, PAGE) == 0.0
     with pytest.raises(ValueError):
         jaccard(PAGE, crossed)
+
+
+def test_a_refusal_scores_one_only_where_the_truth_says_the_border_is_covered() -> None:
+    # Refusing a page whose border a hand hides is the required answer, not a miss; refusing
+    # a page that is not covered, or refusing a covered one for another reason, still is.
+    assert capture_score(None, PAGE, covered=True, refusal="page_covered") == 1.0
+    assert capture_score(None, PAGE, covered=False, refusal="page_covered") == 0.0
+    assert capture_score(None, PAGE, covered=True, refusal="no_page_found") == 0.0
+    # A crop is scored by where it lies, covered or not.
+    shifted = _shift(PAGE, 0.1 * W)
+    assert capture_score(shifted, PAGE, covered=True) == pytest.approx(0.9 / 1.1)

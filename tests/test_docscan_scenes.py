@@ -40,6 +40,27 @@ def test_a_written_set_reads_back_with_its_ground_truth(tmp_path) -> None:
     assert jaccard(samples[1].quad, again.quads[0], samples[1].size_mm) == pytest.approx(1, abs=1e-3)
 
 
+def test_the_truth_says_how_much_of_the_border_a_hand_hides(tmp_path) -> None:
+    # Scoring needs it: a refusal for a covered border is the right answer only where the
+    # scene's border really is covered (docscan.metric.capture_score).
+    plain = make_scene(3, (240, 320))
+    assert plain.border_hidden == 0.0 and not plain.corner_hidden
+    corner = make_scene(300, (1080, 1440), hard=True, cover="hand_corner")
+    assert corner.corner_hidden
+    edge = make_scene(300, (1080, 1440), hard=True, cover="hand_edge")
+    assert edge.border_hidden > 0.2 and not edge.corner_hidden  # a palm along the side
+    # The hard set's hand is a finger across one side, short of any corner.
+    fingers = [make_scene(seed, (1080, 1440), hard=True) for seed in range(500, 510)]
+    hands = [s for s in fingers if "hand" in s.tags]
+    assert hands and all(0 < s.border_hidden < 0.2 and not s.corner_hidden for s in hands)
+    assert all(s.border_hidden == 0 for s in fingers if "hand" not in s.tags)
+    # The CSV carries it to the benchmark.
+    write_set(tmp_path, 10, seed=500, frame=(1080, 1440), hard=True)
+    loaded = dataset.load(tmp_path)
+    assert [round(s.border_hidden, 4) for s in loaded] == [round(s.border_hidden, 4)
+                                                           for s in fingers]
+
+
 def test_a_broken_ground_truth_file_is_refused(tmp_path) -> None:
     with pytest.raises(DatasetInvalid):
         dataset.load(tmp_path)

@@ -2,16 +2,18 @@
 
 `_overlaps` (all line quads against the page at once) only rules out quads before the exact
 ``cv2.intersectConvexConvex`` test, with a margin of 0.01; `_median` and `_longest_runs` stand
-in for ``np.median`` and a per-side loop. If one of them drifts, detection outcomes change
-without any test of a scene noticing at once."""
+in for ``np.median`` and a per-side loop; `_vote` keeps the Hough lines that `_add_lines`
+kept one at a time. If one of them drifts, detection outcomes change without any test of a
+scene noticing at once."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from docscan.cover import _longest_runs
-from docscan.detect import _median, _overlap, _overlaps, order_corners
+from docscan.detect import _add_lines, _median, _overlap, _overlaps, _vote, order_corners
 
 
 def _convex_quads(rng: np.random.Generator, count: int) -> np.ndarray:
@@ -56,3 +58,22 @@ def test_the_longest_runs_of_all_sides_are_those_of_each() -> None:
                 best = max(best, run)
             expected.append(best)
         assert _longest_runs(flags).tolist() == expected
+
+
+def test_the_hough_lines_kept_are_those_kept_one_at_a_time() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        # Sides and near copies of them, and scattered grain, on a half-size edge map.
+        half = np.zeros((144, 192), np.uint8)
+        for _ in range(int(rng.integers(3, 9))):
+            a, b = rng.integers(0, (192, 144), 2), rng.integers(0, (192, 144), 2)
+            cv2.line(half, tuple(map(int, a)), tuple(map(int, b)), 255, 1)
+        half[rng.random(half.shape) < 0.02] = 255
+        found = cv2.HoughLines(half, 1, np.pi / 180, int(0.12 * 144))
+        expected: list[tuple[float, float]] = []
+        for rho, theta in ([] if found is None else found[:, 0]):
+            expected = _add_lines(expected, [(float(rho) * 2, float(theta))])
+            if len(expected) == 20:
+                break
+        assert _vote(half) == expected
+
