@@ -14,9 +14,10 @@ Every figure sits beside a baseline measured in the same run:
   ``executemany`` of the same payloads into SQLite with the store's schema and pragmas
   (WAL, ``synchronous=NORMAL``, the same cache), one commit per 64 messages like the ingest.
   Targets: ≥ 0.5× the baseline, and ≥ 10× the province's estimated peak of 5,000 events/s.
-  Second baseline, the *MQTT floor*: a paho subscriber that only receives and acknowledges
-  (2,000 halls' messages, same broker and publishers, just before). ``ingest`` is the
-  province's configuration, the ingest in a process of its own (``ingest_process=True``);
+  Second baseline, the *MQTT floor*: a subscriber that only receives and acknowledges
+  (2,000 halls' messages, same broker and publishers, just before), twice: a paho client as
+  the ingest had it, and the ingest's own receiver (``collector/mqtt_receive.py``).
+  ``ingest`` is the province's configuration, the ingest in a process of its own (``ingest_process=True``);
   ``ingest_in_process`` the default, on halls of its own; ``ingest_alone``: the service handed
   the same payloads directly (no MQTT), for context. Each also times until the fold (metrics,
   warnings, KPIs, 差评) has every event.
@@ -33,7 +34,11 @@ Every figure sits beside a baseline measured in the same run:
   province's peak (5,000 events/s). This is the collector's processing latency; the pending
   period itself is hall time and is not in it (in a real hall it is two minutes by
   definition). Target p99 ≤ 2 s. Baseline: a plain message's trip through the same broker
-  between the same two clients, at the same time.
+  between the same two clients, at the same time. ``stages`` splits each trigger's time
+  (sent → stored-watermark back from the ingest; sent → handed to the fold → fold round
+  began → list handed to the publisher → arrived), with the fold's backlog and this
+  process's garbage-collection pauses; ``machine``, how busy both cores and each process
+  of the measurement were.
 * ``wait_estimate``: the wait estimate's MAE against the queue-length baseline's, from
   ``bench wait`` when that suite exists (``simulation/wait_compare.py``); else ``pending``.
 
@@ -43,13 +48,16 @@ so every event time lies inside the collector's time window whatever the time of
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import random
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -482,52 +490,74 @@ def _last_seqs(prefix: str, indices: list[int], start: float, tickets: int) -> d
 
 
 def _mqtt_floor(broker: MosquittoBroker, halls: int, start: float, tickets: int,
-                processes: int) -> dict[str, Any]:
-    """What receiving and acknowledging alone costs: a paho subscriber like the collector's
-    ingest (persistent session, manual acknowledgement, one worker thread that acknowledges
-    what has arrived in one write) that does nothing else with the messages, fed the same
-    kind of messages by the same publisher processes. Measured before the collector
-    connects, on its own prefix, over ``halls`` halls. No collector built on paho can ingest
-    faster than this; the raw baseline has no MQTT at all."""
+                processes: int, client: str = "paho") -> dict[str, Any]:
+    """What receiving and acknowledging alone costs, fed the same kind of messages by the
+    same publisher processes, measured before the collector connects, on its own prefix,
+    over ``halls`` halls; the messages are counted and acknowledged, nothing else.
+
+    ``client="paho"``: a paho subscriber as the ingest had it (persistent session, manual
+    acknowledgement, MQTT 3.1.1 and so Mosquitto's 20 messages in flight, one worker thread
+    that acknowledges what has arrived in one write). ``client="lean"``: the ingest's own
+    receiver (``collector/mqtt_receive.py``, MQTT 5, its receive maximum), acknowledging each
+    read's messages in one write. No ingest built on that client can be faster."""
     import queue
     import struct
     import threading
 
-    import paho.mqtt.client as mqtt
-
-    inbox: queue.Queue[Any] = queue.Queue()
     got = [0]
     subscribed = threading.Event()
-    puback = struct.Struct("!BBH")
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-mqtt-floor",
-                         clean_session=True, manual_ack=True)  # fmt: skip
-    client.on_message = lambda c, u, msg: inbox.put(msg)
-    client.on_connect = lambda c, u, f, rc, p: c.subscribe([("halledge/v1/+/events", 1)])
-    client.on_subscribe = lambda *_: subscribed.set()
+    if client == "lean":
+        from collector.mqtt_receive import MqttReceiver
 
-    def worker() -> None:
-        while True:
-            group = [inbox.get()]
-            if group[0] is None:
-                return
-            while len(group) < GROUP:
-                try:
-                    group.append(inbox.get_nowait())
-                except queue.Empty:
-                    break
-            # The same one write for the group's PUBACKs as the collector's ingest.
-            client._packet_queue(0x40, b"".join(puback.pack(0x40, 2, m.mid) for m in group),
-                                 0, 0)  # fmt: skip
-            got[0] += sum(m.payload.count(b'"event_id":') for m in group)
+        def take(messages: list[Any]) -> None:
+            receiver.ack(messages)
+            got[0] += sum(m.payload.count(b'"event_id":') for m in messages)
 
-    thread = threading.Thread(target=worker, daemon=True)
-    thread.start()
-    client.connect(broker.host, broker.port)
-    client.loop_start()
+        receiver = MqttReceiver(broker.host, broker.port, "bench-mqtt-floor-lean",
+                                [("halledge/v1/+/events", 1)], take)  # fmt: skip
+        receiver.start()
+        ready, stop = receiver.wait_subscribed, receiver.stop
+    else:
+        import paho.mqtt.client as mqtt
+
+        inbox: queue.Queue[Any] = queue.Queue()
+        puback = struct.Struct("!BBH")
+        paho = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-mqtt-floor",
+                           clean_session=True, manual_ack=True)  # fmt: skip
+        paho.on_message = lambda c, u, msg: inbox.put(msg)
+        paho.on_connect = lambda c, u, f, rc, p: c.subscribe([("halledge/v1/+/events", 1)])
+        paho.on_subscribe = lambda *_: subscribed.set()
+
+        def worker() -> None:
+            while True:
+                group = [inbox.get()]
+                if group[0] is None:
+                    return
+                while len(group) < GROUP:
+                    try:
+                        group.append(inbox.get_nowait())
+                    except queue.Empty:
+                        break
+                # One write for the group's PUBACKs, as the ingest had it on paho.
+                paho._packet_queue(0x40, b"".join(puback.pack(0x40, 2, m.mid) for m in group),
+                                   0, 0)  # fmt: skip
+                got[0] += sum(m.payload.count(b'"event_id":') for m in group)
+
+        thread = threading.Thread(target=worker, daemon=True)
+        thread.start()
+        paho.connect(broker.host, broker.port)
+        paho.loop_start()
+        ready = subscribed.wait
+
+        def stop() -> None:
+            inbox.put(None)
+            paho.disconnect()
+            paho.loop_stop()
+
     try:
-        if not subscribed.wait(30):
+        if not ready(30):
             raise RuntimeError("the MQTT floor's subscriber did not subscribe")
-        senders = Publishers(broker, "floor", halls, start, tickets, processes)
+        senders = Publishers(broker, f"floor-{client}", halls, start, tickets, processes)
         began = time.perf_counter()
         senders.go()
         deadline = time.monotonic() + 600
@@ -536,13 +566,12 @@ def _mqtt_floor(broker: MosquittoBroker, halls: int, start: float, tickets: int,
         elapsed = time.perf_counter() - began
         senders.results(600)
     finally:
-        inbox.put(None)
-        client.disconnect()
-        client.loop_stop()
+        stop()
     if got[0] < senders.events:
         raise RuntimeError(f"the MQTT floor received {got[0]} of {senders.events} events")
-    return {"halls": halls, "events": senders.events, "messages": senders.messages,
-            "seconds": round(elapsed, 2), "events_per_s": round(senders.events / elapsed, 1)}
+    return {"client": client, "halls": halls, "events": senders.events,
+            "messages": senders.messages, "seconds": round(elapsed, 2),
+            "events_per_s": round(senders.events / elapsed, 1)}
 
 
 # --- evaluation -----------------------------------------------------------------------------
@@ -628,20 +657,23 @@ def _busy_evaluation(halls: int, sample: int) -> dict[str, Any]:
 # --- warning latency ----------------------------------------------------------------------
 
 #: The probe process: a hall side that floods and triggers, and a subscriber to the warning
-#: lists and to the plain probe messages. Prints the latencies as JSON.
+#: lists, to the flood halls' stored-watermarks and to the plain probe messages. Prints, as
+#: JSON, the latencies and per hall the monotonic times (one clock for every process of the
+#: machine) of sending the trigger, its stored-watermark arriving (the ingest process has
+#: committed it and made it durable) and the red warning list arriving.
 _PROBE = """
 import json, sys, threading, time
 import paho.mqtt.client as mqtt
 from agent.publisher import batch_payload
 from core.events import Event, Kind
-from core.topics import events_topic, warnings_topic
+from core.topics import events_topic, stored_topic
 from hallstore import journal
 host, port = sys.argv[1], int(sys.argv[2])
 halls = sys.argv[3].split(",")
 flood_at, pending_s, spacing = float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
 count = int(sys.argv[7])
 trigger_at = flood_at + pending_s + 1
-arrived, probes, lock = {}, {}, threading.Lock()
+arrived, stored, probes, lock = {}, {}, {}, threading.Lock()
 subscribed = threading.Event()
 
 def on_message(c, u, msg):
@@ -652,6 +684,11 @@ def on_message(c, u, msg):
         return
     hall = msg.topic.split("/")[2]
     body = json.loads(msg.payload)
+    if msg.topic.endswith("/stored"):
+        if body["stored"].get("kiosk-flood", 0) > count:
+            with lock:
+                stored.setdefault(hall, now)
+        return
     if any(w["level"] == "red" and w["metric"] == "waiting_count" and w["at"] >= trigger_at
            for w in body["warnings"]):
         with lock:
@@ -660,8 +697,9 @@ def on_message(c, u, msg):
 sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-probe-sub")
 sub.on_message = on_message
 sub.on_subscribe = lambda c, u, mid, codes, p: subscribed.set()
-sub.on_connect = lambda c, u, f, rc, p: c.subscribe([("halledge/v1/+/warnings", 1),
-                                                     ("bench/probe/#", 1)])
+sub.on_connect = lambda c, u, f, rc, p: c.subscribe(
+    [("halledge/v1/+/warnings", 1), ("bench/probe/#", 1)]
+    + [(stored_topic(h), 0) for h in halls])
 sub.connect(host, port)
 sub.loop_start()
 subscribed.wait(30)
@@ -703,7 +741,9 @@ while time.monotonic() < deadline:
 with lock:
     latencies = [arrived[h] - sent[h] for h in halls if h in arrived]
     trips = [probes[k] - probe_sent[k] for k in probe_sent if k in probes]
-print(json.dumps({"latencies": latencies, "trips": trips, "missing": len(halls) - len(latencies)}))
+    print(json.dumps({"latencies": latencies, "trips": trips,
+                      "missing": len(halls) - len(latencies), "sent": sent,
+                      "stored": dict(stored), "arrived": dict(arrived)}))
 sub.disconnect(); sub.loop_stop(); pub.disconnect(); pub.loop_stop()
 """
 
@@ -715,24 +755,208 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(q * (len(ordered) - 1)))))]
 
 
+#: The flood device of the probe; its seq ``count + 1`` is the triggering event.
+FLOOD_DEVICE = "kiosk-flood"
+
+
+class _Stages:
+    """Where each trigger spends its time inside the collector's process (the service runs
+    in this one): hooks on the service for the length of the measurement stamp, once per
+    flood hall, ``time.monotonic()`` (the probe's clock too, on one machine) when
+
+    * ``handed``: the ingest handed the stored trigger on (the ingest process's tail read it
+      from the store);
+    * ``folding``: the fold began the round of groups holding it;
+    * ``published``: the hall's warning list went to the publisher after that.
+
+    Every 50 ms it also samples the fold's backlog (groups queued) and the stored events the
+    ingest has not handed on yet, and it records this process's garbage-collection pauses.
+    """
+
+    def __init__(self, service: Any, halls: list[str], trigger_seq: int) -> None:
+        self.service, self.halls, self.seq = service, frozenset(halls), trigger_seq
+        self.handed: dict[str, float] = {}
+        self.folding: dict[str, float] = {}
+        self.published: dict[str, float] = {}
+        self.backlog: list[int] = []
+        self.unhanded: list[int] = []
+        self.gc_pauses: list[tuple[int, float]] = []
+        self._gc_began = 0.0
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, name="bench-stages", daemon=True)
+        self._saved: dict[str, Any] = {}
+
+    def _triggers(self, events: list[Event]) -> list[str]:
+        return [e.hall_id for e in events
+                if e.seq == self.seq and e.device_id == FLOOD_DEVICE and e.hall_id in self.halls]
+
+    def install(self) -> None:
+        service, ingestor = self.service, self.service.ingestor
+        handed_on, fold, publish = ingestor.on_events, service._fold_groups, service._publish
+
+        def handed(events: list[Event]) -> None:
+            now = time.monotonic()
+            for hall in self._triggers(events):
+                self.handed.setdefault(hall, now)
+            handed_on(events)
+
+        def folding(groups: list[list[Event]]) -> None:
+            now = time.monotonic()
+            for group in groups:
+                for hall in self._triggers(group):
+                    self.folding.setdefault(hall, now)
+            fold(groups)
+
+        def published(hall: str) -> None:
+            publish(hall)
+            if hall in self.folding:
+                self.published.setdefault(hall, time.monotonic())
+
+        self._saved = {"on_events": handed_on}
+        ingestor.on_events = handed
+        service._fold_groups, service._publish = folding, published
+        gc.callbacks.append(self._gc)
+        self._sampler.start()
+
+    def remove(self) -> None:
+        self._stop.set()
+        self._sampler.join(5)
+        gc.callbacks.remove(self._gc)
+        self.service.ingestor.on_events = self._saved["on_events"]
+        del self.service._fold_groups, self.service._publish  # the methods again
+
+    def _gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_began = time.perf_counter()
+        else:
+            self.gc_pauses.append((info["generation"], time.perf_counter() - self._gc_began))
+
+    def _sample(self) -> None:
+        service = self.service
+        while not self._stop.wait(0.05):
+            self.backlog.append(service._fold_queue.qsize())
+            after = getattr(service.ingestor, "_after", None)
+            if after is not None:  # the ingest process: stored rows its tail has not read
+                self.unhanded.append(service.store.last_rowid() - after)
+
+    def figures(self, sent: dict[str, float], stored: dict[str, float],
+                arrived: dict[str, float]) -> dict[str, Any]:
+        """Each stage's p50/p99/max over the flood halls that have both of its ends."""
+
+        def stage(ends: dict[str, float], begins: dict[str, float]) -> dict[str, Any]:
+            spans = [ends[h] - begins[h] for h in begins if h in ends]
+            return {"n": len(spans), "p50_s": round(_quantile(spans, 0.5), 4),
+                    "p99_s": round(_quantile(spans, 0.99), 4),
+                    "max_s": round(max(spans, default=float("nan")), 4)}
+
+        gen2 = [d for g, d in self.gc_pauses if g == 2]
+        return {
+            "sent_to_stored_ack": stage(stored, sent),
+            "sent_to_handed": stage(self.handed, sent),
+            "handed_to_folding": stage(self.folding, self.handed),
+            "folding_to_published": stage(self.published, self.folding),
+            "published_to_arrived": stage(arrived, self.published),
+            "fold_backlog_groups_max": max(self.backlog, default=0),
+            "fold_backlog_groups_mean": round(statistics.fmean(self.backlog), 1)
+            if self.backlog else 0.0,
+            "stored_not_handed_max": max(self.unhanded, default=0),
+            "gc_collections": len(self.gc_pauses),
+            "gc_gen2_collections": len(gen2),
+            "gc_pause_max_s": round(max((d for _, d in self.gc_pauses), default=0.0), 4),
+        }
+
+
+class _Machine:
+    """How busy the machine and each process of the measurement were over its wall time:
+    cores used (CPU seconds per second) by each process, by everything else (the other
+    engineers' work on a shared machine), and the share of all cores busy."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self.procs: dict[str, Any] = {}
+        self._times: dict[str, float] = {}
+        self._began = time.perf_counter()
+        self._cpu = psutil.cpu_times()
+        for name, pid in pids.items():
+            if pid:
+                self.add(name, pid)
+
+    def _used(self, proc: Any) -> float:
+        try:
+            t = proc.cpu_times()
+        except self._psutil.Error:
+            return float("nan")
+        return t.user + t.system
+
+    def add(self, name: str, pid: int) -> None:
+        self.procs[name] = proc = self._psutil.Process(pid)
+        self._times[name] = self._used(proc)
+
+    def read(self) -> dict[str, Any]:
+        """Call before the processes end (an ended process has no times)."""
+        wall = time.perf_counter() - self._began
+        cpu = self._psutil.cpu_times()
+        idle_now = cpu.idle + getattr(cpu, "iowait", 0.0)
+        idle_then = self._cpu.idle + getattr(self._cpu, "iowait", 0.0)
+        total, idle = _cpu_total(cpu) - _cpu_total(self._cpu), idle_now - idle_then
+        cores = {name: round((self._used(p) - self._times[name]) / wall, 2)
+                 for name, p in self.procs.items()}
+        busy = (total - idle) / wall
+        return {
+            "seconds": round(wall, 2),
+            "cpu_count": self._psutil.cpu_count(),
+            "machine_busy_share": round((total - idle) / total, 3) if total > 0 else None,
+            "load_average_1m": round(self._psutil.getloadavg()[0], 2),
+            "cores_used_by": cores,
+            "cores_used_by_the_rest": round(busy - sum(v for v in cores.values() if v == v), 2),
+        }
+
+
+def _cpu_total(times: Any) -> float:
+    # Linux counts guest time inside user time already.
+    return sum(v for k, v in times._asdict().items() if k not in ("guest", "guest_nice"))
+
+
 def _warning_latency(
     broker: MosquittoBroker, service: Any, flood_halls: list[str], flood_at: float,
     background: Publishers | None, spacing: float,
 ) -> dict[str, Any]:
     pending_s = 120.0  # the default Thresholds: the simulated halls have no config of their own
     count = 25  # above the red waiting_count of 20
+    stages = _Stages(service, flood_halls, count + 1)
+    ingest = getattr(service.ingestor, "_proc", None)
+    machine = _Machine({
+        "collector": os.getpid(), "ingest_process": ingest.pid if ingest is not None else None,
+        "mosquitto": broker.pid,
+        **{f"background_publisher_{i}": p.pid
+           for i, p in enumerate(background.procs if background is not None else [])},
+    })  # fmt: skip
+    stages.install()
     if background is not None:
         background.go()
     try:
-        out = subprocess.run(
+        probe = subprocess.Popen(
             [sys.executable, "-c", _PROBE, broker.host, str(broker.port), ",".join(flood_halls),
              repr(flood_at), repr(pending_s), repr(spacing), str(count)],
-            cwd=ROOT, capture_output=True, text=True, timeout=600, check=True,
+            cwd=ROOT, stdout=subprocess.PIPE, text=True,
         )
+        machine.add("probe", probe.pid)
+        lines: list[str] = []
+        load: dict[str, Any] = {}
+        assert probe.stdout is not None
+        for line in probe.stdout:  # its result is its last line, printed as it ends
+            lines.append(line)
+            if line.startswith("{"):
+                load = machine.read()
+        if probe.wait(600) != 0 or not lines:
+            raise RuntimeError(f"the latency probe failed ({probe.returncode})")
     finally:
+        stages.remove()
         bg = background.results(600) if background is not None else []
-    probe = json.loads(out.stdout.strip().splitlines()[-1])
-    lat, trips = probe["latencies"], probe["trips"]
+    out = json.loads(lines[-1])
+    lat, trips = out["latencies"], out["trips"]
     p99 = _quantile(lat, 0.99)
     trip_p99 = _quantile(trips, 0.99)
     bg_events = sum(r["events"] for r in bg)
@@ -740,16 +964,19 @@ def _warning_latency(
     return {
         "flood_halls": len(flood_halls),
         "warnings_received": len(lat),
-        "missing": probe["missing"],
+        "missing": out["missing"],
         "pending_s_hall_time": pending_s,
         "latency_p50_s": round(_quantile(lat, 0.5), 4),
         "latency_p99_s": round(p99, 4),
         "latency_max_s": round(max(lat, default=float("nan")), 4),
         "baseline_broker_trip_p50_s": round(_quantile(trips, 0.5), 4),
         "baseline_broker_trip_p99_s": round(trip_p99, 4),
+        "baseline_broker_trip_max_s": round(max(trips, default=float("nan")), 4),
         "latency_p99_ratio_vs_broker_trip": round(p99 / max(trip_p99, 1e-6), 1),
         "background_events_per_s": round(bg_events / bg_seconds, 1) if bg_seconds else 0.0,
         "target_p99_s": 2.0,
+        "stages": stages.figures(out["sent"], out["stored"], out["arrived"]),
+        "machine": load,
     }
 
 
@@ -829,6 +1056,9 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         try:
             floor = _mqtt_floor(broker, min(halls, FLOOR_HALLS), start, tickets, processes)
             _progress("mqtt_floor", floor)
+            lean = _mqtt_floor(broker, min(halls, FLOOR_HALLS), start, tickets, processes,
+                               client="lean")  # fmt: skip
+            _progress("mqtt_floor_lean", lean)
             # The default (ingest and fold in one process) first, on its own database and
             # halls; then the province's configuration, the ingest in a process of its own
             # (a second core for the fold), which the rest of the run measures.
@@ -842,6 +1072,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             result["ingest_in_process"] = measured | {
                 "ratio_vs_raw_baseline": round(measured["events_per_s"] / raw_rate, 3),
                 "ratio_vs_mqtt_floor": round(measured["events_per_s"] / floor["events_per_s"], 3),
+                "ratio_vs_lean_floor": round(measured["events_per_s"] / lean["events_per_s"], 3),
             }
             _progress("ingest_in_process", result["ingest_in_process"])
 
@@ -865,6 +1096,9 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
                 "mqtt_floor_halls": floor["halls"],
                 "ratio_vs_mqtt_floor": round(rate / floor["events_per_s"], 3),
                 "mqtt_floor_ratio_vs_raw_baseline": round(floor["events_per_s"] / raw_rate, 3),
+                "baseline_lean_receive_and_ack_only_events_per_s": lean["events_per_s"],
+                "ratio_vs_lean_floor": round(rate / lean["events_per_s"], 3),
+                "lean_floor_ratio_vs_raw_baseline": round(lean["events_per_s"] / raw_rate, 3),
                 "ingest_alone_no_mqtt_events_per_s": round(alone_rate, 1),
                 "ingest_alone_ratio_vs_raw_baseline": round(alone_rate / raw_rate, 3),
             }

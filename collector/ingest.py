@@ -1,11 +1,14 @@
 """Idempotent ingestion of hall event batches from MQTT into the :class:`EventStore`.
 
-The collector subscribes with QoS 1 and a persistent session (``clean_session=False`` under a
-fixed client id), so the broker keeps queuing batches while the collector is down. Each
-message is acknowledged (PUBACK) only after what it brought committed to the store; a crash
-in between makes the broker redeliver, and the store's ``(hall, device, seq)`` key turns that
-into a counted duplicate; a seq jump opens a *gap*, logged with the missing range and listed under ``gaps`` in
-:meth:`Ingestor.counters` (and so on the dashboard) until the missing events arrive.
+The collector subscribes with QoS 1 and a persistent session under a fixed client id, so the
+broker keeps queuing batches while the collector is down. The connection is the collector's
+own lean MQTT client (``collector/mqtt_receive.py``): its network thread reads the socket in
+bulk and queues each read's messages; one worker stores them in groups (one commit each) and
+acknowledges (PUBACK) each message only after what it brought committed, a group's PUBACKs in
+one write. A crash in between makes the broker redeliver, and the store's ``(hall, device,
+seq)`` key turns that into a counted duplicate; a seq jump opens a *gap*, logged with the
+missing range and listed under ``gaps`` in :meth:`Ingestor.counters` (and so on the
+dashboard) until the missing events arrive.
 
 Nothing a hall sends can stop ingestion or be lost on the way. A payload passes its size,
 nesting-depth and value checks before any work is done on it (``core/events.py``), and a
@@ -28,11 +31,10 @@ from __future__ import annotations
 import logging
 import queue
 import sqlite3
-import struct
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,7 @@ from collector.dead_letters import (
     refused_letter,
 )
 from collector.gaps import GapChanges, GapTracker
+from collector.mqtt_receive import MQTT_5, RECEIVE_MAXIMUM, Message, MqttReceiver
 from collector.store import DeadLetter, EventStore, Gap, Stored
 from collector.stored_acks import INTERVAL_S, StoredAcks
 from collector.telemetry_store import TelemetryStore
@@ -59,7 +62,7 @@ from core.events import (
     decode_batch,
     readable_id,
 )
-from core.mqtt import ConnectionStatus, MqttAuth, watched_client
+from core.mqtt import ConnectionStatus, MqttAuth, connection_auth, owned_client_id
 from core.telemetry import TelemetryBatch
 from core.telemetry import decode_batch as decode_telemetry
 from core.topics import ALL_EVENTS, ALL_TELEMETRY
@@ -72,10 +75,63 @@ log = logging.getLogger(__name__)
 GROUP_MAX_MESSAGES = 64
 #: And at most this many payload bytes in one group.
 GROUP_MAX_BYTES = 8 * 1024 * 1024
-#: A PUBACK: its fixed header (packet type 4), remaining length 2, the message id.
-_PUBACK = struct.Struct("!BBH")
-_PUBACK_HEADER = 0x40
 _STOP = object()
+
+
+def drain(
+    inbox: queue.Queue[Any], stop: object, limit: int | None = None,
+    weight: Callable[[Any], int] = lambda item: 1,
+) -> tuple[list[Any], bool]:
+    """Wait for the first item of ``inbox``, then take whatever else is queued already,
+    without waiting, until the items' ``weight`` reaches ``limit``: a worker then handles in
+    one go what piled up while it was busy. Returns the items and whether ``stop`` (the
+    sentinel that ends the worker) was met; items after it stay queued."""
+    first = inbox.get()
+    if first is stop:
+        return [], True
+    items, total = [first], weight(first)
+    while limit is None or total < limit:
+        try:
+            more = inbox.get_nowait()
+        except queue.Empty:
+            break
+        if more is stop:
+            return items, True
+        items.append(more)
+        total += weight(more)
+    return items, False
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How an ingest connects and what it believes; the same for :class:`Ingestor` and
+    :class:`collector.ingest_process.IngestProcess` (which hands them to its child).
+
+    Attributes:
+        host: broker address.
+        port: broker port.
+        client_id: the persistent session name; two collectors must not share it.
+        auth: the collector's broker credentials and TLS; anonymous plain TCP when None.
+        window: which event times are believed (``docs/topics.md``, "Limits").
+        ack_interval_s: shortest time between two stored-watermark messages of one hall.
+        protocol: MQTT protocol level of the ingest's connection (5, or 4 for 3.1.1).
+        receive_maximum: MQTT 5: most unacknowledged messages the broker may send
+            (``collector/mqtt_receive.py``).
+    """
+
+    host: str
+    port: int
+    client_id: str = "halledge-collector"
+    auth: MqttAuth | None = None
+    window: TimeWindow = TIME_WINDOW
+    ack_interval_s: float = INTERVAL_S
+    protocol: int = MQTT_5
+    receive_maximum: int = RECEIVE_MAXIMUM
+
+    def settings(self) -> dict[str, Any]:
+        """Everything but the address, as keyword arguments of :class:`Ingestor`."""
+        address = ("host", "port")
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in address}
 
 
 def hall_of_topic(topic: str, kind: str = "events") -> str:
@@ -154,15 +210,14 @@ class Ingestor:
         host: broker address.
         port: broker port.
         on_events: called after a batch is stored, with only the events that were new; not
-            called when the whole batch was a duplicate. It runs on the MQTT network thread;
-            an exception in it is logged, not fatal.
-        client_id: the persistent session name; two collectors must not share it.
-        auth: the collector's broker credentials and TLS; anonymous plain TCP when None.
+            called when the whole batch was a duplicate. It runs on the ingest's worker
+            thread; an exception in it is logged, not fatal.
         clock: the receiver's clock, for the event time window; the wall clock by default.
-        window: which event times are believed (``docs/topics.md``, "Limits").
-        ack_interval_s: shortest time between two stored-watermark messages of one hall.
+        options: the rest of :class:`IngestOptions` (``client_id``, ``auth``, ``window``,
+            ``ack_interval_s``, ``protocol``, ``receive_maximum``).
 
     Attributes:
+        options: the :class:`IngestOptions`.
         events_ingested: distinct events stored.
         duplicates: events received again after they were stored.
         rejected: messages and single events refused (each one dead-lettered).
@@ -184,20 +239,14 @@ class Ingestor:
         host: str,
         port: int,
         on_events: Callable[[list[Event]], None] | None = None,
-        client_id: str = "halledge-collector",
-        auth: MqttAuth | None = None,
         clock: Clock | None = None,
-        window: TimeWindow = TIME_WINDOW,
-        ack_interval_s: float = INTERVAL_S,
+        **options: Any,
     ) -> None:
+        self.options = IngestOptions(host, port, **options)
         self.store = store if isinstance(store, EventStore) else EventStore(store)
-        self.host = host
-        self.port = port
         self.on_events = on_events
-        self.client_id = client_id
-        self.auth = auth
         self.clock = clock or SystemClock()
-        self.window = window
+        self.window = self.options.window
         self.events_ingested = 0
         self.duplicates = 0
         self.rejected = 0
@@ -213,15 +262,15 @@ class Ingestor:
         self._unknown_kinds: Counter[tuple[str, str]] = Counter(unknown)
         self._newer_minor: Counter[tuple[str, str]] = Counter(newer)
         self.stored_acks = StoredAcks(
-            self.watermarks_of, self.known_halls, ack_interval_s,
+            self.watermarks_of, self.known_halls, self.options.ack_interval_s,
             make_durable=self.store.make_durable,
         )
         self.telemetry = TelemetryStore(self.store.path)
         self.samples_ingested = 0
         self.sample_duplicates = 0
-        self._subscribed = threading.Event()
-        self._client: Any = None
-        # The MQTT thread only queues messages; one worker stores them in groups.
+        self._receiver: MqttReceiver | None = None
+        # The network thread queues each read's messages as one list; one worker stores
+        # them in groups.
         self._inbox: queue.Queue[Any] = queue.Queue()
         self._worker: threading.Thread | None = None
         #: The broker connection's health: ``last_error`` is 410, 470 or 471 when it fails.
@@ -229,21 +278,20 @@ class Ingestor:
 
     def start(self) -> None:
         """Connect in the background; reconnects on its own until :meth:`stop`."""
-        client = watched_client(
-            self.status, self.client_id, self.auth, connection="ingest",
-            clean_session=False, manual_ack=True,
-        )
-        client.reconnect_delay_set(min_delay=1, max_delay=5)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
-        self._client = client
+        o = self.options
+        auth = connection_auth(o.auth, "ingest")
+        receiver = MqttReceiver(
+            o.host, o.port, owned_client_id(o.client_id, auth),
+            [(ALL_EVENTS, 1), (ALL_TELEMETRY, 1)], self._inbox.put, auth=auth,
+            status=self.status, protocol=o.protocol, receive_maximum=o.receive_maximum,
+            on_connect=self.stored_acks.republish_all,
+            on_disconnect=lambda: log.info("collector ingest disconnected"),
+        )  # fmt: skip
+        self._receiver = receiver
         self._worker = threading.Thread(target=self._store_groups, name="ingest", daemon=True)
         self._worker.start()
-        self.stored_acks.start(client)
-        client.connect_async(self.host, self.port, keepalive=30)
-        client.loop_start()
+        self.stored_acks.start(receiver)
+        receiver.start()
 
     @property
     def last_error(self) -> Any:
@@ -252,7 +300,7 @@ class Ingestor:
 
     def wait_subscribed(self, timeout: float) -> bool:
         """Block until the subscription is confirmed. Returns False on timeout."""
-        return self._subscribed.wait(timeout)
+        return self._receiver is not None and self._receiver.wait_subscribed(timeout)
 
     def wait_handed_on(self, timeout: float) -> bool:
         """Every event stored so far has reached ``on_events``: here at once, since the hook
@@ -262,17 +310,16 @@ class Ingestor:
     def stop(self) -> None:
         """Publish pending watermarks, disconnect and stop the network thread. The store
         stays open."""
-        if self._client is None:
+        if self._receiver is None:
             return
         self.stored_acks.stop()
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._receiver.stop()
         # Messages still queued are not acknowledged: the broker delivers them again.
         self._inbox.put(_STOP)
         if self._worker is not None:
             self._worker.join(timeout=30)
             self._worker = None
-        self._client = None
+        self._receiver = None
 
     # --- reading ----------------------------------------------------------------------
 
@@ -430,9 +477,9 @@ class Ingestor:
         """What committed messages stored, told onwards: the hall's watermark may move (once
         per hall), and the hook gets every new event in one call. Only after the commit: a
         watermark published before it could let a hall delete events a failed commit lost."""
-        halls = dict.fromkeys(o.hall for o in outcomes if o.settled and o.hall is not None)
-        for hall in halls:
-            self.stored_acks.changed(hall)  # type: ignore[arg-type]
+        halls = {o.hall for o in outcomes if o.settled and o.hall is not None}
+        if halls:
+            self.stored_acks.changed(*halls)  # type: ignore[arg-type]
         new = [e for o in outcomes for e in o.new]
         if new and self.on_events is not None:
             try:
@@ -453,15 +500,26 @@ class Ingestor:
         """
         settled = [False] * len(messages)
         now = self.clock.now()
-        events = [i for i, (topic, _) in enumerate(messages) if not topic.endswith("/telemetry")]
+        # Decoded and checked before the lock and the transaction are taken: the watermark
+        # thread's sync of the store (which holds the store while the disk writes) then
+        # overlaps with this, the larger part of the work, instead of holding it up.
+        decoded = [
+            (i, topic, payload, self._decode(topic, payload, now))
+            for i, (topic, payload) in enumerate(messages)
+            if not topic.endswith("/telemetry")
+        ]
         outcomes: dict[int, Outcome] = {}
         with self._lock:
+            counted = self._counts()
             try:
                 with self.store.transaction():
-                    outcomes = self._store_group([(i, *messages[i]) for i in events], now)
+                    outcomes = self._store_group(decoded, now)
             except sqlite3.Error as err:
+                # Nothing of the group was kept: neither its counts nor its gaps (the broker
+                # delivers it again, and it is counted then).
+                self._restore_counts(counted)
                 self.store_failures += 1
-                failure = IngestError(f"cannot commit {len(events)} messages: {err}")
+                failure = IngestError(f"cannot commit {len(decoded)} messages: {err}")
                 log.error("code=%d %s", failure.code, failure)
                 self._reload_tracker()
                 outcomes = {}
@@ -473,31 +531,52 @@ class Ingestor:
                 settled[i] = self.process(topic, payload).settled
         return settled
 
+    def _counts(self) -> tuple[Any, ...]:
+        """What handling messages counts, as it is now (a few small counters)."""
+        return (self.events_ingested, self.duplicates, self.rejected, self.seq_conflicts,
+                self.bad_floors, Counter(self.rejected_reasons), Counter(self._unknown_kinds),
+                Counter(self._newer_minor))  # fmt: skip
+
+    def _restore_counts(self, counts: tuple[Any, ...]) -> None:
+        (self.events_ingested, self.duplicates, self.rejected, self.seq_conflicts,
+         self.bad_floors, self.rejected_reasons, self._unknown_kinds,
+         self._newer_minor) = counts  # fmt: skip
+
+    def _decode(
+        self, topic: str, payload: bytes, now: float
+    ) -> tuple[str, DecodedBatch, list[DeadLetter]] | Exception:
+        """A message's hall, its batch judged event by event and the dead letters of its
+        bad events; or why it fails as a whole (a MalformedMessage, or a bug of ours)."""
+        try:
+            hall = hall_of_topic(topic)
+            batch = decode_batch(payload, hall_id=hall, now=now, window=self.window)
+            return hall, batch, self._letters(topic, hall, batch, now)
+        except Exception as err:  # noqa: BLE001 - kept as a dead letter by _store_group
+            return err
+
     def _store_group(
-        self, messages: list[tuple[int, str, bytes]], now: float
+        self,
+        decoded: list[tuple[int, str, bytes, tuple[str, DecodedBatch, list[DeadLetter]]
+                             | Exception]],
+        now: float,
     ) -> dict[int, Outcome]:
-        """Inside the group's transaction, under the lock: each message decoded alone (a
-        message that fails costs only itself), the events of all stored together, then each
+        """Inside the group's transaction, under the lock: each message that failed as a
+        whole dead-lettered alone, the events of all the others stored together, then each
         message settled alone."""
         outcomes: dict[int, Outcome] = {}
-        decoded: list[tuple[int, str, bytes, str, DecodedBatch, list[DeadLetter]]] = []
-        for i, topic, payload in messages:
-            try:
-                hall = hall_of_topic(topic)
-                batch = decode_batch(payload, hall_id=hall, now=now, window=self.window)
-                letters = self._letters(topic, hall, batch, now)
-            except MalformedMessage as err:
-                outcomes[i] = self._dead_message(topic, payload, now, err)
-                continue
-            except Exception as err:
-                outcomes[i] = self._internal(topic, payload, now, err)
-                continue
-            decoded.append((i, topic, payload, hall, batch, letters))
+        good: list[tuple[int, str, bytes, str, DecodedBatch, list[DeadLetter]]] = []
+        for i, topic, payload, found in decoded:
+            if isinstance(found, MalformedMessage):
+                outcomes[i] = self._dead_message(topic, payload, now, found)
+            elif isinstance(found, Exception):
+                outcomes[i] = self._internal(topic, payload, now, found)
+            else:
+                good.append((i, topic, payload, *found))
         stored = self.store.add_group([
             (batch.events, letters, self._floors(hall, batch))
-            for _, _, _, hall, batch, letters in decoded
+            for _, _, _, hall, batch, letters in good
         ])  # fmt: skip
-        for (i, topic, payload, hall, batch, letters), done in zip(decoded, stored, strict=True):
+        for (i, topic, payload, hall, batch, letters), done in zip(good, stored, strict=True):
             try:
                 outcomes[i] = self._settle_stored(topic, hall, batch, letters, done, now)
             except sqlite3.Error:
@@ -627,88 +706,50 @@ class Ingestor:
             resolved += 1
         return ReplayResult(resolved, kept, stored)
 
-    # --- paho callbacks (network thread) -----------------------------------------------
-
-    def _on_connect(
-        self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any
-    ) -> None:
-        if not self.status.connack(reason_code):
-            return
-        client.subscribe([(ALL_EVENTS, 1), (ALL_TELEMETRY, 1)])
-        self.stored_acks.republish_all()
-
-    def _on_subscribe(self, client: Any, userdata: Any, mid: int, codes: Any, props: Any) -> None:
-        if all(not c.is_failure for c in codes):
-            self._subscribed.set()
-
-    def _on_disconnect(
-        self, client: Any, userdata: Any, flags: Any, reason_code: Any, props: Any
-    ) -> None:
-        self._subscribed.clear()
-        self.status.closed()
-        log.info("collector disconnected: %s", reason_code)
-
-    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
-        self._inbox.put(msg)
+    # --- the worker ---------------------------------------------------------------------
 
     def _store_groups(self) -> None:
-        """The worker: take what has arrived (up to a group), store it in one commit, then
-        acknowledge each message stored (manual_ack: the PUBACK goes out only now)."""
+        """The worker: take what has arrived, store it in groups of one commit each, then
+        acknowledge each message stored in one write per group (PUBACK only now)."""
         while True:
-            first = self._inbox.get()
-            if first is _STOP:
-                return
-            group, size, stop = [first], len(first.payload), False
-            while len(group) < GROUP_MAX_MESSAGES and size < GROUP_MAX_BYTES:
+            reads, stop = drain(self._inbox, _STOP, GROUP_MAX_MESSAGES, len)
+            messages: list[Message] = [m for read in reads for m in read]
+            while messages:
+                group, size = [], 0
+                for msg in messages:
+                    if len(group) >= GROUP_MAX_MESSAGES or size >= GROUP_MAX_BYTES:
+                        break
+                    group.append(msg)
+                    size += len(msg.payload)
+                messages = messages[len(group):]
                 try:
-                    more = self._inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    stop = True
-                    break
-                group.append(more)
-                size += len(more.payload)
-            readable = []
-            for msg in group:
-                try:
-                    readable.append((msg, msg.topic))
+                    settled = self.settle_group([(m.topic, m.payload) for m in group])
                 except Exception:
-                    # A topic that is not UTF-8: it will not get better; acknowledge it.
-                    log.exception("code=%d a message could not be read; acknowledged",
+                    log.exception("code=%d a group of messages could not be stored",
                                   IngestError.code)
-                    self._ack([msg])
-            try:
-                settled = self.settle_group([(topic, msg.payload) for msg, topic in readable])
-            except Exception:
-                log.exception("code=%d a group of messages could not be stored", IngestError.code)
-                settled = [False] * len(readable)
-            self._ack([msg for (msg, _), ok in zip(readable, settled, strict=True) if ok])
+                    settled = [False] * len(group)
+                self._ack([m for m, ok in zip(group, settled, strict=True) if ok])
+                if not all(settled):
+                    self._redeliver()
             if stop:
                 return
 
-    def _ack(self, messages: list[Any]) -> None:
-        """PUBACK these messages, all in one write to the broker when the client allows it."""
-        client = self._client
-        if client is None or not messages:
-            return
-        one_write = getattr(client, "_packet_queue", None)
-        qos1 = [m for m in messages if m.qos == 1]
-        if one_write is None or len(qos1) < 2:
-            for msg in messages:
-                client.ack(msg.mid, msg.qos)
-            return
-        for msg in messages:
-            if msg.qos != 1:
-                client.ack(msg.mid, msg.qos)
-        # paho writes each PUBACK with a send of its own and wakes its network thread for
-        # each: two system calls per message, the largest single cost of receiving in a
-        # profile of paho alone. A PUBACK is four bytes (MQTT 3.1.1 §3.4; a v5 success
-        # PUBACK may be the same four), and control packets follow one another on the
-        # stream, so a group's PUBACKs go out as one packet of paho's queue (a private
-        # method, hence the fallback above): one write, one wake-up, the same bytes in order.
-        packet = b"".join(_PUBACK.pack(_PUBACK_HEADER, 2, m.mid) for m in qos1)
-        one_write(_PUBACK_HEADER, packet, 0, 0)
+    def _ack(self, messages: list[Message]) -> None:
+        """PUBACK these messages, in one write (``MqttReceiver.ack``)."""
+        receiver = self._receiver
+        if receiver is not None and messages:
+            receiver.ack(messages)
+
+    def _redeliver(self) -> None:
+        """Messages left unacknowledged (their commit failed) come back only on a new
+        connection, and each holds one of the broker's in-flight places meanwhile: connect
+        again (after the receiver's back-off), so they are stored once the database works
+        again instead of at the next restart."""
+        receiver = self._receiver
+        if receiver is not None:
+            log.warning("code=%d messages not stored; reconnecting for their redelivery",
+                        IngestError.code)
+            receiver.redeliver()
 
 
 def _gap_dict(g: Gap) -> dict[str, Any]:

@@ -27,11 +27,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from collector.ingest import IngestOptions, Ingestor
 from collector.store import EventStore
 from core.clock import Clock, SystemClock
 from core.errors import IngestError
-from core.events import TIME_WINDOW, Event, TimeWindow
-from core.mqtt import MqttAuth
+from core.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,10 @@ class IngestProcess:
         port: broker port.
         on_events: called on the parent's tail thread with each run of newly stored events,
             in store order.
-        client_id: the ingest's persistent session name.
-        auth: broker credentials and TLS.
         clock: the receiver's clock in the parent (the restart replay's time window); the
             child uses the wall clock.
-        window: which event times are believed.
+        options: the rest of :class:`collector.ingest.IngestOptions`, handed to the child's
+            :class:`collector.ingest.Ingestor`.
     """
 
     def __init__(
@@ -71,19 +70,14 @@ class IngestProcess:
         host: str,
         port: int,
         on_events: Callable[[list[Event]], None] | None = None,
-        client_id: str = "halledge-collector",
-        auth: MqttAuth | None = None,
         clock: Clock | None = None,
-        window: TimeWindow = TIME_WINDOW,
+        **options: Any,
     ) -> None:
+        self.options = IngestOptions(host, port, **options)
         self.store = store
-        self.host = host
-        self.port = port
         self.on_events = on_events
-        self.client_id = client_id
-        self.auth = auth
         self.clock = clock or SystemClock()
-        self.window = window
+        self.window = self.options.window
         self.telemetry = _NoTelemetry()  # the child keeps and closes its own
         self._ctx = multiprocessing.get_context("spawn")
         self._proc: Any = None
@@ -103,8 +97,7 @@ class IngestProcess:
         parent, child = self._ctx.Pipe()
         self._proc = self._ctx.Process(
             target=_serve,
-            args=(child, self.store.path, self.host, self.port, self.client_id, self.auth,
-                  self.window, logging.getLogger().getEffectiveLevel()),  # fmt: skip
+            args=(child, self.store.path, self.options, logging.getLogger().getEffectiveLevel()),
             name="collector-ingest",
             daemon=True,
         )
@@ -221,15 +214,10 @@ class _NoTelemetry:
         """The child's telemetry store closes with the child."""
 
 
-def _serve(
-    pipe: Any, path: str, host: str, port: int, client_id: str, auth: MqttAuth | None,
-    window: TimeWindow, level: int,
-) -> None:
+def _serve(pipe: Any, path: str, options: IngestOptions, level: int) -> None:
     """The child: run the ingest until asked to stop, answering the parent's questions."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from collector.ingest import Ingestor
-
-    ingestor = Ingestor(path, host, port, client_id=client_id, auth=auth, window=window)
+    ingestor = Ingestor(path, options.host, options.port, **options.settings())
     ingestor.start()
     pipe.send("ready")
     try:

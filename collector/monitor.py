@@ -57,6 +57,8 @@ class HallMonitor:
         self._engines: dict[str, TidalWarningEngine] = {}
         self._calendars: dict[tuple[str, ...], HolidayCalendar] = {}
         self._evaluated_at: dict[str, float] = {}
+        #: Per hall with a hold running, the hall time it ends (as of its last evaluation).
+        self._due_at: dict[str, float] = {}
         self._transitions: list[Transition] = []
         #: Per hall, events that could not be folded in and evaluations that failed.
         self.failures: Counter[str] = Counter()
@@ -114,6 +116,24 @@ class HallMonitor:
             if hall is not None:
                 found.setdefault(hall, []).extend(self.evaluate(hall))
             return {h: t for h, t in found.items() if t}
+
+    def due_by(self, times: dict[str, float]) -> set[str]:
+        """The halls among ``times`` (hall → a hall time, the latest of its events about to
+        be folded in) whose running hold (:meth:`TidalWarningEngine.due_at`) ends by then:
+        the evaluation after those events may raise or clear a warning. The collector folds
+        these halls' events first."""
+        with self._lock:
+            due_at = self._due_at
+            return {h for h, t in times.items() if (end := due_at.get(h)) is not None
+                    and end <= max(t, self._evaluated_at.get(h, t))}  # fmt: skip
+
+    def due(self, now: float | None = None) -> list[str]:
+        """The halls whose running hold has ended by ``now`` on their clock (the later of
+        ``now`` and their watermark): evaluated now, they may raise or clear a warning.
+        Between its passes over every hall, the collector's timer evaluates these."""
+        with self._lock:
+            return [h for h, end in self._due_at.items()
+                    if (at := self._clock_for(h, now)) is not None and end <= at]  # fmt: skip
 
     def replay(self, events: Iterable[Event], step_s: float = REPLAY_STEP_S) -> int:
         """Rebuild metrics and warning states from stored events, e.g. after a restart.
@@ -276,6 +296,11 @@ class HallMonitor:
         raised: list[Transition] = []
         for snapshot in self._metrics.snapshots(hall, at):
             raised.extend(engine.evaluate(snapshot))
+        due_at = engine.due_at()
+        if due_at is None:
+            self._due_at.pop(hall, None)
+        else:
+            self._due_at[hall] = due_at
         return raised
 
     def _engine(self, hall: str) -> TidalWarningEngine:
@@ -309,6 +334,21 @@ class HallMonitor:
         if self._metrics.watermark(hall) is None:
             return None  # nothing known about the hall yet: nothing to warn about
         return max(candidates)
+
+
+def hall_runs(events: list[Event]) -> list[list[Event]]:
+    """``events`` cut into runs: consecutive events of one hall. :meth:`HallMonitor.observe`
+    evaluates a hall at the end of each run, so observing the runs one by one, in any order
+    that keeps each hall's runs in theirs, evaluates every hall exactly as observing
+    ``events`` at once would (the halls share nothing)."""
+    runs: list[list[Event]] = []
+    hall: str | None = None
+    for event in events:
+        if event.hall_id != hall:
+            hall = event.hall_id
+            runs.append([])
+        runs[-1].append(event)
+    return runs
 
 
 #: Epoch seconds of 9999-12-31, the last time ``datetime`` can show.

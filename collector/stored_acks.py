@@ -25,7 +25,8 @@ bookkeeping and its in-flight window for every message: at province scale every 
 answered by one watermark message (a hall sends every few seconds, far apart from the
 150 ms), and that answer cost a sixth of the collector's CPU (measured in a 1,500-hall
 drain). An agent subscribed with QoS 1 takes it as it comes (the broker delivers at the
-lower of the two).
+lower of the two). A round's messages go out in one write
+(:meth:`collector.mqtt_receive.MqttReceiver.publish_many`).
 
 Nothing is persisted here: the watermarks follow from the event store (events, dead letters,
 floors), so a restarted collector publishes the same ones.
@@ -49,8 +50,6 @@ INTERVAL_S = 0.15
 #: Shortest time between two watermark rounds, whatever hall is due: each round syncs the
 #: store to disk once, and with thousands of halls a new hall is due almost every moment.
 ROUND_GAP_S = 0.05
-#: How long stopping waits for the last messages to reach the broker.
-STOP_WAIT_S = 2.0
 
 
 class StoredAcks:
@@ -87,7 +86,6 @@ class StoredAcks:
         self._forced: set[str] = set()
         self._last_at: dict[str, float] = {}
         self._last_sent: dict[str, bytes] = {}
-        self._last_info: dict[str, Any] = {}
         # Build and publish under one lock, so an older message can never be sent after a
         # newer one of the same hall (the retained one must be the latest).
         self._publish_lock = threading.Lock()
@@ -96,7 +94,9 @@ class StoredAcks:
         self.published = 0
 
     def start(self, client: Any) -> None:
-        """Publish through ``client`` (a connected or connecting paho client) from now on."""
+        """Publish through ``client`` from now on: anything with
+        ``publish_many([(topic, payload), ...], retain)`` that sends QoS 0 and returns
+        False when it could not (an :class:`collector.mqtt_receive.MqttReceiver`)."""
         with self._cond:
             self._client = client
             self._stopping = False
@@ -111,22 +111,17 @@ class StoredAcks:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        # Written before the connection closes (publish_many returns once the socket has
+        # taken them); the next connect republishes everything anyway.
         self.flush()
-        deadline = time.monotonic() + STOP_WAIT_S
-        for info in list(self._last_info.values()):
-            # Give the last message of each hall a moment to reach the broker before the
-            # connection closes; the next connect republishes everything anyway.
-            try:
-                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
-            except Exception:  # noqa: S112 - not connected: nothing to wait for
-                continue
         with self._cond:
             self._client = None
 
-    def changed(self, hall: str) -> None:
-        """The hall's stored state changed (a batch committed)."""
+    def changed(self, *halls: str) -> None:
+        """These halls' stored state changed (a group committed): one hold of the lock and
+        one wake-up for all of them."""
         with self._cond:
-            self._dirty.add(hall)
+            self._dirty.update(halls)
             self._cond.notify_all()
 
     def republish_all(self) -> None:
@@ -204,10 +199,11 @@ class StoredAcks:
                 return
             # Read first, sync second: the sync covers every commit the watermarks reflect.
             self._make_durable()
-            for hall, payload in payloads.items():
-                # QoS 0 (module docstring): while disconnected paho drops it, and the
-                # reconnect republishes every hall.
-                info = client.publish(stored_topic(hall), payload, qos=0, retain=True)
-                self._last_info[hall] = info
-                self._last_sent[hall] = payload
-                self.published += 1
+            # QoS 0 (module docstring): while disconnected nothing is sent, and the
+            # reconnect republishes every hall.
+            if client.publish_many(
+                [(stored_topic(hall), payload) for hall, payload in payloads.items()],
+                retain=True,
+            ):
+                self._last_sent.update(payloads)
+                self.published += len(payloads)

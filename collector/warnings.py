@@ -217,6 +217,32 @@ class TidalWarningEngine:
             raised = [t for t in raised if t.hall == hall]
         return sorted(raised, key=lambda t: (_SEVERITY[t.level], t.hall, t.service, t.metric))
 
+    def due_at(self) -> float | None:
+        """The earliest hall time at which a hold running now ends (a level held for
+        ``pending_s``, a fall held for ``clear_after_s``, a valley's idle or busy time): from
+        then on an evaluation may raise or clear a warning, if the condition still holds.
+        None while no hold runs: a warning can change only after one starts (or, with a
+        hold of 0 s, at any evaluation), or, for a valley, when its windows close."""
+        th = self.thresholds
+        ends: list[float] = []
+        for t in self._tracks.values():
+            if t.above_red_since is not None and t.level != "red":
+                ends.append(t.above_red_since + th.pending_s)
+            if t.level is None:
+                if t.above_yellow_since is not None:
+                    ends.append(t.above_yellow_since + th.pending_s)
+                continue
+            if t.below_yellow_since is not None:
+                ends.append(t.below_yellow_since + th.clear_after_s)
+            if t.level == "red" and t.below_red_since is not None:
+                ends.append(t.below_red_since + th.clear_after_s)
+        for v in self._valleys.values():
+            if not v.firing and v.idle_since is not None:
+                ends.append(v.idle_since + th.valley_for_s)
+            elif v.firing and v.busy_since is not None:
+                ends.append(v.busy_since + th.pending_s)
+        return min(ends, default=None)
+
     def states(self, hall: str, service: str) -> dict[str, str]:
         """Each metric's state (``normal``, ``pending``, ``firing:red`` …) for the dashboard."""
         found = {m: self._tracks.get((hall, service, m), _Track()).state() for m in METRICS}

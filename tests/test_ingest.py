@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sqlite3
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -221,3 +223,34 @@ def test_acknowledgements_of_a_group_reach_the_broker(tmp_path: Path, mosquitto)
     finally:
         third.stop()
         first.store.close()
+
+
+def test_a_message_whose_commit_failed_is_stored_once_the_database_works_again(
+    tmp_path: Path, mosquitto
+):
+    """A failed commit leaves its message unacknowledged and uncounted, and the broker
+    delivers again only on a new connection: the ingest connects again, and the message is
+    stored (and counted once) without a restart of the collector."""
+    ing = Ingestor(tmp_path / "collector.db", mosquitto.host, mosquitto.port,
+                   client_id="redeliver-collector")
+    real, failures = ing.store.transaction, [sqlite3.OperationalError("disk I/O error")]
+
+    @contextmanager
+    def failing_once():
+        with real():
+            yield
+            if failures:
+                raise failures.pop()
+
+    ing.store.transaction = failing_once  # type: ignore[method-assign]
+    ing.start()
+    raw = RawPublisher(mosquitto)
+    try:
+        assert ing.wait_subscribed(30)
+        raw.send(TOPIC, encode_batch([event("pad-1", 1)]))
+        assert wait_until(lambda: ing.store.count(HALL) == 1, 30), ing.counters()
+        assert (ing.store_failures, ing.events_ingested, ing.duplicates) == (1, 1, 0)
+    finally:
+        raw.close()
+        ing.stop()
+        ing.store.close()

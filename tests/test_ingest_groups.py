@@ -35,7 +35,7 @@ def ingestor(tmp_path: Path) -> Ingestor:
 
 def test_a_group_commits_together_and_then_tells_the_watermark(ingestor: Ingestor) -> None:
     told: list[str] = []
-    ingestor.stored_acks.changed = told.append  # type: ignore[method-assign]
+    ingestor.stored_acks.changed = lambda *halls: told.extend(halls)  # type: ignore
     topic = events_topic(HALL)
     settled = ingestor.settle_group([(topic, batch("kiosk-1", 1, 50)),
                                      (topic, batch("kiosk-1", 51, 50)),
@@ -50,7 +50,7 @@ def test_a_failed_commit_keeps_nothing_acknowledges_nothing_and_tells_nobody(
     ingestor: Ingestor,
 ) -> None:
     told: list[str] = []
-    ingestor.stored_acks.changed = told.append  # type: ignore[method-assign]
+    ingestor.stored_acks.changed = lambda *halls: told.extend(halls)  # type: ignore
     real = ingestor.store.transaction
 
     @contextmanager

@@ -20,9 +20,25 @@ from flows.queue import HallQueue
 from hallstore import journal
 
 SERVICES = ("social", "household", "business")
-#: This morning's opening time: the agent under test closes what an earlier day left
-#: (agent.hall_box.DayCloser, by the wall clock), so the producer's tickets must be today's.
-HALL_OPENS = at_hall_time(business_day(time.time()), "08:30")
+#: Hall seconds between two of the producer's steps, at most.
+STEP_S = 20.0
+
+
+def hall_clock(events: int, now: float | None = None) -> tuple[SimClock, float]:
+    """The producer's hall clock and its step: today's, and never ahead of the wall clock.
+
+    Today's, because the agent under test closes what an earlier day left
+    (agent.hall_box.DayCloser, by the wall clock). Not ahead, because the collector refuses an
+    event more than five minutes in its future (``core.events.TimeWindow``): a clock opening
+    at 08:30 failed every run made between midnight and 08:30 Beijing time. So the clock
+    starts early enough today that ``events`` steps end by ``now``, with shorter steps when
+    little of today has passed.
+    """
+    now = time.time() if now is None else now
+    midnight = at_hall_time(business_day(now), "00:00")
+    start = max(midnight + 1.0, now - events * STEP_S)
+    step = max(0.001, min(STEP_S, (now - start) / max(events, 1)))
+    return SimClock(start), step
 
 
 def prepare(hall_db: Path) -> None:
@@ -60,7 +76,7 @@ def run(hall_db: Path, events: int, per_second: float = 0.0) -> int:
     started = time.monotonic()
     conn = journal.connect(hall_db)
     hall = load_hall_config()
-    clock = SimClock(HALL_OPENS)
+    clock, step = hall_clock(events)
     queue = HallQueue(conn, hall, clock)
     made = 0
     for w in hall.windows:
@@ -77,7 +93,7 @@ def run(hall_db: Path, events: int, per_second: float = 0.0) -> int:
             made += 1
         elif queue.call_next(w.no, f"pad-{w.no}") is not None:
             made += 1
-        clock.advance(20)
+        clock.advance(step)
         if per_second > 0:
             ahead = started + made / per_second - time.monotonic()
             if ahead > 0:
