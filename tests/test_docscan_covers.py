@@ -75,6 +75,26 @@ def test_a_page_lying_across_another_is_never_cropped(seed: int) -> None:
     _refusal(make_scene(seed, FRAME, hard=True, layout="stack").jpeg)
 
 
+@pytest.mark.parametrize("seed", [314, 320])
+def test_a_sheet_cut_by_the_edge_of_one_lying_across_it_is_refused_as_two_pages(seed: int) -> None:
+    # These two were cropped to the part of the lower sheet left uncovered (JI 0.60 and
+    # 0.59): one side of that crop is the upper sheet's edge, with the upper sheet outside it
+    # all along, so the step there was that side's usual one and the stretch test of
+    # "another sheet" saw nothing. The citizen must be told to lay one page at a time.
+    scene = make_scene(seed, FRAME, hard=True, layout="stack")
+    error = _refusal(scene.jpeg)
+    assert isinstance(error, TwoPagesFound), f"{type(error).__name__} ({', '.join(scene.tags)})"
+    assert error_text(error) == "检测到多份材料，请每次只放一页"
+
+
+@pytest.mark.parametrize("seed", [336, 386])
+def test_a_sheet_cut_by_another_on_a_desk_as_light_as_paper_is_never_cropped(seed: int) -> None:
+    # The same wrong crop (JI 0.49 and 0.55), but every side has paper-coloured desk outside,
+    # so nothing tells the upper sheet from the desk; the lower sheet's own side going on past
+    # the false corner does. Refused (today as LowConfidence): no crop may come out.
+    _refusal(make_scene(seed, FRAME, hard=True, layout="stack").jpeg)
+
+
 def test_two_sheets_one_across_the_other_say_one_page_at_a_time() -> None:
     scene = make_scene(300, FRAME, hard=True, layout="stack")
     error = _refusal(scene.jpeg)
