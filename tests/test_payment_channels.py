@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.clock import HALL_TZ
 from core.errors import PaymentBadResponse, PaymentRefused, PaymentTimeout
 from payments.alipay import AlipayChannel
 from payments.channel import OrderState, PaymentChannel
@@ -83,7 +84,8 @@ def test_statements_list_payments_and_refunds_of_a_past_day(
     for channel_id in ("alipay", "icbc", "ccb"):
         channels[channel_id].precreate(f"stmt_{channel_id}", 9650, "燃气费")
         rig.ledgers()[channel_id].scan_and_pay(f"stmt_{channel_id}")
-    today = dt.date.today()
+    # The channels' day is Beijing's (the machine's own date lags it from 16:00 UTC).
+    today = dt.datetime.now(HALL_TZ).date()
     with pytest.raises(PaymentRefused):
         channels["alipay"].statement(today)  # Alipay publishes a day's statement the next day
     real_now = rig.alipay.ledger.now
