@@ -562,10 +562,6 @@ class CollectorService:
                 self._unfolded -= len(groups)
                 self._folded.notify_all()
 
-    def _on_events(self, events: list[Event]) -> None:
-        """Fold one group of new events in (see :meth:`_fold_groups`)."""
-        self._fold_groups([events])
-
     def _fold_groups(self, groups: list[list[Event]]) -> None:
         """Fold groups of new events (each one commit, in store order) into today's KPIs,
         the metrics and warnings, and hand them to the 差评 desk.

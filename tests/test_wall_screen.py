@@ -31,7 +31,7 @@ def wall(tmp_path_factory):
 
     def feed(events):
         service.store.add(events)
-        service._on_events(events)
+        service._fold_groups([events])
 
     recorded = busy_morning(tmp / "hall.db", feed)
     board = Dashboard(service.dashboard_state, kpis=service.kpi_state,
