@@ -460,8 +460,11 @@ class MqttReceiver:
         try:
             sock.sendall(data)
         except OSError as err:
-            # The network thread sees the broken connection on its next read.
-            log.debug("write to the broker failed: %s", err)
+            # The network thread sees the broken connection on its next read. The text, not
+            # the error: a log record keeps its args, and a handler that holds records (a
+            # test's capture, a memory handler) would keep this frame, and through it the
+            # whole ingest, alive after the collector stopped.
+            log.debug("write to the broker failed: %s", str(err))
             return False
         self._last_out = time.monotonic()
         return True
@@ -484,7 +487,7 @@ class MqttReceiver:
                     self._serve(sock, accepted)
                 except (OSError, ProtocolError) as err:
                     if not self._stopping.is_set():
-                        log.info("broker %s:%d: connection lost: %s", self.host, self.port, err)
+                        log.info("broker %s:%d: connection lost: %s", self.host, self.port, str(err))
                 finally:
                     self._close(sock)
                 if accepted[0]:

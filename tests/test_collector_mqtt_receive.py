@@ -399,3 +399,23 @@ def test_an_mqtt_5_connection_takes_over_the_session_a_3_1_1_collector_left(
         assert new.payloads() == [b"queued-1", b"queued-2"]
     finally:
         new.receiver.stop()
+
+
+class _ClosedSocket:
+    def sendall(self, data: bytes) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_failed_write_is_logged_as_text_so_no_log_record_keeps_the_receiver_alive(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A record keeps its args: an error among them keeps its traceback, the frame, the
+    # receiver and whatever its callback reaches (a stopped collector's whole state, held
+    # until the capturing handler lets go).
+    receiver = MqttReceiver("127.0.0.1", 1, "c", [(TOPIC, 1)], lambda messages: None)
+    receiver._sock = _ClosedSocket()  # type: ignore[assignment]
+    with caplog.at_level("DEBUG", logger="collector.mqtt_receive"):
+        assert receiver._write(b"\x40\x02\x00\x01") is False
+    (record,) = caplog.records
+    assert "Broken pipe" in record.getMessage()
+    assert not any(isinstance(arg, BaseException) for arg in record.args or ())
