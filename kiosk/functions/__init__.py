@@ -8,10 +8,10 @@ imports the module when it starts and finds its screens in ``SCREENS``::
 
 A draw function takes the :class:`flows.screens.Screen` the flow returned and the function's
 :class:`FunctionUi`, and returns the widgets of the kiosk's body, top to bottom. It reads the
-screen's data, binds taps to :meth:`FunctionUi.step` and keeps no state. The kiosk window owns
-the rest: the header (which shows the function's title), the 关爱模式 / 朗读 / 远程帮办 bar
-and the 返回首页 button on every screen, the status line, the idle timeout, and the 服务评价
-screens a function hands the citizen to (:mod:`kiosk.functions.rating`).
+screen's data, binds taps to :meth:`FunctionUi.step` and keeps no state but what a :class:`Kept`
+holds. The kiosk window owns the rest: the header (which shows the function's title), the
+关爱模式 / 朗读 / 远程帮办 bar and the 返回首页 button on every screen, the status line, the idle
+timeout, and the 服务评价 screens a function hands the citizen to (:mod:`kiosk.functions.rating`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from core.errors import ConfigError
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 Draw = Callable[["Screen", "FunctionUi"], "list[Widget]"]
 #: Runs one step of a function's flow on the kiosk's worker: ``(action, busy_text)``.
 RunStep = Callable[[Callable[[Any], "Screen"], "str | None"], None]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,23 @@ class FunctionUi:
                 citizen waits on (``正在出号，请稍候…``).
         """
         self._run(action, busy)
+
+
+class Kept(Generic[T]):
+    """What a function's screens build once for each window and reuse on its later screens:
+    for screens that cost a frame or more to build, on a tap a citizen waits on. Held for the
+    window's life, as the window holds its :class:`FunctionUi`."""
+
+    def __init__(self) -> None:
+        self._kept: dict[FunctionUi, tuple[object, T]] = {}
+
+    def get(self, ui: FunctionUi, build: Callable[[], T], key: object = None) -> T:
+        """What was built for ``ui``; ``build()`` builds it the first time, and again when
+        ``key`` (what it was built from) is no longer the same."""
+        kept = self._kept.get(ui)
+        if kept is None or kept[0] != key:
+            kept = self._kept[ui] = (key, build())
+        return kept[1]
 
 
 def load(function: KioskFunction) -> FunctionScreens:

@@ -13,7 +13,7 @@ from kivy.uix.widget import Widget
 
 from flows.screens import Screen
 from kiosk.form_screens import FORM_SCREENS, error_line, field_rows, note, title
-from kiosk.functions import FunctionScreens, FunctionUi
+from kiosk.functions import FunctionScreens, FunctionUi, Kept
 from kiosk.identify_screens import IDENTIFY_SCREENS
 from kiosk.step_button import step_button
 from kiosk.widgets import BLUE, GREEN, INK, Text, button_grid
@@ -26,23 +26,25 @@ _CARD_ACTIONS = {"report": "挂失", "release": "解挂"}
 
 #: Each window's list of queries, built once: eighteen two-line buttons cost a frame or more
 #: to lay out and render, on the tap that opens 便民查询. Only the queries' names are in it.
-_lists: dict[FunctionUi, tuple[tuple[tuple[str, str, str], ...], list[Widget]]] = {}
+_lists: Kept[list[Widget]] = Kept()
 
 
 def choose_query(screen: Screen, ui: FunctionUi) -> list[Widget]:
     """Every query, two columns, and the card's loss report last."""
     items = [*screen.data["queries"], screen.data["card"]]
     key = tuple((q["id"], q["title"], q["department"]) for q in items)
-    kept = _lists.get(ui)
-    if kept is None or kept[0] != key:
+
+    def build() -> list[Widget]:
         buttons = [
             _button(f"{q['title']}\n[size=20]{q['department']}[/size]", f"convenience_queries_{q['id']}",
                     ui, lambda f, qid=q["id"]: f.choose(qid), markup=True)
             for q in items
         ]  # fmt: skip
-        kept = _lists[ui] = (key, [title("请选择查询事项"), button_grid(buttons, 2, 100)])
-    kept[1][1].scroll_y = 1  # each visit starts at the top of the list
-    return [*kept[1], *error_line(screen)]
+        return [title("请选择查询事项"), button_grid(buttons, 2, 100)]
+
+    widgets = _lists.get(ui, build, key)
+    widgets[1].scroll_y = 1  # each visit starts at the top of the list
+    return [*widgets, *error_line(screen)]
 
 
 def inputs(screen: Screen, ui: FunctionUi) -> list[Widget]:

@@ -30,7 +30,7 @@ from kivy.uix.widget import Widget
 
 from flows.screens import Screen
 from kiosk.care_mode import restyle
-from kiosk.functions import FunctionScreens, FunctionUi
+from kiosk.functions import FunctionScreens, FunctionUi, Kept
 from kiosk.keyboard import KeyboardField
 from kiosk.widgets import (
     AMBER,
@@ -347,16 +347,12 @@ class _GuideView:
         return label
 
 
-#: The views of each window's 办事指南 (one :class:`FunctionUi` per function and window, kept
-#: for the window's life).
-_views: dict[FunctionUi, tuple[_SearchView, _GuideView]] = {}
+#: The views of each window's 办事指南, kept: see "Drawn once, updated after" above.
+_views: Kept[tuple[_SearchView, _GuideView]] = Kept()
 
 
 def _view(ui: FunctionUi) -> tuple[_SearchView, _GuideView]:
-    views = _views.get(ui)
-    if views is None:
-        views = _views[ui] = (_SearchView(ui), _GuideView(ui))
-    return views
+    return _views.get(ui, lambda: (_SearchView(ui), _GuideView(ui)))
 
 
 def search(screen: Screen, ui: FunctionUi) -> list[Widget]:
