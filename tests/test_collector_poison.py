@@ -31,6 +31,8 @@ from collector.service import CollectorService
 from collector.store import EventStore
 from core.config import load_hall_config
 from core.events import Event, Kind, encode_batch
+from core.telemetry import Sample, TelemetryBatch
+from core.telemetry import encode_batch as encode_telemetry
 from tests.brokers import MosquittoUnderTest, wait_until
 from tests.hall_events import RecordedHall
 
@@ -296,7 +298,12 @@ def test_named_poison_through_mosquitto_stores_every_valid_event_and_warnings_st
         hall.issue("business")
         last = hall.take()
         sender.send(TOPIC, encode_batch(last))
+        # The ingest settles a group's telemetry after its events: a good sample sent after
+        # the bad telemetry is stored once they are dead-lettered.
+        sender.send(f"halledge/v1/{HALL}/telemetry", encode_telemetry(
+            TelemetryBatch(HALL, [Sample("kiosk-1", "cpu.load", hall.now(), 0.5)], 0, 0)))
         assert wait_until(lambda: service.store.stored_ids([last[-1].event_id]), TIMEOUT)
+        assert wait_until(lambda: service.ingestor.samples_ingested == 1, TIMEOUT)
         assert service.wait_folded(TIMEOUT)  # metrics and warnings follow on their own thread
 
         ids = {e.event_id for e in good}
