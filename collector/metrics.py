@@ -15,6 +15,8 @@ passes the hall's event-time watermark as ``now`` so a simulated morning behaves
 from __future__ import annotations
 
 import math
+from bisect import insort
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,10 @@ CALLED_LOOKBACK_S = 15 * 60
 RECENT_S = 30 * 60
 #: How many recent services feed the average handling time (same sample as the kiosk estimate).
 AHT_SAMPLE = 20
+#: A ticket whose life ended (finished, skipped, expired, withdrawn) and whose every time lies
+#: this far before a snapshot counts in it, and in every later one, only as a number: served
+#: or skipped, and a handling time. Past both lookbacks above.
+SETTLED_AFTER_S = max(CALLED_LOOKBACK_S, RECENT_S)
 #: Handling time used when neither history nor the hall config knows the service.
 DEFAULT_AHT_S = 300.0
 #: Longest believable handling time (call → finish); longer ones, and negative ones from
@@ -213,6 +219,48 @@ class _Figures:
         self.skipped = 0  # finished by ``now`` as a no-show
 
 
+class _Settled:
+    """A hall's tickets whose part in every snapshot at or after ``horizon`` (less
+    :data:`SETTLED_AFTER_S`) is fixed, kept as that part: a busy hall's day is mostly such
+    tickets, and every evaluation walked all of them again.
+
+    Any event about one of them sends them all back to the hall's active tickets
+    (:meth:`HallMetrics._unsettle`): events about an ended ticket are rare (a late
+    duplicate, a transfer), and nothing is then settled wrong.
+    """
+
+    __slots__ = ("horizon", "ids", "served", "skipped", "handled", "services")
+
+    def __init__(self) -> None:
+        self.horizon = -math.inf  # the latest cutoff tickets were settled at
+        self.ids: set[str] = set()
+        self.served: Counter[str] = Counter()  # per service
+        self.skipped: Counter[str] = Counter()
+        #: per service, the latest :data:`AHT_SAMPLE` (finished_at, handling) pairs, sorted
+        self.handled: dict[str, list[tuple[float, float]]] = {}
+        self.services: set[str] = set()
+
+    def add(self, ticket: TicketRecord) -> None:
+        self.ids.add(ticket.ticket_id)
+        service = ticket.service
+        self.services.add(service)
+        if ticket.finished_at is None:
+            return  # ended without a finish time: counts in no figure
+        if ticket.state == "finished":
+            self.served[service] += 1
+            handling = _handling_s(ticket)
+            if handling is not None:
+                tail = self.handled.setdefault(service, [])
+                insort(tail, (ticket.finished_at, handling))
+                del tail[:-AHT_SAMPLE]
+        elif ticket.state == "skipped":
+            self.skipped[service] += 1
+
+
+#: The states a ticket's life ends in.
+_ENDED = frozenset({"finished", "skipped", "expired", "withdrawn"})
+
+
 class _HallState:
     def __init__(self) -> None:
         self.day: str | None = None
@@ -221,6 +269,9 @@ class _HallState:
         self.day_span: tuple[float, float] = (math.inf, -math.inf)
         self.watermark: float | None = None
         self.tickets: dict[str, TicketRecord] = {}
+        #: ``tickets`` less the settled ones, in the same order
+        self.active: dict[str, TicketRecord] = {}
+        self.settled = _Settled()
         self.windows: dict[int, _Window] = {}
         self.ratings: dict[str, int] = {}  # ticket_id -> level: one rating per ticket
         self.health: dict[str, tuple[float, str]] = {}
@@ -291,8 +342,8 @@ class HallMetrics:
         codes = [s.code for s in config.services] if config else []
         state = self._halls.get(hall)
         if state is not None:
-            seen = sorted({t.service for t in state.tickets.values()} - set(codes))
-            codes.extend(seen)
+            seen = {t.service for t in state.active.values()} | state.settled.services
+            codes.extend(sorted(seen - set(codes)))
         return codes
 
     def snapshot(self, hall: str, service: str, now: float) -> ServiceSnapshot:
@@ -309,11 +360,24 @@ class HallMetrics:
         codes = self.services(hall) if services is None else services
         figures = {code: _Figures() for code in codes}
         called_since, recent_since = now - CALLED_LOOKBACK_S, now - RECENT_S
-        for t in state.tickets.values():
+        settled = state.settled
+        cutoff = now - SETTLED_AFTER_S
+        # Snapshots go forward with the hall clock; one further back than the settled
+        # tickets were settled at (a replay, a question about the past) walks them all.
+        use_settled = cutoff >= settled.horizon
+        ended: list[TicketRecord] = []
+        for t in (state.active if use_settled else state.tickets).values():
             f = figures.get(t.service)
-            if f is None or t.issued_at > now or t.state == "withdrawn":
+            if f is None or t.issued_at > now:
                 continue
             issued, called, finished = t.issued_at, t.called_at, t.finished_at
+            if (
+                issued < cutoff and use_settled and t.state in _ENDED
+                and (called is None or called < cutoff) and (finished is None or finished < cutoff)
+            ):
+                ended.append(t)  # counted below as it is now, and from the settled next time
+            if t.state == "withdrawn":
+                continue
             if recent_since < issued:
                 f.arrivals += 1
             if called is not None:
@@ -335,6 +399,8 @@ class HallMetrics:
                     f.in_hall.append(now - issued)
             elif _RANK[t.state] < _RANK["finished"]:
                 f.in_hall.append(now - issued)
+        if not use_settled:
+            settled = _Settled()  # every ticket was walked: the settled ones are in figures
         out = []
         for code in codes:
             f = figures[code]
@@ -350,11 +416,16 @@ class HallMetrics:
                 time_in_hall_s=max(f.recent_hall + f.in_hall, default=0.0),
                 time_in_hall_avg_s=_mean(f.recent_hall),
                 arrivals_30m=f.arrivals,
-                served_count=len(f.served),
-                skipped_count=f.skipped,
-                aht_s=self._aht(hall, code, f.served),
+                served_count=len(f.served) + settled.served[code],
+                skipped_count=f.skipped + settled.skipped[code],
+                aht_s=self._aht(hall, code, f.served, settled.handled.get(code)),
                 open_windows=self._open_windows(hall, state, code),
             ))  # fmt: skip
+        if use_settled:
+            settled.horizon = cutoff
+            for t in ended:
+                settled.add(t)
+                del state.active[t.ticket_id]
         return out
 
     def hall_snapshot(self, hall: str, now: float) -> HallSnapshot:
@@ -392,6 +463,7 @@ class HallMetrics:
         start = at_hall_time(day, "00:00")
         hall.day_span = (start, start + 86400.0)
         hall.tickets = {k: t for k, t in hall.tickets.items() if business_day(t.issued_at) == day}
+        self._unsettle(hall)
         hall.ratings.clear()
         hall.kiosk = KioskUsage()
 
@@ -404,7 +476,21 @@ class HallMetrics:
             and not hall.day_span[0] <= issued_at < hall.day_span[1]
         ):
             return  # a late event from a day already closed
+        ticket_id = data.get("ticket_id")
+        if ticket_id is None:
+            return  # fold_ticket would ignore it: a ticket without identity tells nothing
+        ticket_id = str(ticket_id)
+        if ticket_id in hall.settled.ids:
+            self._unsettle(hall)
         fold_ticket(hall.tickets, event)
+        ticket = hall.tickets.get(ticket_id)
+        if ticket is not None:
+            hall.active[ticket_id] = ticket
+
+    @staticmethod
+    def _unsettle(hall: _HallState) -> None:
+        hall.settled = _Settled()
+        hall.active = dict(hall.tickets)
 
     def _observe_window(self, hall_id: str, hall: _HallState, event: Event) -> None:
         number = _int_or_none(event.data.get("window"))
@@ -444,10 +530,17 @@ class HallMetrics:
             sorted(n for n, w in state.windows.items() if w.is_open and service in w.services)
         )
 
-    def _aht(self, hall: str, service: str, served: list[TicketRecord]) -> float:
+    def _aht(
+        self, hall: str, service: str, served: list[TicketRecord],
+        settled: list[tuple[float, float]] | None = None,
+    ) -> float:
         handled = [(t.finished_at or 0.0, h) for t in served if (h := _handling_s(t)) is not None]
+        if settled:
+            handled.extend(settled)
         if handled:
-            handled.sort(key=_first)  # stable: tickets finished at once keep their order
+            # By finish time, then handling time: the sample is the same whichever order
+            # the tickets come in (settled or not), and so is its sum.
+            handled.sort()
             return _mean([h for _, h in handled[-AHT_SAMPLE:]])
         config = self._configs.get(hall)
         if config is not None:
@@ -501,10 +594,6 @@ def _handling_s(ticket: TicketRecord) -> float | None:
         return None
     handling = ticket.finished_at - ticket.called_at
     return handling if 0 < handling <= MAX_HANDLING_S else None
-
-
-def _first(pair: tuple[float, float]) -> float:
-    return pair[0]
 
 
 def _mean(values: list[float]) -> float:
