@@ -20,7 +20,10 @@ Every figure sits beside a baseline measured in the same run:
   ``ingest`` is the province's configuration, the ingest in a process of its own (``ingest_process=True``);
   ``ingest_in_process`` the default, on halls of its own; ``ingest_alone``: the service handed
   the same payloads directly (no MQTT), for context. Each also times until the fold (metrics,
-  warnings, KPIs, 差评) has every event.
+  warnings, KPIs, 差评) has every event. ``ingest_backlog``: the collector's own rate with
+  no load generator running while it is timed: the same province's morning queued in the
+  broker for the collector's session while it was down, then drained (a restart after an
+  outage; also what the ingest does when halls send faster than it stores).
 * ``evaluation``: seconds to evaluate every hall (:meth:`CollectorService.evaluate`: each
   hall's snapshots and warning engines, and publishing what changed), target ≤ 2 s. Baseline:
   one plain pass over the same ticket records (what any evaluation must at least touch).
@@ -426,6 +429,72 @@ def _ingest_run(
         "events_per_s_folded": round(total / folded, 1),
         "publishers_done_s": round(max(r["seconds"] for r in sent), 2),
         "nothing_lost": _nothing_lost(service, total, _last_seqs(prefix, sample, start, tickets)),
+    }
+
+
+def _backlog_run(
+    broker: MosquittoBroker, path: Path, client_id: str, prefix: str, halls: int,
+    start: float, tickets: int, processes: int,
+) -> dict[str, Any]:
+    """The province's morning queued in the broker while the collector was down, then drained:
+    the collector's own sustained rate, with no load generator on the machine's two cores
+    while it is timed (only Mosquitto delivering). A collector comes back to this after a
+    restart or an outage; it is also what the ingest does when the halls send faster than it
+    stores. Timed from ``start()`` until the last event is stored (and acknowledged)."""
+    service = _service(path, broker.host, broker.port, client_id, ingest_process=True)
+    service.start()  # subscribes; the session stays on the broker when it stops
+    try:
+        if not service.wait_ready(30):
+            raise RuntimeError("the collector did not connect")
+    finally:
+        service.stop()
+    publishers = Publishers(broker, prefix, halls, start, tickets, processes)
+    try:
+        publishers.go()
+        sent = publishers.results(3600)
+    finally:
+        publishers.kill()
+    total = publishers.events
+    service = _service(path, broker.host, broker.port, client_id, ingest_process=True)
+    began = time.perf_counter()
+    service.start()
+    try:
+        ingest = getattr(service.ingestor, "_proc", None)
+        machine = _Machine({
+            "collector": os.getpid(), "ingest_process": ingest.pid if ingest is not None else None,
+            "mosquitto": broker.pid,
+        })  # fmt: skip
+        done = _wait_ingested(service, total, timeout=3600)
+        if done is None:
+            stored = service.ingestor.events_ingested
+            raise RuntimeError(f"the collector stored {stored} of {total} of the backlog")
+        busy = machine.read()
+        if not service.wait_folded(600):
+            raise RuntimeError("the collector's fold did not catch up")
+        folded = time.perf_counter() - began
+        sample = list(range(0, halls, max(1, halls // 50)))
+        lost = _nothing_lost(service, total, _last_seqs(prefix, sample, start, tickets))
+    finally:
+        service.stop()
+        _end_session(broker, client_id)
+    elapsed = done - began
+    return {
+        "events": total,
+        "messages": publishers.messages,
+        "publisher_processes": processes,
+        "queued_in_s": round(max(r["seconds"] for r in sent), 2),
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(total / elapsed, 1),
+        "messages_per_s": round(publishers.messages / elapsed, 1),
+        "seconds_until_folded": round(folded, 2),
+        "events_per_s_folded": round(total / folded, 1),
+        "nothing_lost": lost,
+        "machine": busy,
+        # Which process sets the pace: CPU per message of each, until the last was stored.
+        "cpu_us_per_message": {
+            name: round(cores * busy["seconds"] / publishers.messages * 1e6, 1)
+            for name, cores in busy["cores_used_by"].items() if cores == cores
+        },
     }
 
 
@@ -1097,6 +1166,17 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
                 "ratio_vs_lean_floor": round(measured["events_per_s"] / lean["events_per_s"], 3),
             }
             _progress("ingest_in_process", result["ingest_in_process"])
+
+            backlog = _backlog_run(broker, tmp / "collector-backlog.db", "bench-collector-backlog",
+                                   "provb", halls, start, tickets, processes)  # fmt: skip
+            result["ingest_backlog"] = backlog | {
+                "ingest_process": True,
+                "ratio_vs_raw_baseline": round(backlog["events_per_s"] / raw_rate, 3),
+                "ratio_vs_province_peak": round(
+                    backlog["events_per_s"] / PROVINCE_PEAK_EVENTS_PER_S, 2),
+                "ratio_vs_lean_floor": round(backlog["events_per_s"] / lean["events_per_s"], 3),
+            }
+            _progress("ingest_backlog", result["ingest_backlog"])
 
             service = _service(tmp / "collector.db", broker.host, broker.port, "bench-collector",
                                ingest_process=True)  # fmt: skip

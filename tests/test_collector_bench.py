@@ -35,6 +35,12 @@ def test_the_province_bench_runs_on_a_tiny_province_and_loses_nothing() -> None:
                     "lost_seqs", "monitor_failures"):
         assert lost[counter] == 0, (counter, lost)
     assert lost["watermarks_at_last_seq_sampled_halls"] is True
+    backlog = result["ingest_backlog"]  # queued while the collector was down, then drained
+    assert backlog["events"] == ingest["events"] and backlog["events_per_s"] > 0
+    lost = backlog["nothing_lost"]
+    assert lost["events_stored"] == lost["events_expected"] == backlog["events"]
+    assert lost["lost_seqs"] == lost["open_gaps"] == lost["duplicates"] == 0, lost
+    assert lost["watermarks_at_last_seq_sampled_halls"] is True
     assert result["evaluation"]["halls"] == 30
     assert result["evaluation_busy_halls"]["evaluations_per_s_one_hall"] > 0
     latency = result["warning_latency"]
