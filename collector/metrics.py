@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from bisect import insort
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -234,8 +233,10 @@ class _Settled:
     def __init__(self) -> None:
         self.horizon = -math.inf  # the latest cutoff tickets were settled at
         self.ids: set[str] = set()
-        self.served: Counter[str] = Counter()  # per service
-        self.skipped: Counter[str] = Counter()
+        # Plain dicts, read with .get: a Counter's missing key costs a Python call, and
+        # every evaluation asks for every service.
+        self.served: dict[str, int] = {}  # per service
+        self.skipped: dict[str, int] = {}
         #: per service, the latest :data:`AHT_SAMPLE` (finished_at, handling) pairs, sorted
         self.handled: dict[str, list[tuple[float, float]]] = {}
         self.services: set[str] = set()
@@ -247,14 +248,14 @@ class _Settled:
         if ticket.finished_at is None:
             return  # ended without a finish time: counts in no figure
         if ticket.state == "finished":
-            self.served[service] += 1
+            self.served[service] = self.served.get(service, 0) + 1
             handling = _handling_s(ticket)
             if handling is not None:
                 tail = self.handled.setdefault(service, [])
                 insort(tail, (ticket.finished_at, handling))
                 del tail[:-AHT_SAMPLE]
         elif ticket.state == "skipped":
-            self.skipped[service] += 1
+            self.skipped[service] = self.skipped.get(service, 0) + 1
 
 
 #: The states a ticket's life ends in.
@@ -416,14 +417,14 @@ class HallMetrics:
                 time_in_hall_s=max(f.recent_hall + f.in_hall, default=0.0),
                 time_in_hall_avg_s=_mean(f.recent_hall),
                 arrivals_30m=f.arrivals,
-                served_count=len(f.served) + settled.served[code],
-                skipped_count=f.skipped + settled.skipped[code],
+                served_count=len(f.served) + settled.served.get(code, 0),
+                skipped_count=f.skipped + settled.skipped.get(code, 0),
                 aht_s=self._aht(hall, code, f.served, settled.handled.get(code)),
                 open_windows=self._open_windows(hall, state, code),
             ))  # fmt: skip
         if use_settled:
             settled.horizon = cutoff
-            for t in ended:
+            for t in ended:  # mostly none
                 settled.add(t)
                 del state.active[t.ticket_id]
         return out

@@ -270,3 +270,19 @@ def test_with_a_live_clock_a_hold_that_ends_between_events_is_warned_before_the_
     (red,) = service.transitions
     assert (red.level, red.metric) == ("red", "waiting_count")
     assert red.at >= hall.now() + 120
+
+
+def test_a_hall_that_only_reports_device_health_is_warned_when_its_pending_period_ends():
+    # Health reports leave every queue as it was, so they are folded without evaluating the
+    # hall unless its clock passed a running hold's end or a replay's step: the red of a
+    # crowd nobody calls must still come with the first report after its pending period.
+    monitor = HallMonitor({})
+    monitor.observe(flood("hall-health", START))
+    due = monitor._due_at["hall-health"]  # the pending period's end
+    raised, at, seq = [], START, 0
+    while not any(t.level == "red" for t in raised) and at < START + 900:
+        at, seq = at + 7.0, seq + 1
+        for transitions in monitor.observe([health("hall-health", seq, at)]).values():
+            raised.extend(transitions)
+    (red,) = [t for t in raised if t.level == "red"]
+    assert due <= red.at < due + 7.0
