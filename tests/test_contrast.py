@@ -78,6 +78,7 @@ def _kiosk_tour(mode: str) -> list[dict]:
         {"op": "wait", "id": "help_cancel"},
         {"op": "colours", "name": f"help-{mode}"},
         {"op": "tap", "id": "help_cancel"},
+        {"op": "wait_gone", "id": "help_cancel"},
         {"op": "tap", "id": "home_button"},
         {"op": "scroll_to", "id": "function_form_probe"},
         {"op": "tap", "id": "function_form_probe"},
@@ -92,12 +93,17 @@ def _kiosk_tour(mode: str) -> list[dict]:
         {"op": "scroll_to", "id": "rating_level_1"},
         {"op": "tap", "id": "rating_level_1"},
         {"op": "tap", "id": "rating_reason_0"},
+        # As a citizen does: submit once the tick shows. The kiosk drops a tap that comes
+        # while it is still taking the one before (no double submission), and under load the
+        # reason's step could still be running when the submit button was found.
+        {"op": "wait_text", "id": "rating_reason_0", "match": "^√"},
         {"op": "tap", "id": "rating_submit"},
         {"op": "wait", "id": "rating_thanks"},
         {"op": "colours", "name": f"rated-{mode}"},
         {"op": "pause", "seconds": 0.3},
         {"op": "screenshot", "name": f"rated-{mode}"},
         {"op": "tap", "id": "home_button"},
+        {"op": "wait_on_screen", "id": "take_button"},
     ]
 
 
