@@ -78,10 +78,48 @@ PAST_MATCH = 0.3
 PAST_MIN_STEP = 12.0
 #: Points of each strip along the side itself and past a corner.
 _ALONG, _PAST = 32, 12
+#: A side where something crosses the border and more of it lies outside beside the crossing
+#: (outside not the desk, the step changed) over at least this many samples of the detection
+#: copy's rings (6 % of the side) is looked at closely (:func:`check_border_closely`): perhaps
+#: a palm lying just over the edge beside the finger. On the checked sets 28 of 569 crops
+#: pass (29 of 571 on OpenCV 5.0); the palms of 3503 and 13-MP 900 have 9.
+BESIDE = 4
 #: Covered samples on both sides of a corner within this share of them: the corner is covered.
 CORNER_REACH = 0.25
 #: Clipped: the darkest channel at least this bright.
 CLIPPED = 245
+#: :func:`check_border_closely`, at full resolution: samples along each side, corner to
+#: corner, each the mean of 3 pixels along it, for a cover (its share of a side counts) and
+#: for the step across each side (only its median counts)...
+CLOSE_SAMPLES = 128
+STEP_SAMPLES = 32
+#: ...for a cover, on rings this many frame pixels inside and outside the border: close
+#: enough that a palm lying just over the edge (it reaches 2–4 px into a 1440×1080 frame's
+#: page) is inside, and clear of the edge's own blur (±1–2 px).
+CLOSE_INSIDE = (3.0, 4.0)
+CLOSE_OUTSIDE = (5.0, 6.0)
+#: Samples either way along a side within which "not the desk" outside also counts (a cover
+#: crossing at a slant; :data:`SLANT` on the coarser rings of the detection copy).
+CLOSE_SLANT = 2
+#: Covered runs shorter than this many samples are the desk's pattern or noise, not a cover.
+CLOSE_PIECE = 4
+#: Covered pieces within this share of a side of each other are one thing over the border (a
+#: finger and the palm beside it): their sum, not the longest, is held against MAX_RUN.
+CLOSE_REACH = 0.25
+#: Rings for the step across each side at full resolution (frame pixels either way).
+STEP_RINGS = (4.0, 5.0, 6.0)
+#: A side whose step is under this share of the other sides' median and under
+#: :data:`NO_STEP` (Lab, lightness a fifth: :data:`NO_STEP_LIGHT`) has no edge at all: the side
+#: was fitted to a printed line in a shadow's soft border across the sheet, the same paper on
+#: both sides of it. On the checked sets (docs/docscan.md, "Covered borders") the wrong crop of
+#: seed 30024 has a step of 1.57 at 0.32 of the others; the faintest side of any single-page
+#: crop 2.95 (at 0.74), and no side under 4 has less than 0.63 of the others; sides of stacks
+#: (paper against paper) have shares down to 0.24, but steps over 11.
+NO_STEP_SHARE = 0.5
+NO_STEP = 2.2
+#: Lightness counts this much in that step: across a few pixels a shadow's gradient moves the
+#: lightness a little and the hue not at all, while a faint sheet differs from the desk in hue.
+NO_STEP_LIGHT = 0.2
 #: Each corner's successor and predecessor (``np.roll`` by -1 and 1, cheaper).
 _NEXT = [1, 2, 3, 0]
 _PREVIOUS = [3, 0, 1, 2]
@@ -121,12 +159,13 @@ def _ring(small: np.ndarray, quads: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _levels(ring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per side, the usual colour of a ring: lightness on a parabola along the side (a lamp
-    gradient, a soft shadow), fitted without what lies far off it (the cover itself); hue, the
-    side's median. Returns the lightness (sides × samples) and the hue (sides × 2)."""
-    ts = np.linspace(0.0, 1.0, SAMPLES)
-    design = np.stack([np.ones_like(ts), ts, ts * ts], axis=1)  # SAMPLES × 3
-    values = ring[..., 0].astype(np.float64)  # sides × SAMPLES
+    """Per side (``ring``: sides × samples × Lab), the usual colour of a ring: lightness on a
+    parabola along the side (a lamp gradient, a soft shadow), fitted without what lies far off
+    it (the cover itself); hue, the side's median. Returns the lightness (sides × samples) and
+    the hue (sides × 2)."""
+    ts = np.linspace(0.0, 1.0, ring.shape[1])
+    design = np.stack([np.ones_like(ts), ts, ts * ts], axis=1)  # samples × 3
+    values = ring[..., 0].astype(np.float64)  # sides × samples
     keep = np.ones(values.shape, np.float64)
     for _ in range(2):
         # Least squares per side, the samples off the curve weighted out (all sides at once).
@@ -161,6 +200,23 @@ def _longest_runs(flags: np.ndarray) -> np.ndarray:
     count = np.cumsum(flags, axis=1)
     since = np.maximum.accumulate(np.where(flags, 0, count), axis=1)
     return (count - since).max(axis=1)
+
+
+def _beside(covered: np.ndarray, around: np.ndarray) -> int:
+    """Along one side: the most samples of a run of ``around`` (outside not the desk, the
+    step changed) that holds covered samples, beyond those covered ones: how far something
+    crossing the border goes on outside it, along the side."""
+    most, start = 0, None
+    flags = around.tolist()
+    for k, flag in enumerate([*flags, False]):
+        if flag and start is None:
+            start = k
+        elif not flag and start is not None:
+            crossing = int(covered[start:k].sum())
+            if crossing:
+                most = max(most, k - start - crossing)
+            start = None
+    return most
 
 
 def _paper_past_corner(small: np.ndarray, quad: np.ndarray) -> bool:
@@ -208,12 +264,17 @@ def _paper_past_corner(small: np.ndarray, quad: np.ndarray) -> bool:
     return False
 
 
-def check_border(small: np.ndarray, quad: np.ndarray) -> None:
+def check_border(small: np.ndarray, quad: np.ndarray) -> list[int]:
     """Refuse a page whose border is hidden at a corner or along a stretch of a side.
 
     Args:
         small: the detection copy (BGR).
         quad: the page's corners tl, tr, br, bl in ``small``'s pixels.
+
+    Returns:
+        The sides (0 = tl → tr, …) where something crosses the border all the same (a
+        fingertip across the margin, tolerated here) with more of it lying outside beside
+        it (:data:`BESIDE`): :func:`check_border_closely` looks at them closely.
 
     Raises:
         FrameGlare (609): glare (clipped white) lies across the border.
@@ -305,4 +366,112 @@ def check_border(small: np.ndarray, quad: np.ndarray) -> None:
     # no side's outside differs from the rest) or at a printed line.
     if _paper_past_corner(small, quad):
         raise LowConfidence(reason="paper_past_corner")
+    return [i for i in range(4) if _beside(covered[i], changed[i] & beyond[i]) >= BESIDE]
 
+
+def _close_rings(image: np.ndarray, quad: np.ndarray, offsets: tuple[float, ...],
+                 samples: int, sides: list[int] | None = None) -> np.ndarray:
+    """Lab (uint8 scale, float) of ``image`` at ``samples`` points per side of ``quad``
+    (frame pixels), corner to corner, on each ring ``offsets`` outward (negative: inward),
+    each the mean of 3 pixels along the side: sides × samples × rings × 3, in one ``remap``.
+    ``sides``: those of the quad's sides (all four if None)."""
+    nxt = quad[_NEXT]
+    direction = (nxt - quad) / (np.linalg.norm(nxt - quad, axis=1, keepdims=True) + 1e-9)
+    normal = np.stack([direction[:, 1], -direction[:, 0]], axis=1)
+    if np.einsum("ij,ij->", (quad + nxt) / 2 - quad.mean(axis=0), normal) < 0:
+        normal = -normal  # outward
+    if sides is not None:
+        quad, nxt, direction, normal = quad[sides], nxt[sides], direction[sides], normal[sides]
+    count = len(quad)
+    ts = np.linspace(0.0, 1.0, samples)
+    base = (quad[:, None] + (nxt - quad)[:, None] * ts[:, None]).astype(np.float32)
+    # Per side, the same rings × 3-pixel pattern around every point: built once per side,
+    # then one broadcast add per coordinate (a last axis of two broadcasts slowly).
+    pattern = (normal[:, None, None] * np.float64(offsets)[None, :, None, None]
+               + direction[:, None, None] * np.float64([-1.0, 0.0, 1.0])[None, None, :, None])
+    pattern = pattern.reshape(count, 1, -1, 2).astype(np.float32)
+    maps = [(base[:, :, None, axis] + pattern[..., axis]).reshape(count * samples, -1)
+            for axis in (0, 1)]
+    bgr = cv2.remap(image, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # The mean of the 3 pixels along the side (sensor noise is per pixel at full resolution),
+    # rounded to uint8: an area resize by 3 is exactly that, and the cheapest way to it.
+    bgr = cv2.resize(bgr, (len(offsets), count * samples), interpolation=cv2.INTER_AREA)
+    # One column: cvtColor is several times slower on the same pixels in many short rows.
+    lab = cv2.cvtColor(bgr.reshape(-1, 1, 3), cv2.COLOR_BGR2Lab).astype(np.float32)
+    return lab.reshape(count, samples, len(offsets), 3)
+
+
+def _pieces_together(flags: np.ndarray) -> np.ndarray:
+    """Per side (sides × samples), the most flagged samples in runs of at least
+    :data:`CLOSE_PIECE` that lie within :data:`CLOSE_REACH` of a side of each other."""
+    reach = int(CLOSE_REACH * flags.shape[1])
+    most = np.zeros(flags.shape[0], np.int64)
+    for i, row in enumerate(flags.tolist()):
+        runs, start = [], None
+        for k, flag in enumerate([*row, False]):
+            if flag and start is None:
+                start = k
+            elif not flag and start is not None:
+                if k - start >= CLOSE_PIECE:
+                    runs.append((start, k))
+                start = None
+        for j, (first, _) in enumerate(runs):
+            most[i] = max(most[i], sum(end - begin for begin, end in runs[j:]
+                                       if end - first <= reach))
+    return most
+
+
+def check_border_closely(image: np.ndarray, quad: np.ndarray,
+                         crossed: list[int] | None = None) -> None:
+    """What :func:`check_border` cannot see on the detection copy, looked for at full
+    resolution right at the border.
+
+    - A palm lying just over the edge beside the finger that crosses it: 3–5 px of the copy
+      inside the border (11–19 px of a 1440×1080 frame) the paper is still paper, so only the
+      finger counts there; a few frame pixels inside, the palm is seen too. The pieces of one
+      hand are summed, as the truth of the scenes sums the hidden stretches of a side. Looked
+      for only on the sides where the copy saw something cross the border (a finger,
+      tolerated there): a hand lying over an edge reaches into the page beside it.
+    - A side with no step at all: the same paper on both sides of it, a printed line in a
+      shadow's soft border taken for the edge (seed 30024: a faint card cut at its photo
+      box's line), where the sheet's own faint step is no larger than the shadow's gradient.
+
+    Args:
+        image: the full-resolution frame (BGR).
+        quad: the page's corners tl, tr, br, bl in ``image``'s pixels.
+        crossed: the sides (0 = tl → tr, …) where :func:`check_border` saw something cross
+            the border; all four if None.
+
+    Raises:
+        PageCovered (612): something lies over a stretch of the border.
+        LowConfidence (607): a side shows no step (``reason="no_step_at_side"``).
+    """
+    quad = np.asarray(quad, np.float64)
+    crossed = list(range(4)) if crossed is None else crossed
+    if crossed:
+        rings = (*(-r for r in CLOSE_INSIDE), *CLOSE_OUTSIDE)
+        lab = _close_rings(image, quad, rings, CLOSE_SAMPLES, crossed)
+        inside = lab[:, :, :len(CLOSE_INSIDE)].mean(axis=2)
+        outside = lab[:, :, len(CLOSE_INSIDE):].mean(axis=2)
+        # The covered test of check_border, on these rings.
+        step = (inside - outside) * np.float32([0.5, 1.0, 1.0])
+        usual = np.median(step, axis=1, keepdims=True)
+        changed = (np.linalg.norm(step - usual, axis=2)
+                   > CHANGED_STEP * np.linalg.norm(usual, axis=2))
+        foreign = changed & (_distance(inside, _levels(inside)) > NOT_USUAL)
+        covered = foreign & _widen(_distance(outside, _levels(outside)) > NOT_USUAL,
+                                   CLOSE_SLANT)
+        hidden = _pieces_together(covered) / CLOSE_SAMPLES
+        if hidden.max() > MAX_RUN:
+            raise PageCovered(reason="cover_at_border", side=crossed[int(hidden.argmax())],
+                              hidden=round(float(hidden.max()), 3))
+    lab = _close_rings(image, quad, (*(-r for r in STEP_RINGS), *STEP_RINGS), STEP_SAMPLES)
+    count = len(STEP_RINGS)
+    across = ((lab[:, :, :count].mean(axis=2) - lab[:, :, count:].mean(axis=2))
+              * np.float32([NO_STEP_LIGHT, 1.0, 1.0]))
+    side_step = np.median(np.linalg.norm(across, axis=2), axis=1).tolist()
+    for i, own in enumerate(side_step):
+        rest = sorted(side_step[:i] + side_step[i + 1:])[1]  # the other three's median
+        if own < NO_STEP and own < NO_STEP_SHARE * rest:
+            raise LowConfidence(reason="no_step_at_side", side=i, step=round(own, 2),
+                                share=round(own / max(rest, 1e-9), 3))

@@ -29,7 +29,7 @@ from core.errors import (
     PageOutOfFrame,
     TwoPagesFound,
 )
-from docscan.cover import check_border
+from docscan.cover import check_border, check_border_closely
 
 #: Long side of the copy the coarse search runs on.
 DETECT_SIZE = 384
@@ -818,7 +818,7 @@ def detect(image: np.ndarray) -> Detection:
         # already measured there), not on the refined one a fraction of a pixel away.
         if (found.confidence >= QUICK_CONFIDENCE and not _rival(found.quad * scale, quick)
                 and not _smooth_twin(views, views.cache["judged"])):
-            return _one_sheet(views, found, scale)
+            return _one_sheet(image, views, found, scale)
     except TwoPagesFound:
         raise  # two sure sheets already: more cues would only find more
     except CaptureError:
@@ -848,11 +848,12 @@ def _full_search(image: np.ndarray, scale: float, views: _Views) -> Detection:
     the second was then seen by no cue (two-page seed 7031; before, a piece of a sheet was
     found and refused as such); after a miss, the frame had no such piece."""
     try:
-        return _one_sheet(views, _decide(image, scale, views, _candidates(views)), scale)
+        return _one_sheet(image, views, _decide(image, scale, views, _candidates(views)), scale)
     except (NoPageFound, LowConfidence) as err:
         if err.details.get("reason"):
             raise  # a finding (paper past a side or past the border), not a page missed
-        return _one_sheet(views, _decide(image, scale, views, _candidates(views, straight=True)),
+        return _one_sheet(image, views,
+                          _decide(image, scale, views, _candidates(views, straight=True)),
                           scale, straight=True)
 
 
@@ -863,13 +864,16 @@ def _glare_share(small: np.ndarray) -> float:
     return float(np.count_nonzero(clipped)) / clipped.size
 
 
-def _one_sheet(views: _Views, found: Detection, scale: float,
+def _one_sheet(image: np.ndarray, views: _Views, found: Detection, scale: float,
                straight: bool = False) -> Detection:
     """``found``, unless a second sheet lies outside it (TwoPagesFound) or its border is
-    hidden somewhere (PageCovered, FrameGlare: :func:`docscan.cover.check_border`)."""
+    hidden somewhere (PageCovered, FrameGlare: :func:`docscan.cover.check_border`, and at
+    full resolution :func:`docscan.cover.check_border_closely`, which also refuses a side
+    with no step at all)."""
     if _sheet_outside(views, found.quad * scale, straight):
         raise TwoPagesFound(reason="sheet_outside")
-    check_border(views.small, found.quad * scale)
+    crossed = check_border(views.small, found.quad * scale)
+    check_border_closely(image, found.quad, crossed)
     return found
 
 

@@ -124,3 +124,17 @@ def test_a_palm_resting_on_the_edge_beside_the_finger_is_refused() -> None:
     scene = make_scene(83643, FRAME, hard=True)
     assert scene.border_hidden > MAX_RUN
     assert isinstance(_refusal(scene.jpeg), PageCovered)
+
+
+@pytest.mark.parametrize("seed", [3503, 900])
+def test_a_palm_lying_just_over_the_edge_beside_the_finger_is_refused(seed: int) -> None:
+    # The hard set's 3503 (the bench's block 3500) and 13-MP 900: the palm lies over a card's
+    # edge beside the finger crossing it, 15-16 % of that side hidden by the truth, but the
+    # palm reaches only a few frame pixels into the card, so on the detection copy's rings
+    # the paper is still paper and only the finger counted (under 8 %). Both were cropped.
+    frame = (3120, 4160) if seed == 900 else FRAME
+    scene = make_scene(seed, frame, hard=True)
+    assert scene.border_hidden > MAX_RUN
+    error = _refusal(scene.jpeg)
+    assert isinstance(error, PageCovered), f"{type(error).__name__} ({', '.join(scene.tags)})"
+    assert error_text(error) == "材料边角被遮挡，请移开手或物品后重新拍摄"

@@ -142,3 +142,17 @@ def test_a_faint_sheet_on_a_grainy_desk_is_cropped_not_refused(seed: int) -> Non
     scene = make_scene(seed, (1080, 1440), hard=True)
     result = capture(scene.jpeg, clean=False)
     assert jaccard(result.quad.tolist(), scene.quads[0], scene.size_mm) >= 0.98
+
+
+def test_a_faint_card_cut_at_a_printed_line_in_a_shadow_is_not_cropped() -> None:
+    # Seed 30024: a low-contrast card on a plain light desk, a shadow over its left third. The
+    # quad found ran down the photo box's right-hand line, in the shadow's soft border, and
+    # was cropped at JI 0.69: the card went on past that side, the same paper on both sides
+    # of it, with no step. Refused (no side without a step), or cropped whole.
+    scene = make_scene(30024, (1080, 1440), hard=True)
+    try:
+        result = capture(scene.jpeg, clean=False)
+    except LowConfidence as error:
+        assert error_text(error) == "无法准确识别材料边缘，请重新摆放材料"
+        return
+    assert jaccard(result.quad.tolist(), scene.quads[0], scene.size_mm) >= 0.98
