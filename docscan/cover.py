@@ -202,20 +202,27 @@ def _longest_runs(flags: np.ndarray) -> np.ndarray:
     return (count - since).max(axis=1)
 
 
-def _beside(covered: np.ndarray, around: np.ndarray) -> int:
-    """Along one side: the most samples of a run of ``around`` (outside not the desk, the
-    step changed) that holds covered samples, beyond those covered ones: how far something
-    crossing the border goes on outside it, along the side."""
-    most, start = 0, None
-    flags = around.tolist()
+def _runs(flags: list[bool]) -> list[tuple[int, int]]:
+    """The [start, end) of each run of True in ``flags``."""
+    runs, start = [], None
     for k, flag in enumerate([*flags, False]):
         if flag and start is None:
             start = k
         elif not flag and start is not None:
-            crossing = int(covered[start:k].sum())
-            if crossing:
-                most = max(most, k - start - crossing)
+            runs.append((start, k))
             start = None
+    return runs
+
+
+def _beside(covered: np.ndarray, around: np.ndarray) -> int:
+    """Along one side: the most samples of a run of ``around`` (outside not the desk, the
+    step changed) that holds covered samples, beyond those covered ones: how far something
+    crossing the border goes on outside it, along the side."""
+    most = 0
+    for start, end in _runs(around.tolist()):
+        crossing = int(covered[start:end].sum())
+        if crossing:
+            most = max(most, end - start - crossing)
     return most
 
 
@@ -407,14 +414,7 @@ def _pieces_together(flags: np.ndarray) -> np.ndarray:
     reach = int(CLOSE_REACH * flags.shape[1])
     most = np.zeros(flags.shape[0], np.int64)
     for i, row in enumerate(flags.tolist()):
-        runs, start = [], None
-        for k, flag in enumerate([*row, False]):
-            if flag and start is None:
-                start = k
-            elif not flag and start is not None:
-                if k - start >= CLOSE_PIECE:
-                    runs.append((start, k))
-                start = None
+        runs = [(a, b) for a, b in _runs(row) if b - a >= CLOSE_PIECE]
         for j, (first, _) in enumerate(runs):
             most[i] = max(most[i], sum(end - begin for begin, end in runs[j:]
                                        if end - first <= reach))
