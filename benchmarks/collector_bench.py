@@ -418,7 +418,6 @@ def _ingest_run(
     finally:
         publishers.kill()
     elapsed = done - began
-    sample = list(range(0, halls, max(1, halls // 50)))
     return {
         "events": total,
         "publisher_processes": processes,
@@ -428,7 +427,8 @@ def _ingest_run(
         "seconds_until_folded": round(folded, 2),
         "events_per_s_folded": round(total / folded, 1),
         "publishers_done_s": round(max(r["seconds"] for r in sent), 2),
-        "nothing_lost": _nothing_lost(service, total, _last_seqs(prefix, sample, start, tickets)),
+        "nothing_lost": _nothing_lost(service, total, _sampled_last_seqs(prefix, halls, start,
+                                                                         tickets)),
     }
 
 
@@ -459,11 +459,7 @@ def _backlog_run(
     began = time.perf_counter()
     service.start()
     try:
-        ingest = getattr(service.ingestor, "_proc", None)
-        machine = _Machine({
-            "collector": os.getpid(), "ingest_process": ingest.pid if ingest is not None else None,
-            "mosquitto": broker.pid,
-        })  # fmt: skip
+        machine = _collector_machine(service, broker)
         done = _wait_ingested(service, total, timeout=3600)
         if done is None:
             stored = service.ingestor.events_ingested
@@ -472,8 +468,7 @@ def _backlog_run(
         if not service.wait_folded(600):
             raise RuntimeError("the collector's fold did not catch up")
         folded = time.perf_counter() - began
-        sample = list(range(0, halls, max(1, halls // 50)))
-        lost = _nothing_lost(service, total, _last_seqs(prefix, sample, start, tickets))
+        lost = _nothing_lost(service, total, _sampled_last_seqs(prefix, halls, start, tickets))
     finally:
         service.stop()
         _end_session(broker, client_id)
@@ -553,6 +548,11 @@ def _last_seqs(prefix: str, indices: list[int], start: float, tickets: int) -> d
             seqs[e.device_id] = e.seq
         found[hall_name(prefix, i)] = seqs
     return found
+
+
+def _sampled_last_seqs(prefix: str, halls: int, start: float, tickets: int) -> dict:
+    """:func:`_last_seqs` of every 50th part of the halls: what the watermark check samples."""
+    return _last_seqs(prefix, list(range(0, halls, max(1, halls // 50))), start, tickets)
 
 
 def _end_session(broker: MosquittoBroker, client_id: str) -> None:
@@ -956,6 +956,15 @@ class _Stages:
         }
 
 
+def _collector_machine(service: Any, broker: MosquittoBroker, **more: int | None) -> _Machine:
+    """A :class:`_Machine` over the collector's process, its ingest process (when it has one)
+    and Mosquitto, and ``more``."""
+    ingest = getattr(service.ingestor, "_proc", None)
+    return _Machine({"collector": os.getpid(),
+                     "ingest_process": ingest.pid if ingest is not None else None,
+                     "mosquitto": broker.pid, **more})  # fmt: skip
+
+
 class _Machine:
     """How busy the machine and each process of the measurement were over its wall time:
     cores used (CPU seconds per second) by each process, by everything else (the other
@@ -1016,13 +1025,9 @@ def _warning_latency(
     pending_s = 120.0  # the default Thresholds: the simulated halls have no config of their own
     count = 25  # above the red waiting_count of 20
     stages = _Stages(service, flood_halls, count + 1)
-    ingest = getattr(service.ingestor, "_proc", None)
-    machine = _Machine({
-        "collector": os.getpid(), "ingest_process": ingest.pid if ingest is not None else None,
-        "mosquitto": broker.pid,
-        **{f"background_publisher_{i}": p.pid
-           for i, p in enumerate(background.procs if background is not None else [])},
-    })  # fmt: skip
+    machine = _collector_machine(service, broker, **{
+        f"background_publisher_{i}": p.pid
+        for i, p in enumerate(background.procs if background is not None else [])})
     stages.install()
     if background is not None:
         background.go()
