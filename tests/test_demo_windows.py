@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,13 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.ui
@@ -33,27 +29,41 @@ def test_demo_opens_the_hall_windows_and_the_walk_ins_use_the_display_window(
          "--rating-port", str(free_port()), "--citizens", "3600"],
         cwd=ROOT, env=xvfb, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    health: list[dict] = []
+    children: list[str] = []
     try:
         # Windows 1 and 2 call walk-ins and announce them on the display *window* over TCP;
         # the display's health is journaled on its first answer.
         # On a loaded machine the window may come up after the first call, which then
         # journals the display offline; what matters is that calls reach it.
         deadline = time.monotonic() + 90
-        health: list[dict] = []
         while time.monotonic() < deadline and not (health and health[-1]["state"] == "ok"):
             time.sleep(1)
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            if proc.poll() is not None:
+                break
             health = _display_health(tmp_path / "hall.db")
-        assert health, "no call reached the display window"
-        assert health[-1]["state"] == "ok", health
         children = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "main.py"],
                                   capture_output=True, text=True).stdout.split()
-        assert len(children) == 4  # display, rating pad, kiosk, PAD
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=90)
-    assert proc.returncode == 0, out
-    assert "Traceback" not in out, out
+    # Once failed in a fresh clone (display-1 stuck at bad_frame 304) and never since: when
+    # it fails again, say why from what the demo logged.
+    why = _story(out, tmp_path, health)
+    assert health, "no call reached the display window\n" + why
+    assert health[-1]["state"] == "ok", why
+    assert len(children) == 4, why  # display, rating pad, kiosk, PAD
+    assert proc.returncode == 0, why
+    assert "Traceback" not in out, why
+
+
+def _story(out: str, workdir: Path, health: list[dict]) -> str:
+    """The display's health reports, the demo's output and the tail of each app's log."""
+    parts = [f"display-1 health: {health}", f"demo output:\n{out[-4000:]}"]
+    for log in sorted((workdir / "logs").glob("*.log")):
+        text = log.read_text(errors="replace")
+        parts.append(f"{log.name}:\n{text[-3000:]}")
+    return "\n\n".join(parts)
 
 
 def _display_health(db: Path) -> list[dict]:

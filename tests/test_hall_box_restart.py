@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,15 +28,11 @@ from core.events import Kind
 from hallnet.client import RemoteHallQueue
 from hallnet.devices import DeviceFile, enrol
 from hallstore import journal
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 START_S = 60.0
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(predicate: Any, timeout: float) -> bool:
