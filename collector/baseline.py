@@ -279,6 +279,8 @@ class BaselineLevels:
 
     def levels(self, hall: str, service: str, metric: str, at: float) -> Level:
         floor: Level = getattr(self.promise, metric)
+        if self.table is None:
+            return floor  # a new hall, the usual case at every evaluation until its first week
         found = self._slot(service, metric, at)
         if found is None:
             return floor

@@ -345,14 +345,16 @@ class HallMonitor:
         return engine
 
     def _clock_for(self, hall: str, now: float | None) -> float | None:
-        candidates = [
-            t
-            for t in (now, self._metrics.watermark(hall), self._evaluated_at.get(hall))
-            if t is not None
-        ]
-        if self._metrics.watermark(hall) is None:
+        at = self._metrics.watermark(hall)
+        if at is None:
             return None  # nothing known about the hall yet: nothing to warn about
-        return max(candidates)
+        # The latest of the watermark, the last evaluation and ``now``.
+        last = self._evaluated_at.get(hall)
+        if last is not None and last > at:
+            at = last
+        if now is not None and now > at:
+            at = now
+        return at
 
 
 def hall_runs(events: list[Event]) -> list[list[Event]]:
