@@ -11,7 +11,8 @@ lost), which :meth:`EventStore.gaps` reports.
 
 Next to the events it keeps what did not pass (:class:`DeadLetter`, table ``dead_letters``)
 and, per device, the lowest seq its hall still holds (``device_floors``): seqs below it can
-never arrive. A dead-lettered event is kept, not lost, so it covers its seq like a stored one;
+never arrive. The ingest hands on only the floors that cover a seq not covered yet
+(``Ingestor._floors``). A dead-lettered event is kept, not lost, so it covers its seq like a stored one;
 :meth:`EventStore.gaps` and :meth:`EventStore.highest_seqs` count both, and leave out what
 lies below a floor. That is what a restarted collector rebuilds its stored-watermarks from
 (``collector/stored_acks.py``).

@@ -129,6 +129,32 @@ def test_a_restarted_collector_computes_the_same_watermarks(ingestor: Ingestor):
     assert again.counters()["gaps"] == ingestor.counters()["gaps"]
 
 
+def test_floors_that_cover_nothing_new_are_not_written_and_a_restart_agrees(
+    ingestor: Ingestor,
+):
+    """An agent repeats each device's floor in every batch; one at or below the watermark + 1
+    covers nothing new and is not written. A floor past the watermark is (seqs 7-9 below it
+    are lost), and a restarted collector, which rebuilds its gaps from the store, computes the
+    same watermarks, losses and gaps."""
+    send(ingestor, seqs("kiosk-1", 1, 2, 3), floors={"kiosk-1": 1})
+    send(ingestor, seqs("kiosk-1", 4, 5), floors={"kiosk-1": 4})
+    send(ingestor, seqs("pad-1", 1, 2, 5), floors={"pad-1": 1})  # 3-4 still on their way
+    assert ingestor.store.floors() == {}
+    send(ingestor, seqs("kiosk-1", 6), floors={"kiosk-1": 6})
+    send(ingestor, seqs("kiosk-1", 10, 11), floors={"kiosk-1": 10})  # the hall let 7-9 go
+    send(ingestor, seqs("pad-1", 4), floors={"pad-1": 4})  # inside the gap: 3 is lost
+    assert ingestor.store.floors() == {(HALL, "kiosk-1"): 10, (HALL, "pad-1"): 4}
+    send(ingestor, seqs("kiosk-1", 12), floors={"kiosk-1": 12})
+    before = (ingestor.watermarks(HALL), ingestor.hall_counters(HALL)["lost_seqs"],
+              ingestor.counters()["gaps"])  # fmt: skip
+    assert before == ({"kiosk-1": 12, "pad-1": 5}, 4, [])
+    assert ingestor.store.floors() == {(HALL, "kiosk-1"): 10, (HALL, "pad-1"): 4}
+
+    again = Ingestor(ingestor.store, "127.0.0.1", 1)
+    assert (again.watermarks(HALL), again.hall_counters(HALL)["lost_seqs"],
+            again.counters()["gaps"]) == before  # fmt: skip
+
+
 # --- on the wire: real Mosquitto ----------------------------------------------------------
 
 
