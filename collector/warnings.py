@@ -27,6 +27,7 @@ to be needed in the next slot.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
@@ -188,10 +189,9 @@ class TidalWarningEngine:
         self.thresholds = thresholds
         self._levels = levels or FixedLevels(thresholds)
         self.facts = facts or HallFacts()
-        self._tracks: dict[tuple[str, str, str], _Track] = {}
-        #: The same tracks by (hall, service), in :data:`METRICS` order: every evaluation
-        #: steps all three, and building and looking up three keys was a tenth of it.
-        self._service_tracks: dict[tuple[str, str], tuple[_Track, ...]] = {}
+        #: Per (hall, service), one track per metric in :data:`METRICS` order: every
+        #: evaluation steps all three, and a key per metric was a tenth of its work.
+        self._tracks: dict[tuple[str, str], tuple[_Track, ...]] = {}
         self._valleys: dict[tuple[str, str], _ValleyTrack] = {}
         self._last_at: dict[tuple[str, str], float] = {}
 
@@ -207,11 +207,9 @@ class TidalWarningEngine:
         if last is not None and snap.at < last:
             return []
         self._last_at[key] = snap.at
-        tracks = self._service_tracks.get(key)
+        tracks = self._tracks.get(key)
         if tracks is None:
-            tracks = self._service_tracks[key] = tuple(
-                self._tracks.setdefault((snap.hall, snap.service, m), _Track()) for m in METRICS
-            )
+            tracks = self._tracks[key] = tuple(_Track() for _ in METRICS)
         changes = [
             c for m, track in zip(METRICS, tracks)
             if (c := self._step_peak(snap, m, track)) is not None
@@ -223,7 +221,7 @@ class TidalWarningEngine:
 
     def active(self, hall: str | None = None) -> list[Transition]:
         """The warnings firing now, red first, each as the transition that raised its level."""
-        raised = [t.raised for t in self._tracks.values() if t.level is not None and t.raised]
+        raised = [t.raised for t in self._all_tracks() if t.level is not None and t.raised]
         raised += [v.raised for v in self._valleys.values() if v.firing and v.raised]
         if hall is not None:
             raised = [t for t in raised if t.hall == hall]
@@ -237,7 +235,7 @@ class TidalWarningEngine:
         hold of 0 s, at any evaluation), or, for a valley, when its windows close."""
         th = self.thresholds
         ends: list[float] = []
-        for t in self._tracks.values():
+        for t in self._all_tracks():
             if t.above_red_since is not None and t.level != "red":
                 ends.append(t.above_red_since + th.pending_s)
             if t.level is None:
@@ -257,17 +255,21 @@ class TidalWarningEngine:
 
     def states(self, hall: str, service: str) -> dict[str, str]:
         """Each metric's state (``normal``, ``pending``, ``firing:red`` …) for the dashboard."""
-        found = {m: self._tracks.get((hall, service, m), _Track()).state() for m in METRICS}
+        tracks = self._tracks.get((hall, service)) or tuple(_Track() for _ in METRICS)
+        found = {m: track.state() for m, track in zip(METRICS, tracks)}
         valley = self._valleys.get((hall, service), _ValleyTrack())
         found[VALLEY] = (
             "firing" if valley.firing else ("pending" if valley.idle_since else "normal")
         )
         return found
 
+    def _all_tracks(self) -> Iterator[_Track]:
+        return (t for tracks in self._tracks.values() for t in tracks)
+
     # --- peaks ------------------------------------------------------------------------
 
     def _step_peak(self, snap: ServiceSnapshot, metric: str, track: _Track) -> Transition | None:
-        value = float(getattr(snap, metric))  # snap.value(metric), without the call
+        value = snap.value(metric)
         t = snap.at
         lv = self._levels.levels(snap.hall, snap.service, metric, t)
         above_yellow, above_red = value > lv.yellow, value > lv.red

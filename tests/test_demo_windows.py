@@ -18,7 +18,6 @@ from tests.ports import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-
 @pytest.mark.ui
 def test_demo_opens_the_hall_windows_and_the_walk_ins_use_the_display_window(
     xvfb: dict[str, str], tmp_path: Path

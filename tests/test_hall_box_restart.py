@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 START_S = 60.0
 
 
-
 def wait_for(predicate: Any, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
