@@ -14,6 +14,7 @@ across the page). Each is judged by the step across its sides, weakest side coun
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 import threading
 from dataclasses import dataclass, field
 
@@ -820,12 +821,15 @@ def detect(image: np.ndarray) -> Detection:
         if (found.confidence >= QUICK_CONFIDENCE and not _rival(found.quad * scale, quick)
                 and not _smooth_twin(views, views.cache["judged"])):
             return _one_sheet(image, views, found, scale)
-    except (TwoPagesFound, PageCovered, FrameGlare):
-        # Two sure sheets already: more cues would only find more. A sure sheet whose border
-        # a hand, a pen or glare hides: the full search found the same sheet and refused it
-        # the same way on every frame of the checks (covers, the hard and 13-MP sets, fresh
-        # seeds: 30 such frames of 590), 25 ms or more later.
+    except (PageCovered, FrameGlare):
+        # A sure sheet whose border a hand, a pen or glare hides: the full search found the
+        # same sheet and refused it the same way on every frame of the checks (covers, the
+        # hard and 13-MP sets, fresh seeds: 30 such frames of 590), 25 ms or more later.
         raise
+    except TwoPagesFound as err:
+        # The quick pass snaps only its two best candidates, and on a form those can be the
+        # parts of one sheet above and below its table, twins in size.
+        return _whole_sheet(err, views, scale, lambda: _full_search(image, scale, views))
     except CaptureError:
         pass
     try:
@@ -857,9 +861,49 @@ def _full_search(image: np.ndarray, scale: float, views: _Views) -> Detection:
     except (NoPageFound, LowConfidence) as err:
         if err.details.get("reason"):
             raise  # a finding (paper past a side or past the border), not a page missed
-        return _one_sheet(image, views,
-                          _decide(image, scale, views, _candidates(views, straight=True)),
-                          scale, straight=True)
+        return _last_pass(image, scale, views)
+    except TwoPagesFound as err:
+        # Parts of one sheet whose side lies in a shadow that no Hough line found (a table
+        # and the part of the page below it) pass for two sheets. Such parts touch; two
+        # sheets apart do not pay for the last pass (on the two-page set it doubled their
+        # time).
+        pieces = views.cache.get("two")
+        if pieces is None or not _touching(*pieces, views.small.shape):
+            raise
+        return _whole_sheet(err, views, scale, lambda: _last_pass(image, scale, views))
+
+
+def _whole_sheet(err: TwoPagesFound, views: _Views, scale: float,
+                 search: Callable[[], Detection]) -> Detection:
+    """After a pass found two sheets (``err``): the sheet a further ``search`` finds, if it
+    holds both (they were parts of it); else the refusal stands. A second sheet found another
+    way (outside the page, by its smooth inside) is not questioned."""
+    pieces = views.cache.pop("two", None)
+    if pieces is None:
+        raise err
+    try:
+        found = search()
+    except CaptureError:
+        raise err from None
+    if all(_overlap(found.quad * scale, piece) >= 0.9 for piece in pieces):
+        return found
+    raise err
+
+
+def _touching(a: np.ndarray, b: np.ndarray, shape: tuple[int, ...], gap: int = 3) -> bool:
+    """Do quads ``a`` and ``b`` (small-copy pixels) come within ``gap`` px of each other?"""
+    masks = []
+    for quad in (a, b):
+        mask = np.zeros(shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.int32(np.round(quad))], 255)
+        masks.append(mask)
+    near = cv2.dilate(masks[0], np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
+    return bool(np.count_nonzero(cv2.bitwise_and(near, masks[1])))
+
+
+def _last_pass(image: np.ndarray, scale: float, views: _Views) -> Detection:
+    return _one_sheet(image, views, _decide(image, scale, views, _candidates(views, straight=True)),
+                      scale, straight=True)
 
 
 def _glare_share(small: np.ndarray) -> float:
@@ -1124,9 +1168,13 @@ def _decide(image: np.ndarray, scale: float, views: _Views,
     # full search, :func:`_rival`.)
     if twins:
         apart = [c for c in ranked[snap:] if _overlap(best, c[1]) < 0.1]
-        candidates += snapped(apart, 2)
+        candidates = sorted(candidates + snapped(apart, 2), key=lambda c: -c[0])
+        # One of those can outscore the best of the first four (a sheet ranked low before
+        # snapping, beside a desk region the frame cuts): the best is then that one.
+        best_score, best = candidates[0]
     for score, quad in candidates[1:]:
         if _overlap(best, quad) < 0.1 and _second_sheet(score, best_score, quad, best):
+            views.cache["two"] = (best, quad)
             raise TwoPagesFound()
     if twins and _smooth_twin(views, best):
         raise TwoPagesFound()
