@@ -954,7 +954,9 @@ def _sheet_outside(views: _Views, best: np.ndarray, straight: bool = False) -> b
     Here the lines are voted by the edges outside ``best`` alone, so the second sheet does
     not compete with the first for them; its line quads are snapped and judged by the same
     rule as any candidate apart from the best (:func:`_second_sheet`). With ``straight``, the
-    straight runs of those edges give lines too (:func:`_straight_runs`)."""
+    straight runs of those edges give lines too (:func:`_straight_runs`); without, they are
+    tried only when a fair quad out there proves no sheet (on the fresh bench seeds this
+    costs nothing measurable; run on every frame, they doubled the detection's time)."""
     h, w = views.small.shape[:2]
     mask = np.zeros((h, w), np.uint8)
     cv2.fillPoly(mask, [np.int32(np.round(best))], 255)
@@ -994,8 +996,12 @@ def _sheet_outside(views: _Views, best: np.ndarray, straight: bool = False) -> b
     if not apart:
         return False
     best_score = _side_support(views.cues, best)
-    return any(_overlap(best, quad) < 0.1 and _second_sheet(score, best_score, quad, best)
-               for score, quad in _snapped(views.small, views.cues, apart, len(apart)))
+    if any(_overlap(best, quad) < 0.1 and _second_sheet(score, best_score, quad, best)
+           for score, quad in _snapped(views.small, views.cues, apart, len(apart))):
+        return True
+    # A fair quad out there that is no sheet: perhaps a second sheet's lower part, its table
+    # line for a side, whose own side no Hough line found. The straight runs may have it.
+    return not straight and _sheet_outside(views, best, straight=True)
 
 
 def _paper_and_desk(views: _Views,
