@@ -52,6 +52,9 @@ STRAIGHT_RUN = 0.1
 MAX_LINE_QUADS = 200
 #: Below this confidence a detection is refused, never cropped.
 MIN_CONFIDENCE = 0.3
+#: Colour step (weighted Lab) across a side that parts a sheet from the desk in the texture
+#: pass (:func:`_steps_on_every_side`); printed lines on paper give ≤ 1 across them.
+SIDE_COLOUR_STEP = 3.0
 #: A quick-pass detection at or above this confidence is kept without the full search. (0.9
 #: until the checks every accepted page now passes: a second sheet outside it, a cover, paper
 #: past its border. Between 0.6 and 0.9 the full search gave the same outcome on all of 390
@@ -317,6 +320,13 @@ def _edges(lab: np.ndarray) -> np.ndarray:
     return edges
 
 
+def _texture_edges(texture: np.ndarray) -> np.ndarray:
+    """Canny edges of the texture cue: where smooth paper meets a grainy desk with no step
+    in colour (a pale card in a shadow on a plain grey desk)."""
+    level = cv2.normalize(np.log1p(texture), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    return cv2.Canny(cv2.GaussianBlur(level, (0, 0), 2), 10, 30)
+
+
 def _hough_lines(edges: np.ndarray, keep: int = 20) -> list[tuple[float, float]]:
     # Vote at half size (a quarter of the edge points, thin Canny edges keep the vote cheap);
     # the sides are re-found precisely later.
@@ -497,9 +507,11 @@ def _quick_candidates(views: _Views) -> list[tuple[float, np.ndarray]]:
     return _distinct(sorted(paper + smooth, key=lambda c: -c[0]))
 
 
-def _candidates(views: _Views, straight: bool = False) -> list[tuple[float, np.ndarray]]:
+def _candidates(views: _Views, straight: bool = False,
+                texture: bool = False) -> list[tuple[float, np.ndarray]]:
     """Every cue: all region masks, then quads of Hough lines and region sides (and, with
-    ``straight``, of the straight runs of edges: :func:`_straight_runs`)."""
+    ``straight``, of the straight runs of edges: :func:`_straight_runs`; with ``texture``, of
+    the texture's edges too: :func:`_texture_edges`)."""
     if "full_regions" not in views.cache:
         # The quick pass's regions are not found again; the other masks' go between them, in
         # the order the ranking has always seen them.
@@ -514,6 +526,8 @@ def _candidates(views: _Views, straight: bool = False) -> list[tuple[float, np.n
     lines = _hough_lines(views.edges())
     if straight:
         lines = _add_lines(lines, _straight_runs(views.edges()))
+    if texture:
+        lines = _add_lines(lines, _straight_runs(_texture_edges(views.texture)))
     for score, quad in regions:
         if score > 0.05:
             lines = _add_lines(lines, [_side_line(quad[i], quad[(i + 1) % 4]) for i in range(4)])
@@ -846,7 +860,8 @@ def detect(image: np.ndarray) -> Detection:
 
 def _full_search(image: np.ndarray, scale: float, views: _Views) -> Detection:
     """Every cue; and when that finds no page clear enough, once more with the straight runs
-    of edges as lines too (:func:`_straight_runs`).
+    of edges as lines too (:func:`_straight_runs`), and when that misses too, with the
+    texture's edges as well (:func:`_texture_pass`).
 
     The last pass is for a small or faint sheet on a grainy desk, whose sides lose every Hough
     slot to the grain: plain straight lines in the edges, yet no candidate had them (seed 1500
@@ -861,7 +876,18 @@ def _full_search(image: np.ndarray, scale: float, views: _Views) -> Detection:
     except (NoPageFound, LowConfidence) as err:
         if err.details.get("reason"):
             raise  # a finding (paper past a side or past the border), not a page missed
-        return _last_pass(image, scale, views)
+        try:
+            return _last_pass(image, scale, views)
+        except (NoPageFound, LowConfidence) as again:
+            if again.details.get("reason"):
+                raise
+            try:
+                return _texture_pass(image, scale, views)
+            except CaptureError:
+                # It may find a page, never a reason to refuse one: its own findings (two
+                # touching parts of one glared page "two sheets", a card's photo box "a
+                # side with no step") are less sure than the miss before it.
+                raise again from None
     except TwoPagesFound as err:
         # Parts of one sheet whose side lies in a shadow that no Hough line found (a table
         # and the part of the page below it) pass for two sheets. Such parts touch; two
@@ -904,6 +930,50 @@ def _touching(a: np.ndarray, b: np.ndarray, shape: tuple[int, ...], gap: int = 3
 def _last_pass(image: np.ndarray, scale: float, views: _Views) -> Detection:
     return _one_sheet(image, views, _decide(image, scale, views, _candidates(views, straight=True)),
                       scale, straight=True)
+
+
+def _texture_pass(image: np.ndarray, scale: float, views: _Views) -> Detection:
+    """After the last pass missed too: its lines and those of the texture's edges, for a
+    pale sheet on a plain desk whose side has no step in colour (in a shadow, say), only in
+    smoothness. Run after the last pass, not in it: in it, it found such sheets, but lost
+    a page the last pass had found (1 of 600 fresh frames). Those lines also find the boxes
+    printed on a page (a card's photo box, a form's table): a quad with a side that parts
+    no paper from desk is refused (:func:`_steps_on_every_side`)."""
+    found = _decide(image, scale, views, _candidates(views, straight=True, texture=True))
+    if not _steps_on_every_side(views, found.quad * scale):
+        raise LowConfidence(confidence=round(found.confidence, 3), reason="no_step_at_a_side")
+    return _one_sheet(image, views, found, scale, straight=True)
+
+
+def _steps_on_every_side(views: _Views, quad: np.ndarray) -> bool:
+    """Does every side of ``quad`` (small-copy pixels) part paper from desk: a step in colour,
+    or smooth inside against rougher outside? A line printed on paper has paper on both sides:
+    the same colour, and as smooth (a photo box) or smoother (a table's cells) outside."""
+    weighted, texture = views.cues
+    h, w = texture.shape
+    quad = np.asarray(quad, np.float64)
+    centre = quad.mean(axis=0)
+    ts = np.linspace(0.1, 0.9, 30)[:, None]
+    for i in range(4):
+        a, b = quad[i], quad[(i + 1) % 4]
+        along = (b - a) / (np.linalg.norm(b - a) + 1e-9)
+        out = np.array([-along[1], along[0]])
+        if np.dot((a + b) / 2 - centre, out) < 0:
+            out = -out
+        points = a + (b - a) * ts
+        sides = []
+        for sign in (-1, 1):  # inside, then outside: 4–8 px off the side, clear of its blur
+            p = np.concatenate([points + sign * out * d for d in (4, 6, 8)])
+            xs = np.clip(np.round(p[:, 0]).astype(int), 0, w - 1)
+            ys = np.clip(np.round(p[:, 1]).astype(int), 0, h - 1)
+            sides.append((np.median(weighted[ys, xs], axis=0), float(np.median(texture[ys, xs]))))
+        (colour_in, grain_in), (colour_out, grain_out) = sides
+        if np.linalg.norm(colour_in - colour_out) >= SIDE_COLOUR_STEP:
+            continue
+        if grain_out >= 2 * grain_in and grain_out - grain_in >= 1:
+            continue
+        return False
+    return True
 
 
 def _glare_share(small: np.ndarray) -> float:
