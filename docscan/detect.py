@@ -888,6 +888,20 @@ def _full_search(image: np.ndarray, scale: float, views: _Views) -> Detection:
                 # touching parts of one glared page "two sheets", a card's photo box "a
                 # side with no step") are less sure than the miss before it.
                 raise again from None
+    except PageOutOfFrame as err:
+        # The best may be a desk region the frame cuts, ranked above a sheet whose snap
+        # failed. A sheet the straight runs find well inside the frame, with a step on every
+        # side (not a box printed on the page that runs off), answers it; else it stands.
+        try:
+            found = _decide(image, scale, views, _candidates(views, straight=True))
+        except CaptureError:
+            raise err from None
+        if not _steps_on_every_side(views, found.quad * scale):
+            raise
+        try:
+            return _one_sheet(image, views, found, scale, straight=True)
+        except CaptureError:
+            raise err from None
     except TwoPagesFound as err:
         # Parts of one sheet whose side lies in a shadow that no Hough line found (a table
         # and the part of the page below it) pass for two sheets. Such parts touch; two
