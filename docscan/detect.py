@@ -959,21 +959,28 @@ def _texture_pass(image: np.ndarray, scale: float, views: _Views) -> Detection:
     return _one_sheet(image, views, found, scale, straight=True)
 
 
-def _steps_on_every_side(views: _Views, quad: np.ndarray) -> bool:
-    """Does every side of ``quad`` (small-copy pixels) part paper from desk: a step in colour,
-    or smooth inside against rougher outside? A line printed on paper has paper on both sides:
-    the same colour, and as smooth (a photo box) or smoother (a table's cells) outside."""
-    weighted, texture = views.cues
-    h, w = texture.shape
-    quad = np.asarray(quad, np.float64)
+def _outward_sides(quad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each side of ``quad`` as (start, end, its unit normal pointing away from the centre)."""
     centre = quad.mean(axis=0)
-    ts = np.linspace(0.1, 0.9, 30)[:, None]
+    sides = []
     for i in range(4):
         a, b = quad[i], quad[(i + 1) % 4]
         along = (b - a) / (np.linalg.norm(b - a) + 1e-9)
         out = np.array([-along[1], along[0]])
         if np.dot((a + b) / 2 - centre, out) < 0:
             out = -out
+        sides.append((a, b, out))
+    return sides
+
+
+def _steps_on_every_side(views: _Views, quad: np.ndarray) -> bool:
+    """Does every side of ``quad`` (small-copy pixels) part paper from desk: a step in colour,
+    or smooth inside against rougher outside? A line printed on paper has paper on both sides:
+    the same colour, and as smooth (a photo box) or smoother (a table's cells) outside."""
+    weighted, texture = views.cues
+    h, w = texture.shape
+    ts = np.linspace(0.1, 0.9, 30)[:, None]
+    for a, b, out in _outward_sides(np.asarray(quad, np.float64)):
         points = a + (b - a) * ts
         sides = []
         for sign in (-1, 1):  # inside, then outside: 4–8 px off the side, clear of its blur
@@ -1131,14 +1138,8 @@ def _paper_past_a_side(views: _Views, best: np.ndarray) -> bool:
         return False
     paper, desk, near, around = levels
     h, w = texture.shape
-    centre = best.mean(axis=0)
     colours: list[np.ndarray] = []  # the sheet's and the desk's, measured when first needed
-    for i in range(4):
-        a, b = best[i], best[(i + 1) % 4]
-        along = (b - a) / (np.linalg.norm(b - a) + 1e-9)
-        out = np.array([-along[1], along[0]])
-        if np.dot((a + b) / 2 - centre, out) < 0:
-            out = -out
+    for a, b, out in _outward_sides(best):
         # A band 6–16 px outside the side's middle 80 %: clear of the side's own blur.
         a, b = a + (b - a) * 0.1, b - (b - a) * 0.1
         corners = np.int32(np.round([a + out * 6, b + out * 6, b + out * 16, a + out * 16]))
