@@ -14,8 +14,8 @@ across the page). Each is judged by the step across its sides, weakest side coun
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -861,7 +861,7 @@ def detect(image: np.ndarray) -> Detection:
 def _full_search(image: np.ndarray, scale: float, views: _Views) -> Detection:
     """Every cue; and when that finds no page clear enough, once more with the straight runs
     of edges as lines too (:func:`_straight_runs`), and when that misses too, with the
-    texture's edges as well (:func:`_texture_pass`).
+    texture's edges as well (:func:`_stepped_pass`).
 
     The last pass is for a small or faint sheet on a grainy desk, whose sides lose every Hough
     slot to the grain: plain straight lines in the edges, yet no candidate had them (seed 1500
@@ -882,7 +882,7 @@ def _full_search(image: np.ndarray, scale: float, views: _Views) -> Detection:
             if again.details.get("reason"):
                 raise
             try:
-                return _texture_pass(image, scale, views)
+                return _stepped_pass(image, scale, views, texture=True)
             except CaptureError:
                 # It may find a page, never a reason to refuse one: its own findings (two
                 # touching parts of one glared page "two sheets", a card's photo box "a
@@ -893,13 +893,7 @@ def _full_search(image: np.ndarray, scale: float, views: _Views) -> Detection:
         # failed. A sheet the straight runs find well inside the frame, with a step on every
         # side (not a box printed on the page that runs off), answers it; else it stands.
         try:
-            found = _decide(image, scale, views, _candidates(views, straight=True))
-        except CaptureError:
-            raise err from None
-        if not _steps_on_every_side(views, found.quad * scale):
-            raise
-        try:
-            return _one_sheet(image, views, found, scale, straight=True)
+            return _stepped_pass(image, scale, views, texture=False)
         except CaptureError:
             raise err from None
     except TwoPagesFound as err:
@@ -946,14 +940,17 @@ def _last_pass(image: np.ndarray, scale: float, views: _Views) -> Detection:
                       scale, straight=True)
 
 
-def _texture_pass(image: np.ndarray, scale: float, views: _Views) -> Detection:
-    """After the last pass missed too: its lines and those of the texture's edges, for a
-    pale sheet on a plain desk whose side has no step in colour (in a shadow, say), only in
-    smoothness. Run after the last pass, not in it: in it, it found such sheets, but lost
-    a page the last pass had found (1 of 600 fresh frames). Those lines also find the boxes
-    printed on a page (a card's photo box, a form's table): a quad with a side that parts
-    no paper from desk is refused (:func:`_steps_on_every_side`)."""
-    found = _decide(image, scale, views, _candidates(views, straight=True, texture=True))
+def _stepped_pass(image: np.ndarray, scale: float, views: _Views, texture: bool) -> Detection:
+    """The last pass's lines, with ``texture`` those of the texture's edges too, and a quad
+    kept only with a step on every side (:func:`_steps_on_every_side`).
+
+    With ``texture`` it runs after the last pass missed: for a pale sheet on a plain desk
+    whose side has no step in colour (in a shadow, say), only in smoothness. After it, not
+    in it: in it, it found such sheets, but lost a page the last pass had found (1 of 600
+    fresh frames). Those lines also find the boxes printed on a page (a card's photo box, a
+    form's table), which the step test refuses. Without ``texture``, it looks again at a
+    frame whose best was cut by the frame."""
+    found = _decide(image, scale, views, _candidates(views, straight=True, texture=texture))
     if not _steps_on_every_side(views, found.quad * scale):
         raise LowConfidence(confidence=round(found.confidence, 3), reason="no_step_at_a_side")
     return _one_sheet(image, views, found, scale, straight=True)
