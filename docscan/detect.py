@@ -50,6 +50,11 @@ TEXTURE_WEIGHT = 4.0
 STRAIGHT_RUN = 0.1
 #: Line quads judged in full; beyond this many, the best after a rough judgement.
 MAX_LINE_QUADS = 200
+#: Line quads beyond which the texture pass judges none (:func:`_texture_pass`): a frame
+#: that busy with straight lines (print running off the frame, a hand over an edge) is no pale
+#: sheet on a plain desk. The sheets it found made 1,900–6,400 quads; such frames made
+#: 30,000–42,000, whose judging took 200–550 ms.
+TEXTURE_PASS_QUADS = 15000
 #: Below this confidence a detection is refused, never cropped.
 MIN_CONFIDENCE = 0.3
 #: Colour step (weighted Lab) across a side that parts a sheet from the desk in the texture
@@ -532,7 +537,7 @@ def _candidates(views: _Views, straight: bool = False,
         if score > 0.05:
             lines = _add_lines(lines, [_side_line(quad[i], quad[(i + 1) % 4]) for i in range(4)])
     quads = _line_quads(lines, views.small.shape)
-    if len(quads):
+    if len(quads) and not (texture and len(quads) > TEXTURE_PASS_QUADS):
         if len(quads) > MAX_LINE_QUADS:
             # A first judgement from 8 points a side, then the full one for the best.
             rough = _side_supports(views.cues, quads, samples=8)
@@ -861,7 +866,7 @@ def detect(image: np.ndarray) -> Detection:
 def _full_search(image: np.ndarray, scale: float, views: _Views) -> Detection:
     """Every cue; and when that finds no page clear enough, once more with the straight runs
     of edges as lines too (:func:`_straight_runs`), and when that misses too, with the
-    texture's edges as well (:func:`_stepped_pass`).
+    texture's edges as well (:func:`_texture_pass`).
 
     The last pass is for a small or faint sheet on a grainy desk, whose sides lose every Hough
     slot to the grain: plain straight lines in the edges, yet no candidate had them (seed 1500
@@ -882,29 +887,12 @@ def _full_search(image: np.ndarray, scale: float, views: _Views) -> Detection:
             if again.details.get("reason"):
                 raise
             try:
-                return _stepped_pass(image, scale, views, texture=True)
+                return _texture_pass(image, scale, views)
             except CaptureError:
                 # It may find a page, never a reason to refuse one: its own findings (two
                 # touching parts of one glared page "two sheets", a card's photo box "a
                 # side with no step") are less sure than the miss before it.
                 raise again from None
-    except PageOutOfFrame as err:
-        # The best may be a desk region the frame cuts, ranked above a sheet whose snap
-        # failed. A sheet the straight runs find well inside the frame, with a step on every
-        # side (not a box printed on the page that runs off), answers it; else it stands.
-        try:
-            return _stepped_pass(image, scale, views, texture=False)
-        except CaptureError:
-            raise err from None
-    except TwoPagesFound as err:
-        # Parts of one sheet whose side lies in a shadow that no Hough line found (a table
-        # and the part of the page below it) pass for two sheets. Such parts touch; two
-        # sheets apart do not pay for the last pass (on the two-page set it doubled their
-        # time).
-        pieces = views.cache.get("two")
-        if pieces is None or not _touching(*pieces, views.small.shape):
-            raise
-        return _whole_sheet(err, views, scale, lambda: _last_pass(image, scale, views))
 
 
 def _whole_sheet(err: TwoPagesFound, views: _Views, scale: float,
@@ -924,33 +912,19 @@ def _whole_sheet(err: TwoPagesFound, views: _Views, scale: float,
     raise err
 
 
-def _touching(a: np.ndarray, b: np.ndarray, shape: tuple[int, ...], gap: int = 3) -> bool:
-    """Do quads ``a`` and ``b`` (small-copy pixels) come within ``gap`` px of each other?"""
-    masks = []
-    for quad in (a, b):
-        mask = np.zeros(shape[:2], np.uint8)
-        cv2.fillPoly(mask, [np.int32(np.round(quad))], 255)
-        masks.append(mask)
-    near = cv2.dilate(masks[0], np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
-    return bool(np.count_nonzero(cv2.bitwise_and(near, masks[1])))
-
-
 def _last_pass(image: np.ndarray, scale: float, views: _Views) -> Detection:
     return _one_sheet(image, views, _decide(image, scale, views, _candidates(views, straight=True)),
                       scale, straight=True)
 
 
-def _stepped_pass(image: np.ndarray, scale: float, views: _Views, texture: bool) -> Detection:
-    """The last pass's lines, with ``texture`` those of the texture's edges too, and a quad
-    kept only with a step on every side (:func:`_steps_on_every_side`).
-
-    With ``texture`` it runs after the last pass missed: for a pale sheet on a plain desk
-    whose side has no step in colour (in a shadow, say), only in smoothness. After it, not
-    in it: in it, it found such sheets, but lost a page the last pass had found (1 of 600
-    fresh frames). Those lines also find the boxes printed on a page (a card's photo box, a
-    form's table), which the step test refuses. Without ``texture``, it looks again at a
-    frame whose best was cut by the frame."""
-    found = _decide(image, scale, views, _candidates(views, straight=True, texture=texture))
+def _texture_pass(image: np.ndarray, scale: float, views: _Views) -> Detection:
+    """After the last pass missed too: its lines and those of the texture's edges, for a
+    pale sheet on a plain desk whose side has no step in colour (in a shadow, say), only in
+    smoothness. After the last pass, not in it: in it, it found such sheets, but lost a page
+    the last pass had found (1 of 600 fresh frames). Those lines also find the boxes printed
+    on a page (a card's photo box, a form's table): a quad is kept only with a step on every
+    side (:func:`_steps_on_every_side`)."""
+    found = _decide(image, scale, views, _candidates(views, straight=True, texture=True))
     if not _steps_on_every_side(views, found.quad * scale):
         raise LowConfidence(confidence=round(found.confidence, 3), reason="no_step_at_a_side")
     return _one_sheet(image, views, found, scale, straight=True)
