@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -848,7 +847,7 @@ def detect(image: np.ndarray) -> Detection:
     except TwoPagesFound as err:
         # The quick pass snaps only its two best candidates, and on a form those can be the
         # parts of one sheet above and below its table, twins in size.
-        return _whole_sheet(err, views, scale, lambda: _full_search(image, scale, views))
+        return _whole_sheet(err, image, scale, views)
     except CaptureError:
         pass
     try:
@@ -895,16 +894,15 @@ def _full_search(image: np.ndarray, scale: float, views: _Views) -> Detection:
                 raise again from None
 
 
-def _whole_sheet(err: TwoPagesFound, views: _Views, scale: float,
-                 search: Callable[[], Detection]) -> Detection:
-    """After a pass found two sheets (``err``): the sheet a further ``search`` finds, if it
+def _whole_sheet(err: TwoPagesFound, image: np.ndarray, scale: float, views: _Views) -> Detection:
+    """After the quick pass found two sheets (``err``): the sheet the full search finds, if it
     holds both (they were parts of it); else the refusal stands. A second sheet found another
     way (outside the page, by its smooth inside) is not questioned."""
-    pieces = views.cache.pop("two", None)
+    pieces = views.cache.get("quick_pair")
     if pieces is None:
         raise err
     try:
-        found = search()
+        found = _full_search(image, scale, views)
     except CaptureError:
         raise err from None
     if all(_overlap(found.quad * scale, piece) >= 0.9 for piece in pieces):
@@ -1242,7 +1240,8 @@ def _decide(image: np.ndarray, scale: float, views: _Views,
         best_score, best = candidates[0]
     for score, quad in candidates[1:]:
         if _overlap(best, quad) < 0.1 and _second_sheet(score, best_score, quad, best):
-            views.cache["two"] = (best, quad)
+            if not twins:
+                views.cache["quick_pair"] = (best, quad)  # for :func:`_whole_sheet`
             raise TwoPagesFound()
     if twins and _smooth_twin(views, best):
         raise TwoPagesFound()
